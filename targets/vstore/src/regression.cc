@@ -50,6 +50,7 @@ Status parse_ids(std::string_view ids, uint64_t* mask) {
 #ifdef VSTORE_REGRESSIONS_ENABLED
 std::atomic<uint64_t> g_active{0};
 std::once_flag g_env_once;
+const Status* g_env_error = nullptr;  // set once, under g_env_once
 
 void load_from_environment() {
   const char* env = std::getenv("VSTORE_REGRESSION");
@@ -57,8 +58,8 @@ void load_from_environment() {
   uint64_t mask = 0;
   Status st = parse_ids(env, &mask);
   if (!st.ok()) {
-    // A typo here would silently test the hardened engine; say so loudly.
-    fmt::print(stderr, "vstore: VSTORE_REGRESSION: {}\n", st.message());
+    // A typo here would silently test the hardened engine: stores refuse to open.
+    g_env_error = new Status(Status::Invalid(fmt::format("VSTORE_REGRESSION: {}", st.message())));
     return;
   }
   g_active.store(mask, std::memory_order_relaxed);
@@ -78,6 +79,18 @@ bool regression_enabled(Regression r) {
   return (g_active.load(std::memory_order_relaxed) >> static_cast<unsigned>(r)) & 1;
 }
 #endif
+
+Status regression_environment_status() {
+#ifdef VSTORE_REGRESSIONS_ENABLED
+  std::call_once(g_env_once, load_from_environment);
+  return g_env_error ? *g_env_error : Status::Ok();
+#else
+  const char* env = std::getenv("VSTORE_REGRESSION");
+  if (env == nullptr || *env == '\0') return Status::Ok();
+  Status st = set_regressions(env);
+  return st.ok() ? st : Status::Invalid(fmt::format("VSTORE_REGRESSION: {}", st.message()));
+#endif
+}
 
 Status set_regressions(std::string_view ids) {
   uint64_t mask = 0;

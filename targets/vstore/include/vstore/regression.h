@@ -83,4 +83,9 @@ constexpr bool regression_enabled(Regression) { return false; }
 // when switches are not compiled into this build and the list is not empty.
 Status set_regressions(std::string_view ids);
 
+// The error, if any, in VSTORE_REGRESSION as read from the environment (an
+// unknown id, or switches asked of a build without them). Store open/create
+// return it, so that a mistyped id never silently tests the hardened engine.
+Status regression_environment_status();
+
 }  // namespace vstore

@@ -1,0 +1,122 @@
+// Internal: the state behind vstore::Store, shared by the files that implement
+// opening (store_open.cc), writing (store_write.cc), reading (store_read.cc),
+// compaction (compaction.cc) and checking (fsck.cc).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "storage/format.h"
+#include "storage/id_index.h"
+#include "storage/manifest.h"
+#include "storage/mapped_file.h"
+#include "vstore/store.h"
+
+namespace vstore::internal {
+
+// One live record as found in the mapped files (valid while its guards live).
+struct SlotRef {
+  uint64_t slot;
+  uint64_t id;
+  const float* vector;
+  const uint8_t* attrs;
+  uint32_t attrs_len;
+};
+
+class StoreImpl {
+ public:
+  static Result<std::unique_ptr<StoreImpl>> create(Env* env, const std::string& dir, const CreateOptions& options);
+  static Result<std::unique_ptr<StoreImpl>> open(Env* env, const std::string& dir, const OpenOptions& options);
+  ~StoreImpl();
+
+  Status add(std::span<const Record> records);
+  Result<Record> get(uint64_t id) const;
+  Result<RecordView> view(uint64_t id) const;
+  bool contains(uint64_t id) const;
+  Result<uint64_t> remove(std::span<const uint64_t> ids);
+  uint64_t count() const;
+  Status sync();
+  Status compact();
+  Status close();
+  StoreStats stats() const;
+
+  // Calls fn for every live record, in slot order, under one set of guards;
+  // stops early when fn returns false. corrupt if a live slot fails its checks.
+  Status for_each_live(const std::function<bool(const SlotRef&)>& fn) const;
+
+  // Test hook: appends n never-written (zero, sparse) slots, so tests can put
+  // records past 4 GiB without writing gigabytes.
+  Status append_empty_slots_for_testing(uint64_t n);
+
+  uint32_t dim() const { return manifest_.identity.dim; }
+  Metric metric() const { return static_cast<Metric>(manifest_.identity.metric); }
+  const std::string& dir() const { return dir_; }
+  uint64_t slot_size() const { return manifest_.slot_size; }
+
+ private:
+  StoreImpl(Env* env, std::string dir, bool read_only) : env_(env), dir_(std::move(dir)), read_only_(read_only) {}
+
+  // store_open.cc
+  Status lock_directory();
+  Status open_files(const Manifest& m);
+  Status reapply_pending_removes(const std::vector<uint64_t>& slots);
+  void remove_orphans();
+
+  // store_read.cc. Guards held together so one record is read from one generation.
+  struct ReadGuards {
+    IdIndex::Snapshot ids;
+    MapGuard vectors;
+    MapGuard attrs;
+    uint64_t visible = 0;
+  };
+  ReadGuards acquire_guards() const;  // caller holds state_mu_ (shared or exclusive)
+  // Reads and verifies the slot; not-found when it is not a live record of `id`
+  // (pass UINT64_MAX... via check_id=false to accept any id).
+  Status read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const;
+  // The live slot holding id, or not-found.
+  Result<uint64_t> find_live(const ReadGuards& g, uint64_t id) const;
+  bool pending_removed(uint64_t slot) const { return !pending_set_.empty() && pending_set_.count(slot) != 0; }
+
+  // store_write.cc
+  Status sync_locked();
+  Status add_chunk(std::span<const Record> records);
+  Status apply_tombstones(const std::vector<uint64_t>& slots);
+  // Whether a bucket id -> slot may be reused: slots below `written` hold data.
+  bool durably_gone(uint64_t id, uint64_t slot, uint64_t written) const;
+  Status check_writable() const;
+
+  // compaction.cc
+  Status compact_into_new_generation();
+  Status compact_in_place();  // regression in-place-compaction only
+
+  Env* env_;
+  std::string dir_;
+  bool read_only_;
+  bool closed_ = false;
+  FileHandle lock_;
+
+  // Serialises add, remove, sync, compact and close.
+  mutable std::mutex write_mu_;
+  // Readers hold it shared while they read; the writer takes it exclusively to
+  // change the pending-removal set or swap files at compaction.
+  mutable std::shared_mutex state_mu_;
+
+  Manifest manifest_;  // the last committed manifest (writer: under write_mu_)
+  std::unique_ptr<MappedFile> vectors_, attrs_;
+  std::unique_ptr<IdIndex> ids_;
+  std::atomic<uint64_t> visible_slots_{0};  // readers see slots below this
+  std::atomic<uint64_t> live_count_{0};
+  uint64_t attrs_end_ = 0;                  // payload bytes used in attrs, committed or not
+  std::unordered_set<uint64_t> pending_set_;  // removed, tombstone not yet on disk
+  std::vector<uint64_t> pending_order_;       // the same, in removal order (writer)
+};
+
+}  // namespace vstore::internal

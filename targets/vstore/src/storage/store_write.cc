@@ -1,0 +1,184 @@
+// Writing: add, remove, sync. One writer at a time (write_mu_); readers run
+// alongside and see a record only once it is fully written and indexed.
+#include <cstring>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+#include "failpoint/evaluate.h"
+#include "storage/store_impl.h"
+#include "vstore/regression.h"
+
+namespace vstore::internal {
+
+namespace {
+// Records written per chunk: bounds the staging buffers of a huge add.
+constexpr size_t kChunkRecords = 4096;
+}  // namespace
+
+bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const {
+  // Removed but uncommitted slots are still LIVE on disk and must stay findable
+  // after a crash, so only slots that no longer hold this id live count as gone.
+  ReadGuards g;
+  g.visible = written;
+  g.vectors = vectors_->acquire();
+  g.attrs = attrs_->acquire();
+  SlotRef ref;
+  Status st = read_slot(g, slot, &ref, /*verify_checksum=*/false);
+  return !st.ok() || ref.id != id;
+}
+
+Status StoreImpl::add(std::span<const Record> records) {
+  std::lock_guard lock(write_mu_);
+  VSTORE_RETURN_IF_ERROR(check_writable());
+  std::unordered_set<uint64_t> batch_ids;
+  batch_ids.reserve(records.size());
+  {
+    std::shared_lock state(state_mu_);
+    ReadGuards g = acquire_guards();
+    for (size_t i = 0; i < records.size(); ++i) {
+      const Record& r = records[i];
+      if (r.vector.size() != dim())
+        return Status::Invalid(fmt::format("record {} (id {}): vector has {} values, the store's dimension is {}", i, r.id, r.vector.size(), dim()));
+      VSTORE_RETURN_IF_ERROR(check_attributes(r.attributes));
+      if (!batch_ids.insert(r.id).second) return Status::Invalid(fmt::format("record {}: id {} appears twice in the batch", i, r.id));
+      Result<uint64_t> existing = find_live(g, r.id);
+      if (existing.ok()) return Status::Invalid(fmt::format("record {}: id {} already exists", i, r.id));
+      if (existing.status().code() != Code::not_found) return existing.status();
+    }
+  }
+  for (size_t begin = 0; begin < records.size(); begin += kChunkRecords) {
+    size_t n = std::min(kChunkRecords, records.size() - begin);
+    VSTORE_RETURN_IF_ERROR(add_chunk(records.subspan(begin, n)));
+  }
+  return Status::Ok();
+}
+
+Status StoreImpl::add_chunk(std::span<const Record> records) {
+  const uint64_t slot_size = manifest_.slot_size;
+  const uint64_t first = visible_slots_.load(std::memory_order_relaxed);
+  uint64_t slots_offset, slots_end;
+  if (!checked_mul_add(first, slot_size, kDataStart, &slots_offset) ||
+      !checked_mul_add(first + records.size(), slot_size, kDataStart, &slots_end))
+    return Status::Exhausted(fmt::format("{}: slot offsets past 2^64 bytes", vectors_->name()));
+
+  std::string attrs;
+  std::vector<uint8_t> slots(records.size() * slot_size, 0);
+  for (size_t i = 0; i < records.size(); ++i) {
+    const Record& r = records[i];
+    std::string blob = encode_attributes(r.attributes);
+    SlotHeader h;
+    h.state = kSlotLive;
+    h.attr_len = static_cast<uint32_t>(blob.size());
+    h.id = r.id;
+    h.attr_offset = attrs_end_ + attrs.size();
+    h.checksum = slot_checksum(h.id, h.attr_offset, h.attr_len, r.vector.data(), 4ull * dim(), blob.data(), blob.size());
+    uint8_t* p = slots.data() + i * slot_size;
+    std::memcpy(p, &h, sizeof h);
+    std::memcpy(p + sizeof h, r.vector.data(), 4ull * dim());
+    attrs += blob;
+  }
+  // Attributes first, then the slots that point at them; nothing is visible
+  // until visible_slots_ moves, so a failure here leaves the store as it was.
+  if (!attrs.empty()) {
+    VSTORE_RETURN_IF_ERROR(attrs_->grow(kDataStart + attrs_end_ + attrs.size()));
+    VSTORE_RETURN_IF_ERROR(attrs_->write(kDataStart + attrs_end_, attrs.data(), attrs.size(), FailSite::mapped_file_append_pwrite));
+  }
+  VSTORE_RETURN_IF_ERROR(vectors_->grow(slots_end));
+  VSTORE_RETURN_IF_ERROR(vectors_->write(slots_offset, slots.data(), slots.size(), FailSite::mapped_file_append_pwrite));
+  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_add_after_data));
+  const uint64_t written = first + records.size();
+  auto gone = [this, written](uint64_t id, uint64_t slot) { return durably_gone(id, slot, written); };
+  for (size_t i = 0; i < records.size(); ++i) VSTORE_RETURN_IF_ERROR(ids_->insert(records[i].id, first + i, gone));
+  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_add_before_publish));
+  attrs_end_ += attrs.size();
+  live_count_.fetch_add(records.size(), std::memory_order_acq_rel);
+  visible_slots_.store(first + records.size(), std::memory_order_release);
+  return Status::Ok();
+}
+
+Result<uint64_t> StoreImpl::remove(std::span<const uint64_t> ids) {
+  std::lock_guard lock(write_mu_);
+  VSTORE_RETURN_IF_ERROR(check_writable());
+  std::vector<uint64_t> slots;
+  {
+    std::shared_lock state(state_mu_);
+    ReadGuards g = acquire_guards();
+    std::unordered_set<uint64_t> seen;
+    for (uint64_t id : ids) {
+      Result<uint64_t> slot = find_live(g, id);
+      if (slot.ok()) {
+        if (seen.insert(*slot).second) slots.push_back(*slot);
+      } else if (slot.status().code() != Code::not_found) {
+        return slot.status();
+      }
+    }
+  }
+  if (slots.empty()) return uint64_t{0};
+  std::unique_lock state(state_mu_);
+  for (uint64_t s : slots) {
+    pending_set_.insert(s);
+    pending_order_.push_back(s);
+  }
+  live_count_.fetch_sub(slots.size(), std::memory_order_acq_rel);
+  return static_cast<uint64_t>(slots.size());
+}
+
+Status StoreImpl::apply_tombstones(const std::vector<uint64_t>& slots) {
+  const uint32_t dead = kSlotDead;
+  for (uint64_t slot : slots) {
+    uint64_t offset;
+    if (!checked_mul_add(slot, manifest_.slot_size, kDataStart, &offset))
+      return Status::Corrupt(fmt::format("slot {} lies past 2^64 bytes", slot));
+    VSTORE_RETURN_IF_ERROR(vectors_->write(offset, &dead, sizeof dead, FailSite::mapped_file_update_pwrite));
+  }
+  return vectors_->sync();
+}
+
+Status StoreImpl::sync() {
+  std::lock_guard lock(write_mu_);
+  if (closed_) return Status::Invalid(fmt::format("{}: the store is closed", dir_));
+  if (read_only_) return Status::Ok();
+  return sync_locked();
+}
+
+Status StoreImpl::sync_locked() {
+  uint64_t visible = visible_slots_.load(std::memory_order_acquire);
+  if (visible == manifest_.slot_count && pending_order_.empty() && attrs_end_ == manifest_.attrs_bytes) return Status::Ok();
+  if (!regression_enabled(Regression::ack_before_sync)) {
+    VSTORE_RETURN_IF_ERROR(attrs_->sync());
+    VSTORE_RETURN_IF_ERROR(vectors_->sync());
+    VSTORE_RETURN_IF_ERROR(ids_->sync());
+  }
+  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_data));
+  Manifest next = manifest_;
+  next.commit_seq += 1;
+  next.slot_count = visible;
+  next.live_count = live_count_.load(std::memory_order_acquire);
+  next.attrs_bytes = attrs_end_;
+  next.pending_removes = pending_order_;
+  VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
+  manifest_ = next;
+  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_commit));
+  if (!pending_order_.empty()) {
+    // Committed: the tombstones go on disk now; MANIFEST lists them until the
+    // next commit, so a crash in between re-applies them at open.
+    VSTORE_RETURN_IF_ERROR(apply_tombstones(pending_order_));
+    std::unique_lock state(state_mu_);
+    pending_set_.clear();
+    pending_order_.clear();
+  }
+  return Status::Ok();
+}
+
+Status StoreImpl::append_empty_slots_for_testing(uint64_t n) {
+  std::lock_guard lock(write_mu_);
+  VSTORE_RETURN_IF_ERROR(check_writable());
+  uint64_t first = visible_slots_.load(std::memory_order_relaxed), end;
+  if (!checked_mul_add(first + n, manifest_.slot_size, kDataStart, &end)) return Status::Invalid("too many slots");
+  VSTORE_RETURN_IF_ERROR(vectors_->grow(end));  // ftruncate: sparse, reads as zero (EMPTY)
+  visible_slots_.store(first + n, std::memory_order_release);
+  return Status::Ok();
+}
+
+}  // namespace vstore::internal
