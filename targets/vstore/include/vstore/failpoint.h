@@ -67,12 +67,13 @@ namespace vstore {
     "a reader found a record's slot and is about to read it")                                      \
   X(id_index_rehash, "id_index.rehash.before_rename", false, true,                                 \
     "a grown id index is written, not yet renamed into place")                                     \
+  X(id_index_rehash_rename, "id_index.rehash.rename", true, true,                                  \
+    "rename of the grown id index over the old one")                                               \
   X(compact_after_copy, "compact.after_copy", false, true,                                         \
     "the new generation is written, its manifest not yet committed")                               \
   X(compact_after_commit, "compact.after_commit", false, true,                                     \
     "the new generation is committed, the old files not yet unlinked")                             \
-  X(compact_unlink, "compact.unlink", true, true, "unlink of the old generation's files")          \
-  X(compact_rename, "compact.rename", true, true, "rename of a file in compaction")
+  X(compact_unlink, "compact.unlink", true, true, "unlink of the old generation's files")
 
 enum class FailSite : uint16_t {
 #define VSTORE_X(e, name, syscall, write_path, what) e,

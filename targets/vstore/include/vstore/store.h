@@ -9,11 +9,17 @@
 // count, stats) run alongside them and never see a torn or half-added record.
 // One process at a time may open a store for writing (a second writer gets
 // busy at once); any number may open it read-only, and each reader keeps
-// reading the generation it opened until it reopens.
+// reading the generation it opened until it reopens: it sees the records that
+// were committed when it opened (count() stays that snapshot's), though a
+// removal the writer commits later can become visible to it, as tombstones
+// are written in place. Compaction never takes a record from under a reader.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,6 +65,25 @@ struct FsckReport {
   bool ok() const { return problems.empty(); }
 };
 
+// One live record during Store::scan: valid only inside the callback.
+class RecordRef {
+ public:
+  RecordRef(uint64_t id, std::span<const float> vector, const uint8_t* attrs, uint32_t attrs_len)
+      : id_(id), vector_(vector), attrs_(attrs), attrs_len_(attrs_len) {}
+  uint64_t id() const { return id_; }
+  std::span<const float> vector() const { return vector_; }
+  // The attribute's value, found in the stored bytes without copying; nullopt
+  // when absent (or when the stored attributes are malformed).
+  std::optional<std::string_view> attribute(std::string_view key) const;
+  Result<std::vector<Attribute>> attributes() const;
+
+ private:
+  uint64_t id_;
+  std::span<const float> vector_;
+  const uint8_t* attrs_;
+  uint32_t attrs_len_;
+};
+
 // A zero-copy view of one record; the mapping it points into stays mapped for
 // as long as the view lives, whatever the store does meanwhile.
 class RecordView {
@@ -99,6 +124,7 @@ class Store {
   // Adds records, all or none: invalid-argument for a wrong dimension, a
   // duplicate id (in the batch or already live) or oversized attributes.
   Status add(std::span<const Record> records);
+  Status add(std::initializer_list<Record> records) { return add(std::span<const Record>(records.begin(), records.size())); }
   // A copy of the record; not-found when absent.
   Result<Record> get(uint64_t id) const;
   // A zero-copy view of the record; not-found when absent.
@@ -106,6 +132,10 @@ class Store {
   bool contains(uint64_t id) const;
   // Removes the records with these ids; returns how many were live.
   Result<uint64_t> remove(std::span<const uint64_t> ids);
+  Result<uint64_t> remove(std::initializer_list<uint64_t> ids) { return remove(std::span<const uint64_t>(ids.begin(), ids.size())); }
+  // Calls fn for every live record in storage order until it returns false;
+  // corrupt if a record fails its checks. fn must not call back into the store.
+  Status scan(const std::function<bool(const RecordRef&)>& fn) const;
   // Live records. O(1).
   uint64_t count() const;
   // Makes every add and remove so far durable: after it returns, a crash at

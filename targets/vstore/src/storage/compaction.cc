@@ -175,8 +175,8 @@ Status StoreImpl::compact_in_place() {
   attrs_end_ = 0;
   live_count_.store(0, std::memory_order_release);
   // Rewrites into the cut files through the usual append path.
-  for (size_t begin = 0; begin < live.size(); begin += 4096) {
-    size_t n = std::min<size_t>(4096, live.size() - begin);
+  for (size_t begin = 0; begin < live.size(); begin += 256) {
+    size_t n = std::min<size_t>(256, live.size() - begin);
     VSTORE_RETURN_IF_ERROR(add_chunk(std::span<const Record>(live).subspan(begin, n)));
   }
   return sync_locked();

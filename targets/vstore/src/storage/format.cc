@@ -148,4 +148,18 @@ Status decode_attributes(const uint8_t* blob, uint32_t len, std::vector<Attribut
   return Status::Ok();
 }
 
+std::optional<std::string_view> find_attribute(const uint8_t* blob, uint32_t len, std::string_view key) {
+  uint32_t pos = 0, count = 0;
+  if (!get_u32(blob, len, &pos, &count)) return std::nullopt;
+  for (uint32_t i = 0; i < count; ++i) {
+    uint32_t klen = 0, vlen = 0;
+    if (!get_u32(blob, len, &pos, &klen) || !get_u32(blob, len, &pos, &vlen) || klen > len - pos || vlen > len - pos - klen)
+      return std::nullopt;
+    std::string_view k(reinterpret_cast<const char*>(blob + pos), klen);
+    if (k == key) return std::string_view(reinterpret_cast<const char*>(blob + pos + klen), vlen);
+    pos += klen + vlen;
+  }
+  return std::nullopt;
+}
+
 }  // namespace vstore::internal

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -92,6 +93,9 @@ std::string encode_attributes(const std::vector<Attribute>& attrs);
 Status check_attributes(const std::vector<Attribute>& attrs);
 // corrupt (naming `where`) when the blob is malformed.
 Status decode_attributes(const uint8_t* blob, uint32_t len, std::vector<Attribute>* out, std::string_view where);
+
+// The value of `key` in a blob, without copying; nullopt when absent or malformed.
+std::optional<std::string_view> find_attribute(const uint8_t* blob, uint32_t len, std::string_view key);
 
 // Generic 64-bit checksum used by every structure of the format.
 uint64_t checksum64(const void* data, size_t n, uint64_t seed = 0);

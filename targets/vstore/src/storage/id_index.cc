@@ -114,7 +114,7 @@ Status IdIndex::rehash(uint64_t new_capacity, const GoneFn& gone) {
   }
   VSTORE_RETURN_IF_ERROR(fresh->sync());
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::id_index_rehash));
-  VSTORE_RETURN_IF_ERROR(env_->rename(tmp_path, final_path, FailSite::compact_rename));
+  VSTORE_RETURN_IF_ERROR(env_->rename(tmp_path, final_path, FailSite::id_index_rehash_rename));
   fresh->renamed_to(final_path);
   std::lock_guard lock(mu_);
   file_ = std::move(fresh);  // readers holding the old mapping keep it until they let go

@@ -29,6 +29,10 @@ Result<Record> Store::get(uint64_t id) const { return impl_->get(id); }
 Result<RecordView> Store::view(uint64_t id) const { return impl_->view(id); }
 bool Store::contains(uint64_t id) const { return impl_->contains(id); }
 Result<uint64_t> Store::remove(std::span<const uint64_t> ids) { return impl_->remove(ids); }
+Status Store::scan(const std::function<bool(const RecordRef&)>& fn) const {
+  const size_t dim = impl_->dim();
+  return impl_->for_each_live([&](const internal::SlotRef& r) { return fn(RecordRef(r.id, {r.vector, dim}, r.attrs, r.attrs_len)); });
+}
 uint64_t Store::count() const { return impl_->count(); }
 Status Store::sync() { return impl_->sync(); }
 Status Store::compact() { return impl_->compact(); }

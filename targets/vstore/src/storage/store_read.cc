@@ -137,6 +137,16 @@ RecordView::RecordView(RecordView&&) noexcept = default;
 RecordView& RecordView::operator=(RecordView&&) noexcept = default;
 RecordView::~RecordView() = default;
 
+Result<std::vector<Attribute>> RecordRef::attributes() const {
+  std::vector<Attribute> out;
+  VSTORE_RETURN_IF_ERROR(internal::decode_attributes(attrs_, attrs_len_, &out, fmt::format("attributes of id {}", id_)));
+  return out;
+}
+
+std::optional<std::string_view> RecordRef::attribute(std::string_view key) const {
+  return internal::find_attribute(attrs_, attrs_len_, key);
+}
+
 Result<std::vector<Attribute>> RecordView::attributes() const {
   std::vector<Attribute> out;
   VSTORE_RETURN_IF_ERROR(internal::decode_attributes(attrs_, attrs_len_, &out, fmt::format("attributes of id {}", id_)));

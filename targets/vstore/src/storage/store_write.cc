@@ -12,8 +12,8 @@
 namespace vstore::internal {
 
 namespace {
-// Records written per chunk: bounds the staging buffers of a huge add.
-constexpr size_t kChunkRecords = 4096;
+// Bytes staged per chunk: bounds the buffers of a huge add.
+constexpr size_t kChunkBytes = 16 << 20;
 }  // namespace
 
 bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const {
@@ -47,9 +47,16 @@ Status StoreImpl::add(std::span<const Record> records) {
       if (existing.status().code() != Code::not_found) return existing.status();
     }
   }
-  for (size_t begin = 0; begin < records.size(); begin += kChunkRecords) {
-    size_t n = std::min(kChunkRecords, records.size() - begin);
-    VSTORE_RETURN_IF_ERROR(add_chunk(records.subspan(begin, n)));
+  size_t begin = 0;
+  while (begin < records.size()) {
+    size_t end = begin, bytes = 0;
+    while (end < records.size() && (end == begin || bytes < kChunkBytes)) {
+      bytes += manifest_.slot_size + 64;
+      for (const Attribute& a : records[end].attributes) bytes += a.key.size() + a.value.size();
+      ++end;
+    }
+    VSTORE_RETURN_IF_ERROR(add_chunk(records.subspan(begin, end - begin)));
+    begin = end;
   }
   return Status::Ok();
 }
