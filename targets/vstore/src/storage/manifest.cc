@@ -14,25 +14,7 @@ namespace {
 constexpr char kMagic[8] = {'V', 'S', 'M', 'A', 'N', 'I', 'F', 'S'};
 constexpr uint64_t kMaxPendingRemoves = uint64_t{1} << 32;
 
-struct ManifestHeader {
-  char magic[8];
-  uint32_t version;
-  uint32_t header_size;
-  uint8_t store_uuid[16];
-  uint64_t generation;
-  uint64_t commit_seq;
-  uint32_t dim;
-  uint32_t metric;
-  uint64_t slot_size;
-  uint64_t slot_count;
-  uint64_t live_count;
-  uint64_t attrs_bytes;
-  uint64_t graph_bytes;
-  uint64_t pending_removes;
-  uint64_t reserved[8];
-  uint64_t checksum;  // of every byte before it
-};
-static_assert(sizeof(ManifestHeader) == 176);
+
 
 Status field_error(const char* field, size_t offset, const std::string& what) {
   return Status::Corrupt(fmt::format("{}: offset {}: {}: {}", kManifestName, offset, field, what));

@@ -29,6 +29,28 @@ struct Manifest {
 
 constexpr const char* kManifestName = "MANIFEST";
 
+// MANIFEST's bytes: this header, then `pending_removes` u64 slot numbers, then
+// a u64 checksum of that list seeded with the header's checksum.
+struct ManifestHeader {
+  char magic[8];
+  uint32_t version;
+  uint32_t header_size;
+  uint8_t store_uuid[16];
+  uint64_t generation;
+  uint64_t commit_seq;
+  uint32_t dim;
+  uint32_t metric;
+  uint64_t slot_size;
+  uint64_t slot_count;
+  uint64_t live_count;
+  uint64_t attrs_bytes;
+  uint64_t graph_bytes;
+  uint64_t pending_removes;
+  uint64_t reserved[8];
+  uint64_t checksum;  // of every byte before it
+};
+static_assert(sizeof(ManifestHeader) == 176);
+
 // Reads and validates DIR/MANIFEST on its own (fields against each other and the
 // file's size). corrupt names the field's offset and what was expected.
 Result<Manifest> read_manifest(Env* env, const std::string& dir);

@@ -105,6 +105,8 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::open(Env* env, const std::string& 
     // A reader can race a compaction that replaced MANIFEST and unlinked the
     // generation it just read about: read MANIFEST again.
     if (st.code() == Code::not_found && options.read_only && attempt < kOpenRetries) continue;
+    if (st.code() == Code::not_found)
+      return Status::Corrupt(fmt::format("{}: a file of generation {} that MANIFEST commits is missing ({})", dir, m->identity.generation, st.message()));
     VSTORE_RETURN_IF_ERROR(st);
     s->manifest_ = std::move(m).value();
     break;
