@@ -3,8 +3,10 @@
 // has a site in the table below. Sites are live only in builds configured with
 // VSTORE_FAILPOINTS=ON (the test presets); in release they compile to nothing.
 //
-// Spec syntax (as FreeBSD fail(9) and fail-rs), `;`-separated terms:
-//   name=[p%][cnt*]action[(arg)]
+// Spec syntax (as FreeBSD fail(9) and fail-rs), `;`-separated:
+//   name=[p%][cnt*]action[(arg)][->[p%][cnt*]action[(arg)]...]
+// A term whose count is used up hands over to the next: `2*off->crash` lets two
+// evaluations pass and crashes at the third.
 //   mapped_file.grow.ftruncate=1*error(ENOSPC);hnsw.link.after_lookup=10%yield
 // Actions: off, error(ERRNO), short(BYTES), delay(MS), yield, crash.
 // `crash` dies at once by SIGKILL after undoing every write not yet synced: a

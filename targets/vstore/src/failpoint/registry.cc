@@ -27,10 +27,15 @@ static_assert(std::size(kSites) == static_cast<size_t>(FailSite::count_));
 constexpr size_t kSiteCount = std::size(kSites);
 
 #ifdef VSTORE_FAILPOINTS_ENABLED
+struct SiteState {
+  std::vector<internal::FailTerm> chain;
+  size_t current = 0;  // the chain's term now in force
+  uint64_t fired = 0;  // times that term has fired
+};
+
 struct Registry {
   std::mutex mu;
-  std::array<std::optional<internal::FailTerm>, kSiteCount> terms;
-  std::array<uint64_t, kSiteCount> fired{};  // under mu: for cnt*
+  std::array<SiteState, kSiteCount> sites;  // under mu
   std::array<std::atomic<bool>, kSiteCount> active{};
   std::array<std::atomic<uint64_t>, kSiteCount> hits{};
   std::atomic<bool> any{false};
@@ -51,28 +56,24 @@ uint64_t splitmix64(uint64_t* state) {
 }
 
 Status install(std::string_view spec) {
-  std::vector<internal::FailTerm> terms;
-  VSTORE_RETURN_IF_ERROR(internal::parse_failpoint_spec(spec, &terms));
+  std::vector<internal::FailSpec> specs;
+  VSTORE_RETURN_IF_ERROR(internal::parse_failpoint_spec(spec, &specs));
   Registry& r = registry();
   std::lock_guard lock(r.mu);
   bool any = false, crash = false;
   for (size_t i = 0; i < kSiteCount; ++i) {
-    r.terms[i].reset();
-    r.fired[i] = 0;
+    r.sites[i] = SiteState();
     r.hits[i].store(0, std::memory_order_relaxed);
   }
-  for (const internal::FailTerm& t : terms) {
-    size_t i = static_cast<size_t>(t.site);
-    if (t.action == internal::FailActionKind::off) {
-      r.terms[i].reset();
-      continue;
-    }
-    r.terms[i] = t;
-  }
+  for (const internal::FailSpec& fs : specs) r.sites[static_cast<size_t>(fs.site)].chain = fs.chain;
   for (size_t i = 0; i < kSiteCount; ++i) {
-    r.active[i].store(r.terms[i].has_value(), std::memory_order_release);
-    any |= r.terms[i].has_value();
-    crash |= r.terms[i].has_value() && r.terms[i]->action == internal::FailActionKind::crash;
+    bool live = false;
+    for (const internal::FailTerm& t : r.sites[i].chain) {
+      live |= t.action != internal::FailActionKind::off;
+      crash |= t.action == internal::FailActionKind::crash;
+    }
+    r.active[i].store(live, std::memory_order_release);
+    any |= live;
   }
   r.crash.store(crash, std::memory_order_release);
   r.any.store(any, std::memory_order_release);
@@ -143,15 +144,25 @@ FailOutcome failpoint_eval(FailSite site) {
   FailTerm term;
   {
     std::lock_guard lock(r.mu);
-    if (!r.terms[i]) return {};
-    term = *r.terms[i];
-    if (term.max_count && r.fired[i] >= *term.max_count) return {};
+    SiteState& st = r.sites[i];
+    for (;;) {
+      if (st.current >= st.chain.size()) return {};
+      const FailTerm& t = st.chain[st.current];
+      if (t.max_count && st.fired >= *t.max_count) {
+        ++st.current;  // used up: the next term of the chain takes over
+        st.fired = 0;
+        continue;
+      }
+      term = t;
+      break;
+    }
     if (term.probability < 100.0) {
       double draw = static_cast<double>(splitmix64(&r.rng) >> 11) * (100.0 / 9007199254740992.0);
       if (draw >= term.probability) return {};
     }
-    ++r.fired[i];
+    ++st.fired;
   }
+  if (term.action == FailActionKind::off) return {};
   r.hits[i].fetch_add(1, std::memory_order_relaxed);
   switch (term.action) {
     case FailActionKind::off:
@@ -178,9 +189,9 @@ FailOutcome failpoint_eval(FailSite site) {
 #else  // !VSTORE_FAILPOINTS_ENABLED
 
 Status configure_failpoints(std::string_view spec) {
-  std::vector<internal::FailTerm> terms;
-  VSTORE_RETURN_IF_ERROR(internal::parse_failpoint_spec(spec, &terms));
-  if (terms.empty()) return Status::Ok();
+  std::vector<internal::FailSpec> specs;
+  VSTORE_RETURN_IF_ERROR(internal::parse_failpoint_spec(spec, &specs));
+  if (specs.empty()) return Status::Ok();
   return Status::Invalid("failpoints are not compiled into this build (configure with VSTORE_FAILPOINTS=ON, e.g. the debug, asan or tsan preset)");
 }
 void set_failpoint_seed(uint64_t) {}

@@ -50,21 +50,9 @@ Status term_error(std::string_view spec, std::string_view at, std::string_view t
   return Status::Invalid(fmt::format("failpoint spec column {}: {} in term '{}'", column, what, term));
 }
 
-Status parse_term(std::string_view spec, std::string_view term, FailTerm* out) {
-  size_t eq = term.find('=');
-  if (eq == std::string_view::npos) return term_error(spec, term, term, "expected name=action");
-  std::string_view name = trim(term.substr(0, eq));
-  std::string_view rest = trim(term.substr(eq + 1));
-  bool found = false;
-  size_t n = 0;
-  const FailSiteInfo* table = failpoint_table(&n);
-  for (size_t i = 0; i < n; ++i) {
-    if (table[i].name == name) {
-      out->site = table[i].site;
-      found = true;
-    }
-  }
-  if (!found) return term_error(spec, name, term, fmt::format("unknown failpoint '{}' (see `vstore failpoints`)", name));
+// One term of a chain: [p%][cnt*]action[(arg)].
+Status parse_term(std::string_view spec, std::string_view term, std::string_view rest, FailTerm* out) {
+  rest = trim(rest);
 
   // [p%]
   if (size_t pct = rest.find('%'); pct != std::string_view::npos) {
@@ -125,19 +113,42 @@ std::optional<int> parse_errno_name(std::string_view text) {
   return std::nullopt;
 }
 
-Status parse_failpoint_spec(std::string_view spec, std::vector<FailTerm>* out) {
+Status parse_failpoint_spec(std::string_view spec, std::vector<FailSpec>* out) {
   out->clear();
   size_t pos = 0;
   while (pos <= spec.size()) {
     size_t semi = spec.find(';', pos);
     if (semi == std::string_view::npos) semi = spec.size();
     std::string_view term = trim(spec.substr(pos, semi - pos));
-    if (!term.empty()) {
-      FailTerm t;
-      VSTORE_RETURN_IF_ERROR(parse_term(spec, term, &t));
-      out->push_back(t);
-    }
     pos = semi + 1;
+    if (term.empty()) continue;
+    size_t eq = term.find('=');
+    if (eq == std::string_view::npos) return term_error(spec, term, term, "expected name=action");
+    std::string_view name = trim(term.substr(0, eq));
+    FailSpec fs;
+    bool found = false;
+    size_t n = 0;
+    const FailSiteInfo* table = failpoint_table(&n);
+    for (size_t i = 0; i < n; ++i) {
+      if (table[i].name == name) {
+        fs.site = table[i].site;
+        found = true;
+      }
+    }
+    if (!found) return term_error(spec, name, term, fmt::format("unknown failpoint '{}' (see `vstore failpoints`)", name));
+    std::string_view chain = term.substr(eq + 1);
+    for (;;) {
+      size_t arrow = chain.find("->");
+      FailTerm t;
+      VSTORE_RETURN_IF_ERROR(parse_term(spec, term, chain.substr(0, arrow), &t));
+      fs.chain.push_back(t);
+      if (arrow == std::string_view::npos) break;
+      chain = chain.substr(arrow + 2);
+    }
+    for (FailSpec& existing : *out) {
+      if (existing.site == fs.site) return term_error(spec, name, term, fmt::format("failpoint '{}' is set twice", name));
+    }
+    out->push_back(std::move(fs));
   }
   return Status::Ok();
 }

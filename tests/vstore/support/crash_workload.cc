@@ -1,0 +1,149 @@
+#include "vstore/support/crash_workload.h"
+
+#include <set>
+
+#include <fmt/format.h>
+
+#include "vstore/failpoint.h"
+#include "vstore/regression.h"
+#include "vstore/store.h"
+#include "vstore/support/scratch.h"
+
+namespace vstore::testing {
+
+namespace {
+
+std::vector<uint64_t> range(uint64_t first, uint64_t end, uint64_t step = 1) {
+  std::vector<uint64_t> out;
+  for (uint64_t i = first; i < end; i += step) out.push_back(i);
+  return out;
+}
+
+// Which ids are live after phase k, and which ids later phases touch.
+std::set<uint64_t> live_after(int phase) {
+  std::set<uint64_t> live;
+  for (uint64_t i : range(0, 1000)) live.insert(i);
+  if (phase >= 1)
+    for (uint64_t i : range(1000, 3000)) live.insert(i);
+  if (phase >= 2) {
+    for (uint64_t i : range(0, 1000, 2)) live.erase(i);
+    for (uint64_t i : range(3000, 3500)) live.insert(i);
+  }
+  if (phase >= 4) {
+    for (uint64_t i : range(3500, 3600)) live.insert(i);
+    for (uint64_t i : range(1000, 1100)) live.erase(i);
+  }
+  return live;
+}
+
+int workload(const std::string& dir, const std::string& spare_dir) {
+  auto say = [](int phase) {
+    fmt::print("SYNCED {}\n", phase);
+    std::fflush(stdout);
+  };
+  auto check = [](const Status& st, const char* what) {
+    if (!st.ok()) {
+      fmt::print("FAILED {}: {}\n", what, st.to_string());
+      std::fflush(stdout);
+      std::_Exit(3);
+    }
+  };
+  {
+    CreateOptions o;
+    o.dim = kCrashDim;
+    Result<std::unique_ptr<Store>> spare = Store::create(spare_dir, o);
+    check(spare.status(), "create spare");
+    check((*spare)->add(make_records(0, 10, kCrashDim)).ok() ? Status::Ok() : Status::Io("add spare"), "add spare");
+    check((*spare)->close(), "close spare");
+  }
+  Result<std::unique_ptr<Store>> s = Store::open(dir);
+  check(s.status(), "open");
+  Store& store = **s;
+  check(store.add(make_records(1000, 2000, kCrashDim)), "add B");
+  check(store.sync(), "sync 1");
+  say(1);
+  check(store.remove(range(0, 1000, 2)).status(), "remove C");
+  check(store.add(make_records(3000, 500, kCrashDim)), "add D");
+  check(store.sync(), "sync 2");
+  say(2);
+  check(store.compact(), "compact");
+  say(3);
+  check(store.add(make_records(3500, 100, kCrashDim)), "add E");
+  check(store.remove(range(1000, 1100)).status(), "remove F");
+  check(store.sync(), "sync 4");
+  say(4);
+  check(store.close(), "close");
+  return 0;
+}
+
+}  // namespace
+
+void prepare_crash_store(const std::string& dir) {
+  CreateOptions o;
+  o.dim = kCrashDim;
+  auto s = std::move(Store::create(dir, o)).value();
+  if (!s->add(make_records(0, 1000, kCrashDim)).ok() || !s->close().ok()) std::abort();
+  write_file(dir + "/vectors-000099.bin", "left by an interrupted compaction");
+}
+
+ChildResult run_crash_workload(const std::string& dir, const std::string& spare_dir, const std::string& failpoints,
+                               const std::string& regressions, int* last_synced) {
+  ChildResult r = run_in_child([&] {
+    if (!set_regressions(regressions).ok()) return 10;
+    Status st = configure_failpoints(failpoints);
+    if (!st.ok()) {
+      fmt::print("FAILED configure: {}\n", st.to_string());
+      return 11;
+    }
+    return workload(dir, spare_dir);
+  });
+  *last_synced = 0;
+  size_t pos = 0;
+  while ((pos = r.output.find("SYNCED ", pos)) != std::string::npos) {
+    *last_synced = r.output[pos + 7] - '0';
+    pos += 7;
+  }
+  return r;
+}
+
+std::string check_after_crash(const std::string& dir, int synced) {
+  Result<std::unique_ptr<Store>> s = Store::open(dir);
+  if (!s.ok()) return "reopen failed: " + s.status().to_string();
+  Store& store = **s;
+  std::set<uint64_t> durable = live_after(synced);
+  std::set<uint64_t> final_state = live_after(4);
+  // Ids whose state may differ from `durable`: those a later phase adds or removes.
+  std::set<uint64_t> in_flux;
+  for (int later = synced + 1; later <= 4; ++later) {
+    std::set<uint64_t> before = live_after(later - 1), after = live_after(later);
+    for (uint64_t id : before)
+      if (!after.count(id)) in_flux.insert(id);
+    for (uint64_t id : after)
+      if (!before.count(id)) in_flux.insert(id);
+  }
+  uint64_t present = 0;
+  for (uint64_t id = 0; id < 3700; ++id) {
+    Result<Record> got = store.get(id);
+    bool expect_present = durable.count(id) != 0;
+    bool may_differ = in_flux.count(id) != 0;
+    if (got.ok()) {
+      ++present;
+      if (!(*got == make_record(id, kCrashDim))) return fmt::format("id {} is torn: its data differs from what was added", id);
+      if (!expect_present && !may_differ) return fmt::format("id {} is present but was never durably added or was durably removed", id);
+    } else if (got.status().code() == Code::not_found) {
+      if (expect_present && !may_differ) return fmt::format("id {} was synced (phase {}) but is missing", id, synced);
+    } else {
+      return fmt::format("get({}) failed: {}", id, got.status().to_string());
+    }
+  }
+  if (store.count() != present) return fmt::format("count() is {} but {} records are present", store.count(), present);
+  Status st = store.add({make_record(9000, kCrashDim)});
+  if (st.ok()) st = store.sync();
+  if (!st.ok()) return "the store is not writable after the crash: " + st.to_string();
+  if (!store.close().ok()) return "close failed";
+  FsckReport report = Store::fsck(dir);
+  if (!report.ok()) return "fsck: " + report.problems[0];
+  return "";
+}
+
+}  // namespace vstore::testing
