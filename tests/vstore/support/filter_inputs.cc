@@ -34,7 +34,7 @@ std::string not_chain(size_t count) {
 std::string alternating_nest(size_t depth) {
   std::string out;
   for (size_t i = 0; i < depth; ++i) {
-    out += i % 2 == 0 ? fmt::format("a = '{}' OR (", i) : fmt::format("b = '{}' AND (", i);
+    out += i % 2 == 0 ? "x = '1' AND (" : "y = '0' OR (";
   }
   out += "c = 'end'";
   out += std::string(depth, ')');
@@ -43,7 +43,7 @@ std::string alternating_nest(size_t depth) {
 
 std::string negated_nest(size_t depth) {
   std::string out;
-  for (size_t i = 0; i < depth; ++i) out += fmt::format("NOT (a = '{}' AND ", i);
+  for (size_t i = 0; i < depth; ++i) out += "NOT (x = '1' AND ";
   out += "c = 'end'";
   out += std::string(depth, ')');
   return out;

@@ -15,10 +15,12 @@ std::string report_chain(size_t clauses);
 std::string nested_parentheses(size_t depth);
 // `NOT NOT ... a = 'x'`, `count` NOTs.
 std::string not_chain(size_t count);
-// `a = '0' OR (b = '0' AND (a = '1' OR (b = '1' AND (...))))`: `depth` levels
-// that no simplification can flatten.
+// `x = '1' AND (y = '0' OR (x = '1' AND (y = '0' OR (... c = 'end'))))`: `depth`
+// levels that no simplification can flatten, and that a record with x = '1' and
+// y = '1' makes the evaluator walk to the bottom.
 std::string alternating_nest(size_t depth);
-// `NOT (a = '0' AND NOT (a = '1' AND NOT (...)))`: `depth` NOTs that stay.
+// `NOT (x = '1' AND NOT (x = '1' AND NOT (... c = 'end')))`: `depth` NOTs that
+// stay, all walked for a record with x = '1'.
 std::string negated_nest(size_t depth);
 
 }  // namespace vstore::testing
