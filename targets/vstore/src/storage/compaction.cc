@@ -147,7 +147,7 @@ Status StoreImpl::compact_into_new_generation() {
     vectors_ = std::move(vectors);
     attrs_ = std::move(attrs);
     ids_ = std::move(ids);
-    manifest_ = next;
+    manifest_ = next;  // under state_mu_, held here
     attrs_end_ = next.attrs_bytes;
     visible_slots_.store(next.slot_count, std::memory_order_release);
     live_count_.store(next.live_count, std::memory_order_release);

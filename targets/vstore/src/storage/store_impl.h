@@ -56,13 +56,18 @@ class StoreImpl {
   // records past 4 GiB without writing gigabytes.
   Status append_empty_slots_for_testing(uint64_t n);
 
-  uint32_t dim() const { return manifest_.identity.dim; }
-  Metric metric() const { return static_cast<Metric>(manifest_.identity.metric); }
+  // Fixed for the store's life: readers use these, never manifest_.
+  uint32_t dim() const { return dim_; }
+  Metric metric() const { return metric_; }
   const std::string& dir() const { return dir_; }
-  uint64_t slot_size() const { return manifest_.slot_size; }
+  uint64_t slot_size() const { return slot_size_; }
 
  private:
   StoreImpl(Env* env, std::string dir, bool read_only) : env_(env), dir_(std::move(dir)), read_only_(read_only) {}
+  // Sets the fixed shape (dim, metric, slot size) from a manifest.
+  void adopt_shape(const Manifest& m);
+  // Replaces the committed manifest (writer only).
+  void commit_manifest(const Manifest& m);
 
   // store_open.cc
   Status lock_directory();
@@ -109,7 +114,12 @@ class StoreImpl {
   // change the pending-removal set or swap files at compaction.
   mutable std::shared_mutex state_mu_;
 
-  Manifest manifest_;  // the last committed manifest (writer: under write_mu_)
+  uint32_t dim_ = 0;
+  Metric metric_ = Metric::l2;
+  uint64_t slot_size_ = 0;
+  // The last committed manifest: the writer reads it under write_mu_ and
+  // replaces it under write_mu_ and state_mu_ (exclusive); others read it shared.
+  Manifest manifest_;
   std::unique_ptr<MappedFile> vectors_, attrs_;
   std::unique_ptr<IdIndex> ids_;
   std::atomic<uint64_t> visible_slots_{0};  // readers see slots below this

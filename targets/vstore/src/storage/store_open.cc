@@ -36,6 +36,17 @@ void random_uuid(uint8_t out[16]) {
 
 StoreImpl::~StoreImpl() { close().ignore(); }
 
+void StoreImpl::adopt_shape(const Manifest& m) {
+  dim_ = m.identity.dim;
+  metric_ = static_cast<Metric>(m.identity.metric);
+  slot_size_ = m.slot_size;
+}
+
+void StoreImpl::commit_manifest(const Manifest& m) {
+  std::unique_lock state(state_mu_);
+  manifest_ = m;
+}
+
 Status StoreImpl::lock_directory() {
   std::string path = dir_ + "/LOCK";
   Result<FileHandle> fd = env_->open(path, OpenMode::read_write, FailSite::store_lock_open);
@@ -86,6 +97,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::create(Env* env, const std::string
   VSTORE_RETURN_IF_ERROR(s->attrs_->sync());
   VSTORE_RETURN_IF_ERROR(s->ids_->sync());
   VSTORE_RETURN_IF_ERROR(write_manifest(env, dir, m));
+  s->adopt_shape(m);
   s->manifest_ = m;
   return s;
 }
@@ -108,6 +120,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::open(Env* env, const std::string& 
     if (st.code() == Code::not_found)
       return Status::Corrupt(fmt::format("{}: a file of generation {} that MANIFEST commits is missing ({})", dir, m->identity.generation, st.message()));
     VSTORE_RETURN_IF_ERROR(st);
+    s->adopt_shape(*m);
     s->manifest_ = std::move(m).value();
     break;
   }
@@ -198,7 +211,7 @@ Status StoreImpl::check_writable() const {
 }
 
 StoreStats StoreImpl::stats() const {
-  std::shared_lock lock(state_mu_);
+  std::lock_guard lock(write_mu_);  // the writer's fields (sizes, attrs_end_) hold still
   StoreStats s;
   s.dim = dim();
   s.metric = metric();

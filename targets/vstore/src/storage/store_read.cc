@@ -19,7 +19,7 @@ StoreImpl::ReadGuards StoreImpl::acquire_guards() const {
 }
 
 Status StoreImpl::read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const {
-  uint64_t size = manifest_.slot_size, offset;
+  uint64_t size = slot_size_, offset;
   if (slot >= g.visible || !checked_mul_add(slot, size, kDataStart, &offset))
     return Status::NotFound(fmt::format("slot {} is beyond the {} written", slot, g.visible));
   const uint8_t* p = g.vectors.bytes(offset, size);

@@ -51,7 +51,7 @@ Status StoreImpl::add(std::span<const Record> records) {
   while (begin < records.size()) {
     size_t end = begin, bytes = 0;
     while (end < records.size() && (end == begin || bytes < kChunkBytes)) {
-      bytes += manifest_.slot_size + 64;
+      bytes += slot_size_ + 64;
       for (const Attribute& a : records[end].attributes) bytes += a.key.size() + a.value.size();
       ++end;
     }
@@ -62,7 +62,7 @@ Status StoreImpl::add(std::span<const Record> records) {
 }
 
 Status StoreImpl::add_chunk(std::span<const Record> records) {
-  const uint64_t slot_size = manifest_.slot_size;
+  const uint64_t slot_size = slot_size_;
   const uint64_t first = visible_slots_.load(std::memory_order_relaxed);
   uint64_t slots_offset, slots_end;
   if (!checked_mul_add(first, slot_size, kDataStart, &slots_offset) ||
@@ -135,7 +135,7 @@ Status StoreImpl::apply_tombstones(const std::vector<uint64_t>& slots) {
   const uint32_t dead = kSlotDead;
   for (uint64_t slot : slots) {
     uint64_t offset;
-    if (!checked_mul_add(slot, manifest_.slot_size, kDataStart, &offset))
+    if (!checked_mul_add(slot, slot_size_, kDataStart, &offset))
       return Status::Corrupt(fmt::format("slot {} lies past 2^64 bytes", slot));
     VSTORE_RETURN_IF_ERROR(vectors_->write(offset, &dead, sizeof dead, FailSite::mapped_file_update_pwrite));
   }
@@ -165,7 +165,7 @@ Status StoreImpl::sync_locked() {
   next.attrs_bytes = attrs_end_;
   next.pending_removes = pending_order_;
   VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
-  manifest_ = next;
+  commit_manifest(next);
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_commit));
   if (!pending_order_.empty()) {
     // Committed: the tombstones go on disk now; MANIFEST lists them until the
@@ -182,7 +182,7 @@ Status StoreImpl::append_empty_slots_for_testing(uint64_t n) {
   std::lock_guard lock(write_mu_);
   VSTORE_RETURN_IF_ERROR(check_writable());
   uint64_t first = visible_slots_.load(std::memory_order_relaxed), end;
-  if (!checked_mul_add(first + n, manifest_.slot_size, kDataStart, &end)) return Status::Invalid("too many slots");
+  if (!checked_mul_add(first + n, slot_size_, kDataStart, &end)) return Status::Invalid("too many slots");
   VSTORE_RETURN_IF_ERROR(vectors_->grow(end));  // ftruncate: sparse, reads as zero (EMPTY)
   visible_slots_.store(first + n, std::memory_order_release);
   return Status::Ok();
