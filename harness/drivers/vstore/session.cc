@@ -1,0 +1,343 @@
+#include "session.h"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "store_files.h"
+#include "vstore/failpoint.h"
+#include "vstore/filter.h"
+
+namespace crashgate::vstore_driver {
+
+using nlohmann::json;
+using vstore::Code;
+using vstore::Record;
+using vstore::Status;
+
+StepOutcome StepOutcome::From(const Status& st) {
+  if (st.ok()) return Ok();
+  return Error(std::string(vstore::code_name(st.code())), st.message());
+}
+
+Record record_for(uint64_t id, uint32_t dim, uint64_t seed) {
+  Record r;
+  r.id = id;
+  r.vector.resize(dim);
+  uint64_t x = (id + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+  for (uint32_t i = 0; i < dim; ++i) {
+    x ^= x >> 31;
+    x *= 0xBF58476D1CE4E5B9ull;
+    x ^= x >> 29;
+    r.vector[i] = static_cast<float>(static_cast<int64_t>(x % 2001) - 1000) / 1000.0f;
+  }
+  r.attributes.push_back({"file_path", fmt::format("src/mcp_vector_search/module_{:06}/file_{:08}.py", id / 1000, id)});
+  return r;
+}
+
+bool parse_duration_ms(const json& v, uint64_t* ms) {
+  if (v.is_number_unsigned() || v.is_number_integer()) {
+    if (v.get<int64_t>() < 0) return false;
+    *ms = v.get<uint64_t>();
+    return true;
+  }
+  if (!v.is_string()) return false;
+  std::string s = v.get<std::string>();
+  size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
+  if (digits == 0) return false;
+  uint64_t n = std::stoull(s.substr(0, digits));
+  std::string unit = s.substr(digits);
+  if (unit == "ms" || unit.empty()) *ms = n;
+  else if (unit == "s") *ms = n * 1000;
+  else if (unit == "m") *ms = n * 60000;
+  else return false;
+  return true;
+}
+
+namespace {
+
+uint64_t get_u64(const json& step, const char* key, uint64_t fallback) {
+  auto it = step.find(key);
+  if (it == step.end() || !it->is_number_integer() || it->get<int64_t>() < 0) return fallback;
+  return it->get<uint64_t>();
+}
+
+std::string get_string(const json& step, const char* key, const std::string& fallback = "") {
+  auto it = step.find(key);
+  if (it == step.end()) return fallback;
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+}  // namespace
+
+Session::Session(std::string work_dir, uint64_t seed, size_t worker_stack, EventPipe* events)
+    : work_dir_(std::move(work_dir)), store_dir_(work_dir_ + "/store"), seed_(seed), worker_stack_(worker_stack), events_(events), rng_(seed) {}
+
+Session::~Session() { (void)join(); }
+
+StepOutcome Session::run(const json& step) {
+  std::string op = step.value("op", "");
+  if (op == "create") return create(step);
+  if (op == "add") return add(step);
+  if (op == "remove") return remove(step);
+  if (op == "count") return count(step);
+  if (op == "get") return get(step);
+  if (op == "verify") return verify(step);
+  if (op == "delete") return delete_where(step);
+  if (op == "truncate") return truncate(step);
+  if (op == "corrupt") return corrupt(step);
+  if (op == "spawn-workload") return spawn_workload(step);
+  if (op == "second-process") return second_process(step);
+  if (op == "sleep") return sleep(step);
+  if (op == "join") return join();
+  if (op == "failpoints") return StepOutcome::From(vstore::configure_failpoints(get_string(step, "spec")));
+  if (op == "sync" || op == "compact") {
+    StepOutcome o = ensure_open();
+    if (!o.ok) return o;
+    return StepOutcome::From(op == "sync" ? store_->sync() : store_->compact());
+  }
+  if (op == "reopen") {
+    close_store();
+    return ensure_open();
+  }
+  if (op == "search")
+    return StepOutcome::Error("invalid-argument", "search: this vstore build has no HNSW index yet");
+  return StepOutcome::Error("invalid-argument", fmt::format("the vstore driver does not know op '{}'", op));
+}
+
+StepOutcome Session::ensure_open() {
+  if (store_) return StepOutcome::Ok();
+  vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir_);
+  if (!s.ok()) return StepOutcome::From(s.status());
+  store_ = std::move(s).value();
+  dim_ = store_->dim();
+  return StepOutcome::Ok();
+}
+
+void Session::close_store() {
+  if (!store_) return;
+  store_->close().ignore();
+  store_.reset();
+}
+
+StepOutcome Session::create(const json& step) {
+  vstore::CreateOptions o;
+  o.dim = static_cast<uint32_t>(get_u64(step, "dim", 64));
+  std::string metric = get_string(step, "metric", "l2");
+  if (!vstore::parse_metric(metric, &o.metric)) return StepOutcome::Error("invalid-argument", fmt::format("unknown metric '{}'", metric));
+  if (step.contains("store")) store_dir_ = work_dir_ + "/" + get_string(step, "store");
+  vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::create(store_dir_, o);
+  if (!s.ok()) return StepOutcome::From(s.status());
+  store_ = std::move(s).value();
+  dim_ = o.dim;
+  json add_step = {{"vectors", get_u64(step, "vectors", 0)}};
+  StepOutcome added = add(add_step);
+  if (!added.ok) return added;
+  return StepOutcome::From(store_->sync());
+}
+
+StepOutcome Session::add(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::vector<uint64_t> ids;
+  if (auto it = step.find("ids"); it != step.end() && it->is_array()) {
+    for (const json& v : *it) ids.push_back(v.get<uint64_t>());
+  } else {
+    uint64_t n = get_u64(step, "vectors", 100);
+    uint64_t first = next_id_.fetch_add(n);
+    for (uint64_t i = 0; i < n; ++i) ids.push_back(first + i);
+  }
+  uint64_t seed = get_u64(step, "seed", seed_);
+  std::vector<Record> batch;
+  for (uint64_t id : ids) {
+    Record r = record_for(id, dim_, seed);
+    if (auto meta = step.find("metadata"); meta != step.end() && meta->is_object())
+      for (auto& [k, v] : meta->items()) r.attributes.push_back({k, v.is_string() ? v.get<std::string>() : v.dump()});
+    batch.push_back(std::move(r));
+    if (batch.size() == 10000 || id == ids.back()) {
+      Status st = store_->add(batch);
+      if (!st.ok()) return StepOutcome::From(st);
+      std::lock_guard lock(model_mu_);
+      for (const Record& added : batch) live_.insert(added.id);
+      batch.clear();
+    }
+  }
+  uint64_t max_id = ids.empty() ? 0 : *std::max_element(ids.begin(), ids.end());
+  uint64_t want = max_id + 1;
+  for (uint64_t cur = next_id_.load(); cur < want && !next_id_.compare_exchange_weak(cur, want);) {
+  }
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::remove(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::vector<uint64_t> ids;
+  if (auto it = step.find("ids"); it != step.end() && it->is_array()) {
+    for (const json& v : *it) ids.push_back(v.get<uint64_t>());
+  } else {
+    std::lock_guard lock(model_mu_);
+    std::vector<uint64_t> live(live_.begin(), live_.end());
+    std::shuffle(live.begin(), live.end(), rng_);
+    live.resize(std::min<size_t>(live.size(), get_u64(step, "count", 1)));
+    ids = live;
+  }
+  vstore::Result<uint64_t> n = store_->remove(ids);
+  if (!n.ok()) return StepOutcome::From(n.status());
+  std::lock_guard lock(model_mu_);
+  for (uint64_t id : ids) live_.erase(id);
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::count(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  uint64_t n = store_->count();
+  events_->log(fmt::format("count = {}", n));
+  if (step.contains("equals") && n != get_u64(step, "equals", 0))
+    return StepOutcome::Error("wrong-result", fmt::format("count() is {}, expected {}", n, get_u64(step, "equals", 0)));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::get(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::vector<uint64_t> ids;
+  if (auto it = step.find("ids"); it != step.end() && it->is_array())
+    for (const json& v : *it) ids.push_back(v.get<uint64_t>());
+  for (uint64_t id : ids) {
+    vstore::Result<Record> r = store_->get(id);
+    if (!r.ok()) return StepOutcome::From(r.status());
+  }
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::verify(const json&) {
+  // Every record the driver knows to be live is there and exact; every record
+  // there at all is exactly what was added (none torn, none foreign); count()
+  // agrees with what a scan finds.
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::set<uint64_t> live;
+  {
+    std::lock_guard lock(model_mu_);
+    live = live_;
+  }
+  uint64_t scanned = 0;
+  std::string bad;
+  Status st = store_->scan([&](const vstore::RecordRef& r) {
+    ++scanned;
+    std::vector<float> v(r.vector().begin(), r.vector().end());
+    if (v != record_for(r.id(), dim_, seed_).vector) {
+      bad = fmt::format("record {} comes back different from what was added", r.id());
+      return false;
+    }
+    return true;
+  });
+  if (!st.ok()) return StepOutcome::From(st);
+  if (!bad.empty()) return StepOutcome::Error("wrong-result", bad);
+  for (uint64_t id : live) {
+    vstore::Result<Record> r = store_->get(id);
+    if (!r.ok()) {
+      if (r.status().code() == Code::not_found) return StepOutcome::Error("wrong-result", fmt::format("record {} was added (and synced) and never removed, but is missing", id));
+      return StepOutcome::From(r.status());
+    }
+  }
+  if (store_->count() != scanned)
+    return StepOutcome::Error("wrong-result", fmt::format("count() is {} but a scan finds {} records", store_->count(), scanned));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::delete_where(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::string tmpl = get_string(step, "filter");
+  uint64_t clauses = get_u64(step, "clauses", 1);
+  std::string text;
+  if (clauses <= 1 && tmpl.find("{i}") == std::string::npos) {
+    text = tmpl;
+  } else {
+    // `clauses` copies OR-ed, {i} replaced by the copy's number: the field's
+    // 31,985-clause `file_path = '...' OR ...` delete.
+    for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) {
+      if (i) text += " OR ";
+      std::string c = tmpl;
+      for (size_t p; (p = c.find("{i}")) != std::string::npos;) c.replace(p, 3, fmt::format("{:08}", i));
+      for (size_t p; (p = c.find("{m}")) != std::string::npos;) c.replace(p, 3, fmt::format("{:06}", i / 1000));
+      text += c;
+    }
+  }
+  events_->log(fmt::format("delete: {} clauses, {} bytes", clauses, text.size()));
+  vstore::Result<vstore::Filter> filter = vstore::Filter::parse(text);
+  if (!filter.ok()) return StepOutcome::From(filter.status());
+  std::vector<uint64_t> doomed;
+  Status st = store_->scan([&](const vstore::RecordRef& r) {
+    if (filter->matches([&](std::string_view key) { return r.attribute(key); })) doomed.push_back(r.id());
+    return true;
+  });
+  if (!st.ok()) return StepOutcome::From(st);
+  vstore::Result<uint64_t> n = store_->remove(doomed);
+  if (!n.ok()) return StepOutcome::From(n.status());
+  st = store_->sync();
+  if (!st.ok()) return StepOutcome::From(st);
+  events_->log(fmt::format("delete removed {}", *n));
+  std::lock_guard lock(model_mu_);
+  for (uint64_t id : doomed) live_.erase(id);
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::truncate(const json& step) {
+  // Damage from outside: the store is closed first unless `while_open` says an
+  // outside process cuts a file this process still maps.
+  if (!step.value("while_open", false)) close_store();
+  std::string logical = get_string(step, "file");
+  vstore::Result<std::string> path = store_file(store_dir_, logical);
+  if (!path.ok()) return StepOutcome::From(path.status());
+  vstore::Result<uint64_t> to = evaluate_offset(store_dir_, logical, get_string(step, "to"));
+  if (!to.ok()) return StepOutcome::From(to.status());
+  std::error_code ec;
+  std::filesystem::resize_file(*path, *to, ec);
+  if (ec) return StepOutcome::Error("io", fmt::format("truncate {} to {}: {}", *path, *to, ec.message()));
+  events_->log(fmt::format("truncated {} to {} bytes", *path, *to));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::corrupt(const json& step) {
+  if (!step.value("while_open", false)) close_store();
+  std::string logical = get_string(step, "file");
+  vstore::Result<std::string> path = store_file(store_dir_, logical);
+  if (!path.ok()) return StepOutcome::From(path.status());
+  vstore::Result<uint64_t> at = evaluate_offset(store_dir_, logical, get_string(step, "at"));
+  if (!at.ok()) return StepOutcome::From(at.status());
+  uint64_t bytes = get_u64(step, "bytes", 1);
+  std::fstream f(*path, std::ios::in | std::ios::out | std::ios::binary);
+  if (!f) return StepOutcome::Error("io", fmt::format("open {}", *path));
+  std::vector<char> buf(bytes, 0);
+  f.seekg(static_cast<std::streamoff>(*at));
+  f.read(buf.data(), static_cast<std::streamsize>(bytes));
+  f.clear();
+  // value: a byte (0-255) written over each byte, or "flip" (default) to invert them.
+  std::string value = get_string(step, "value", "flip");
+  for (char& c : buf) c = value == "flip" ? static_cast<char>(~c) : static_cast<char>(std::stoi(value));
+  f.seekp(static_cast<std::streamoff>(*at));
+  f.write(buf.data(), static_cast<std::streamsize>(bytes));
+  if (!f) return StepOutcome::Error("io", fmt::format("write {}", *path));
+  events_->log(fmt::format("corrupted {} bytes of {} at {}", bytes, *path, *at));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::sleep(const json& step) {
+  uint64_t ms = 0;
+  if (!parse_duration_ms(step.value("duration", json()), &ms)) return StepOutcome::Error("invalid-argument", "sleep: duration must be like 100ms or 2s");
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  return StepOutcome::Ok();
+}
+
+}  // namespace crashgate::vstore_driver

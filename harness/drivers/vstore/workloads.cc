@@ -1,0 +1,276 @@
+// Background workloads (threads in this process) and second processes (this
+// driver re-executed with --second-process) running against the same store.
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "session.h"
+#include "vstore/failpoint.h"
+
+extern char** environ;
+
+namespace crashgate::vstore_driver {
+
+using nlohmann::json;
+using vstore::Code;
+using vstore::Record;
+using vstore::Status;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Runs fn on a thread with the given stack size (0: the default).
+std::thread start_thread(size_t stack, std::function<void()> fn) {
+  if (stack == 0) return std::thread(std::move(fn));
+  // std::thread cannot set a stack size: run fn on a pthread and wait for it
+  // from a std::thread, so the caller still joins a std::thread.
+  return std::thread([stack, fn = std::move(fn)]() mutable {
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, stack);
+    pthread_t t;
+    auto* heap_fn = new std::function<void()>(std::move(fn));
+    if (pthread_create(&t, &attr, [](void* p) -> void* {
+          auto* f = static_cast<std::function<void()>*>(p);
+          (*f)();
+          delete f;
+          return nullptr;
+        }, heap_fn) == 0) {
+      pthread_join(t, nullptr);
+    } else {
+      (*heap_fn)();
+      delete heap_fn;
+    }
+    pthread_attr_destroy(&attr);
+  });
+}
+
+}  // namespace
+
+StepOutcome Session::spawn_workload(const json& step) {
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  std::string kind = step.value("workload", "");
+  if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "mixed")
+    return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, mixed)", kind));
+  uint64_t threads = step.value("threads", 2);
+  uint64_t ms = 500;
+  if (step.contains("duration") && !parse_duration_ms(step["duration"], &ms))
+    return StepOutcome::Error("invalid-argument", "spawn-workload: duration must be like 500ms or 2s");
+  size_t stack = step.value("stack", static_cast<uint64_t>(worker_stack_));
+  auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+  for (uint64_t t = 0; t < threads; ++t) {
+    uint64_t thread_seed = seed_ ^ (0x51ED270B + t * 0x9E3779B97F4A7C15ull) ^ workers_.size();
+    workers_.push_back(start_thread(stack, [this, kind, deadline, thread_seed, t] {
+      std::mt19937_64 rng(thread_seed);
+      auto fail = [this](std::string what) {
+        if (workload_errors_.fetch_add(1) == 0) {
+          std::lock_guard lock(model_mu_);
+          first_workload_error_ = std::move(what);
+        }
+      };
+      uint64_t round = 0;
+      while (Clock::now() < deadline && !stop_workers_.load()) {
+        std::string action = kind == "mixed" ? std::vector<std::string>{"get", "get", "add", "remove", "get"}[(round + t) % 5] : kind;
+        ++round;
+        if (action == "get") {
+          uint64_t id = 0;
+          {
+            std::lock_guard lock(model_mu_);
+            if (live_.empty()) continue;
+            auto it = live_.lower_bound(rng() % (next_id_.load() + 1));
+            if (it == live_.end()) it = live_.begin();
+            id = *it;
+          }
+          vstore::Result<Record> r = store_->get(id);
+          if (r.ok() && !(*r == record_for(id, dim_, seed_))) fail(fmt::format("workload get({}) returned different data", id));
+          if (!r.ok() && r.status().code() != Code::not_found) fail(fmt::format("workload get({}): {}", id, r.status().to_string()));
+        } else if (action == "add") {
+          uint64_t first = next_id_.fetch_add(50);
+          std::vector<Record> batch;
+          for (uint64_t i = 0; i < 50; ++i) batch.push_back(record_for(first + i, dim_, seed_));
+          Status st = store_->add(batch);
+          if (!st.ok()) fail("workload add: " + st.to_string());
+          std::lock_guard lock(model_mu_);
+          for (const Record& r : batch) live_.insert(r.id);
+        } else if (action == "remove") {
+          uint64_t id;
+          {
+            std::lock_guard lock(model_mu_);
+            if (live_.size() < 10) continue;
+            auto it = live_.lower_bound(rng() % (next_id_.load() + 1));
+            if (it == live_.end()) continue;
+            id = *it;
+            live_.erase(it);
+          }
+          vstore::Result<uint64_t> n = store_->remove({id});
+          if (!n.ok()) fail("workload remove: " + n.status().to_string());
+        } else if (action == "compact") {
+          Status st = store_->compact();
+          if (!st.ok()) fail("workload compact: " + st.to_string());
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }));
+  }
+  events_->log(fmt::format("spawned {} {} threads for {} ms", threads, kind, ms));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::second_process(const json& step) {
+  std::string op = step.value("action", "");
+  json args = step.value("args", json::object());
+  if (op == "crash-writes") close_store();  // the second process becomes the writer
+  std::string ready = fmt::format("{}/second-{}.ready", work_dir_, second_processes_.size());
+  std::string synced = fmt::format("{}/second-{}.synced", work_dir_, second_processes_.size());
+  std::string self = "/proc/self/exe";
+  std::vector<std::string> argv_s = {"crashgate-driver-vstore", "--second-process", op, "--store", store_dir_,
+                                     "--seed", std::to_string(seed_), "--args", args.dump(), "--ready", ready, "--synced", synced,
+                                     "--first-id", std::to_string(next_id_.load())};
+  std::vector<char*> argv;
+  for (std::string& s : argv_s) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addclose(&actions, 3);  // the event pipe is ours alone
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return StepOutcome::Error("io", fmt::format("second-process: spawn failed: {}", std::strerror(rc)));
+  second_processes_.push_back(pid);
+  if (op == "crash-writes") {
+    // Wait for it here: the model learns what it synced before the next step.
+    (void)join();
+    std::ifstream in(synced);
+    uint64_t first = 0, last = 0;
+    std::string word;
+    std::lock_guard lock(model_mu_);
+    while (in >> word >> first >> last) {
+      for (uint64_t id = first; id <= last; ++id) live_.insert(id);
+      next_id_ = std::max<uint64_t>(next_id_.load(), last + 1);
+    }
+    next_id_ += 100000;  // past anything it may have added unsynced
+    return StepOutcome::Ok();
+  }
+  // Wait until it has the store open, so the next step really runs beside it.
+  for (int i = 0; i < 500 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  events_->log(fmt::format("second process {} running {}", pid, op));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::join() {
+  for (std::thread& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
+  StepOutcome outcome = StepOutcome::Ok();
+  for (pid_t pid : second_processes_) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && outcome.ok)
+      outcome = StepOutcome::Error("second-process", fmt::format("second process {} died of signal {} ({})", pid, WTERMSIG(status), strsignal(WTERMSIG(status))));
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && outcome.ok)
+      outcome = StepOutcome::Error("second-process", fmt::format("second process {} exited {}", pid, WEXITSTATUS(status)));
+  }
+  second_processes_.clear();
+  if (workload_errors_.load() > 0 && outcome.ok) {
+    std::lock_guard lock(model_mu_);
+    outcome = StepOutcome::Error("wrong-result", fmt::format("{} workload errors; the first: {}", workload_errors_.load(), first_workload_error_));
+    workload_errors_ = 0;
+  }
+  return outcome;
+}
+
+namespace {
+
+std::string arg_after(int argc, char** argv, const char* flag) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], flag) == 0) return argv[i + 1];
+  return "";
+}
+
+void touch(const std::string& path) { std::ofstream(path).put('\n'); }
+
+}  // namespace
+
+int run_second_process(int argc, char** argv) {
+  std::string op = arg_after(argc, argv, "--second-process");
+  std::string store_dir = arg_after(argc, argv, "--store");
+  uint64_t seed = std::stoull(arg_after(argc, argv, "--seed"));
+  json args = json::parse(arg_after(argc, argv, "--args"), nullptr, false);
+  std::string ready = arg_after(argc, argv, "--ready");
+  uint64_t ms = 500;
+  if (args.is_object() && args.contains("duration")) parse_duration_ms(args["duration"], &ms);
+  auto say = [](const Status& st) {
+    fmt::print(stderr, "second process: {}\n", st.to_string());
+    return st.ok() ? 0 : 1;
+  };
+
+  if (op == "read-loop" || op == "count") {
+    vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir, {.read_only = true});
+    touch(ready);
+    if (!s.ok()) return say(s.status());
+    if (op == "count") {
+      fmt::print("second process: count {}\n", (*s)->count());
+      return 0;
+    }
+    auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+    uint64_t rounds = 0;
+    while (Clock::now() < deadline) {
+      uint32_t dim = (*s)->dim();
+      Status st = (*s)->scan([&](const vstore::RecordRef& r) {
+        std::vector<float> v(r.vector().begin(), r.vector().end());
+        return v == record_for(r.id(), dim, seed).vector;
+      });
+      if (!st.ok()) return say(st);
+      ++rounds;
+    }
+    fmt::print(stderr, "second process: {} read rounds\n", rounds);
+    return 0;
+  }
+  if (op == "open-writer") {
+    vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
+    touch(ready);
+    std::string expect = args.is_object() ? args.value("expect", "ok") : "ok";
+    std::string got = s.ok() ? "ok" : std::string(vstore::code_name(s.status().code()));
+    fmt::print(stderr, "second process: open as writer: {}\n", s.status().to_string());
+    return got == expect ? 0 : 1;
+  }
+  if (op == "crash-writes") {
+    // Writes in synced batches with a failpoint armed (usually a crash), and
+    // records each synced id range so the first process can verify them.
+    std::string spec = args.is_object() ? args.value("failpoints", "") : "";
+    Status st = vstore::configure_failpoints(spec);
+    if (!st.ok()) return say(st);
+    vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
+    if (!s.ok()) return say(s.status());
+    uint64_t first = std::stoull(arg_after(argc, argv, "--first-id"));
+    uint32_t dim = (*s)->dim();
+    std::ofstream synced(arg_after(argc, argv, "--synced"), std::ios::app);
+    uint64_t batches = args.is_object() ? args.value("batches", 8) : 8;
+    for (uint64_t b = 0; b < batches; ++b) {
+      std::vector<Record> batch;
+      for (uint64_t i = 0; i < 300; ++i) batch.push_back(record_for(first + i, dim, seed));
+      if (!(st = (*s)->add(batch)).ok()) return say(st);
+      if (b % 3 == 2 && !(st = (*s)->compact()).ok()) return say(st);
+      if (!(st = (*s)->sync()).ok()) return say(st);
+      synced << "synced " << first << " " << first + 299 << std::endl;
+      first += 300;
+    }
+    return say((*s)->close());
+  }
+  fmt::print(stderr, "second process: unknown op '{}' (read-loop, count, open-writer, crash-writes)\n", op);
+  return 2;
+}
+
+}  // namespace crashgate::vstore_driver
