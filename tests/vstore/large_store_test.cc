@@ -93,3 +93,38 @@ TEST(LargeStore, DiskFullAndMmapFailureAreCleanErrorsAndSyncedDataSurvives) {
 
 }  // namespace
 }  // namespace vstore
+
+namespace vstore {
+namespace {
+
+TEST(LargeStore, AddressSpaceLimitIsResourceExhaustedAndTheStoreStillOpens) {
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+  GTEST_SKIP() << "sanitizers reserve terabytes of shadow memory; an RLIMIT_AS cannot apply";
+#endif
+#endif
+  testing::ScratchDir d;
+  CreateOptions o;
+  o.dim = 1024;
+  {
+    auto s = std::move(Store::create(d / "s", o)).value();
+    ASSERT_TRUE(s->add(make_records(0, 100, 1024)).ok());
+  }
+  testing::ChildResult child = testing::run_in_child([&] {
+    auto s = std::move(Store::open(d / "s")).value();
+    struct rlimit rl = {512ull << 20, 512ull << 20};  // 512 MiB: far below what growing to ~1 GiB maps
+    setrlimit(RLIMIT_AS, &rl);
+    Status st = Status::Ok();
+    for (uint64_t i = 0; i < 400 && st.ok(); ++i) st = s->add(make_records(1000 + i * 1000, 1000, 1024));
+    std::printf("%s\n", st.to_string().c_str());
+    return st.code() == Code::resource_exhausted ? 0 : 1;
+  });
+  EXPECT_TRUE(child.exited && child.exit_code == 0) << child.describe();
+  auto s = Store::open(d / "s");
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_GE((*s)->count(), 100u);
+  EXPECT_TRUE(Store::fsck(d / "s").ok());
+}
+
+}  // namespace
+}  // namespace vstore
