@@ -116,15 +116,21 @@ Status check_attributes(const std::vector<Attribute>& attrs) {
   return Status::Ok();
 }
 
+uint32_t append_attributes(const std::vector<Attribute>& attrs, std::string* out) {
+  size_t start = out->size();
+  put_u32(out, static_cast<uint32_t>(attrs.size()));
+  for (const Attribute& a : attrs) {
+    put_u32(out, static_cast<uint32_t>(a.key.size()));
+    put_u32(out, static_cast<uint32_t>(a.value.size()));
+    *out += a.key;
+    *out += a.value;
+  }
+  return static_cast<uint32_t>(out->size() - start);
+}
+
 std::string encode_attributes(const std::vector<Attribute>& attrs) {
   std::string out;
-  put_u32(&out, static_cast<uint32_t>(attrs.size()));
-  for (const Attribute& a : attrs) {
-    put_u32(&out, static_cast<uint32_t>(a.key.size()));
-    put_u32(&out, static_cast<uint32_t>(a.value.size()));
-    out += a.key;
-    out += a.value;
-  }
+  append_attributes(attrs, &out);
   return out;
 }
 

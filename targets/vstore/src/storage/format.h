@@ -89,6 +89,8 @@ uint64_t slot_checksum(uint64_t id, uint64_t attr_offset, uint32_t attr_len, con
 
 // Attribute blob: u32 count, then per attribute u32 key_len, u32 value_len, key, value.
 std::string encode_attributes(const std::vector<Attribute>& attrs);
+// Appends the blob to *out (no temporary); returns its length.
+uint32_t append_attributes(const std::vector<Attribute>& attrs, std::string* out);
 // invalid-argument when a record's attributes exceed the format's limits.
 Status check_attributes(const std::vector<Attribute>& attrs);
 // corrupt (naming `where`) when the blob is malformed.

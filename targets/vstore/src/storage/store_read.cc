@@ -20,8 +20,9 @@ StoreImpl::ReadGuards StoreImpl::acquire_guards() const {
 
 Status StoreImpl::read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const {
   uint64_t size = slot_size_, offset;
-  if (slot >= g.visible || !checked_mul_add(slot, size, kDataStart, &offset))
-    return Status::NotFound(fmt::format("slot {} is beyond the {} written", slot, g.visible));
+  // Not-found here is the common answer of a probe: it carries no message, so
+  // it costs no allocation; callers that report it to users say what was sought.
+  if (slot >= g.visible || !checked_mul_add(slot, size, kDataStart, &offset)) return Status::NotFound({});
   const uint8_t* p = g.vectors.bytes(offset, size);
   if (p == nullptr) return g.vectors.check(offset, size, fmt::format("slot {}", slot).c_str());
   SlotHeader h;
@@ -29,7 +30,7 @@ Status StoreImpl::read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bo
   // The state word may be written by the writer's tombstone pwrite meanwhile;
   // a stale LIVE only means the removal is not yet visible here.
   h.state = std::atomic_ref<uint32_t>(*const_cast<uint32_t*>(reinterpret_cast<const uint32_t*>(p))).load(std::memory_order_relaxed);
-  if (h.state == kSlotEmpty || h.state == kSlotDead) return Status::NotFound(fmt::format("slot {} holds no record", slot));
+  if (h.state == kSlotEmpty || h.state == kSlotDead) return Status::NotFound({});
   if (h.state != kSlotLive)
     return Status::Corrupt(fmt::format("{}: offset {}: slot {} state {:#010x}, expected LIVE ({:#010x}), DEAD or 0", g.vectors.name(), offset, slot, h.state, kSlotLive));
   uint64_t payload = g.attrs.size() - kDataStart;

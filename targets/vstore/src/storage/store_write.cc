@@ -1,5 +1,6 @@
 // Writing: add, remove, sync. One writer at a time (write_mu_); readers run
 // alongside and see a record only once it is fully written and indexed.
+#include <algorithm>
 #include <cstring>
 #include <unordered_set>
 
@@ -31,8 +32,14 @@ bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const
 Status StoreImpl::add(std::span<const Record> records) {
   std::lock_guard lock(write_mu_);
   VSTORE_RETURN_IF_ERROR(check_writable());
-  std::unordered_set<uint64_t> batch_ids;
-  batch_ids.reserve(records.size());
+  {
+    std::vector<uint64_t> sorted_ids;
+    sorted_ids.reserve(records.size());
+    for (const Record& r : records) sorted_ids.push_back(r.id);
+    std::sort(sorted_ids.begin(), sorted_ids.end());
+    auto dup = std::adjacent_find(sorted_ids.begin(), sorted_ids.end());
+    if (dup != sorted_ids.end()) return Status::Invalid(fmt::format("id {} appears twice in the batch", *dup));
+  }
   {
     std::shared_lock state(state_mu_);
     ReadGuards g = acquire_guards();
@@ -41,7 +48,6 @@ Status StoreImpl::add(std::span<const Record> records) {
       if (r.vector.size() != dim())
         return Status::Invalid(fmt::format("record {} (id {}): vector has {} values, the store's dimension is {}", i, r.id, r.vector.size(), dim()));
       VSTORE_RETURN_IF_ERROR(check_attributes(r.attributes));
-      if (!batch_ids.insert(r.id).second) return Status::Invalid(fmt::format("record {}: id {} appears twice in the batch", i, r.id));
       Result<uint64_t> existing = find_live(g, r.id);
       if (existing.ok()) return Status::Invalid(fmt::format("record {}: id {} already exists", i, r.id));
       if (existing.status().code() != Code::not_found) return existing.status();
@@ -70,20 +76,19 @@ Status StoreImpl::add_chunk(std::span<const Record> records) {
     return Status::Exhausted(fmt::format("{}: slot offsets past 2^64 bytes", vectors_->name()));
 
   std::string attrs;
+  attrs.reserve(records.size() * 64);
   std::vector<uint8_t> slots(records.size() * slot_size, 0);
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
-    std::string blob = encode_attributes(r.attributes);
     SlotHeader h;
     h.state = kSlotLive;
-    h.attr_len = static_cast<uint32_t>(blob.size());
-    h.id = r.id;
     h.attr_offset = attrs_end_ + attrs.size();
-    h.checksum = slot_checksum(h.id, h.attr_offset, h.attr_len, r.vector.data(), 4ull * dim(), blob.data(), blob.size());
+    h.attr_len = append_attributes(r.attributes, &attrs);
+    h.id = r.id;
+    h.checksum = slot_checksum(h.id, h.attr_offset, h.attr_len, r.vector.data(), 4ull * dim(), attrs.data() + (attrs.size() - h.attr_len), h.attr_len);
     uint8_t* p = slots.data() + i * slot_size;
     std::memcpy(p, &h, sizeof h);
     std::memcpy(p + sizeof h, r.vector.data(), 4ull * dim());
-    attrs += blob;
   }
   // Attributes first, then the slots that point at them; nothing is visible
   // until visible_slots_ moves, so a failure here leaves the store as it was.
