@@ -286,6 +286,11 @@ std::vector<SanitizerReport> parse_sanitizer_reports(std::string_view text) {
       if (word == "READ" || word == "WRITE") current->access = word;
       continue;
     }
+    if (starts_with(trimmed, "Address ") && contains(trimmed, " is located in stack of ")) {
+      pending = StackHeader{"stack-frame", thread_named_in(trimmed), ""};
+      stack = nullptr;
+      continue;
+    }
     if (auto header = stack_header(trimmed)) {
       pending = header;
       stack = nullptr;

@@ -302,7 +302,8 @@ void ProcessTracer::kill_leftovers_and_reap() {
   leftovers.erase(state_.main_pid);
   if (!leftovers.empty()) {
     std::string pids;
-    for (pid_t pid : leftovers) pids += (pids.empty() ? "" : ", ") + std::to_string(pid);
+    for (pid_t pid : leftovers)
+      pids += fmt::format("{}{} ({})", pids.empty() ? "" : ", ", pid, thread_name(pid, pid));
     observation_.notes.push_back(fmt::format("killed {} process{} the command left running: {}", leftovers.size(),
                                              leftovers.size() == 1 ? "" : "es", pids));
   }
