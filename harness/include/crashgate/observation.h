@@ -43,6 +43,7 @@ struct Observation {
   OutputExcerpt stdout_excerpt;
   OutputExcerpt stderr_excerpt;
   std::vector<StepRecord> steps;
+  bool driver_run = false;         // the command is a driver (RunSpec::driver_protocol)
   bool protocol_spoken = false;
   std::int64_t duration_ms = 0;
   std::int64_t peak_rss_kb = 0;

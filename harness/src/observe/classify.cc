@@ -173,6 +173,11 @@ Outcome classify(const Observation& obs) {
 
   int status = obs.exit_status;
   o.exit_code = status;
+  if (obs.driver_run && status == 2) {  // kDriverCannotRun (driver_protocol.h)
+    o.kind = OutcomeKind::harness_error;
+    o.detail = "the driver could not run the cell (exit status 2); its stderr says why";
+    return o;
+  }
   if (obs.protocol_spoken && o.failed_step) {
     for (const auto& step : o.steps)
       if (step.index == *o.failed_step && step.status == "error") {

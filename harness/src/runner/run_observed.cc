@@ -193,6 +193,7 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   obs.stdout_excerpt = pump.stdout_excerpt();
   obs.stderr_excerpt = pump.stderr_excerpt();
   for (auto& note : pump.notes()) obs.notes.push_back(note);
+  obs.driver_run = spec.driver_protocol;
   if (spec.driver_protocol) read_step_events(pump.event_lines(), obs);
 
   Outcome outcome = classify(obs);
