@@ -36,6 +36,7 @@ Outcome full_outcome() {
   o.signature = "0123456789abcdef";
   o.known_issue = KnownIssueMatch{"VS-1", "count on truncated store", "https://x", "signature"};
   o.duration_ms = 12;
+  o.diagnosis_ms = 3.25;
   o.peak_rss_kb = 3456;
   o.stdout_excerpt = {"head", "tail", 100};
   o.stderr_excerpt = {"err", "", 3};

@@ -24,6 +24,7 @@ struct SignalCapture {
   std::vector<Thread> threads;     // unwound while stopped; empty when handled_by_program
   int crashing_thread = -1;
   std::vector<std::string> notes;  // what diagnosis could not do
+  double diagnosis_ms = 0;         // stopping threads, maps, attribution, unwinding, symbolizing
 };
 
 struct Observation {

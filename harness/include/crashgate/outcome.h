@@ -99,6 +99,7 @@ struct Outcome {
   std::string signature;                   // 16 hex digits of XXH3 over crash_state
   std::optional<KnownIssueMatch> known_issue;
   std::int64_t duration_ms = 0;
+  double diagnosis_ms = 0;                 // crashgate's time diagnosing the crash, the process stopped
   std::int64_t peak_rss_kb = 0;
   OutputExcerpt stdout_excerpt;
   OutputExcerpt stderr_excerpt;

@@ -50,6 +50,7 @@ void take_signal_capture(Outcome& o, const SignalCapture& c) {
   if (c.address || c.signo == SIGSEGV || c.signo == SIGBUS) o.fault_address = c.address;
   if (c.attribution) o.attribution = c.attribution;
   o.crashed_pid = c.pid;
+  o.diagnosis_ms = c.diagnosis_ms;
   if (!c.threads.empty()) {
     o.threads = c.threads;
     o.crashing_thread = c.crashing_thread;

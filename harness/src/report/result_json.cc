@@ -121,6 +121,7 @@ json to_json(const Outcome& o) {
       {"signature", o.signature},
       {"known_issue", known},
       {"duration_ms", o.duration_ms},
+      {"diagnosis_ms", o.diagnosis_ms},
       {"peak_rss_kb", o.peak_rss_kb},
       {"stdout", excerpt_json(o.stdout_excerpt)},
       {"stderr", excerpt_json(o.stderr_excerpt)},
@@ -159,7 +160,7 @@ std::optional<Outcome> outcome_from_json(const json& j, std::string& error) {
             r.get_optional(j, "fault_address", fault) && r.get(j, "check", o.check) &&
             r.get(j, "sanitizer_summary", o.sanitizer_summary) && r.get(j, "crashing_thread", o.crashing_thread) &&
             r.get(j, "crashed_pid", o.crashed_pid) && r.get(j, "crash_state", o.crash_state) &&
-            r.get(j, "signature", o.signature) && r.get(j, "duration_ms", o.duration_ms) &&
+            r.get(j, "signature", o.signature) && r.get(j, "duration_ms", o.duration_ms) && r.get(j, "diagnosis_ms", o.diagnosis_ms) &&
             r.get(j, "peak_rss_kb", o.peak_rss_kb) && r.get(j, "command", o.command) && r.get(j, "repro", o.repro) &&
             r.get_optional(j, "failed_step", o.failed_step) && r.get(j, "notes", o.notes);
   if (!ok) return std::nullopt;

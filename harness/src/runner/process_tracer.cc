@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <cerrno>
+#include <chrono>
 #include <charconv>
 #include <fmt/format.h>
 #include <fstream>
@@ -194,6 +195,7 @@ void ProcessTracer::on_fatal_signal(pid_t tid, int signo) {
     deliver();
     return;
   }
+  auto diagnosis_started = std::chrono::steady_clock::now();
   siginfo_t info{};
   ptrace(PTRACE_GETSIGINFO, tid, nullptr, &info);
   SignalCapture capture;
@@ -240,6 +242,8 @@ void ProcessTracer::on_fatal_signal(pid_t tid, int signo) {
       if (capture.threads[i].tid == tid) capture.crashing_thread = static_cast<int>(i);
     diagnosed_.insert(tgid);
   }
+  capture.diagnosis_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - diagnosis_started).count();
   observation_.signals.push_back(std::move(capture));
   deliver();
   resume(stopped);

@@ -167,12 +167,6 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   if (write(go.write.fd, &byte, 1) != 1) obs.notes.push_back("could not release the child");
   go.write.reset();
 
-  // EOF on this pipe means execve succeeded (it closed the close-on-exec end).
-  int exec_errno = 0;
-  pollfd exec_poll{exec_error.read.fd, POLLIN, 0};
-  if (poll(&exec_poll, 1, 10'000) == 1) {
-    if (read(exec_error.read.fd, &exec_errno, sizeof exec_errno) != sizeof exec_errno) exec_errno = 0;
-  }
 
   OutputPump pump(state, spec, context.cancellation, started, out.read.release(), err.read.release(),
                   spec.driver_protocol ? events.read.release() : -1);
@@ -181,6 +175,14 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   auto ended = Clock::now();
   tracer.kill_leftovers_and_reap();
   pump.finish();
+
+  // Read only now: the child may stop (a signal, under ptrace) before it execs,
+  // and only the tracer loop above can let it go. Once the process is gone the
+  // pipe holds the errno of a failed execve, or nothing (EOF: exec succeeded).
+  int exec_errno = 0;
+  pollfd exec_poll{exec_error.read.fd, POLLIN, 0};
+  if (poll(&exec_poll, 1, 0) == 1 && read(exec_error.read.fd, &exec_errno, sizeof exec_errno) != sizeof exec_errno)
+    exec_errno = 0;
 
   if (exec_errno != 0)
     obs.harness_error = fmt::format("cannot execute '{}': {}", plan.executable, strerror(exec_errno));
