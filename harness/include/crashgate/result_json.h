@@ -1,0 +1,20 @@
+// The result JSON: the Outcome as consumers see it. Documented field by field
+// in reports/result-schema.md; `schema` names the version.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "crashgate/outcome.h"
+
+namespace crashgate {
+
+inline constexpr const char* kResultSchema = "crashgate.result/1";
+
+nlohmann::json to_json(const Outcome& outcome);
+// Reads a result written by to_json; on failure returns nothing and says which field in `error`.
+std::optional<Outcome> outcome_from_json(const nlohmann::json& json, std::string& error);
+
+}  // namespace crashgate

@@ -1,0 +1,94 @@
+// Scenario files (TOML) and the cells they expand to. Format: DESIGN.md,
+// "Scenario files"; ops vocabulary: scenario_ops.h. A file with any error
+// yields no scenario at all, so nothing runs half-parsed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crashgate/limits.h"
+
+namespace crashgate {
+
+struct SourcePosition {
+  int line = 0;
+  int column = 0;
+  bool operator==(const SourcePosition&) const = default;
+};
+
+struct Step {
+  int index = 0;             // 0-based position in the file
+  std::string op;            // a name from scenario_ops.h
+  nlohmann::json args;       // every key but "op", as written (after {param} substitution in a cell)
+  SourcePosition at;
+};
+
+struct Expectation {
+  std::string outcome;       // an outcome kind name
+  std::string code;          // for "error": the engine's error code
+  std::string signal;        // for "signal": "SIGBUS"
+  std::string check;         // for sanitizer kinds: "heap-buffer-overflow"
+  std::optional<int> step;   // the step that should fail
+  std::string message;       // a substring of the detail
+};
+
+struct Scenario {
+  std::string path;
+  std::string name;
+  std::string summary;
+  std::string origin;
+  std::string regression;
+  std::vector<std::string> targets;
+  std::vector<std::string> builds;                       // default: ["release"]
+  std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
+  Limits limits;
+  std::vector<Step> steps;
+  Expectation expect;
+};
+
+// One runnable combination: scenario x target x build x one value per param.
+struct Cell {
+  std::string id;            // "name/target/build[cut=0,mode=x]"
+  std::string scenario;
+  std::string target;
+  std::string build;
+  std::map<std::string, std::string> params;
+  std::uint64_t seed = 0;
+  Limits limits;
+  std::vector<Step> steps;   // with {param} substituted
+  Expectation expect;
+  std::string regression;
+};
+
+struct ScenarioError {
+  std::string file;
+  SourcePosition at;
+  std::string message;
+  std::string text() const;  // "file:line:column: message"
+};
+
+struct ScenarioParse {
+  std::optional<Scenario> scenario;  // set only when errors is empty
+  std::vector<ScenarioError> errors;
+};
+
+ScenarioParse parse_scenario(std::string_view text, const std::string& path);
+ScenarioParse load_scenario(const std::string& path);
+
+// Every cell, in a stable order: targets, then builds, then params (cartesian
+// product, the first param varying slowest). The seed is mixed with the cell id.
+std::vector<Cell> expand_cells(const Scenario& scenario, std::uint64_t seed = 0);
+
+// Replaces each {param} in `text` ("{{" and "}}" are literal braces).
+// Returns nothing and names the culprit in `error` for an unknown or unclosed placeholder.
+std::optional<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values,
+                                             std::string& error);
+
+}  // namespace crashgate

@@ -1,0 +1,42 @@
+// The scenario step vocabulary: one table drives validation, `crashgate ops`
+// and the docs (reports/driver-protocol.md lists the same rows).
+#pragma once
+
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace crashgate {
+
+// X(name, required keys, optional keys, what a driver does)
+// Keys are space-separated. Every step may also have "name" and "expect" ("ok", "error" or "error:CODE").
+#define CRASHGATE_SCENARIO_OPS(X)                                                                         \
+  X("create", "", "dim vectors metric seed store", "create a store with `vectors` random vectors of `dim`")  \
+  X("add", "", "vectors ids metadata seed", "add vectors (with metadata) to the open store")             \
+  X("search", "", "queries k ef filter", "run `queries` k-NN searches, optionally filtered")              \
+  X("remove", "", "ids count", "remove vectors by id (or `count` random ones)")                          \
+  X("count", "", "equals", "count the vectors; `equals` checks the result")                              \
+  X("delete", "filter", "clauses", "delete_where(filter); `clauses` repeats it OR-ed that many times")    \
+  X("compact", "", "", "compact the store (rewrites and remaps files)")                                  \
+  X("sync", "", "", "flush everything to disk")                                                          \
+  X("reopen", "", "", "close and open the store again")                                                  \
+  X("truncate", "file to", "", "truncate a store file (`vectors`, `index`, ...) to an offset expression") \
+  X("corrupt", "file at", "bytes value", "overwrite `bytes` bytes of a store file at an offset expression") \
+  X("failpoints", "spec", "", "set failpoints (fail(9) syntax, e.g. name=1*error(ENOSPC))")              \
+  X("spawn-workload", "workload", "threads duration stack", "start concurrent threads running `workload`") \
+  X("second-process", "op", "args", "run one op in a second process on the same store")                  \
+  X("sleep", "duration", "", "sleep (e.g. \"100ms\")")
+
+struct OpSpec {
+  std::string_view name;
+  std::string_view required;
+  std::string_view optional;
+  std::string_view summary;
+};
+
+std::span<const OpSpec> scenario_ops();
+const OpSpec* find_op(std::string_view name);
+std::vector<std::string_view> op_keys(std::string_view space_separated);
+inline constexpr std::string_view kCommonStepKeys = "name expect";
+
+}  // namespace crashgate

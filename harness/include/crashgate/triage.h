@@ -1,0 +1,72 @@
+// Triage: the crash state (ClusterFuzz's rule: the kind plus the first three
+// frames that are not sanitizer, libc, allocator, runtime, harness or fuzzer
+// frames, normalized), its signature, and matching against known issues.
+#pragma once
+
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crashgate/outcome.h"
+
+namespace crashgate {
+
+enum class FrameMatch {
+  function_prefix,    // the demangled function starts with the pattern
+  function_exact,     // the normalized function equals the pattern
+  function_contains,  // the function contains the pattern anywhere
+  module_contains,    // the module path contains the pattern
+  file_contains,      // the source file path contains the pattern
+  unsymbolized,       // neither function nor module is known (pattern unused)
+};
+
+// One row of the frame-ignore table. Each row carries a frame it must ignore
+// and a near miss it must keep; the tests hold every row to both.
+struct FrameIgnoreRule {
+  std::string_view category;  // sanitizer, libc, loader, allocator, cxx-runtime, harness, fuzzer, unsymbolized
+  FrameMatch match;
+  std::string_view pattern;
+  std::string_view ignores;   // example: a function (or module / file, per `match`) this row ignores
+  std::string_view keeps;     // example: a near miss this row keeps
+};
+
+std::span<const FrameIgnoreRule> frame_ignore_rules();
+// The first rule that ignores `frame`, or nullptr when the frame counts for the crash state.
+const FrameIgnoreRule* frame_ignore_rule(const Frame& frame);
+
+// Drops argument lists, return types, ABI tags, clone suffixes, addresses and numbers:
+// "void ns::f<4>(int) const [clone .cold]" -> "ns::f<N>".
+std::string normalize_function(std::string_view function);
+
+inline constexpr int kCrashStateFrames = 3;
+// "<kind> <type>\n<frame>\n<frame>\n<frame>"; "" for ok and harness-error.
+std::string crash_state(const Outcome& outcome);
+std::string crash_signature(std::string_view state);  // 16 hex digits of XXH3-64
+
+// reports/known-issues.toml: which crashes are already known.
+class KnownIssues {
+ public:
+  struct Issue {
+    std::string id;
+    std::string title;
+    std::string url;
+    std::vector<std::string> signatures;
+    std::vector<std::string> states;  // globs (*, ?, [..]) over crash_state
+  };
+  // Loads and validates a file; on failure `error` says "file:line:column: what".
+  static std::optional<KnownIssues> load(const std::string& path, std::string& error);
+  static std::optional<KnownIssues> parse(std::string_view text, const std::string& source_name, std::string& error);
+
+  std::optional<KnownIssueMatch> match(const Outcome& outcome) const;
+  const std::vector<Issue>& issues() const { return issues_; }
+
+ private:
+  std::vector<Issue> issues_;
+};
+
+// Fills crash_state, signature and known_issue (when `known` is given).
+void triage(Outcome& outcome, const KnownIssues* known);
+
+}  // namespace crashgate

@@ -1,0 +1,186 @@
+#include "observe/stack_unwind.h"
+
+#include <cxxabi.h>
+#include <elf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/user.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <memory>
+
+namespace crashgate {
+namespace {
+
+char* g_debuginfo_path = nullptr;
+
+const Dwfl_Callbacks kProcCallbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = nullptr,
+    .debuginfo_path = &g_debuginfo_path,
+};
+
+struct DwflDeleter {
+  void operator()(Dwfl* d) const { dwfl_end(d); }
+};
+
+// elfutils 0.188 finds a CU only through .debug_aranges, which clang does not
+// emit unless asked (-gdwarf-aranges); without this fallback no clang-built
+// frame would get a file and line.
+bool line_from_units(Dwfl_Module* module, Dwarf_Addr address, Frame& frame) {
+  Dwarf_Addr bias = 0;
+  Dwarf* dwarf = dwfl_module_getdwarf(module, &bias);
+  if (!dwarf) return false;
+  Dwarf_CU* cu = nullptr;
+  Dwarf_Die cudie;
+  Dwarf_Half version = 0;
+  uint8_t unit_type = 0;
+  while (dwarf_get_units(dwarf, cu, &cu, &version, &unit_type, &cudie, nullptr) == 0) {
+    if (dwarf_haspc(&cudie, address - bias) != 1) continue;
+    Dwarf_Line* line = dwarf_getsrc_die(&cudie, address - bias);
+    if (!line) return false;
+    const char* file = dwarf_linesrc(line, nullptr, nullptr);
+    if (!file) return false;
+    frame.file = file;
+    dwarf_lineno(line, &frame.line);
+    dwarf_linecol(line, &frame.column);
+    return true;
+  }
+  return false;
+}
+
+// "__libc_start_main@@GLIBC_2.34" -> "__libc_start_main": versions are linker detail.
+std::string without_symbol_version(const char* name) {
+  std::string text(name);
+  if (auto at = text.find('@'); at != std::string::npos && at > 0) text.resize(at);
+  return text;
+}
+
+Frame symbolize(Dwfl* dwfl, Dwarf_Addr pc, bool activation) {
+  Frame frame;
+  frame.pc = pc;
+  // A return address points after the call; look up the call itself.
+  Dwarf_Addr lookup = activation ? pc : pc - 1;
+  Dwfl_Module* module = dwfl_addrmodule(dwfl, lookup);
+  if (!module) return frame;
+  Dwarf_Addr low = 0;
+  const char* module_name = dwfl_module_info(module, nullptr, &low, nullptr, nullptr, nullptr, nullptr, nullptr);
+  if (module_name) frame.module = module_name;
+  frame.module_offset = pc - low;
+  GElf_Off offset = 0;
+  GElf_Sym sym;
+  if (const char* name = dwfl_module_addrinfo(module, lookup, &offset, &sym, nullptr, nullptr, nullptr))
+    frame.function = demangle(without_symbol_version(name).c_str());
+  if (Dwfl_Line* line = dwfl_module_getsrc(module, lookup)) {
+    int lineno = 0, column = 0;
+    if (const char* file = dwfl_lineinfo(line, nullptr, &lineno, &column, nullptr, nullptr)) {
+      frame.file = file;
+      frame.line = lineno;
+      frame.column = column;
+    }
+  }
+  if (frame.file.empty()) line_from_units(module, lookup, frame);
+  return frame;
+}
+
+struct FrameWalk {
+  Dwfl* dwfl;
+  Thread* thread;
+  int max_frames;
+};
+
+int on_frame(Dwfl_Frame* state, void* arg) {
+  auto* walk = static_cast<FrameWalk*>(arg);
+  Dwarf_Addr pc = 0;
+  bool activation = false;
+  if (!dwfl_frame_pc(state, &pc, &activation)) return DWARF_CB_ABORT;
+  walk->thread->frames.push_back(symbolize(walk->dwfl, pc, activation));
+  return static_cast<int>(walk->thread->frames.size()) >= walk->max_frames ? DWARF_CB_ABORT : DWARF_CB_OK;
+}
+
+struct ThreadWalk {
+  Dwfl* dwfl;
+  pid_t pid;
+  pid_t crashing_tid;
+  int max_frames;
+  std::vector<Thread>* threads;
+};
+
+int on_thread(Dwfl_Thread* dwfl_thread, void* arg) {
+  auto* walk = static_cast<ThreadWalk*>(arg);
+  Thread thread;
+  thread.tid = dwfl_thread_tid(dwfl_thread);
+  thread.name = thread_name(walk->pid, static_cast<pid_t>(thread.tid));
+  thread.role = thread.tid == walk->crashing_tid ? "crashed" : "thread";
+  FrameWalk frames{walk->dwfl, &thread, walk->max_frames};
+  // The end of a stack often reads as an error (no CFI for _start); only an empty walk is a failure.
+  if (dwfl_thread_getframes(dwfl_thread, on_frame, &frames) != 0 && thread.frames.empty())
+    thread.error = dwfl_errmsg(-1);
+  walk->threads->push_back(std::move(thread));
+  return DWARF_CB_OK;
+}
+
+}  // namespace
+
+std::string demangle(const char* symbol) {
+  int status = 0;
+  std::unique_ptr<char, decltype(&std::free)> out(abi::__cxa_demangle(symbol, nullptr, nullptr, &status),
+                                                   &std::free);
+  return status == 0 && out ? std::string(out.get()) : std::string(symbol);
+}
+
+std::string thread_name(pid_t pid, pid_t tid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid) + "/comm");
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+std::optional<Registers> read_registers(pid_t tid) {
+  user_regs_struct regs{};
+  iovec io{&regs, sizeof regs};
+  if (ptrace(PTRACE_GETREGSET, tid, NT_PRSTATUS, &io) != 0) return std::nullopt;
+#if defined(__x86_64__)
+  return Registers{regs.rip, regs.rsp};
+#elif defined(__aarch64__)
+  return Registers{regs.pc, regs.sp};
+#else
+  return std::nullopt;
+#endif
+}
+
+ProcessStacks unwind_process(pid_t pid, pid_t crashing_tid, int max_frames) {
+  ProcessStacks result;
+  std::unique_ptr<Dwfl, DwflDeleter> dwfl(dwfl_begin(&kProcCallbacks));
+  if (!dwfl) {
+    result.error = std::string("libdwfl: ") + dwfl_errmsg(-1);
+    return result;
+  }
+  dwfl_report_begin(dwfl.get());
+  int report = dwfl_linux_proc_report(dwfl.get(), pid);
+  dwfl_report_end(dwfl.get(), nullptr, nullptr);
+  if (report != 0) {
+    result.error = "libdwfl could not read the modules of process " + std::to_string(pid);
+    return result;
+  }
+  // The caller has every thread ptrace-stopped; libdwfl must not attach itself.
+  if (int rc = dwfl_linux_proc_attach(dwfl.get(), pid, true); rc != 0) {
+    result.error = "libdwfl could not attach to process " + std::to_string(pid) + ": " +
+                   (rc > 0 ? std::string(strerror(rc)) : std::string(dwfl_errmsg(-1)));
+    return result;
+  }
+  ThreadWalk walk{dwfl.get(), pid, crashing_tid, max_frames, &result.threads};
+  if (dwfl_getthreads(dwfl.get(), on_thread, &walk) != 0 && result.threads.empty())
+    result.error = std::string("libdwfl could not list threads: ") + dwfl_errmsg(-1);
+  std::stable_partition(result.threads.begin(), result.threads.end(),
+                        [&](const Thread& t) { return t.tid == crashing_tid; });
+  return result;
+}
+
+}  // namespace crashgate

@@ -1,0 +1,103 @@
+#include "crashgate/driver_protocol.h"
+
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <map>
+
+#include "crashgate/scenario.h"
+
+namespace crashgate {
+
+void read_step_events(const std::vector<EventLine>& lines, Observation& obs) {
+  std::map<int, std::int64_t> started_at;
+  int malformed = 0;
+  for (std::size_t n = 0; n < lines.size(); ++n) {
+    auto event = nlohmann::json::parse(lines[n].text, nullptr, false);
+    if (event.is_discarded() || !event.is_object() || !event.contains("event") || !event["event"].is_string()) {
+      if (malformed++ == 0)
+        obs.notes.push_back(fmt::format("driver protocol: event line {} is not a JSON object with an \"event\"", n + 1));
+      continue;
+    }
+    obs.protocol_spoken = true;
+    std::string kind = event["event"];
+    int index = event.value("index", -1);
+    if (kind == "hello") {
+      int version = event.value("protocol", 0);
+      if (version != kDriverProtocolVersion)
+        obs.notes.push_back(fmt::format("driver protocol: driver speaks version {}, crashgate {}", version,
+                                        kDriverProtocolVersion));
+    } else if (kind == "step-start") {
+      StepRecord step;
+      step.index = index;
+      step.op = event.value("op", "");
+      step.status = "died";  // until a step-end says otherwise
+      obs.steps.push_back(step);
+      started_at[index] = lines[n].at_ms;
+    } else if (kind == "step-end") {
+      for (auto& step : obs.steps)
+        if (step.index == index) {
+          step.status = event.value("status", "ok");
+          step.code = event.value("code", "");
+          step.message = event.value("message", "");
+          step.duration_ms = event.contains("duration_ms") && event["duration_ms"].is_number()
+                                 ? event["duration_ms"].get<double>()
+                                 : static_cast<double>(lines[n].at_ms - started_at[index]);
+        }
+    } else if (kind != "log" && kind != "done") {
+      obs.notes.push_back(fmt::format("driver protocol: unknown event '{}' ignored", kind));
+    }
+  }
+  if (malformed > 1) obs.notes.push_back(fmt::format("driver protocol: {} malformed event lines in all", malformed));
+}
+
+nlohmann::json cell_document(const Cell& cell, const std::string& work_dir) {
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& step : cell.steps) {
+    nlohmann::json s = step.args;
+    s["op"] = step.op;
+    s["index"] = step.index;
+    steps.push_back(std::move(s));
+  }
+  nlohmann::json params = nlohmann::json::object();
+  for (const auto& [key, value] : cell.params) params[key] = value;
+  nlohmann::json doc = {
+      {"protocol", kDriverProtocolVersion}, {"cell", cell.id},   {"scenario", cell.scenario},
+      {"target", cell.target},              {"build", cell.build}, {"params", params},
+      {"seed", cell.seed},                  {"work_dir", work_dir}, {"steps", steps},
+  };
+  if (cell.limits.worker_stack) doc["worker_stack"] = *cell.limits.worker_stack;
+  return doc;
+}
+
+std::optional<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>& driver_command,
+                                     const std::string& work_dir, std::string& error) {
+  if (driver_command.empty()) {
+    error = "no driver command";
+    return std::nullopt;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(work_dir, ec);
+  if (ec) {
+    error = fmt::format("cannot create the work directory {}: {}", work_dir, ec.message());
+    return std::nullopt;
+  }
+  std::string cell_path = work_dir + "/cell.json";
+  std::ofstream out(cell_path);
+  out << cell_document(cell, work_dir).dump(2) << "\n";
+  if (!out) {
+    error = fmt::format("cannot write {}", cell_path);
+    return std::nullopt;
+  }
+  RunSpec spec;
+  spec.argv = driver_command;
+  spec.argv.push_back("--cell");
+  spec.argv.push_back(cell_path);
+  spec.work_dir = work_dir;
+  spec.limits = cell.limits;
+  spec.driver_protocol = true;
+  spec.env.emplace_back("CRASHGATE_SEED", std::to_string(cell.seed));
+  return spec;
+}
+
+}  // namespace crashgate

@@ -1,0 +1,324 @@
+// Scenario TOML -> Scenario, with every problem reported at file:line:column.
+// Errors are collected rather than stopping at the first, so one edit fixes a file.
+#include <array>
+#include <fmt/format.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "crashgate/outcome.h"
+#include "crashgate/outcome_kind.h"
+#include "crashgate/scenario.h"
+#include "crashgate/scenario_ops.h"
+
+namespace crashgate {
+namespace {
+
+// The CMake presets a scenario may name (CMakePresets.json).
+constexpr std::array<std::string_view, 6> kBuilds = {"release", "debug", "asan", "tsan", "fuzz", "coverage"};
+constexpr std::string_view kTopLevelKeys =
+    "name summary origin regression targets builds params limits step expect";
+constexpr std::string_view kExpectKeys = "outcome code signal check step message";
+
+SourcePosition position(const toml::node& node) {
+  return {static_cast<int>(node.source().begin.line), static_cast<int>(node.source().begin.column)};
+}
+
+std::string join(const std::vector<std::string_view>& words) {
+  std::string out;
+  for (auto w : words) out += (out.empty() ? "" : ", ") + std::string(w);
+  return out;
+}
+
+bool listed(std::string_view words, std::string_view key) {
+  for (auto w : op_keys(words))
+    if (w == key) return true;
+  return false;
+}
+
+nlohmann::json to_json(const toml::node& node) {
+  if (auto s = node.value_exact<std::string>()) return *s;
+  if (auto i = node.value_exact<int64_t>()) return *i;
+  if (auto d = node.value_exact<double>()) return *d;
+  if (auto b = node.value_exact<bool>()) return *b;
+  if (const auto* array = node.as_array()) {
+    auto out = nlohmann::json::array();
+    for (const auto& item : *array) out.push_back(to_json(item));
+    return out;
+  }
+  if (const auto* table = node.as_table()) {
+    auto out = nlohmann::json::object();
+    for (const auto& [key, value] : *table) out[std::string(key.str())] = to_json(value);
+    return out;
+  }
+  // Dates and times: kept as text, the driver decides what they mean.
+  std::ostringstream text;
+  if (auto date = node.value_exact<toml::date>()) text << *date;
+  else if (auto time = node.value_exact<toml::time>()) text << *time;
+  else if (auto date_time = node.value_exact<toml::date_time>()) text << *date_time;
+  return text.str();
+}
+
+class Parser {
+ public:
+  Parser(std::string path) : path_(std::move(path)) {}
+
+  ScenarioParse run(std::string_view text) {
+    ScenarioParse result;
+    toml::table root;
+    try {
+      root = toml::parse(text, path_);
+    } catch (const toml::parse_error& e) {
+      fail({static_cast<int>(e.source().begin.line), static_cast<int>(e.source().begin.column)},
+           std::string(e.description()));
+      result.errors = std::move(errors_);
+      return result;
+    }
+    Scenario s;
+    s.path = path_;
+    for (const auto& [key, node] : root)
+      if (!listed(kTopLevelKeys, key.str()))
+        fail(position(node), fmt::format("unknown key '{}' (expected one of: {})", key.str(), join(op_keys(kTopLevelKeys))));
+    s.name = required_string(root, "name");
+    s.summary = optional_string(root, "summary");
+    s.origin = optional_string(root, "origin");
+    s.regression = optional_string(root, "regression");
+    s.targets = string_list(root, "targets", true);
+    s.builds = string_list(root, "builds", false);
+    if (s.builds.empty()) s.builds = {"release"};
+    for (const auto& build : s.builds)
+      if (std::find(kBuilds.begin(), kBuilds.end(), build) == kBuilds.end())
+        fail(position_of(root, "builds"), fmt::format("unknown build '{}' (expected one of: release, debug, asan, tsan, "
+                                                      "fuzz, coverage)", build));
+    read_params(root, s);
+    read_limits(root, s);
+    read_steps(root, s);
+    read_expect(root, s);
+    if (errors_.empty()) result.scenario = std::move(s);
+    result.errors = std::move(errors_);
+    return result;
+  }
+
+ private:
+  void fail(SourcePosition at, std::string message) { errors_.push_back({path_, at, std::move(message)}); }
+
+  SourcePosition position_of(const toml::table& table, std::string_view key) {
+    if (const auto* node = table.get(key)) return position(*node);
+    return {static_cast<int>(table.source().begin.line), static_cast<int>(table.source().begin.column)};
+  }
+
+  std::string optional_string(const toml::table& table, std::string_view key) {
+    const auto* node = table.get(key);
+    if (!node) return "";
+    if (auto value = node->value_exact<std::string>()) return *value;
+    fail(position(*node), fmt::format("'{}' must be a string", key));
+    return "";
+  }
+
+  std::string required_string(const toml::table& table, std::string_view key) {
+    if (!table.get(key)) {
+      fail(position_of(table, key), fmt::format("missing '{}'", key));
+      return "";
+    }
+    return optional_string(table, key);
+  }
+
+  std::vector<std::string> string_list(const toml::table& table, std::string_view key, bool required) {
+    std::vector<std::string> out;
+    const auto* node = table.get(key);
+    if (!node) {
+      if (required) fail(position_of(table, key), fmt::format("missing '{}' (a list of strings)", key));
+      return out;
+    }
+    const auto* array = node->as_array();
+    if (!array || array->empty()) {
+      fail(position(*node), fmt::format("'{}' must be a non-empty list of strings", key));
+      return out;
+    }
+    for (const auto& item : *array) {
+      if (auto text = item.value_exact<std::string>()) out.push_back(*text);
+      else fail(position(item), fmt::format("'{}' must hold only strings", key));
+    }
+    return out;
+  }
+
+  void read_params(const toml::table& root, Scenario& s) {
+    const auto* node = root.get("params");
+    if (!node) return;
+    const auto* table = node->as_table();
+    if (!table) {
+      fail(position(*node), "'params' must be a table of lists ([params])");
+      return;
+    }
+    for (const auto& [key, value] : *table) {
+      std::vector<std::string> values;
+      const auto* array = value.as_array();
+      if (!array || array->empty()) {
+        fail(position(value), fmt::format("param '{}' must be a non-empty list of values", key.str()));
+        continue;
+      }
+      for (const auto& item : *array) {
+        if (auto text = item.value_exact<std::string>()) values.push_back(*text);
+        else if (auto number = item.value_exact<int64_t>()) values.push_back(std::to_string(*number));
+        else fail(position(item), fmt::format("param '{}': values must be strings or integers", key.str()));
+      }
+      s.params.emplace_back(std::string(key.str()), std::move(values));
+    }
+  }
+
+  void read_limits(const toml::table& root, Scenario& s) {
+    const auto* node = root.get("limits");
+    if (!node) return;
+    const auto* table = node->as_table();
+    if (!table) {
+      fail(position(*node), "'limits' must be a table ([limits])");
+      return;
+    }
+    for (const auto& [key, value] : *table) {
+      const LimitField* field = nullptr;
+      std::vector<std::string_view> names;
+      for (const auto& f : limit_fields()) {
+        names.push_back(f.scenario_key);
+        if (f.scenario_key == key.str()) field = &f;
+      }
+      if (!field) {
+        fail(position(value), fmt::format("unknown limit '{}' (expected one of: {})", key.str(), join(names)));
+        continue;
+      }
+      std::string text;
+      if (auto str = value.value_exact<std::string>()) text = *str;
+      else if (auto number = value.value_exact<int64_t>(); number && *number >= 0) text = std::to_string(*number);
+      else {
+        fail(position(value), fmt::format("limit '{}' must be a string such as \"2MiB\" or \"20s\"", key.str()));
+        continue;
+      }
+      if (auto error = set_limit(s.limits, *field, text)) fail(position(value), *error);
+    }
+  }
+
+  // Every {name} in the step's strings must be a declared param.
+  void check_placeholders(const toml::node& node, const std::map<std::string, std::string>& declared) {
+    if (auto text = node.value_exact<std::string>()) {
+      std::string error;
+      if (!substitute_params(*text, declared, error)) fail(position(node), error);
+    } else if (const auto* array = node.as_array()) {
+      for (const auto& item : *array) check_placeholders(item, declared);
+    } else if (const auto* table = node.as_table()) {
+      for (const auto& [key, value] : *table) check_placeholders(value, declared);
+    }
+  }
+
+  void read_steps(const toml::table& root, Scenario& s) {
+    const auto* node = root.get("step");
+    if (!node) {
+      fail({1, 1}, "no steps: add at least one [[step]] table");
+      return;
+    }
+    const auto* array = node->as_array();
+    if (!array || !array->is_array_of_tables()) {
+      fail(position(*node), "'step' must be an array of tables ([[step]])");
+      return;
+    }
+    std::map<std::string, std::string> declared;
+    for (const auto& [name, values] : s.params) declared[name] = values.front();
+    int index = 0;
+    for (const auto& item : *array) {
+      const auto& table = *item.as_table();
+      Step step;
+      step.index = index++;
+      step.at = position(table);
+      step.args = nlohmann::json::object();
+      const auto* op_node = table.get("op");
+      auto op_name = op_node ? op_node->value_exact<std::string>() : std::nullopt;
+      if (!op_name) {
+        fail(op_node ? position(*op_node) : step.at, fmt::format("step {}: missing 'op' (a string)", step.index));
+        continue;
+      }
+      const OpSpec* op = find_op(*op_name);
+      if (!op) {
+        std::vector<std::string_view> names;
+        for (const auto& o : scenario_ops()) names.push_back(o.name);
+        fail(position(*op_node), fmt::format("step {}: unknown op '{}' (expected one of: {})", step.index, *op_name,
+                                             join(names)));
+        continue;
+      }
+      step.op = *op_name;
+      for (const auto& [key, value] : table) {
+        if (key.str() == "op") continue;
+        if (!listed(op->required, key.str()) && !listed(op->optional, key.str()) && !listed(kCommonStepKeys, key.str())) {
+          auto allowed = op_keys(op->required);
+          for (auto k : op_keys(op->optional)) allowed.push_back(k);
+          for (auto k : op_keys(kCommonStepKeys)) allowed.push_back(k);
+          fail(position(value), fmt::format("step {} ({}): unknown key '{}' (expected: {})", step.index, step.op,
+                                            key.str(), join(allowed)));
+          continue;
+        }
+        check_placeholders(value, declared);
+        step.args[std::string(key.str())] = to_json(value);
+      }
+      for (auto key : op_keys(op->required))
+        if (!table.get(key)) fail(step.at, fmt::format("step {} ({}): missing required key '{}'", step.index, step.op, key));
+      s.steps.push_back(std::move(step));
+    }
+  }
+
+  void read_expect(const toml::table& root, Scenario& s) {
+    const auto* node = root.get("expect");
+    if (!node) {
+      fail({1, 1}, "missing [expect] (at least: outcome = \"ok\")");
+      return;
+    }
+    const auto* table = node->as_table();
+    if (!table) {
+      fail(position(*node), "'expect' must be a table ([expect])");
+      return;
+    }
+    for (const auto& [key, value] : *table)
+      if (!listed(kExpectKeys, key.str()))
+        fail(position(value), fmt::format("unknown expectation '{}' (expected: {})", key.str(), join(op_keys(kExpectKeys))));
+    s.expect.outcome = required_string(*table, "outcome");
+    if (!s.expect.outcome.empty() && !parse_outcome_kind(s.expect.outcome)) {
+      std::vector<std::string_view> names;
+      for (const auto& k : outcome_kinds()) names.push_back(k.name);
+      fail(position_of(*table, "outcome"),
+           fmt::format("unknown outcome '{}' (expected one of: {})", s.expect.outcome, join(names)));
+    }
+    s.expect.code = optional_string(*table, "code");
+    s.expect.signal = optional_string(*table, "signal");
+    if (!s.expect.signal.empty() && !parse_signal_name(s.expect.signal))
+      fail(position_of(*table, "signal"), fmt::format("unknown signal '{}' (e.g. \"SIGBUS\")", s.expect.signal));
+    s.expect.check = optional_string(*table, "check");
+    s.expect.message = optional_string(*table, "message");
+    if (const auto* step = table->get("step")) {
+      auto index = step->value_exact<int64_t>();
+      if (!index || *index < 0 || *index >= static_cast<int64_t>(s.steps.size()))
+        fail(position(*step), fmt::format("expect.step must be a step index from 0 to {}", s.steps.size() - 1));
+      else
+        s.expect.step = static_cast<int>(*index);
+    }
+  }
+
+  std::string path_;
+  std::vector<ScenarioError> errors_;
+};
+
+}  // namespace
+
+std::string ScenarioError::text() const { return fmt::format("{}:{}:{}: {}", file, at.line, at.column, message); }
+
+ScenarioParse parse_scenario(std::string_view text, const std::string& path) { return Parser(path).run(text); }
+
+ScenarioParse load_scenario(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    ScenarioParse result;
+    result.errors.push_back({path, {0, 0}, "cannot read the file"});
+    return result;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_scenario(text.str(), path);
+}
+
+}  // namespace crashgate

@@ -1,0 +1,133 @@
+// The driver protocol end to end with the test driver, and the event reader alone.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "crashgate/driver_protocol.h"
+#include "crashgate/scenario.h"
+#include "crashgate/summary_text.h"
+#include "harness/support/crashers.h"
+
+namespace crashgate {
+namespace {
+
+using testing::crasher_path;
+using testing::scratch_dir;
+
+Cell cell_from(const std::string& toml) {
+  auto parsed = parse_scenario(toml, "cell.toml");
+  EXPECT_TRUE(parsed.scenario) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
+  return expand_cells(*parsed.scenario).at(0);
+}
+
+Outcome run_cell(const Cell& cell) {
+  std::string error;
+  auto spec = cell_run_spec(cell, {crasher_path("test_driver")}, scratch_dir("cell"), error);
+  EXPECT_TRUE(spec) << error;
+  return run_observed(*spec);
+}
+
+constexpr const char* kTruncatedStore = R"(name = "truncated"
+targets = ["test"]
+[params]
+cut = ["100"]
+[[step]]
+op = "create"
+dim = 4
+vectors = 2048
+[[step]]
+op = "truncate"
+file = "vectors"
+to = "{cut}"
+[[step]]
+op = "count"
+[expect]
+outcome = "signal"
+signal = "SIGBUS"
+)";
+
+TEST(DriverProtocol, ACrashInAStepNamesTheStep) {
+  Outcome o = run_cell(cell_from(kTruncatedStore));
+  ASSERT_EQ(o.kind, OutcomeKind::signal) << summary_text(o);
+  EXPECT_EQ(o.signal, SIGBUS);
+  ASSERT_EQ(o.steps.size(), 3u) << summary_text(o);
+  EXPECT_EQ(o.steps[0].status, "ok");
+  EXPECT_EQ(o.steps[1].status, "ok");
+  EXPECT_EQ(o.steps[2].op, "count");
+  EXPECT_EQ(o.steps[2].status, "died");
+  EXPECT_EQ(o.failed_step, 2);
+  EXPECT_THAT(o.detail, ::testing::HasSubstr("in step 2 (count)"));
+  ASSERT_TRUE(o.attribution);
+  EXPECT_EQ(o.attribution->file_size, 100u);
+  EXPECT_TRUE(o.attribution->past_eof);
+}
+
+TEST(DriverProtocol, AStepEndingInErrorIsAnErrorOutcomeWithItsCode) {
+  Outcome o = run_cell(cell_from(R"(name = "mismatch"
+targets = ["test"]
+[[step]]
+op = "create"
+vectors = 5
+[[step]]
+op = "count"
+equals = 6
+[expect]
+outcome = "error"
+)"));
+  ASSERT_EQ(o.kind, OutcomeKind::error) << summary_text(o);
+  EXPECT_EQ(o.failed_step, 1);
+  EXPECT_EQ(o.steps[1].code, "corrupt");
+  EXPECT_THAT(o.detail, ::testing::HasSubstr("step 1 (count) failed: corrupt"));
+  EXPECT_EQ(o.crash_state, "error corrupt in count");
+}
+
+TEST(DriverProtocol, AllStepsOkIsOkWithDurations) {
+  Outcome o = run_cell(cell_from(R"(name = "fine"
+targets = ["test"]
+[[step]]
+op = "create"
+[[step]]
+op = "sleep"
+duration = 30
+[expect]
+outcome = "ok"
+)"));
+  ASSERT_EQ(o.kind, OutcomeKind::ok) << summary_text(o);
+  ASSERT_EQ(o.steps.size(), 2u);
+  EXPECT_GE(o.steps[1].duration_ms, 25);
+  EXPECT_FALSE(o.failed_step);
+}
+
+TEST(ReadStepEvents, MalformedLinesAreNotedAndSkipped) {
+  Observation obs;
+  read_step_events({{0, R"({"event":"hello","protocol":1})"},
+                    {1, "not json"},
+                    {2, R"({"event":"step-start","index":0,"op":"count"})"},
+                    {5, R"({"event":"step-end","index":0,"status":"ok"})"},
+                    {6, R"({"event":"mystery"})"},
+                    {7, R"({"event":"step-start","index":1,"op":"compact"})"}},
+                   obs);
+  EXPECT_TRUE(obs.protocol_spoken);
+  ASSERT_EQ(obs.steps.size(), 2u);
+  EXPECT_EQ(obs.steps[0].status, "ok");
+  EXPECT_EQ(obs.steps[0].duration_ms, 3);
+  EXPECT_EQ(obs.steps[1].status, "died");
+  ASSERT_EQ(obs.notes.size(), 2u);
+  EXPECT_THAT(obs.notes[0], ::testing::HasSubstr("event line 2 is not a JSON object"));
+  EXPECT_THAT(obs.notes[1], ::testing::HasSubstr("unknown event 'mystery'"));
+}
+
+TEST(CellDocument, CarriesStepsParamsSeedAndWorkerStack) {
+  Cell cell = cell_from(std::string(kTruncatedStore) + "[limits]\nworker_stack = \"2MiB\"\n");
+  auto doc = cell_document(cell, "/w");
+  EXPECT_EQ(doc["protocol"], 1);
+  EXPECT_EQ(doc["cell"], "truncated/test/release[cut=100]");
+  EXPECT_EQ(doc["steps"][1]["to"], "100");
+  EXPECT_EQ(doc["steps"][1]["index"], 1);
+  EXPECT_EQ(doc["params"]["cut"], "100");
+  EXPECT_EQ(doc["worker_stack"], 2 * 1024 * 1024);
+  EXPECT_EQ(doc["seed"], cell.seed);
+}
+
+}  // namespace
+}  // namespace crashgate

@@ -1,0 +1,148 @@
+// Scenario files: the DESIGN.md example parses and expands; every kind of
+// mistake is reported at file:line:column and yields no scenario.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crashgate/scenario.h"
+#include "crashgate/scenario_ops.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr const char* kDesignExample = R"(name    = "truncated-vectors-bin"
+summary = "count() on a store whose vectors file was cut short"
+origin  = "field-reports/000_391c9c321774cbc0.txt"
+targets = ["vstore"]
+builds  = ["release", "asan"]
+
+[params]
+cut = ["0", "header-1", "header", "slot(17)+5", "end-1"]   # one cell per value
+
+[limits]
+wall = "20s"
+
+[[step]]
+op = "create"
+dim = 64
+vectors = 2000
+
+[[step]]
+op = "truncate"
+file = "vectors"
+to = "{cut}"
+
+[[step]]
+op = "count"
+
+[expect]
+outcome = "error"
+code = "corrupt"
+)";
+
+TEST(Scenario, TheDesignExampleParses) {
+  auto parsed = parse_scenario(kDesignExample, "truncated.toml");
+  ASSERT_TRUE(parsed.scenario) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
+  const Scenario& s = *parsed.scenario;
+  EXPECT_EQ(s.name, "truncated-vectors-bin");
+  EXPECT_EQ(s.targets, std::vector<std::string>{"vstore"});
+  EXPECT_EQ(s.builds, (std::vector<std::string>{"release", "asan"}));
+  EXPECT_EQ(s.limits.wall, std::chrono::seconds(20));
+  ASSERT_EQ(s.steps.size(), 3u);
+  EXPECT_EQ(s.steps[0].op, "create");
+  EXPECT_EQ(s.steps[0].args["dim"], 64);
+  EXPECT_EQ(s.steps[1].at, (SourcePosition{18, 1}));
+  EXPECT_EQ(s.expect.outcome, "error");
+  EXPECT_EQ(s.expect.code, "corrupt");
+}
+
+TEST(Scenario, ParamsExpandToTheCartesianProductWithSubstitution) {
+  std::string text = kDesignExample;
+  text.replace(text.find("[params]\n") + 9, 0, "mode = [\"a\", \"b\"]\n");
+  auto parsed = parse_scenario(text, "t.toml");
+  ASSERT_TRUE(parsed.scenario) << parsed.errors[0].text();
+  auto cells = expand_cells(*parsed.scenario, 7);
+  ASSERT_EQ(cells.size(), 1u * 2 * 5 * 2);  // targets x builds x cut x mode
+  EXPECT_EQ(cells[0].id, "truncated-vectors-bin/vstore/release[cut=0,mode=a]");
+  EXPECT_EQ(cells[1].id, "truncated-vectors-bin/vstore/release[cut=0,mode=b]");
+  EXPECT_EQ(cells[2].steps[1].args["to"], "header-1");
+  EXPECT_EQ(cells.back().build, "asan");
+  EXPECT_EQ(cells.back().params.at("cut"), "end-1");
+  EXPECT_NE(cells[0].seed, cells[1].seed);
+  EXPECT_EQ(cells[0].seed, expand_cells(*parsed.scenario, 7)[0].seed);
+  EXPECT_NE(cells[0].seed, expand_cells(*parsed.scenario, 8)[0].seed);
+}
+
+TEST(SubstituteParams, ReplacesNamesAndHonoursEscapes) {
+  std::string error;
+  std::map<std::string, std::string> values{{"cut", "end-1"}};
+  EXPECT_EQ(substitute_params("at {cut}", values, error), "at end-1");
+  EXPECT_EQ(substitute_params("{{literal}}", values, error), "{literal}");
+  EXPECT_FALSE(substitute_params("{nope}", values, error));
+  EXPECT_THAT(error, HasSubstr("'{nope}' names no param"));
+  EXPECT_FALSE(substitute_params("{cut", values, error));
+  EXPECT_THAT(error, HasSubstr("unclosed"));
+}
+
+// Each broken file, and the exact place and message its first error must have.
+struct Broken {
+  const char* text;
+  const char* first_error;  // "line:column: message start"
+};
+
+class BrokenScenario : public ::testing::TestWithParam<Broken> {};
+
+TEST_P(BrokenScenario, IsRejectedWithFileLineAndColumn) {
+  auto parsed = parse_scenario(GetParam().text, "bad.toml");
+  EXPECT_FALSE(parsed.scenario);
+  ASSERT_FALSE(parsed.errors.empty());
+  EXPECT_THAT(parsed.errors[0].text(), ::testing::StartsWith(std::string("bad.toml:") + GetParam().first_error));
+}
+
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, BrokenScenario,
+    ::testing::Values(
+        Broken{"name = \"n\"\ntargets = [\"vstore\"\n", "2:21: "},  // TOML syntax: the array never closes
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"explode\"\n[expect]\noutcome = \"ok\"\n",
+               "4:6: step 0: unknown op 'explode'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"truncate\"\nfile = \"vectors\"\n[expect]\noutcome = \"ok\"\n",
+               "3:1: step 0 (truncate): missing required key 'to'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"count\"\ndimension = 3\n[expect]\noutcome = \"ok\"\n",
+               "5:13: step 0 (count): unknown key 'dimension'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sleep\"\nduration = \"{pause}\"\n[expect]\noutcome = \"ok\"\n",
+               "5:12: '{pause}' names no param"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[limits]\nwall = \"20 parsecs\"\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+               "4:8: wall: '20 parsecs' is not a duration"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[limits]\nheap = \"1G\"\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+               "4:8: unknown limit 'heap'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"crashed\"\n",
+               "6:11: unknown outcome 'crashed'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"signal\"\nsignal = \"SIGWTF\"\n",
+               "7:10: unknown signal 'SIGWTF'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\nbuilds = [\"turbo\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+               "3:10: unknown build 'turbo'"},
+        Broken{"targets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n", "1:1: missing 'name'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\nfrobnicate = 1\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+               "3:14: unknown key 'frobnicate'"}));
+
+TEST(Scenario, EveryErrorIsReportedNotJustTheFirst) {
+  auto parsed = parse_scenario(
+      "name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"explode\"\n[[step]]\nop = \"count\"\nx = 1\n"
+      "[expect]\noutcome = \"nope\"\n",
+      "bad.toml");
+  EXPECT_FALSE(parsed.scenario);
+  EXPECT_EQ(parsed.errors.size(), 3u);
+}
+
+TEST(ScenarioOps, TheTableHasEveryOpOfTheDesignAndUniqueNames) {
+  std::set<std::string_view> names;
+  for (const auto& op : scenario_ops()) EXPECT_TRUE(names.insert(op.name).second) << op.name;
+  for (const char* op : {"create", "add", "search", "remove", "count", "delete", "compact", "sync", "reopen",
+                         "truncate", "corrupt", "failpoints", "spawn-workload", "second-process", "sleep"})
+    EXPECT_TRUE(names.count(op)) << op;
+}
+
+}  // namespace
+}  // namespace crashgate

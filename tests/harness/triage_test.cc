@@ -1,0 +1,151 @@
+// Triage: one test per frame-ignore row, normalization, crash state, signature, known issues.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "crashgate/triage.h"
+
+namespace crashgate {
+namespace {
+
+Frame example_frame(const FrameIgnoreRule& rule, std::string_view text) {
+  Frame f;
+  switch (rule.match) {
+    case FrameMatch::module_contains: f.module = text; f.function = "some_function"; break;
+    case FrameMatch::file_contains: f.file = text; f.function = "some_function"; break;
+    case FrameMatch::unsymbolized: f.function = text; break;
+    default: f.function = text; f.module = "/opt/app/bin"; break;
+  }
+  return f;
+}
+
+class FrameIgnoreRow : public ::testing::TestWithParam<std::size_t> {};
+
+TEST_P(FrameIgnoreRow, IgnoresItsExampleAndKeepsItsNearMiss) {
+  const FrameIgnoreRule& rule = frame_ignore_rules()[GetParam()];
+  Frame ignored = example_frame(rule, rule.ignores);
+  const FrameIgnoreRule* hit = frame_ignore_rule(ignored);
+  ASSERT_NE(hit, nullptr) << "row " << GetParam() << " (" << rule.pattern << ") does not ignore '" << rule.ignores << "'";
+  EXPECT_EQ(hit->category, rule.category);
+  Frame kept = example_frame(rule, rule.keeps);
+  const FrameIgnoreRule* wrongly = frame_ignore_rule(kept);
+  EXPECT_EQ(wrongly, nullptr) << "'" << rule.keeps << "' was ignored by the row for '"
+                              << (wrongly ? wrongly->pattern : "") << "'";
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryRow, FrameIgnoreRow, ::testing::Range<std::size_t>(0, frame_ignore_rules().size()),
+                         [](const ::testing::TestParamInfo<std::size_t>& info) {
+                           const auto& rule = frame_ignore_rules()[info.param];
+                           std::string name = std::to_string(info.param) + "_";
+                           for (char c : rule.category) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           name += "_";
+                           for (char c : rule.pattern) name += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+                           return name;
+                         });
+
+TEST(NormalizeFunction, DropsArgumentsReturnTypesTagsAndNumbers) {
+  EXPECT_EQ(normalize_function("vstore::Store::count() const"), "vstore::Store::count");
+  EXPECT_EQ(normalize_function("read_slot(float const*, long)"), "read_slot");
+  EXPECT_EQ(normalize_function("void std::__invoke_impl<void, F>(std::__invoke_other, F&&)"), "std::__invoke_impl<void, F>");
+  EXPECT_EQ(normalize_function("main::$_0::operator()() const"), "main::$_N::operator()");
+  EXPECT_EQ(normalize_function("f() [clone .cold]"), "f");
+  EXPECT_EQ(normalize_function("g.isra.0"), "g");
+  EXPECT_EQ(normalize_function("std::__cxx11::basic_string<char>::_M_create[abi:cxx11](unsigned long&)"),
+            "std::__cxx11::basic_string<char>::_M_create");
+  EXPECT_EQ(normalize_function("Buffer<64>::at(unsigned long)"), "Buffer<N>::at");
+  EXPECT_EQ(normalize_function("(anonymous namespace)::parse(char const*)"), "(anonymous namespace)::parse");
+  EXPECT_EQ(normalize_function("operator new(unsigned long)"), "operator new");
+  EXPECT_EQ(normalize_function("md5_block"), "md5_block");
+}
+
+Outcome sigbus_in(std::vector<std::string> functions) {
+  Outcome o;
+  o.kind = OutcomeKind::signal;
+  o.signal = SIGBUS;
+  Thread t;
+  for (auto& fn : functions) t.frames.push_back(Frame{fn, "", 0, 0, "/opt/app/bin", 0, 0});
+  o.threads.push_back(t);
+  o.crashing_thread = 0;
+  return o;
+}
+
+TEST(CrashState, IsTheKindAndTheFirstThreeFramesThatAreNotNoise) {
+  Outcome o = sigbus_in({"memcpy", "__interceptor_memcpy", "vstore::VectorFile::slot(unsigned long) const",
+                         "vstore::Store::count()", "cli::run(int)", "main"});
+  o.threads[0].frames[0].module = "/lib/x86_64-linux-gnu/libc.so.6";
+  EXPECT_EQ(crash_state(o), "signal SIGBUS\nvstore::VectorFile::slot\nvstore::Store::count\ncli::run");
+}
+
+TEST(CrashState, OkAndHarnessErrorsHaveNone) {
+  Outcome o;
+  o.kind = OutcomeKind::ok;
+  EXPECT_EQ(crash_state(o), "");
+  o.kind = OutcomeKind::harness_error;
+  EXPECT_EQ(crash_state(o), "");
+}
+
+TEST(CrashState, SanitizerChecksDropTheAccessSize) {
+  Outcome o = sigbus_in({"f(int)"});
+  o.kind = OutcomeKind::asan;
+  o.check = "heap-buffer-overflow READ 8";
+  EXPECT_EQ(crash_state(o), "asan heap-buffer-overflow READ\nf");
+}
+
+TEST(Signature, IsStableAndSensitiveToTheState) {
+  Outcome a = sigbus_in({"f(int)", "g()"});
+  Outcome b = sigbus_in({"f(long)", "g() const"});  // same normalized state
+  Outcome c = sigbus_in({"g()", "f(int)"});
+  EXPECT_EQ(crash_signature(crash_state(a)), crash_signature(crash_state(b)));
+  EXPECT_NE(crash_signature(crash_state(a)), crash_signature(crash_state(c)));
+  EXPECT_EQ(crash_signature("signal SIGBUS\nf\ng").size(), 16u);
+  // Pinned: a signature is an identifier in known-issues.toml; it must not drift.
+  EXPECT_EQ(crash_signature("signal SIGBUS\nf\ng"), "af5c52e5408caa99");  // XXH3-64, computed independently
+}
+
+TEST(KnownIssues, MatchesBySignatureFirstThenByStateGlob) {
+  Outcome o = sigbus_in({"vstore::VectorFile::slot()", "vstore::Store::count()"});
+  triage(o, nullptr);
+  std::string error;
+  auto known = KnownIssues::parse(
+      "[[issue]]\nid = \"VS-1\"\ntitle = \"by state\"\nstates = [\"signal SIGBUS\\nvstore::VectorFile::slot*\"]\n"
+      "[[issue]]\nid = \"VS-2\"\ntitle = \"by signature\"\nsignatures = [\"" + o.signature + "\"]\n",
+      "k.toml", error);
+  ASSERT_TRUE(known) << error;
+  triage(o, &*known);
+  ASSERT_TRUE(o.known_issue);
+  EXPECT_EQ(o.known_issue->id, "VS-2");
+  EXPECT_EQ(o.known_issue->matched_by, "signature");
+
+  Outcome other = sigbus_in({"vstore::VectorFile::slot()", "vstore::Store::search()"});
+  triage(other, &*known);
+  ASSERT_TRUE(other.known_issue);
+  EXPECT_EQ(other.known_issue->id, "VS-1");
+  EXPECT_EQ(other.known_issue->matched_by, "state");
+
+  Outcome unknown = sigbus_in({"elsewhere()"});
+  triage(unknown, &*known);
+  EXPECT_FALSE(unknown.known_issue);
+}
+
+TEST(KnownIssues, MalformedFilesSayWhereAndWhat) {
+  std::string error;
+  EXPECT_FALSE(KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\n", "k.toml", error));
+  EXPECT_THAT(error, ::testing::HasSubstr("k.toml:1:1: issue 'A' matches nothing"));
+  EXPECT_FALSE(KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\nsignature = [\"x\"]\n", "k.toml", error));
+  EXPECT_THAT(error, ::testing::HasSubstr("k.toml:4:13: unknown key 'signature'"));
+  EXPECT_FALSE(KnownIssues::parse("[[issue]\n", "k.toml", error));
+  EXPECT_THAT(error, ::testing::StartsWith("k.toml:1:"));
+  EXPECT_FALSE(KnownIssues::parse(
+      "[[issue]]\nid = \"A\"\ntitle = \"t\"\nstates=[\"x\"]\n[[issue]]\nid = \"A\"\ntitle = \"u\"\nstates=[\"y\"]\n",
+      "k.toml", error));
+  EXPECT_THAT(error, ::testing::HasSubstr("appears twice"));
+}
+
+TEST(KnownIssues, TheCheckedInFileLoads) {
+  std::string error;
+  auto known = KnownIssues::load(std::string(CRASHGATE_SOURCE_DIR) + "/reports/known-issues.toml", error);
+  EXPECT_TRUE(known) << error;
+}
+
+}  // namespace
+}  // namespace crashgate
