@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,6 +16,7 @@
 
 #include "event_pipe.h"
 #include "session.h"
+#include "vstore/regression.h"
 
 namespace crashgate::vstore_driver {
 namespace {
@@ -103,6 +105,10 @@ int main(int argc, char** argv) {
   if (run.cell.is_discarded() || !run.cell.is_object()) return usage(fmt::format("{}: not valid JSON", argv[2]));
   if (run.cell.value("protocol", 0) != 1) return usage(fmt::format("{}: protocol {} (this driver speaks 1)", argv[2], run.cell.value("protocol", 0)));
   if (!run.cell.contains("steps") || !run.cell["steps"].is_array()) return usage(fmt::format("{}: no steps array", argv[2]));
+  if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression) {
+    vstore::Status st = vstore::set_regressions(regression);
+    if (!st.ok()) return usage(fmt::format("CRASHGATE_REGRESSION={}: {}", regression, st.message()));
+  }
   EventPipe events;
   run.events = &events;
   events.hello();

@@ -261,16 +261,17 @@ StepOutcome Session::delete_where(const json& step) {
   std::string tmpl = get_string(step, "filter");
   uint64_t clauses = get_u64(step, "clauses", 1);
   std::string text;
-  if (clauses <= 1 && tmpl.find("{i}") == std::string::npos) {
+  if (clauses <= 1 && tmpl.find('%') == std::string::npos) {
     text = tmpl;
   } else {
-    // `clauses` copies OR-ed, {i} replaced by the copy's number: the field's
-    // 31,985-clause `file_path = '...' OR ...` delete.
+    // `clauses` copies OR-ed, %i replaced by the copy's number (8 digits) and
+    // %m by number / 1000 (6 digits), as the driver names its records'
+    // file_path: the field's 31,985-clause `file_path = '...' OR ...` delete.
     for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) {
       if (i) text += " OR ";
       std::string c = tmpl;
-      for (size_t p; (p = c.find("{i}")) != std::string::npos;) c.replace(p, 3, fmt::format("{:08}", i));
-      for (size_t p; (p = c.find("{m}")) != std::string::npos;) c.replace(p, 3, fmt::format("{:06}", i / 1000));
+      for (size_t p; (p = c.find("%i")) != std::string::npos;) c.replace(p, 2, fmt::format("{:08}", i));
+      for (size_t p; (p = c.find("%m")) != std::string::npos;) c.replace(p, 2, fmt::format("{:06}", i / 1000));
       text += c;
     }
   }

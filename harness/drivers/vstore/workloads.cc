@@ -15,6 +15,7 @@
 
 #include "session.h"
 #include "vstore/failpoint.h"
+#include "vstore/regression.h"
 
 extern char** environ;
 
@@ -204,6 +205,9 @@ void touch(const std::string& path) { std::ofstream(path).put('\n'); }
 }  // namespace
 
 int run_second_process(int argc, char** argv) {
+  if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression) {
+    if (!vstore::set_regressions(regression).ok()) return 2;
+  }
   std::string op = arg_after(argc, argv, "--second-process");
   std::string store_dir = arg_after(argc, argv, "--store");
   uint64_t seed = std::stoull(arg_after(argc, argv, "--seed"));

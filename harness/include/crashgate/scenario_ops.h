@@ -20,11 +20,14 @@ namespace crashgate {
   X("compact", "", "", "compact the store (rewrites and remaps files)")                                  \
   X("sync", "", "", "flush everything to disk")                                                          \
   X("reopen", "", "", "close and open the store again")                                                  \
-  X("truncate", "file to", "", "truncate a store file (`vectors`, `index`, ...) to an offset expression") \
-  X("corrupt", "file at", "bytes value", "overwrite `bytes` bytes of a store file at an offset expression") \
+  X("get", "ids", "", "read the records with these ids (any error ends the step)")                        \
+  X("verify", "", "", "every record added and not removed is there and exact; nothing torn; count agrees") \
+  X("truncate", "file to", "while_open", "truncate a store file (`vectors`, `index`, ...) to an offset expression") \
+  X("corrupt", "file at", "bytes value while_open", "overwrite `bytes` bytes of a store file at an offset expression") \
   X("failpoints", "spec", "", "set failpoints (fail(9) syntax, e.g. name=1*error(ENOSPC))")              \
   X("spawn-workload", "workload", "threads duration stack", "start concurrent threads running `workload`") \
-  X("second-process", "op", "args", "run one op in a second process on the same store")                  \
+  X("second-process", "action", "args", "run `action` in a second process on the same store")            \
+  X("join", "", "", "wait for spawned workloads and second processes; an error if any failed")             \
   X("sleep", "duration", "", "sleep (e.g. \"100ms\")")
 
 struct OpSpec {

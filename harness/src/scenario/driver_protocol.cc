@@ -97,6 +97,8 @@ std::optional<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::st
   spec.limits = cell.limits;
   spec.driver_protocol = true;
   spec.env.emplace_back("CRASHGATE_SEED", std::to_string(cell.seed));
+  // A scenario that replays a historical bug names it; the driver switches it on.
+  if (!cell.regression.empty()) spec.env.emplace_back("CRASHGATE_REGRESSION", cell.regression);
   return spec;
 }
 
