@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cell_values.h"
 #include "event_pipe.h"
 #include "session.h"
 #include "vstore/regression.h"
@@ -50,12 +51,12 @@ struct CellRun {
 
 void run_steps(CellRun* run) {
   const json& cell = run->cell;
-  std::string work_dir = cell.value("work_dir", ".");
-  Session session(work_dir, cell.value("seed", uint64_t{1}), cell.value("worker_stack", uint64_t{0}), run->events);
+  std::string work_dir = get_string(cell, "work_dir", ".");
+  Session session(work_dir, get_u64(cell, "seed", 1), get_u64(cell, "worker_stack", 0), run->events);
   for (const json& step : cell["steps"]) {
-    int index = step.value("index", 0);
-    std::string op = step.value("op", "");
-    std::string expect = step.value("expect", "");
+    int index = static_cast<int>(get_u64(step, "index", 0));
+    std::string op = get_string(step, "op");
+    std::string expect = get_string(step, "expect");
     run->events->step_start(index, op);
     auto start = std::chrono::steady_clock::now();
     StepOutcome o = session.run(step);
@@ -103,7 +104,7 @@ int main(int argc, char** argv) {
   CellRun run;
   run.cell = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (run.cell.is_discarded() || !run.cell.is_object()) return usage(fmt::format("{}: not valid JSON", argv[2]));
-  if (run.cell.value("protocol", 0) != 1) return usage(fmt::format("{}: protocol {} (this driver speaks 1)", argv[2], run.cell.value("protocol", 0)));
+  if (get_u64(run.cell, "protocol", 0) != 1) return usage(fmt::format("{}: protocol {} (this driver speaks 1)", argv[2], get_string(run.cell, "protocol", "missing")));
   if (!run.cell.contains("steps") || !run.cell["steps"].is_array()) return usage(fmt::format("{}: no steps array", argv[2]));
   if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression) {
     vstore::Status st = vstore::set_regressions(regression);
@@ -114,7 +115,7 @@ int main(int argc, char** argv) {
   events.hello();
 
   // The steps run on a worker thread with the scenario's stack size.
-  uint64_t stack = run.cell.value("worker_stack", uint64_t{0});
+  uint64_t stack = get_u64(run.cell, "worker_stack", 0);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   if (stack > 0) pthread_attr_setstacksize(&attr, stack);

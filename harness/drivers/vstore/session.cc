@@ -3,12 +3,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
+#include "cell_values.h"
 #include "store_files.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
@@ -62,18 +64,6 @@ bool parse_duration_ms(const json& v, uint64_t* ms) {
 
 namespace {
 
-uint64_t get_u64(const json& step, const char* key, uint64_t fallback) {
-  auto it = step.find(key);
-  if (it == step.end() || !it->is_number_integer() || it->get<int64_t>() < 0) return fallback;
-  return it->get<uint64_t>();
-}
-
-std::string get_string(const json& step, const char* key, const std::string& fallback = "") {
-  auto it = step.find(key);
-  if (it == step.end()) return fallback;
-  if (it->is_string()) return it->get<std::string>();
-  return it->dump();
-}
 
 }  // namespace
 
@@ -83,7 +73,18 @@ Session::Session(std::string work_dir, uint64_t seed, size_t worker_stack, Event
 Session::~Session() { (void)join(); }
 
 StepOutcome Session::run(const json& step) {
-  std::string op = step.value("op", "");
+  // A malformed value in a cell (a string where a list of ids belongs, a
+  // number too large) is the cell's fault: an invalid-argument step error,
+  // never an exception that would look like the engine crashing.
+  try {
+    return dispatch(step);
+  } catch (const std::exception& e) {
+    return StepOutcome::Error("invalid-argument", fmt::format("step {}: malformed value: {}", get_string(step, "op"), e.what()));
+  }
+}
+
+StepOutcome Session::dispatch(const json& step) {
+  std::string op = get_string(step, "op");
   if (op == "create") return create(step);
   if (op == "add") return add(step);
   if (op == "remove") return remove(step);
@@ -297,7 +298,7 @@ StepOutcome Session::delete_where(const json& step) {
 StepOutcome Session::truncate(const json& step) {
   // Damage from outside: the store is closed first unless `while_open` says an
   // outside process cuts a file this process still maps.
-  if (!step.value("while_open", false)) close_store();
+  if (!get_bool(step, "while_open", false)) close_store();
   std::string logical = get_string(step, "file");
   vstore::Result<std::string> path = store_file(store_dir_, logical);
   if (!path.ok()) return StepOutcome::From(path.status());
@@ -311,7 +312,7 @@ StepOutcome Session::truncate(const json& step) {
 }
 
 StepOutcome Session::corrupt(const json& step) {
-  if (!step.value("while_open", false)) close_store();
+  if (!get_bool(step, "while_open", false)) close_store();
   std::string logical = get_string(step, "file");
   vstore::Result<std::string> path = store_file(store_dir_, logical);
   if (!path.ok()) return StepOutcome::From(path.status());

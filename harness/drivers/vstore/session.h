@@ -45,6 +45,7 @@ class Session {
   StepOutcome join();
 
  private:
+  StepOutcome dispatch(const nlohmann::json& step);
   StepOutcome create(const nlohmann::json& step);
   StepOutcome add(const nlohmann::json& step);
   StepOutcome remove(const nlohmann::json& step);

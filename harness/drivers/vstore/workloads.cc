@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "cell_values.h"
 #include "session.h"
 #include "vstore/failpoint.h"
 #include "vstore/regression.h"
@@ -61,14 +62,14 @@ std::thread start_thread(size_t stack, std::function<void()> fn) {
 StepOutcome Session::spawn_workload(const json& step) {
   StepOutcome o = ensure_open();
   if (!o.ok) return o;
-  std::string kind = step.value("workload", "");
+  std::string kind = get_string(step, "workload");
   if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "mixed")
     return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, mixed)", kind));
-  uint64_t threads = step.value("threads", 2);
+  uint64_t threads = std::min<uint64_t>(get_u64(step, "threads", 2), 256);
   uint64_t ms = 500;
   if (step.contains("duration") && !parse_duration_ms(step["duration"], &ms))
     return StepOutcome::Error("invalid-argument", "spawn-workload: duration must be like 500ms or 2s");
-  size_t stack = step.value("stack", static_cast<uint64_t>(worker_stack_));
+  size_t stack = get_u64(step, "stack", worker_stack_);
   auto deadline = Clock::now() + std::chrono::milliseconds(ms);
   for (uint64_t t = 0; t < threads; ++t) {
     uint64_t thread_seed = seed_ ^ (0x51ED270B + t * 0x9E3779B97F4A7C15ull) ^ workers_.size();
@@ -129,8 +130,8 @@ StepOutcome Session::spawn_workload(const json& step) {
 }
 
 StepOutcome Session::second_process(const json& step) {
-  std::string op = step.value("action", "");
-  json args = step.value("args", json::object());
+  std::string op = get_string(step, "action");
+  json args = step.contains("args") && step["args"].is_object() ? step["args"] : json::object();
   if (op == "crash-writes") close_store();  // the second process becomes the writer
   std::string ready = fmt::format("{}/second-{}.ready", work_dir_, second_processes_.size());
   std::string synced = fmt::format("{}/second-{}.synced", work_dir_, second_processes_.size());
@@ -245,7 +246,7 @@ int run_second_process(int argc, char** argv) {
   if (op == "open-writer") {
     vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
     touch(ready);
-    std::string expect = args.is_object() ? args.value("expect", "ok") : "ok";
+    std::string expect = get_string(args, "expect", "ok");
     std::string got = s.ok() ? "ok" : std::string(vstore::code_name(s.status().code()));
     fmt::print(stderr, "second process: open as writer: {}\n", s.status().to_string());
     return got == expect ? 0 : 1;
@@ -253,7 +254,7 @@ int run_second_process(int argc, char** argv) {
   if (op == "crash-writes") {
     // Writes in synced batches with a failpoint armed (usually a crash), and
     // records each synced id range so the first process can verify them.
-    std::string spec = args.is_object() ? args.value("failpoints", "") : "";
+    std::string spec = get_string(args, "failpoints");
     Status st = vstore::configure_failpoints(spec);
     if (!st.ok()) return say(st);
     vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
@@ -261,7 +262,7 @@ int run_second_process(int argc, char** argv) {
     uint64_t first = std::stoull(arg_after(argc, argv, "--first-id"));
     uint32_t dim = (*s)->dim();
     std::ofstream synced(arg_after(argc, argv, "--synced"), std::ios::app);
-    uint64_t batches = args.is_object() ? args.value("batches", 8) : 8;
+    uint64_t batches = get_u64(args, "batches", 8);
     for (uint64_t b = 0; b < batches; ++b) {
       std::vector<Record> batch;
       for (uint64_t i = 0; i < 300; ++i) batch.push_back(record_for(first + i, dim, seed));
