@@ -295,15 +295,22 @@ StepOutcome Session::delete_where(const json& step) {
   return StepOutcome::Ok();
 }
 
-StepOutcome Session::truncate(const json& step) {
+vstore::Result<Session::DamageTarget> Session::damage_target(const json& step, const char* offset_key) {
   // Damage from outside: the store is closed first unless `while_open` says an
   // outside process cuts a file this process still maps.
   if (!get_bool(step, "while_open", false)) close_store();
   std::string logical = get_string(step, "file");
-  vstore::Result<std::string> path = store_file(store_dir_, logical);
-  if (!path.ok()) return StepOutcome::From(path.status());
-  vstore::Result<uint64_t> to = evaluate_offset(store_dir_, logical, get_string(step, "to"));
-  if (!to.ok()) return StepOutcome::From(to.status());
+  DamageTarget t;
+  VSTORE_ASSIGN_OR_RETURN(t.path, store_file(store_dir_, logical));
+  VSTORE_ASSIGN_OR_RETURN(t.offset, evaluate_offset(store_dir_, logical, get_string(step, offset_key)));
+  return t;
+}
+
+StepOutcome Session::truncate(const json& step) {
+  vstore::Result<DamageTarget> target = damage_target(step, "to");
+  if (!target.ok()) return StepOutcome::From(target.status());
+  const std::string* path = &target->path;
+  const uint64_t* to = &target->offset;
   std::error_code ec;
   std::filesystem::resize_file(*path, *to, ec);
   if (ec) return StepOutcome::Error("io", fmt::format("truncate {} to {}: {}", *path, *to, ec.message()));
@@ -312,12 +319,10 @@ StepOutcome Session::truncate(const json& step) {
 }
 
 StepOutcome Session::corrupt(const json& step) {
-  if (!get_bool(step, "while_open", false)) close_store();
-  std::string logical = get_string(step, "file");
-  vstore::Result<std::string> path = store_file(store_dir_, logical);
-  if (!path.ok()) return StepOutcome::From(path.status());
-  vstore::Result<uint64_t> at = evaluate_offset(store_dir_, logical, get_string(step, "at"));
-  if (!at.ok()) return StepOutcome::From(at.status());
+  vstore::Result<DamageTarget> target = damage_target(step, "at");
+  if (!target.ok()) return StepOutcome::From(target.status());
+  const std::string* path = &target->path;
+  const uint64_t* at = &target->offset;
   uint64_t bytes = get_u64(step, "bytes", 1);
   std::fstream f(*path, std::ios::in | std::ios::out | std::ios::binary);
   if (!f) return StepOutcome::Error("io", fmt::format("open {}", *path));

@@ -58,6 +58,12 @@ class Session {
   StepOutcome spawn_workload(const nlohmann::json& step);
   StepOutcome second_process(const nlohmann::json& step);
   StepOutcome sleep(const nlohmann::json& step);
+  // The file and offset a truncate or corrupt step names (closing the store first).
+  struct DamageTarget {
+    std::string path;
+    uint64_t offset = 0;
+  };
+  vstore::Result<DamageTarget> damage_target(const nlohmann::json& step, const char* offset_key);
   // Opens the store if it is closed (after reopen, truncate or corrupt).
   StepOutcome ensure_open();
   void close_store();

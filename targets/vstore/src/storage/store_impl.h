@@ -88,6 +88,8 @@ class StoreImpl {
   Status read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const;
   // The live slot holding id, or not-found.
   Result<uint64_t> find_live(const ReadGuards& g, uint64_t id) const;
+  // find_live, then the slot read and verified (checksum included).
+  Result<SlotRef> locate(const ReadGuards& g, uint64_t id) const;
   bool pending_removed(uint64_t slot) const { return !pending_set_.empty() && pending_set_.count(slot) != 0; }
 
   // store_write.cc

@@ -73,13 +73,18 @@ Result<uint64_t> StoreImpl::find_live(const ReadGuards& g, uint64_t id) const {
   return Status::NotFound(fmt::format("no record with id {}", id));
 }
 
-Result<Record> StoreImpl::get(uint64_t id) const {
-  std::shared_lock lock(state_mu_);
-  ReadGuards g = acquire_guards();
+Result<SlotRef> StoreImpl::locate(const ReadGuards& g, uint64_t id) const {
   VSTORE_ASSIGN_OR_RETURN(uint64_t slot, find_live(g, id));
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_read_after_lookup));
   SlotRef ref;
   VSTORE_RETURN_IF_ERROR(read_slot(g, slot, &ref, /*verify_checksum=*/true));
+  return ref;
+}
+
+Result<Record> StoreImpl::get(uint64_t id) const {
+  std::shared_lock lock(state_mu_);
+  ReadGuards g = acquire_guards();
+  VSTORE_ASSIGN_OR_RETURN(SlotRef ref, locate(g, id));
   Record r;
   r.id = ref.id;
   r.vector.assign(ref.vector, ref.vector + dim());
@@ -90,10 +95,7 @@ Result<Record> StoreImpl::get(uint64_t id) const {
 Result<RecordView> StoreImpl::view(uint64_t id) const {
   std::shared_lock lock(state_mu_);
   ReadGuards g = acquire_guards();
-  VSTORE_ASSIGN_OR_RETURN(uint64_t slot, find_live(g, id));
-  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_read_after_lookup));
-  SlotRef ref;
-  VSTORE_RETURN_IF_ERROR(read_slot(g, slot, &ref, /*verify_checksum=*/true));
+  VSTORE_ASSIGN_OR_RETURN(SlotRef ref, locate(g, id));
   RecordView v;
   v.id_ = ref.id;
   v.vector_ = ref.vector;
