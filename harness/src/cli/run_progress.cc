@@ -83,7 +83,8 @@ void RunProgress::print_line(const std::string& line) {
 void RunProgress::attempt_done(const CellResult& cell, const Attempt& attempt) {
   bool rerun = cell.attempts.size() > 1;
   if (!rerun) ++done_;
-  if (!rerun && !met(attempt.verdict) && attempt.verdict != Verdict::not_run) ++failed_;
+  if (!rerun && attempt.verdict == Verdict::fail) ++failed_;
+  if (!rerun && attempt.verdict == Verdict::harness_error) ++harness_errors_;
   if (rerun && cell.verdict == Verdict::flaky) --failed_;
   std::string prefix = rerun ? fmt::format("[rerun {}]", cell.attempts.size() - 1)
                              : fmt::format("[{:>{}}/{}]", done_, std::to_string(total_).size(), total_);
@@ -93,8 +94,9 @@ void RunProgress::attempt_done(const CellResult& cell, const Attempt& attempt) {
   if (!live_ || attempt.verdict != Verdict::pass || rerun) print_line(line);
   if (live_) {
     std::string status = fmt::format("[{}/{}] {} failed \u00b7 ", done_, total_, failed_);
+    if (harness_errors_) status += fmt::format("{} harness errors \u00b7 ", harness_errors_);
     std::string what = cell.cell.id + " " + outcome_text(attempt.outcome);
-    std::size_t columns = status.size() - 1;  // the '·' is two bytes, one column
+    std::size_t columns = status.size() - (harness_errors_ ? 2 : 1);  // each '·' is two bytes, one column
     std::size_t room = static_cast<std::size_t>(width_) > columns + 10 ? width_ - columns - 1 : 10;
     std::fputs(("\r\033[K" + status + ellipsize_middle(what, room)).c_str(), out_);
   }

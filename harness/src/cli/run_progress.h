@@ -25,7 +25,7 @@ class RunProgress {
   std::FILE* out_;
   bool live_;
   int width_;
-  std::size_t total_, done_ = 0, failed_ = 0;
+  std::size_t total_, done_ = 0, failed_ = 0, harness_errors_ = 0;
 };
 
 // Whether `out` is a terminal, and how wide.
