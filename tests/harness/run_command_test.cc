@@ -69,6 +69,16 @@ TEST(RunCommand, CellsMeetingTheirExpectationsExitZeroAndAreWrittenToResultsJson
   EXPECT_EQ(cell["outcome"]["attribution"]["file_size"], 100);
   EXPECT_THAT(cell["repro"].get<std::string>(), HasSubstr("repro '" + cell_id("truncated", "test", "cut=100") + "' --run "));
   EXPECT_TRUE(std::filesystem::exists(cell["work_dir"].get<std::string>() + "/cell.json"));
+  EXPECT_FALSE(std::filesystem::exists(cell["work_dir"].get<std::string>() + "/vectors.bin"))
+      << "a passing cell's store is pruned";
+}
+
+TEST(RunCommand, KeepWorkDirsKeepsWhatPassingCellsLeft) {
+  std::string out = scratch_dir("reports");
+  Outcome o = crashgate_run({"basic/fine.toml"}, fake_build_root(), out, {"--build", this_build(), "--keep-work-dirs"});
+  ASSERT_EQ(o.exit_code, 0) << both(o);
+  auto cell = results_cell(latest_results(out), cell_id("fine", "test"));
+  EXPECT_TRUE(std::filesystem::exists(cell["work_dir"].get<std::string>() + "/vectors.bin"));
 }
 
 TEST(RunCommand, AWrongExpectationFailsExitsOneAndTheSummarySaysWhatDiffered) {
@@ -84,6 +94,8 @@ TEST(RunCommand, AWrongExpectationFailsExitsOneAndTheSummarySaysWhatDiffered) {
   EXPECT_EQ(cell["verdict"], "fail");
   EXPECT_THAT(cell["unmet"].dump(), HasSubstr("outcome: expected error, got ok"));
   EXPECT_THAT(cell["unmet"].dump(), HasSubstr("code: expected corrupt, got none"));
+  EXPECT_TRUE(std::filesystem::exists(cell["work_dir"].get<std::string>() + "/vectors.bin"))
+      << "a failing cell keeps what its driver left, for diagnosis";
 }
 
 TEST(RunCommand, AMalformedFileExitsTwoNamingEveryErrorAndRunsNothing) {

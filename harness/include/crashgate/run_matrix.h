@@ -21,6 +21,7 @@ struct RunPlan {
   std::string run_dir;             // cell i's attempt k runs in RUN_DIR/cells/<i>/attempt-<k>
   unsigned jobs = 0;               // 0: default_jobs()
   int rerun_failures = 0;          // reruns of a failing cell; one pass makes it flaky
+  bool keep_passing_work_dirs = false;  // false: a passing attempt's work dir keeps only its cell.json
   std::string repro_program = "crashgate";  // how each cell's repro command names crashgate
   std::string repro_run_dir;       // how it names the run directory ("" = run_dir)
 };

@@ -34,6 +34,7 @@ struct RunOptions {
   unsigned jobs = 0;
   std::uint64_t seed = kDefaultRunSeed;
   int rerun_failures = 0;
+  bool keep_work_dirs = false;
   std::string build_root;
   std::string out;
   std::string known_issues;
@@ -113,6 +114,7 @@ int run_command(const RunOptions& options) {
   plan.run_dir = run_dir->path;
   plan.jobs = options.jobs ? options.jobs : default_jobs();
   plan.rerun_failures = options.rerun_failures;
+  plan.keep_passing_work_dirs = options.keep_work_dirs;
   plan.repro_program = this_program();
   plan.repro_run_dir = display_path(run_dir->path);
 
@@ -183,6 +185,8 @@ void add_run_command(CLI::App& app, int& exit_code, std::vector<std::string> com
   run->add_option("--rerun-failures", options->rerun_failures,
                   "Rerun a failing cell up to N times; one that then passes is flaky (default 0)")
       ->check(CLI::NonNegativeNumber);
+  run->add_flag("--keep-work-dirs", options->keep_work_dirs,
+                "Keep what passing cells left in their work directories (default: only their cell.json)");
   run->add_option("--build-root", options->build_root,
                   "Where drivers are: BUILD_ROOT/<build>/bin/crashgate-driver-<target> (default: $CRASHGATE_BUILD_ROOT, "
                   "else the build/ this crashgate was built in)")

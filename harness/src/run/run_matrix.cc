@@ -32,6 +32,14 @@ Verdict final_verdict(const CellResult& r) {
   return Verdict::fail;
 }
 
+// A passing attempt's store is of no further use, and a large matrix of them
+// would fill the disk; its cell.json stays, to say what ran.
+void prune_work_dir(const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename() != "cell.json") std::filesystem::remove_all(it->path(), ec);
+}
+
 // Runs attempt number `attempt` of each listed cell; results gain one Attempt each.
 void run_round(const RunPlan& plan, const RunContext& context, const std::vector<std::size_t>& which, int attempt,
                std::vector<CellResult>& results, const AttemptCallback& on_attempt) {
@@ -41,6 +49,7 @@ void run_round(const RunPlan& plan, const RunContext& context, const std::vector
     bool cancelled = context.cancellation && context.cancellation->cancelled();
     results[i].attempts.push_back(judged_attempt(results[i].cell, std::move(outcome), dir, cancelled));
     results[i].verdict = final_verdict(results[i]);
+    if (results[i].attempts.back().verdict == Verdict::pass && !plan.keep_passing_work_dirs) prune_work_dir(dir);
     if (on_attempt) on_attempt(i, results[i], results[i].attempts.back());
   };
   for (std::size_t i : which) {
