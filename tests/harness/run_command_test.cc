@@ -120,6 +120,7 @@ TEST(RunCommand, AMissingDriverIsAHarnessErrorThatSaysHowToBuildIt) {
   auto missing = results_cell(results, "fine/test/" + other);
   EXPECT_EQ(missing["verdict"], "harness-error");
   EXPECT_EQ(missing["outcome"]["kind"], "harness-error");
+  EXPECT_EQ(missing["work_dir"], "") << "nothing ran";
   EXPECT_THAT(missing["outcome"]["detail"].get<std::string>(), HasSubstr(other + "/bin/crashgate-driver-test does not exist"));
 }
 

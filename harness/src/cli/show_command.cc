@@ -50,7 +50,7 @@ std::string attempt_text(const CellResult& cell, const Attempt& a) {
                                 expectation_text(cell.cell.expect), outcome_text(a.outcome));
   for (const auto& why : a.unmet) out += fmt::format("  unmet      {}\n", why);
   if (auto step = failed_step_text(a.outcome); !step.empty()) out += fmt::format("  failed     {}\n", step);
-  out += fmt::format("  work dir   {}\n", display_path(a.work_dir));
+  if (!a.work_dir.empty()) out += fmt::format("  work dir   {}\n", display_path(a.work_dir));
   Outcome o = a.outcome;
   std::string driver_repro = o.repro;
   o.repro.clear();  // the cell's own repro (below) is the one to use: a fresh work directory

@@ -23,6 +23,7 @@ std::string attempt_dir(const RunPlan& plan, std::size_t cell, int attempt) {
   return fmt::format("{}/cells/{}/attempt-{}", plan.run_dir, cell, attempt);
 }
 
+// The cell's verdict from its attempts so far: the first one's, unless a rerun passed a failure.
 Verdict final_verdict(const CellResult& r) {
   if (r.attempts.empty()) return Verdict::not_run;
   Verdict first = r.attempts.front().verdict;
@@ -49,7 +50,8 @@ void run_round(const RunPlan& plan, const RunContext& context, const std::vector
     bool cancelled = context.cancellation && context.cancellation->cancelled();
     results[i].attempts.push_back(judged_attempt(results[i].cell, std::move(outcome), dir, cancelled));
     results[i].verdict = final_verdict(results[i]);
-    if (results[i].attempts.back().verdict == Verdict::pass && !plan.keep_passing_work_dirs) prune_work_dir(dir);
+    if (results[i].attempts.back().verdict == Verdict::pass && !plan.keep_passing_work_dirs && !dir.empty())
+      prune_work_dir(dir);
     if (on_attempt) on_attempt(i, results[i], results[i].attempts.back());
   };
   for (std::size_t i : which) {
@@ -61,7 +63,7 @@ void run_round(const RunPlan& plan, const RunContext& context, const std::vector
     else
       spec = attempt_spec(results[i].cell, results[i].driver, dir, error);
     if (!spec) {
-      record(i, harness_error(error), dir);
+      record(i, harness_error(error), "");  // nothing ran, so no work directory to look at
       continue;
     }
     specs.push_back(std::move(*spec));
