@@ -44,9 +44,10 @@ TEST(ListCommand, PrintsEveryCellWithItsOriginOneALine) {
   EXPECT_THAT(text, HasSubstr("fine/test/release"));
 }
 
-TEST(ListCommand, HonoursBuildTargetAndFilter) {
-  Outcome o = run_crashgate({"list", run_fixture("basic"), run_fixture("vstore"), "--build", "release,tsan",
-                             "--target", "test", "--filter", "truncated*"});
+TEST(ListCommand, HonoursBuildTargetAndFilterWrittenBeforeOrAfterThePaths) {
+  // Each option takes one word, so the paths after them are still paths.
+  Outcome o = run_crashgate({"list", "--build", "release,tsan", "--filter", "truncated*[cut=0]", run_fixture("basic"),
+                             "--target", "test", "--filter", "*[cut=100]", run_fixture("vstore")});
   ASSERT_EQ(o.exit_code, 0) << both(o);
   EXPECT_EQ(o.stdout_excerpt.text(),
             "truncated/test/release[cut=0]    field-reports/000_391c9c321774cbc0.txt\n"

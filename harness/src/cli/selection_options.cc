@@ -4,17 +4,22 @@
 
 namespace crashgate {
 
+// Each occurrence of a list option takes one word (which may hold commas), so
+// `--build asan scenarios/` leaves scenarios/ to PATHS; repeating it adds more.
 void add_selection_options(CLI::App& command, SelectionOptions& options) {
   command.add_option("paths", options.paths, "Scenario files, or directories searched recursively for *.toml (default: scenarios/)")
       ->type_name("PATH");
   command.add_option("--build", options.selection.builds, "Only these builds (comma-separated: release,asan,tsan)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->type_name("BUILDS");
   command.add_option("--target", options.selection.targets, "Only these targets (comma-separated: vstore)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->type_name("TARGETS");
   command.add_option("--filter", options.selection.filters,
                      "Only cells whose id matches this glob (* and ?; '[' is literal); repeatable: any may match")
+      ->allow_extra_args(false)
       ->type_name("GLOB");
 }
 
