@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/exec_command.h"
+#include "cli/run_commands.h"
 #include "cli/vocabulary_commands.h"
 #include "crashgate/cli.h"
 
@@ -16,6 +17,10 @@ int crashgate_main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = 0;
   add_exec_command(app, exit_code);
+  add_run_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
+  add_list_command(app, exit_code);
+  add_show_command(app, exit_code);
+  add_repro_command(app, exit_code);
   add_vocabulary_commands(app, exit_code);
   try {
     app.parse(argc, argv);

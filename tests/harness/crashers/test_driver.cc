@@ -4,6 +4,9 @@
 //   truncate file to      cuts store/<file>.bin to `to` bytes
 //   count   [equals]      maps vectors.bin at the remembered size, reads the last vector
 //   sleep   duration      milliseconds ("50ms" or 50)
+//   failpoints spec       "fail-once:PATH": fails (code "io") unless PATH exists, and creates it;
+//                         relative to the work dir, "../x" is shared by a cell's attempts, so the
+//                         cell fails its first run and passes its rerun (a flaky cell, on purpose)
 // Anything else ends the step with code "invalid-argument".
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -66,6 +69,14 @@ StepResult run_step(const json& step, const std::string& store) {
     if (step.contains("equals") && number(step["equals"]) != vectors)
       return {"corrupt", "count is " + std::to_string(vectors) + ", expected " + std::to_string(number(step["equals"]))};
     return {};
+  }
+  if (op == "failpoints") {
+    std::string spec = step["spec"];
+    if (spec.rfind("fail-once:", 0) != 0) return {"invalid-argument", "the test driver knows only fail-once:PATH"};
+    std::string marker = spec.substr(10);
+    if (access(marker.c_str(), F_OK) == 0) return {};
+    std::ofstream(marker) << "failed once\n";
+    return {"io", "fail-once: first run, " + marker + " was not there"};
   }
   if (op == "sleep") {
     usleep(static_cast<useconds_t>(number(step["duration"]) * 1000));

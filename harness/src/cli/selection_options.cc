@@ -1,0 +1,42 @@
+#include "cli/selection_options.h"
+
+#include <iostream>
+
+namespace crashgate {
+
+// Each occurrence of a list option takes one word (which may hold commas), so
+// `--build asan scenarios/` leaves scenarios/ to PATHS; repeating it adds more.
+void add_selection_options(CLI::App& command, SelectionOptions& options) {
+  command.add_option("paths", options.paths, "Scenario files, or directories searched recursively for *.toml (default: scenarios/)")
+      ->type_name("PATH");
+  command.add_option("--build", options.selection.builds, "Only these builds (comma-separated: release,asan,tsan)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("BUILDS");
+  command.add_option("--target", options.selection.targets, "Only these targets (comma-separated: vstore)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("TARGETS");
+  command.add_option("--filter", options.selection.filters,
+                     "Only cells whose id matches this glob (* and ?; '[' is literal); repeatable: any may match")
+      ->allow_extra_args(false)
+      ->type_name("GLOB");
+}
+
+std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
+                                                            const char* command) {
+  std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"scenarios/"} : options.paths;
+  ScenarioCatalog catalog = load_catalog(paths);
+  for (const auto& error : catalog.errors) std::cerr << error.text() << "\n";
+  if (!catalog.errors.empty()) {
+    std::cerr << "crashgate " << command << ": " << catalog.errors.size()
+              << (catalog.errors.size() == 1 ? " error" : " errors") << " in the scenario files; nothing was run\n";
+    return std::nullopt;
+  }
+  auto unknown = unknown_selection_values(catalog, options.selection);
+  for (const auto& error : unknown) std::cerr << "crashgate " << command << ": " << error << "\n";
+  if (!unknown.empty()) return std::nullopt;
+  return select_cells(catalog, options.selection, seed);
+}
+
+}  // namespace crashgate

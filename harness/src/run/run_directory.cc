@@ -1,0 +1,114 @@
+#include "crashgate/run_directory.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+namespace crashgate {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string utc_stamp() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
+  return text;
+}
+
+}  // namespace
+
+std::optional<RunDirectory> create_run_directory(const std::string& reports_dir, std::string& error) {
+  std::error_code ec;
+  fs::create_directories(reports_dir, ec);
+  if (ec) {
+    error = fmt::format("cannot create {}: {}", reports_dir, ec.message());
+    return std::nullopt;
+  }
+  std::string stamp = utc_stamp();
+  // mkdir is the lock: two runs started in the same second get different names.
+  for (int n = 1; n < 1000; ++n) {
+    std::string id = n == 1 ? stamp : fmt::format("{}-{}", stamp, n);
+    std::string path = reports_dir + "/" + id;
+    if (mkdir(path.c_str(), 0755) == 0) return RunDirectory{id, path};
+    if (errno != EEXIST) {
+      error = fmt::format("cannot create {}: {}", path, std::strerror(errno));
+      return std::nullopt;
+    }
+  }
+  error = fmt::format("cannot create a run directory in {}: every name for {} is taken", reports_dir, stamp);
+  return std::nullopt;
+}
+
+bool write_results(const RunResults& results, const std::string& run_dir, std::string& error) {
+  std::string path = run_dir + "/" + kResultsFile;
+  std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::trunc);
+    out << to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    if (!out) {
+      error = fmt::format("cannot write {}", temporary);
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
+    return false;
+  }
+  return true;
+}
+
+bool point_latest(const std::string& reports_dir, const std::string& run_id, std::string& error) {
+  std::string link = reports_dir + "/" + kLatestRun;
+  std::string temporary = fmt::format("{}.{}.tmp", link, getpid());
+  unlink(temporary.c_str());
+  // Relative, so the reports directory can be moved or archived whole.
+  if (symlink(run_id.c_str(), temporary.c_str()) != 0 || std::rename(temporary.c_str(), link.c_str()) != 0) {
+    error = fmt::format("cannot point {} at {}: {}", link, run_id, std::strerror(errno));
+    unlink(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+std::optional<RunResults> load_results(const std::string& run_dir_or_file, std::string& error) {
+  std::error_code ec;
+  std::string path = fs::is_directory(run_dir_or_file, ec) ? run_dir_or_file + "/" + kResultsFile : run_dir_or_file;
+  std::ifstream in(path);
+  if (!in) {
+    error = fmt::format("{}: cannot read it (has `crashgate run` written it yet?)", path);
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) {
+    error = fmt::format("{}: not valid JSON", path);
+    return std::nullopt;
+  }
+  std::string why;
+  auto results = run_results_from_json(json, why);
+  if (!results) error = fmt::format("{}: {}", path, why);
+  return results;
+}
+
+std::string display_path(const std::string& path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  fs::path cwd = fs::current_path(ec);
+  if (ec) return path;
+  fs::path relative = absolute.lexically_normal().lexically_relative(cwd);
+  if (relative.empty() || *relative.begin() == "..") return path;
+  return relative.string();
+}
+
+}  // namespace crashgate

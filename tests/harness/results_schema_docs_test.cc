@@ -1,0 +1,77 @@
+// reports/results-schema.md documents exactly the fields the results.json
+// writer writes, and the verdicts and exit codes of the tables in the code.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fmt/format.h>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "crashgate/cli.h"
+#include "crashgate/run_results.h"
+#include "harness/support/crashers.h"
+#include "harness/support/sample_results.h"
+
+namespace crashgate {
+namespace {
+
+std::string schema_doc() {
+  std::ifstream in(testing::source_dir() + "/reports/results-schema.md");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// The field names ("| `name` |" rows) of the table under `heading`, up to the next heading.
+std::set<std::string> documented_fields(const std::string& doc, const std::string& heading) {
+  std::set<std::string> fields;
+  auto start = doc.find("\n## " + heading + "\n");
+  EXPECT_NE(start, std::string::npos) << "no section '## " << heading << "'";
+  if (start == std::string::npos) return fields;
+  auto end = doc.find("\n## ", start + 1);
+  std::istringstream section(doc.substr(start, end - start));
+  for (std::string line; std::getline(section, line);) {
+    if (line.rfind("| `", 0) != 0) continue;
+    auto close = line.find('`', 3);
+    fields.insert(line.substr(3, close - 3));
+  }
+  return fields;
+}
+
+std::set<std::string> written_fields(const nlohmann::json& object) {
+  std::set<std::string> keys;
+  for (const auto& [key, value] : object.items()) keys.insert(key);
+  return keys;
+}
+
+TEST(ResultsSchemaDocs, EveryTableListsExactlyTheFieldsTheWriterWrites) {
+  std::string doc = schema_doc();
+  nlohmann::json j = to_json(testing::sample_results());
+  EXPECT_EQ(documented_fields(doc, "Top level"), written_fields(j));
+  EXPECT_EQ(documented_fields(doc, "`cells[]`"), written_fields(j["cells"][0]));
+  EXPECT_EQ(documented_fields(doc, "`cells[].reruns[]`"), written_fields(j["cells"][0]["reruns"][0]));
+  EXPECT_EQ(documented_fields(doc, "`cells[].limits`"), written_fields(j["cells"][0]["limits"]));
+  EXPECT_EQ(written_fields(j["cells"][0]["limits"]).size(), limit_fields().size()) << "the sample sets every limit";
+}
+
+TEST(ResultsSchemaDocs, ListsEveryVerdictAsTheTableDefinesIt) {
+  std::string doc = schema_doc();
+  std::set<std::string> names;
+  for (const auto& info : verdicts()) {
+    std::string row = fmt::format("| `{}` | {} |", info.name, info.meaning);
+    EXPECT_NE(doc.find(row), std::string::npos) << "reports/results-schema.md lacks: " << row;
+    names.insert(std::string(info.name));
+  }
+  EXPECT_EQ(documented_fields(doc, "Verdicts"), names);
+  EXPECT_EQ(written_fields(to_json(testing::sample_results())["counts"]), names);
+}
+
+TEST(ResultsSchemaDocs, ListsRunsExitCodes) {
+  std::string doc = schema_doc();
+  for (int code : {0, kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted})
+    EXPECT_NE(doc.find(fmt::format("\n| {} | ", code)), std::string::npos) << "exit status " << code;
+}
+
+}  // namespace
+}  // namespace crashgate
