@@ -43,6 +43,14 @@ bool matches_expect(const std::string& expect, const StepOutcome& o) {
   return false;
 }
 
+// A second process crashed: leave the step unended and exit 128 + signal, the
+// shell's convention, so the runner attributes the crash it traced there.
+[[noreturn]] void exit_for_descendant(const StepOutcome& o) {
+  fmt::print(stderr, "{}\n", o.message);
+  std::fflush(nullptr);
+  ::_exit(128 + o.descendant_signal);
+}
+
 struct CellRun {
   json cell;
   EventPipe* events;
@@ -60,6 +68,7 @@ void run_steps(CellRun* run) {
     run->events->step_start(index, op);
     auto start = std::chrono::steady_clock::now();
     StepOutcome o = session.run(step);
+    if (o.descendant_signal != 0) exit_for_descendant(o);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     if (!expect.empty()) {
       if (matches_expect(expect, o)) {
@@ -77,6 +86,10 @@ void run_steps(CellRun* run) {
     }
   }
   StepOutcome joined = session.join();
+  if (joined.descendant_signal != 0) {
+    run->events->step_start(static_cast<int>(cell["steps"].size()), "join");
+    exit_for_descendant(joined);
+  }
   if (!joined.ok) {
     int index = static_cast<int>(cell["steps"].size());
     run->events->step_start(index, "join");

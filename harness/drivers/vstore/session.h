@@ -28,6 +28,9 @@ struct StepOutcome {
   bool ok = true;
   std::string code;
   std::string message;
+  // A second process died of this signal: the driver exits 128 + it without
+  // ending the step, so the runner explains the crash it traced in that process.
+  int descendant_signal = 0;
   static StepOutcome Ok() { return {}; }
   static StepOutcome Error(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
   static StepOutcome From(const vstore::Status& st);

@@ -179,8 +179,10 @@ StepOutcome Session::join() {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && outcome.ok)
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && outcome.ok) {
       outcome = StepOutcome::Error("second-process", fmt::format("second process {} died of signal {} ({})", pid, WTERMSIG(status), strsignal(WTERMSIG(status))));
+      outcome.descendant_signal = WTERMSIG(status);
+    }
     if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && outcome.ok)
       outcome = StepOutcome::Error("second-process", fmt::format("second process {} exited {}", pid, WEXITSTATUS(status)));
   }
