@@ -27,6 +27,11 @@ class VisitedMarks {
       epoch_ = 1;
     }
   }
+  // The toctou-neighbor regression: exactly `nodes` marks, no slack.
+  void reset_exactly(uint64_t nodes) {
+    marks_ = std::vector<uint16_t>(nodes);
+    epoch_ = 1;
+  }
   // Marks node; true if it was marked already.
   bool test_and_set(uint32_t node) {
     uint16_t& m = marks_[node];
@@ -136,9 +141,9 @@ Neighbour HnswGraph::descend(const GraphSnapshot& s, const float* q, float q_inv
 void HnswGraph::search_layer(const GraphSnapshot& s, const float* q, float q_inv, Neighbour start, size_t ef, uint32_t level,
                              const std::function<bool(uint32_t)>* eligible, std::vector<Neighbour>* top) const {
   VisitedMarks& visited = t_visited;
-  uint64_t span = s.count;
-  if (regression_enabled(Regression::toctou_neighbor)) span = std::max<uint64_t>(span, published_.load(std::memory_order_acquire));
-  visited.reset(span);
+  // toctou-neighbor: sized for the snapshot, indexed by ids checked against now.
+  if (regression_enabled(Regression::toctou_neighbor)) visited.reset_exactly(s.count);
+  else visited.reset(s.count);
   std::vector<Neighbour> frontier;  // a min-heap: the nearest unexpanded first
   frontier.reserve(ef * 2);
   top->clear();
