@@ -79,6 +79,10 @@ namespace vstore {
   X(hnsw_grow_fallocate, "hnsw.grow.fallocate", true, true,                                        \
     "allocation of a grown graph file's blocks (written through a mapping)")                       \
   X(hnsw_commit_pwrite, "hnsw.commit.pwrite", true, true, "write of the graph's commit state")     \
+  X(hnsw_dirty_pwrite, "hnsw.dirty.pwrite", true, true,                                            \
+    "write of the graph's dirty mark (set before links change, cleared after a commit)")           \
+  X(hnsw_rebuild_rename, "hnsw.rebuild.rename", true, true,                                        \
+    "rename of a graph rebuilt after a crash over the dirty one")                                  \
   X(hnsw_allocate_after_nodes, "hnsw.allocate.after_nodes", false, true,                           \
     "graph node records written for new records, not yet published")                              \
   X(hnsw_link_after_lookup, "hnsw.link.after_lookup", false, true,                                 \

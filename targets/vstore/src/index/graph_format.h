@@ -20,6 +20,14 @@
 // writes a GraphState {commit_seq, node count, upper blocks, entry point} by
 // pwrite into the slot commit_seq % 2 and fsyncs it before MANIFEST is renamed;
 // open takes the state whose commit_seq is MANIFEST's.
+//
+// Links of committed nodes change in place between commits, and a crash keeps
+// those changes (a committed node may then have traded real neighbours for
+// nodes that were never committed). So before the first change after a commit
+// the writer sets a dirty mark (pwrite + fsync) at kDirtyOffset, and clears it
+// once the next MANIFEST is renamed. A writer that opens a dirty graph rebuilds
+// it from the vectors (new files renamed over the old); a reader searches
+// exactly instead.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +44,8 @@ constexpr uint32_t kMinM = 2, kMaxM = 64;
 constexpr uint64_t kMaxGraphNodes = UINT32_MAX - 1;  // node ids are u32
 constexpr uint64_t kParamsOffset = 128;
 constexpr uint64_t kStateOffset = 256;
+constexpr uint64_t kDirtyOffset = 384;
+constexpr uint32_t kGraphClean = 0;  // anything else is dirty
 
 struct GraphParams {
   uint32_t m;                // links per upper level

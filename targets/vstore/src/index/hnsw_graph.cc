@@ -27,7 +27,7 @@ HnswGraph::~HnswGraph() = default;
 const std::string& HnswGraph::name() const { return nodes_file_->name(); }
 
 Result<std::unique_ptr<HnswGraph>> HnswGraph::create(Env* env, const std::string& dir, const StoreIdentity& id, const Shape& shape,
-                                                     const IndexOptions& options, uint64_t commit_seq) {
+                                                     const IndexOptions& options, uint64_t commit_seq, const std::string& suffix) {
   VSTORE_RETURN_IF_ERROR(check_index_options(options));
   GraphParams params = make_graph_params(options);
   std::unique_ptr<HnswGraph> g(new HnswGraph(shape, params));
@@ -37,15 +37,57 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::create(Env* env, const std::string
   std::memcpy(page.data(), &h, sizeof h);
   std::memcpy(page.data() + kParamsOffset, &params, sizeof params);
   std::memcpy(page.data() + graph_state_offset(commit_seq), &st, sizeof st);
-  VSTORE_ASSIGN_OR_RETURN(g->nodes_file_, MappedFile::create(env, path_of(dir, FileKind::graph, id.generation), page,
+  VSTORE_ASSIGN_OR_RETURN(g->nodes_file_, MappedFile::create(env, path_of(dir, FileKind::graph, id.generation) + suffix, page,
                                                              kDataStart + kInitialNodes * params.node_size, true, true));
   FileHeader uh = make_file_header(FileKind::graph_upper, id, params.upper_block_size, 0);
-  VSTORE_ASSIGN_OR_RETURN(g->upper_file_, MappedFile::create(env, path_of(dir, FileKind::graph_upper, id.generation),
+  VSTORE_ASSIGN_OR_RETURN(g->upper_file_, MappedFile::create(env, path_of(dir, FileKind::graph_upper, id.generation) + suffix,
                                                              {reinterpret_cast<const uint8_t*>(&uh), sizeof uh},
                                                              kDataStart + kInitialUpperBlocks * params.upper_block_size, true, true));
   VSTORE_RETURN_IF_ERROR(g->nodes_file_->sync());
   VSTORE_RETURN_IF_ERROR(g->upper_file_->sync());
   return g;
+}
+
+Result<HnswGraph::Peek> HnswGraph::peek(Env* env, const std::string& dir, const StoreIdentity& id) {
+  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(env, path_of(dir, FileKind::graph, id.generation), false));
+  MapGuard g = file->acquire();
+  FileHeader h;
+  VSTORE_RETURN_IF_ERROR(check_file_header(g.bytes(0, 0), g.size(), file->name(), FileKind::graph, id, &h));
+  GraphParams params;
+  std::memcpy(&params, g.bytes(kParamsOffset, sizeof params), sizeof params);
+  VSTORE_RETURN_IF_ERROR(check_graph_params(params, file->name().c_str()));
+  uint32_t mark;
+  std::memcpy(&mark, g.bytes(kDirtyOffset, sizeof mark), sizeof mark);
+  Peek p;
+  p.options.m = params.m;
+  p.options.ef_construction = params.ef_construction;
+  p.dirty = mark != kGraphClean;
+  return p;
+}
+
+Status HnswGraph::rename_into_place(const std::string& dir, uint64_t generation) {
+  for (MappedFile* f : {upper_file_.get(), nodes_file_.get()}) {
+    std::string to = path_of(dir, f == nodes_file_.get() ? FileKind::graph : FileKind::graph_upper, generation);
+    VSTORE_RETURN_IF_ERROR(f->env()->rename(f->path(), to, FailSite::hnsw_rebuild_rename));
+    f->renamed_to(to);
+  }
+  return nodes_file_->env()->sync_dir(dir, FailSite::hnsw_rebuild_rename);
+}
+
+Status HnswGraph::mark_dirty() {
+  uint32_t mark = 1;
+  VSTORE_RETURN_IF_ERROR(nodes_file_->write(kDirtyOffset, &mark, sizeof mark, FailSite::hnsw_dirty_pwrite));
+  VSTORE_RETURN_IF_ERROR(nodes_file_->sync());
+  dirty_ = true;
+  return Status::Ok();
+}
+
+Status HnswGraph::mark_clean() {
+  if (!dirty_) return Status::Ok();
+  uint32_t mark = kGraphClean;
+  VSTORE_RETURN_IF_ERROR(nodes_file_->write(kDirtyOffset, &mark, sizeof mark, FailSite::hnsw_dirty_pwrite));
+  dirty_ = false;
+  return Status::Ok();
 }
 
 Result<std::unique_ptr<HnswGraph>> HnswGraph::open(Env* env, const std::string& dir, const StoreIdentity& id, const Shape& shape,
@@ -120,6 +162,7 @@ Status HnswGraph::grow_files(uint64_t nodes, uint64_t upper_blocks) {
 }
 
 Status HnswGraph::allocate(uint64_t first, uint64_t n, const std::function<const float*(uint64_t)>& vector_of) {
+  if (!dirty_) VSTORE_RETURN_IF_ERROR(mark_dirty());  // before any committed link can change
   std::vector<uint32_t> levels(n);
   uint64_t upper = upper_used_;
   std::uniform_real_distribution<double> unit(0.0, 1.0);

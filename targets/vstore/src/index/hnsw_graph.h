@@ -56,8 +56,21 @@ class HnswGraph {
     Metric metric;
     uint64_t slot_size;
   };
+  // `suffix` (".tmp") builds files to be renamed into place later.
   static Result<std::unique_ptr<HnswGraph>> create(Env* env, const std::string& dir, const StoreIdentity& id, const Shape& shape,
-                                                   const IndexOptions& options, uint64_t commit_seq);
+                                                   const IndexOptions& options, uint64_t commit_seq, const std::string& suffix = "");
+  // What open needs to know first: the graph file's parameters, and whether a
+  // crash may have left its committed links changed (see graph_format.h).
+  struct Peek {
+    IndexOptions options;
+    bool dirty = false;
+  };
+  static Result<Peek> peek(Env* env, const std::string& dir, const StoreIdentity& id);
+  // Renames files made with a suffix over the generation's graph files: the
+  // upper file first, so that until the graph file moves the old, dirty one rules.
+  Status rename_into_place(const std::string& dir, uint64_t generation);
+  // Writer: clears the dirty mark once MANIFEST commits (failure only costs a rebuild).
+  Status mark_clean();
   // Opens the graph MANIFEST commits: validates the headers, the parameters and
   // the state of `commit_seq` against `nodes` (MANIFEST's slot count) and the
   // files' sizes. O(1).
@@ -128,6 +141,7 @@ class HnswGraph {
   void select_neighbours(const GraphSnapshot& s, std::vector<Neighbour>* candidates, uint32_t m) const;
   void add_link(const GraphSnapshot& s, uint32_t node, uint32_t level, uint32_t new_node, float distance);
   Status grow_files(uint64_t nodes, uint64_t upper_blocks);
+  Status mark_dirty();
 
   Shape shape_;
   GraphParams params_;
@@ -141,6 +155,7 @@ class HnswGraph {
   std::atomic<uint64_t> published_{0};
   std::atomic<uint64_t> upper_published_{0};
   uint64_t upper_used_ = 0;           // writer
+  bool dirty_ = false;                // writer: the mark is set on disk
   std::mt19937_64 rng_{100};          // writer: levels, deterministic per store
 
   std::mutex linking_mu_;

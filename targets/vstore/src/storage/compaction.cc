@@ -134,7 +134,10 @@ Status StoreImpl::compact_into_new_generation() {
   VSTORE_RETURN_IF_ERROR(ids->sync());
   std::unique_ptr<HnswGraph> graph;
   if (graph_ != nullptr) {
-    VSTORE_ASSIGN_OR_RETURN(graph, build_graph(id, vectors.get(), writer.count(), next.commit_seq));
+    IndexOptions options;
+    options.m = graph_->params().m;
+    options.ef_construction = graph_->params().ef_construction;
+    VSTORE_ASSIGN_OR_RETURN(graph, build_graph(id, options, vectors.get(), writer.count(), next.commit_seq));
     next.graph_bytes = graph->node_bytes(writer.count());
   }
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::compact_after_copy));
@@ -144,6 +147,7 @@ Status StoreImpl::compact_into_new_generation() {
   next.attrs_bytes = writer.attrs_bytes();
   next.pending_removes.clear();
   VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
+  if (graph != nullptr) graph->mark_clean().ignore();  // a failure costs a rebuild at the next open
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::compact_after_commit));
 
   uint64_t old_generation = manifest_.identity.generation;
@@ -163,16 +167,14 @@ Status StoreImpl::compact_into_new_generation() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<HnswGraph>> StoreImpl::build_graph(const StoreIdentity& id, MappedFile* vectors, uint64_t count, uint64_t commit_seq) {
-  // Slots are renumbered, so the graph is rebuilt from the new files: removed
-  // records leave with their links, and the old generation's graph, which
-  // readers may still be searching, is never touched.
-  const GraphParams& p = graph_->params();
-  IndexOptions options;
-  options.m = p.m;
-  options.ef_construction = p.ef_construction;
+Result<std::unique_ptr<HnswGraph>> StoreImpl::build_graph(const StoreIdentity& id, const IndexOptions& options, MappedFile* vectors, uint64_t count,
+                                                           uint64_t commit_seq, const std::string& suffix) {
+  // Compaction renumbers slots, so the graph is rebuilt from the new files:
+  // removed records leave with their links, and the old generation's graph,
+  // which readers may still be searching, is never touched. A graph a crash
+  // left dirty is rebuilt the same way from the committed slots.
   HnswGraph::Shape shape{dim(), metric(), slot_size_};
-  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<HnswGraph> graph, HnswGraph::create(env_, dir_, id, shape, options, commit_seq));
+  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<HnswGraph> graph, HnswGraph::create(env_, dir_, id, shape, options, commit_seq, suffix));
   MapGuard g = vectors->acquire();
   uint64_t end;
   if (!checked_mul_add(count, slot_size_, kDataStart, &end) || g.size() < end)

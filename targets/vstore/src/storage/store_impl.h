@@ -121,7 +121,8 @@ class StoreImpl {
   Status compact_into_new_generation();
   Status compact_in_place();  // regression in-place-compaction only
   // The index of a freshly written generation: every slot linked, committed as commit_seq.
-  Result<std::unique_ptr<HnswGraph>> build_graph(const StoreIdentity& id, MappedFile* vectors, uint64_t count, uint64_t commit_seq);
+  Result<std::unique_ptr<HnswGraph>> build_graph(const StoreIdentity& id, const IndexOptions& options, MappedFile* vectors, uint64_t count,
+                                                 uint64_t commit_seq, const std::string& suffix = "");
 
   Env* env_;
   std::string dir_;

@@ -182,6 +182,23 @@ Status StoreImpl::open_files(const Manifest& m) {
 
 Status StoreImpl::open_graph(const Manifest& m) {
   if (m.graph_bytes == 0) return Status::Ok();  // created without an index
+  VSTORE_ASSIGN_OR_RETURN(HnswGraph::Peek peek, HnswGraph::peek(env_, dir_, m.identity));
+  if (peek.dirty) {
+    // A crash may have changed committed links (graph_format.h): a writer
+    // rebuilds the graph from the committed vectors.
+    if (read_only_) {
+      // Still memory-safe to search (every link is checked); if a rebuild was
+      // cut short and the files disagree, search exactly instead.
+      HnswGraph::Shape shape{m.identity.dim, static_cast<Metric>(m.identity.metric), m.slot_size};
+      auto g = HnswGraph::open(env_, dir_, m.identity, shape, m.commit_seq, m.slot_count, m.graph_bytes, false);
+      if (g.ok()) graph_ = std::move(g).value();
+      return Status::Ok();
+    }
+    adopt_shape(m);
+    VSTORE_ASSIGN_OR_RETURN(graph_, build_graph(m.identity, peek.options, vectors_.get(), m.slot_count, m.commit_seq, ".tmp"));
+    VSTORE_RETURN_IF_ERROR(graph_->rename_into_place(dir_, m.identity.generation));
+    return graph_->mark_clean();
+  }
   HnswGraph::Shape shape{m.identity.dim, static_cast<Metric>(m.identity.metric), m.slot_size};
   VSTORE_ASSIGN_OR_RETURN(graph_, HnswGraph::open(env_, dir_, m.identity, shape, m.commit_seq, m.slot_count, m.graph_bytes, !read_only_));
   return Status::Ok();

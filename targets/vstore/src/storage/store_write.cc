@@ -214,6 +214,7 @@ Status StoreImpl::sync_locked() {
   next.pending_removes = pending_order_;
   VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
   commit_manifest(next);
+  if (graph_ != nullptr) graph_->mark_clean().ignore();  // a failure costs a rebuild at the next open
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_commit));
   if (!pending_order_.empty()) {
     // Committed: the tombstones go on disk now; MANIFEST lists them until the
