@@ -1,11 +1,10 @@
 // Recall of the HNSW index against exact search, beside hnswlib (Debian's
 // libhnswlib-dev) built on the same data with the same parameters.
-#include <hnswlib/hnswlib.h>
-
 #include <gtest/gtest.h>
 
 #include "vstore/store.h"
 #include "vstore/support/clustered.h"
+#include "vstore/support/hnswlib_reference.h"
 #include "vstore/support/scratch.h"
 
 namespace vstore {
@@ -43,15 +42,7 @@ TEST(HnswRecall, AtEf64ReachesAtLeast095AndAtLeastHnswlibOnClusteredData) {
     for (const SearchHit& h : *hits) ours[q].push_back(h.id);
   }
 
-  hnswlib::L2Space space(kDim);
-  hnswlib::HierarchicalNSW<float> reference(&space, kPoints, 16, 200);
-  for (uint64_t i = 0; i < kPoints; ++i) reference.addPoint(data.data() + i * kDim, i);
-  reference.setEf(kEf);
-  std::vector<std::vector<uint64_t>> theirs(kQueries);
-  for (uint64_t q = 0; q < kQueries; ++q) {
-    auto top = reference.searchKnn(queries.data() + q * kDim, kK);
-    for (; !top.empty(); top.pop()) theirs[q].insert(theirs[q].begin(), top.top().second);
-  }
+  auto theirs = testing::hnswlib_knn(data, queries, kDim, 16, 200, kEf, kK);
 
   double r_ours = testing::recall_at_k(truth, ours), r_theirs = testing::recall_at_k(truth, theirs);
   RecordProperty("vstore_recall", std::to_string(r_ours));

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "failpoint/evaluate.h"
+#include "vstore/regression.h"
 
 namespace vstore::internal {
 
@@ -212,6 +213,9 @@ GraphSnapshot HnswGraph::snapshot(uint64_t visible, MapGuard vectors) const {
   s.nodes = s.nodes_guard.base();
   s.upper = s.upper_guard.base();
   s.slot_size = shape_.slot_size;
+  s.trust_ids = regression_enabled(Regression::unchecked_neighbor_id);
+  s.check_ids_against_now = regression_enabled(Regression::toctou_neighbor);
+  s.unlocked_links = regression_enabled(Regression::unlocked_links);
   // Never read beyond what every mapping covers, whatever the counts say.
   auto fits = [](const MapGuard& g, uint64_t record) { return g.size() < kDataStart ? 0 : (g.size() - kDataStart) / record; };
   s.count = std::min({visible, fits(s.vectors_guard, shape_.slot_size), fits(s.nodes_guard, params_.node_size), kMaxGraphNodes});

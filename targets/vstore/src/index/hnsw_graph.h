@@ -39,7 +39,9 @@ struct GraphSnapshot {
   uint8_t* upper = nullptr;          // the upper file's first byte
   uint64_t count = 0;                // node ids below this may be read
   uint64_t upper_count = 0;          // upper blocks below this may be read
-  uint64_t published_now = 0;        // toctou-neighbor regression only: a later count
+  // Regression switches read once per snapshot (regression_enabled is not free
+  // in builds that have them): ids unchecked, ids checked against now.
+  bool trust_ids = false, check_ids_against_now = false, unlocked_links = false;
 };
 
 struct Neighbour {

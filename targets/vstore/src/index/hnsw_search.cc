@@ -52,10 +52,10 @@ thread_local VisitedMarks t_visited;
 
 bool HnswGraph::readable(const GraphSnapshot& s, uint64_t node) const {
   // 000: ids from the file are trusted.
-  if (regression_enabled(Regression::unchecked_neighbor_id)) return true;
+  if (regressions_compiled_in() && s.trust_ids) return true;
   // 004 #3: validity is checked against the graph as it is now, then the node
   // is read through the snapshot's mappings, which may not hold it.
-  if (regression_enabled(Regression::toctou_neighbor)) return node < published_.load(std::memory_order_acquire);
+  if (regressions_compiled_in() && s.check_ids_against_now) return node < published_.load(std::memory_order_acquire);
   return node < s.count;
 }
 
@@ -97,7 +97,7 @@ uint32_t HnswGraph::read_links(const GraphSnapshot& s, uint32_t node, uint32_t l
   uint32_t cap = 0;
   uint32_t* list = list_at(s, node, level, &cap);
   if (list == nullptr) return 0;
-  if (regression_enabled(Regression::unlocked_links)) {
+  if (regressions_compiled_in() && s.unlocked_links) {
     // A plain copy while linkers rewrite the list in place.
     uint32_t raw = *reinterpret_cast<volatile uint32_t*>(list);
     uint32_t n = std::min(raw, cap);
@@ -142,7 +142,7 @@ void HnswGraph::search_layer(const GraphSnapshot& s, const float* q, float q_inv
                              const std::function<bool(uint32_t)>* eligible, std::vector<Neighbour>* top) const {
   VisitedMarks& visited = t_visited;
   // toctou-neighbor: sized for the snapshot, indexed by ids checked against now.
-  if (regression_enabled(Regression::toctou_neighbor)) visited.reset_exactly(s.count);
+  if (regressions_compiled_in() && s.check_ids_against_now) visited.reset_exactly(s.count);
   else visited.reset(s.count);
   std::vector<Neighbour> frontier;  // a min-heap: the nearest unexpanded first
   frontier.reserve(ef * 2);

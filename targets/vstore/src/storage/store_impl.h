@@ -19,6 +19,7 @@
 #include "storage/id_index.h"
 #include "storage/manifest.h"
 #include "storage/mapped_file.h"
+#include "storage/writer_first_mutex.h"
 #include "vstore/store.h"
 
 namespace vstore::internal {
@@ -60,7 +61,7 @@ class StoreImpl {
   HnswGraph* graph_for_testing() const { return graph_.get(); }
   // A snapshot of the index over the visible records (caller holds state_mu_ shared).
   GraphSnapshot graph_snapshot() const;
-  std::shared_mutex& state_mutex_for_testing() const { return state_mu_; }
+  WriterFirstMutex& state_mutex_for_testing() const { return state_mu_; }
 
   // Test hook: appends n never-written (zero, sparse) slots, so tests can put
   // records past 4 GiB without writing gigabytes.
@@ -134,7 +135,7 @@ class StoreImpl {
   mutable std::mutex write_mu_;
   // Readers hold it shared while they read; the writer takes it exclusively to
   // change the pending-removal set or swap files at compaction.
-  mutable std::shared_mutex state_mu_;
+  mutable WriterFirstMutex state_mu_;
 
   uint32_t dim_ = 0;
   Metric metric_ = Metric::l2;
