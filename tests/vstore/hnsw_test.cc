@@ -131,7 +131,8 @@ TEST(Hnsw, DeleteWhereRemovesEveryMatchFromStoreAndIndexInOneCommit) {
   EXPECT_EQ(s->stats().commit_seq, seq + 1) << "one commit";
   std::vector<float> queries = testing::clustered_vectors(30, 8, 3, 20);
   for (int q = 0; q < 30; ++q) {
-    for (const SearchHit& h : std::move(s->search({queries.data() + q * 8, 8}, {.k = 20, .ef = 64})).value()) {
+    std::vector<SearchHit> hits = std::move(s->search({queries.data() + q * 8, 8}, {.k = 20, .ef = 64})).value();
+    for (const SearchHit& h : hits) {
       uint64_t i = h.id - 1000;
       EXPECT_TRUE(i % 10 != 3 && i % 10 != 4) << "deleted id " << h.id << " returned";
     }

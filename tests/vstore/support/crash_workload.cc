@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "index/graph_format.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
 #include "vstore/regression.h"
@@ -111,6 +112,11 @@ void prepare_crash_store(const std::string& dir) {
   auto s = std::move(Store::create(dir, crash_store_options())).value();
   if (!s->add(make_records(0, 1000, kCrashDim)).ok() || !s->close().ok()) std::abort();
   write_file(dir + "/vectors-000099.bin", "left by an interrupted compaction");
+  // As if the last session crashed mid-link: the child's open rebuilds the
+  // graph, so that the rebuild's sites are on the path too.
+  std::string graph = read_file(dir + "/graph-000001.bin");
+  graph[internal::kDirtyOffset] = 1;
+  write_file(dir + "/graph-000001.bin", graph);
 }
 
 ChildResult run_crash_workload(const std::string& dir, const std::string& spare_dir, const std::string& failpoints,

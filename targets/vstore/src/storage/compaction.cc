@@ -185,8 +185,8 @@ Result<std::unique_ptr<HnswGraph>> StoreImpl::build_graph(const StoreIdentity& i
   }));
   graph->publish(count);
   for (uint64_t slot = 0; slot < count; ++slot) {
-    while (!graph->link(graph->snapshot(count, g), static_cast<uint32_t>(slot))) {
-    }
+    if (!graph->link(graph->snapshot(count, g), static_cast<uint32_t>(slot)))
+      return Status::Corrupt(fmt::format("{}: slot {} of {} could not be linked", vectors->name(), slot, count));
   }
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::hnsw_compact_after_build));
   VSTORE_RETURN_IF_ERROR(graph->commit(commit_seq, count));

@@ -28,7 +28,9 @@ Result<std::vector<SearchHit>> StoreImpl::search(std::span<const float> query, c
   if (graph_ == nullptr) return exact_search_locked(query, options.k);
   std::vector<Neighbour> found;
   GraphSnapshot snap;
-  for (;;) {
+  for (int attempt = 0;; ++attempt) {
+    // If the mappings cannot show the entry point (stale-size regression), scan.
+    if (attempt == 8) return exact_search_locked(query, options.k);
     snap = graph_snapshot();
     // A result must be a live record now: written LIVE and not removed since.
     auto eligible = [&](uint32_t node) {

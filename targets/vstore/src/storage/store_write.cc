@@ -14,6 +14,7 @@ namespace vstore::internal {
 namespace {
 // Bytes staged per chunk: bounds the buffers of a huge add.
 constexpr size_t kChunkBytes = 16 << 20;
+constexpr int kLinkAttempts = 8;
 }  // namespace
 
 bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const {
@@ -43,7 +44,9 @@ void StoreImpl::link_nodes(uint64_t first, uint64_t end) {
   HnswGraph* graph = graph_.get();  // stays: compaction waits for linking to finish
   for (uint64_t slot = first; slot < end; ++slot) {
     std::shared_lock state(state_mu_);
-    while (!graph->link(graph_snapshot(), static_cast<uint32_t>(slot))) {
+    // A fresh snapshot holds the node and the entry point; if the mappings
+    // cannot show them (stale-size regression), the node stays unlinked.
+    for (int attempt = 0; attempt < kLinkAttempts && !graph->link(graph_snapshot(), static_cast<uint32_t>(slot)); ++attempt) {
     }
   }
   graph->linking_done(end - first);
