@@ -25,7 +25,19 @@ std::vector<Record> as_records(const std::vector<float>& data, uint32_t dim, uin
   return out;
 }
 
+bool under_tsan() {
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  return true;
+#endif
+#endif
+  return false;
+}
+
 TEST(HnswRecall, AtEf64ReachesAtLeast095AndAtLeastHnswlibOnClusteredData) {
+  // Not a concurrency test; and hnswlib's own two mutexes (label lock, visited
+  // pool) are taken in both orders, which TSan's deadlock detector reports.
+  if (under_tsan()) GTEST_SKIP() << "recall is measured in the release and asan builds";
   std::vector<float> data = testing::clustered_vectors(kPoints, kDim, 1);
   std::vector<float> queries = testing::clustered_vectors(kQueries, kDim, 2);
   auto truth = testing::exact_neighbours(data, queries, kDim, kK);

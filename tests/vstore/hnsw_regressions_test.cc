@@ -40,7 +40,8 @@ bool under_tsan() {
 }
 
 bool crashed(const ChildResult& r) {
-  return (!r.exited && (r.signal == SIGSEGV || r.signal == SIGBUS)) || r.output.find("ERROR: AddressSanitizer") != std::string::npos;
+  return (!r.exited && (r.signal == SIGSEGV || r.signal == SIGBUS)) || r.output.find("ERROR: AddressSanitizer") != std::string::npos ||
+         r.output.find("ThreadSanitizer: SEGV") != std::string::npos;
 }
 bool tsan_reported(const ChildResult& r) { return r.output.find("ThreadSanitizer") != std::string::npos; }
 
