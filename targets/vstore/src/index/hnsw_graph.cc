@@ -130,9 +130,12 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::open(Env* env, const std::string& 
   if (ug.size() < upper_need)
     return Status::Corrupt(fmt::format("{}: the file is {} bytes, but the graph commits {} blocks, which need {} bytes (was it truncated?)",
                                        upper_file->name(), ug.size(), st.upper_blocks, upper_need));
-  if (nodes == 0 ? st.entry != kNoEntry : st.entry >= nodes)
-    return bad_state("entry", offsetof(GraphState, entry), fmt::format("is {}, expected {}", st.entry, nodes == 0 ? "none (empty graph)" : fmt::format("a node below {}", nodes)));
-  if (nodes != 0) {
+  // No entry with nodes is a graph none of whose nodes could be linked (empty slots only).
+  if (st.entry != kNoEntry && st.entry >= nodes)
+    return bad_state("entry", offsetof(GraphState, entry), fmt::format("is {}, expected none or a node below {}", st.entry, nodes));
+  if (st.entry == kNoEntry && st.max_level != 0)
+    return bad_state("max_level", offsetof(GraphState, max_level), fmt::format("is {} with no entry point, expected 0", st.max_level));
+  if (st.entry != kNoEntry) {
     NodeHead head;
     std::memcpy(&head, ng.bytes(kDataStart + uint64_t{st.entry} * params.node_size, sizeof head), sizeof head);
     if (st.max_level > kMaxLevel || head.level != st.max_level)
@@ -145,7 +148,7 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::open(Env* env, const std::string& 
   std::unique_ptr<HnswGraph> g(new HnswGraph(shape, params));
   g->nodes_file_ = std::move(nodes_file);
   g->upper_file_ = std::move(upper_file);
-  g->entry_.store(nodes == 0 ? uint64_t{kNoEntry} : (uint64_t{st.max_level} << 32 | st.entry), std::memory_order_release);
+  g->entry_.store(st.entry == kNoEntry ? uint64_t{kNoEntry} : (uint64_t{st.max_level} << 32 | st.entry), std::memory_order_release);
   g->published_.store(nodes, std::memory_order_release);
   g->upper_published_.store(st.upper_blocks, std::memory_order_release);
   g->upper_used_ = st.upper_blocks;

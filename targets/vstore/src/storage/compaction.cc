@@ -185,6 +185,11 @@ Result<std::unique_ptr<HnswGraph>> StoreImpl::build_graph(const StoreIdentity& i
   }));
   graph->publish(count);
   for (uint64_t slot = 0; slot < count; ++slot) {
+    // Only slots that hold a vector (live, or removed and awaiting compaction)
+    // become nodes with links; never-written ones stay unreachable.
+    uint32_t state;
+    std::memcpy(&state, base + kDataStart + slot * slot_size_, sizeof state);
+    if (state != kSlotLive && state != kSlotDead) continue;
     if (!graph->link(graph->snapshot(count, g), static_cast<uint32_t>(slot)))
       return Status::Corrupt(fmt::format("{}: slot {} of {} could not be linked", vectors->name(), slot, count));
   }
