@@ -19,6 +19,8 @@ TEST(Concurrency, ReadersNeverSeeTornRecordsWhileAWriterGrowsRemovesAndCompacts)
   testing::ScratchDir d;
   CreateOptions o;
   o.dim = 16;
+  o.index.m = 6;  // a small index: linking runs alongside, cheaply (hnsw_concurrency_test.cc stresses it)
+  o.index.ef_construction = 24;
   auto s = std::move(Store::create(d / "s", o)).value();
   ASSERT_TRUE(s->add(make_records(0, 500, 16)).ok());
   if (failpoints_compiled_in()) {

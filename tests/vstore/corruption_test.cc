@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "index/graph_format.h"
 #include "storage/format.h"
 #include "storage/manifest.h"
 #include "vstore/store.h"
@@ -38,6 +39,7 @@ struct Pristine {
   std::vector<Record> records;
   uint64_t slot_size = 0;
   uint64_t attrs_bytes = 0;
+  uint64_t upper_blocks = 0;  // committed blocks of graph-upper
 };
 
 // A committed store with a removal, as the damage's starting point.
@@ -53,7 +55,12 @@ Pristine make_pristine(const std::string& dir) {
   EXPECT_TRUE(s->close().ok());
   p.records.erase(p.records.begin() + 5);
   p.slot_size = internal::slot_size_for(kDim);
-  p.attrs_bytes = (*Store::open(dir, {.read_only = true}))->stats().attrs_bytes;
+  StoreStats stats = (*Store::open(dir, {.read_only = true}))->stats();
+  p.attrs_bytes = stats.attrs_bytes;
+  internal::GraphState st;
+  std::string graph = testing::read_file(testing::find_file(dir, "graph-0"));
+  std::memcpy(&st, graph.data() + internal::graph_state_offset(stats.commit_seq), sizeof st);
+  p.upper_blocks = st.upper_blocks;
   return p;
 }
 
@@ -62,7 +69,7 @@ enum class Verdict { corrupt, intact, other };
 // Opens the damaged store every way there is and reads everything. Returns
 // corrupt if any step says corrupt, intact if every record reads back exactly,
 // other otherwise (with the reason in *why).
-Verdict probe(const std::string& dir, const std::vector<Record>& expected, std::string* why) {
+Verdict probe_with(const std::string& dir, const std::vector<Record>& expected, std::string* why, std::vector<uint64_t>* searched_ids) {
   bool any_corrupt = false;
   for (bool read_only : {true, false}) {
     Result<std::unique_ptr<Store>> s = Store::open(dir, {.read_only = read_only});
@@ -87,12 +94,36 @@ Verdict probe(const std::string& dir, const std::vector<Record>& expected, std::
       }
     }
     (void)(*s)->scan([](const RecordRef&) { return true; });
+    // The index must never crash; what it returns must be records of the store.
+    for (size_t i = 0; i < expected.size(); i += 7) {
+      Result<std::vector<SearchHit>> hits = (*s)->search(expected[i].vector, {.k = 5, .ef = 16});
+      if (!hits.ok()) {
+        if (hits.status().code() == Code::corrupt) any_corrupt = true;
+        continue;
+      }
+      for (const SearchHit& h : *hits) searched_ids->push_back(h.id);
+    }
   }
   FsckReport report = Store::fsck(dir);
   if (!report.ok()) any_corrupt = true;
   if (any_corrupt) return Verdict::corrupt;
   *why = "no problem found";
   return Verdict::intact;
+}
+
+Verdict probe(const std::string& dir, const std::vector<Record>& expected, std::string* why) {
+  std::vector<uint64_t> searched;
+  Verdict v = probe_with(dir, expected, why, &searched);
+  if (v != Verdict::intact) return v;
+  for (uint64_t id : searched) {
+    bool known = false;
+    for (const Record& r : expected) known |= r.id == id;
+    if (!known) {
+      *why = fmt::format("search returned id {}, which the store does not hold", id);
+      return Verdict::other;
+    }
+  }
+  return v;
 }
 
 struct Damage {
@@ -132,6 +163,11 @@ std::vector<Damage> truncations(const Pristine& p) {
   add_cuts("attrs-", kDataStart + p.attrs_bytes, {kDataStart + p.attrs_bytes / 2});
   std::string ids = testing::find_file(p.dir, "ids-");
   add_cuts("ids-", testing::file_size(ids), {});
+  // The graph: its node table up to the committed nodes, the upper blocks the
+  // committed state names.
+  const uint64_t node_size = sizeof(internal::NodeHead) + 4 * 32;
+  add_cuts("graph-0", kDataStart + kRecords * node_size, {kDataStart + node_size, kDataStart + kRecords * node_size / 2});
+  add_cuts("graph-upper-", kDataStart + p.upper_blocks * (4 + 4 * 16), {kDataStart + 17});
   std::string manifest = p.dir + "/MANIFEST";
   for (uint64_t c = 0; c < testing::file_size(manifest); ++c)
     out.push_back({fmt::format("truncate MANIFEST to {}", c), true, [c](const std::string& dir) { truncate_to(dir + "/MANIFEST", c); }});
@@ -141,10 +177,10 @@ std::vector<Damage> truncations(const Pristine& p) {
 // Sets a little-endian field of `width` bytes at `offset`, then recomputes the
 // checksum at `checksum_offset` over the `checksum_offset` bytes before it, so
 // that only the field's own validation can catch it.
-void forge_field(const std::string& path, size_t offset, size_t width, uint64_t value, size_t checksum_offset) {
+void forge_field(const std::string& path, size_t offset, size_t width, uint64_t value, size_t checksum_offset, size_t checksum_from = 0) {
   std::string bytes = testing::read_file(path);
   std::memcpy(bytes.data() + offset, &value, width);
-  uint64_t sum = internal::checksum64(bytes.data(), checksum_offset);
+  uint64_t sum = internal::checksum64(bytes.data() + checksum_from, checksum_offset - checksum_from);
   std::memcpy(bytes.data() + checksum_offset, &sum, 8);
   if (path.ends_with("MANIFEST")) {
     // The pending list's checksum is seeded with the header's.
@@ -178,7 +214,27 @@ std::vector<Damage> forged_fields(const Pristine& p) {
       {"live_count", offsetof(ManifestHeader, live_count), 8, false},
       {"attrs_bytes", offsetof(ManifestHeader, attrs_bytes), 8, false},
       {"pending_removes", offsetof(ManifestHeader, pending_removes), 8, false},
+      {"graph_bytes", offsetof(ManifestHeader, graph_bytes), 8, false},
   };
+  // The index's parameters and the committed graph state, each with its own checksum.
+  using internal::GraphParams;
+  using internal::GraphState;
+  const Field param_fields[] = {
+      {"m", offsetof(GraphParams, m), 4, false},
+      {"m0", offsetof(GraphParams, m0), 4, false},
+      {"ef_construction", offsetof(GraphParams, ef_construction), 4, false},
+      {"max_level", offsetof(GraphParams, max_level), 4, false},
+      {"node_size", offsetof(GraphParams, node_size), 8, false},
+      {"upper_block_size", offsetof(GraphParams, upper_block_size), 8, false},
+  };
+  const Field state_fields[] = {
+      {"commit_seq", offsetof(GraphState, commit_seq), 8, false},
+      {"node_count", offsetof(GraphState, node_count), 8, false},
+      {"upper_blocks", offsetof(GraphState, upper_blocks), 8, false},
+      {"entry", offsetof(GraphState, entry), 4, false},
+      {"max_level", offsetof(GraphState, max_level), 4, false},
+  };
+  uint64_t seq = (*Store::open(p.dir, {.read_only = true}))->stats().commit_seq;
   const Field file_fields[] = {
       {"version", offsetof(FileHeader, version), 4, false},   {"kind", offsetof(FileHeader, kind), 4, false},
       {"generation", offsetof(FileHeader, generation), 8, false}, {"dim", offsetof(FileHeader, dim), 4, false},
@@ -194,7 +250,21 @@ std::vector<Damage> forged_fields(const Pristine& p) {
                        forge_field(dir + "/MANIFEST", f.offset, f.width, v, offsetof(ManifestHeader, checksum));
                      }});
     }
-    for (const char* prefix : {"vectors-", "attrs-", "ids-"}) {
+    std::string graph = std::filesystem::path(testing::find_file(p.dir, "graph-0")).filename();
+    for (const Field& f : param_fields) {
+      uint64_t v = f.width == 4 ? (value & 0xffffffffu) : value;
+      out.push_back({fmt::format("{} params.{} = {:#x}", graph, f.name, v), false, [graph, f, v](const std::string& dir) {
+                       forge_field(dir + "/" + graph, internal::kParamsOffset + f.offset, f.width, v, internal::kParamsOffset + offsetof(GraphParams, checksum), internal::kParamsOffset);
+                     }});
+    }
+    for (const Field& f : state_fields) {
+      uint64_t v = f.width == 4 ? (value & 0xffffffffu) : value;
+      uint64_t at = internal::graph_state_offset(seq);
+      out.push_back({fmt::format("{} state.{} = {:#x}", graph, f.name, v), false, [graph, f, v, at](const std::string& dir) {
+                       forge_field(dir + "/" + graph, at + f.offset, f.width, v, at + offsetof(GraphState, checksum), at);
+                     }});
+    }
+    for (const char* prefix : {"vectors-", "attrs-", "ids-", "graph-0", "graph-upper-"}) {
       std::string base = std::filesystem::path(testing::find_file(p.dir, prefix)).filename();
       for (const Field& f : file_fields) {
         uint64_t v = f.width == 4 ? (value & 0xffffffffu) : value;
@@ -250,7 +320,7 @@ TEST(Corruption, RandomBitFlipsNeverCrashOrReturnWrongData) {
   Pristine p = make_pristine(d / "pristine");
   std::vector<Damage> cases;
   std::mt19937_64 rng(20261121);
-  for (const char* prefix : {"vectors-", "attrs-", "ids-", "MANIFEST"}) {
+  for (const char* prefix : {"vectors-", "attrs-", "ids-", "graph-0", "graph-upper-", "MANIFEST"}) {
     std::string base = std::filesystem::path(testing::find_file(p.dir, prefix)).filename();
     uint64_t size = testing::file_size(p.dir + "/" + base);
     // Detection is required where every byte is covered by a check: the
@@ -284,7 +354,7 @@ TEST(Corruption, ZeroFilledSwappedForeignAndNonRegularFilesAreCorrupt) {
     ASSERT_TRUE(s->close().ok());
   }
   std::vector<Damage> cases;
-  for (const char* prefix : {"vectors-", "attrs-", "ids-", "MANIFEST"}) {
+  for (const char* prefix : {"vectors-", "attrs-", "ids-", "graph-0", "graph-upper-", "MANIFEST"}) {
     std::string base = std::filesystem::path(testing::find_file(p.dir, prefix)).filename();
     std::string other_file = testing::find_file(d / "other", prefix);
     cases.push_back({"zero-fill " + base, true, [base](const std::string& dir) {

@@ -59,6 +59,7 @@ std::string make_store(const ScratchDir& d, uint64_t n, uint32_t dim = 8) {
   std::string dir = d / "s";
   CreateOptions o;
   o.dim = dim;
+  o.index.enabled = false;  // storage regressions; the index has its own (hnsw_regressions_test.cc)
   auto s = std::move(Store::create(dir, o)).value();
   EXPECT_TRUE(s->add(make_records(0, n, dim)).ok());
   EXPECT_TRUE(s->close().ok());
@@ -96,6 +97,7 @@ TEST(StorageRegression, StaleSizeRejectsRecordsOfAFreshStore) {
   auto steps = [&] {
     CreateOptions o;
     o.dim = 8;
+    o.index.enabled = false;  // storage regressions; the index has its own (hnsw_regressions_test.cc)
     auto s = std::move(Store::create(d / "s", o)).value();
     if (!s->add(make_records(0, 10, 8)).ok()) return 2;
     Result<Record> r = s->get(3);
@@ -157,6 +159,7 @@ int readers_during_growth() {
   ScratchDir d;
   CreateOptions o;
   o.dim = 8;
+  o.index.enabled = false;  // storage regressions; the index has its own (hnsw_regressions_test.cc)
   auto s = std::move(Store::create(d / "s", o)).value();
   if (!s->add(make_records(0, 100, 8)).ok()) return 2;
   if (!configure_failpoints("store.read.after_lookup=delay(2)").ok()) return 91;
@@ -193,6 +196,7 @@ TEST(StorageRegression, ViewOutlivesGuardReadsAnUnmappedPage) {
     ScratchDir d;
     CreateOptions o;
     o.dim = 8;
+    o.index.enabled = false;  // storage regressions; the index has its own (hnsw_regressions_test.cc)
     auto s = std::move(Store::create(d / "s", o)).value();
     if (!s->add(make_records(0, 10, 8)).ok()) return 2;
     Result<RecordView> v = s->view(3);
@@ -221,6 +225,7 @@ TEST(StorageRegression, InPlaceCompactionSigbusesAnotherReader) {
     ScratchDir d;
     CreateOptions o;
     o.dim = 8;
+    o.index.enabled = false;  // storage regressions; the index has its own (hnsw_regressions_test.cc)
     auto w = std::move(Store::create(d / "s", o)).value();
     if (!w->add(make_records(0, 5000, 8)).ok() || !w->sync().ok()) return 2;
     auto reader = std::move(Store::open(d / "s", {.read_only = true})).value();
@@ -250,6 +255,7 @@ TEST(StorageRegression, Offset32CorruptsRecordsCompactedPast4GiB) {
     ScratchDir d;
     CreateOptions o;
     o.dim = 65536;
+    o.index.enabled = false;  // about offsets, not the index: linking 4 GiB of vectors would take hours under ASan
     auto s = std::move(Store::create(d / "s", o)).value();
     const uint64_t n = 16400;
     for (uint64_t first = 0; first < n; first += 200) {

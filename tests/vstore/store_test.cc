@@ -17,6 +17,8 @@ std::unique_ptr<Store> create_store(const std::string& dir, uint32_t dim = 8, Me
   CreateOptions o;
   o.dim = dim;
   o.metric = metric;
+  o.index.m = 6;  // a small index: these tests are about storage, and run under TSan too
+  o.index.ef_construction = 24;
   Result<std::unique_ptr<Store>> s = Store::create(dir, o);
   EXPECT_TRUE(s.ok()) << s.status().to_string();
   return s.ok() ? std::move(s).value() : nullptr;

@@ -6,7 +6,11 @@
 
 #include <algorithm>
 #include <charconv>
+#include <fstream>
+#include <random>
+#include <sstream>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +18,7 @@
 
 #include "record_source.h"
 #include "vstore/failpoint.h"
+#include "vstore/filter.h"
 #include "vstore/regression.h"
 #include "vstore/store.h"
 
@@ -142,6 +147,110 @@ int cmd_stats(const std::string& dir) {
   return 0;
 }
 
+// "0.5,-1,2e-3" -> floats; invalid-argument naming the bad value.
+Result<std::vector<float>> parse_vector(const std::string& text, uint32_t dim) {
+  std::vector<float> v;
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    float f = 0;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), f);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size())
+      return Status::Invalid(fmt::format("--query: value {} ('{}') is not a number", v.size() + 1, item));
+    v.push_back(f);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (v.size() != dim) return Status::Invalid(fmt::format("--query has {} values, the store's dimension is {}", v.size(), dim));
+  return v;
+}
+
+// Query vectors: the given one, or n drawn like `add --random` (uniform in [-1, 1]).
+std::vector<std::vector<float>> random_queries(uint32_t dim, uint64_t n, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
+  std::vector<std::vector<float>> out(n, std::vector<float>(dim));
+  for (auto& q : out)
+    for (float& x : q) x = unit(rng);
+  return out;
+}
+
+int cmd_search(const std::string& dir, const std::string& query, uint64_t random_queries_n, uint64_t seed, size_t k, size_t ef) {
+  Result<std::unique_ptr<Store>> s = open_store(dir, true);
+  if (!s.ok()) return fail(s.status());
+  std::vector<std::vector<float>> queries;
+  if (!query.empty()) {
+    Result<std::vector<float>> q = parse_vector(query, (*s)->dim());
+    if (!q.ok()) return fail(q.status());
+    queries.push_back(std::move(q).value());
+  } else {
+    queries = random_queries((*s)->dim(), random_queries_n, seed);
+  }
+  for (size_t i = 0; i < queries.size(); ++i) {
+    Result<std::vector<SearchHit>> hits = (*s)->search(queries[i], {.k = k, .ef = ef});
+    if (!hits.ok()) return fail(hits.status());
+    fmt::print("query {}:", i);
+    for (const SearchHit& h : *hits) fmt::print(" {}:{:.6g}", h.id, h.distance);
+    fmt::print("\n");
+  }
+  return 0;
+}
+
+int cmd_delete(const std::string& dir, const std::string& where, const std::string& where_file) {
+  std::string text = where;
+  if (!where_file.empty()) {
+    std::ifstream in(where_file, std::ios::binary);
+    if (!in) return fail(Status::NotFound(fmt::format("--where-file {}: cannot read it", where_file)));
+    std::ostringstream all;
+    all << in.rdbuf();
+    text = all.str();
+  }
+  Result<Filter> filter = Filter::parse(text);  // before opening: a bad filter changes nothing
+  if (!filter.ok()) return fail(filter.status());
+  Result<std::unique_ptr<Store>> s = open_store(dir, false);
+  if (!s.ok()) return fail(s.status());
+  Result<uint64_t> n = (*s)->delete_where(*filter);
+  if (!n.ok()) return fail(n.status());
+  Status st = (*s)->close();
+  if (!st.ok()) return fail(st);
+  fmt::print("removed {}\n", *n);
+  return 0;
+}
+
+int cmd_recall(const std::string& dir, uint64_t n_queries, size_t k, size_t ef, uint64_t seed) {
+  Result<std::unique_ptr<Store>> s = open_store(dir, true);
+  if (!s.ok()) return fail(s.status());
+  // Queries are stored vectors, slightly perturbed, so they land where the data is.
+  std::vector<std::vector<float>> queries;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> noise(0.0f, 0.01f);
+  uint64_t stride = std::max<uint64_t>(1, (*s)->count() / std::max<uint64_t>(1, n_queries)), i = 0;
+  Status st = (*s)->scan([&](const RecordRef& r) {
+    if (i++ % stride == 0 && queries.size() < n_queries) {
+      std::vector<float> q(r.vector().begin(), r.vector().end());
+      for (float& x : q) x += noise(rng);
+      queries.push_back(std::move(q));
+    }
+    return queries.size() < n_queries;
+  });
+  if (!st.ok()) return fail(st);
+  if (queries.empty()) return fail(Status::NotFound(fmt::format("{}: the store is empty", dir)));
+  double found = 0, total = 0;
+  for (const auto& q : queries) {
+    Result<std::vector<SearchHit>> exact = (*s)->exact_search(q, k);
+    Result<std::vector<SearchHit>> approx = (*s)->search(q, {.k = k, .ef = ef});
+    if (!exact.ok()) return fail(exact.status());
+    if (!approx.ok()) return fail(approx.status());
+    std::unordered_set<uint64_t> want;
+    for (const SearchHit& h : *exact) want.insert(h.id);
+    for (const SearchHit& h : *approx) found += want.count(h.id);
+    total += exact->size();
+  }
+  fmt::print("recall@{} at ef {}: {:.4f} over {} queries\n", k, ef, total == 0 ? 1.0 : found / total, queries.size());
+  return 0;
+}
+
 int cmd_failpoints() {
   size_t n = 0;
   const FailSiteInfo* t = failpoint_table(&n);
@@ -209,6 +318,30 @@ int main(int argc, char** argv) {
   fsck->add_option("DIR", dir, "Store directory")->required();
   auto* stats = app.add_subcommand("stats", "Print the store's statistics");
   stats->add_option("DIR", dir, "Store directory")->required();
+  std::string query, where, where_file;
+  uint64_t random_queries_n = 0, n_queries = 200;
+  size_t k = 10, ef = 64;
+  auto* search = app.add_subcommand("search", "Print the k nearest records (id:distance) to each query, through the index");
+  search->add_option("DIR", dir, "Store directory")->required();
+  auto* query_opt = search->add_option("--query", query, "A query vector: v1,v2,... (the store's dimension)");
+  auto* random_queries_opt = search->add_option("--random-queries", random_queries_n, "N random queries, uniform in [-1, 1]");
+  search->add_option("--seed", seed, "Seed for --random-queries")->capture_default_str();
+  search->add_option("--k", k, "Neighbours per query")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
+  search->add_option("--ef", ef, "Candidate-list size (max(ef, k) is used)")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
+  query_opt->excludes(random_queries_opt);
+  random_queries_opt->excludes(query_opt);
+  auto* del = app.add_subcommand("delete", "Remove every record a filter matches (one commit); prints how many");
+  del->add_option("DIR", dir, "Store directory")->required();
+  auto* where_opt = del->add_option("--where", where, "Filter, e.g. \"file_path IN ('a.py', 'b.py')\"");
+  auto* where_file_opt = del->add_option("--where-file", where_file, "Read the filter from FILE");
+  where_opt->excludes(where_file_opt);
+  where_file_opt->excludes(where_opt);
+  auto* recall = app.add_subcommand("recall", "Measure recall@k of the index against exact search");
+  recall->add_option("DIR", dir, "Store directory")->required();
+  recall->add_option("--queries", n_queries, "Queries (perturbed stored vectors)")->capture_default_str()->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  recall->add_option("--k", k, "Neighbours per query")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
+  recall->add_option("--ef", ef, "Candidate-list size")->capture_default_str()->check(CLI::Range(size_t{1}, size_t{100000}));
+  recall->add_option("--seed", seed, "Seed for the perturbation")->capture_default_str();
   auto* failpoints = app.add_subcommand("failpoints", "Print the failpoint table");
   auto* regressions = app.add_subcommand("regressions", "Print the regression-switch table");
 
@@ -230,7 +363,18 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "vstore: add: give --random N or --fvecs FILE\n");
     return kUsage;
   }
+  if (*search && !*query_opt && !*random_queries_opt) {
+    fmt::print(stderr, "vstore: search: give --query v1,v2,... or --random-queries N\n");
+    return kUsage;
+  }
+  if (*del && !*where_opt && !*where_file_opt) {
+    fmt::print(stderr, "vstore: delete: give --where EXPR or --where-file FILE\n");
+    return kUsage;
+  }
   if (*create) return cmd_create(dir, dim, metric);
+  if (*search) return cmd_search(dir, query, random_queries_n, seed, k, ef);
+  if (*del) return cmd_delete(dir, where, where_file);
+  if (*recall) return cmd_recall(dir, n_queries, k, ef, seed);
   if (*add) return cmd_add(dir, random_n, seed, fvecs, first_id);
   if (*count) return cmd_count(dir);
   if (*get) return cmd_get(dir, id);

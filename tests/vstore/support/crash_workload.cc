@@ -4,7 +4,9 @@
 
 #include <fmt/format.h>
 
+#include "index/graph_format.h"
 #include "vstore/failpoint.h"
+#include "vstore/filter.h"
 #include "vstore/regression.h"
 #include "vstore/store.h"
 #include "vstore/support/scratch.h"
@@ -32,8 +34,27 @@ std::set<uint64_t> live_after(int phase) {
   if (phase >= 4) {
     for (uint64_t i : range(3500, 3600)) live.insert(i);
     for (uint64_t i : range(1000, 1100)) live.erase(i);
+    for (uint64_t i : range(3590, 3600)) live.erase(i);  // delete_where
   }
   return live;
+}
+
+CreateOptions crash_store_options() {
+  CreateOptions o;
+  o.dim = kCrashDim;
+  o.index.m = 6;  // small, so the many crashed children stay quick under TSan
+  o.index.ef_construction = 24;
+  return o;
+}
+
+// The record's own vector finds it at distance 0, and every hit is live.
+Status search_finds_itself(const Store& store, uint64_t id) {
+  Result<std::vector<SearchHit>> hits = store.search(make_record(id, kCrashDim).vector, {.k = 5, .ef = 32});
+  VSTORE_RETURN_IF_ERROR(hits.status());
+  if (hits->empty() || (*hits)[0].distance != 0.0f) return Status::NotFound(fmt::format("search for id {}'s vector misses it", id));
+  for (const SearchHit& h : *hits)
+    if (!store.contains(h.id)) return Status::Corrupt(fmt::format("search returned id {}, which is not in the store", h.id));
+  return Status::Ok();
 }
 
 int workload(const std::string& dir, const std::string& spare_dir) {
@@ -49,9 +70,7 @@ int workload(const std::string& dir, const std::string& spare_dir) {
     }
   };
   {
-    CreateOptions o;
-    o.dim = kCrashDim;
-    Result<std::unique_ptr<Store>> spare = Store::create(spare_dir, o);
+    Result<std::unique_ptr<Store>> spare = Store::create(spare_dir, crash_store_options());
     check(spare.status(), "create spare");
     check((*spare)->add(make_records(0, 10, kCrashDim)).ok() ? Status::Ok() : Status::Io("add spare"), "add spare");
     check((*spare)->close(), "close spare");
@@ -66,10 +85,21 @@ int workload(const std::string& dir, const std::string& spare_dir) {
   check(store.add(make_records(3000, 500, kCrashDim)), "add D");
   check(store.sync(), "sync 2");
   say(2);
+  check(search_finds_itself(store, 3001), "search after D");
   check(store.compact(), "compact");
   say(3);
   check(store.add(make_records(3500, 100, kCrashDim)), "add E");
   check(store.remove(range(1000, 1100)).status(), "remove F");
+  {
+    std::string where = "file_path IN (";
+    for (uint64_t i = 3590; i < 3600; ++i) where += fmt::format("{}'src/file_{}.py'", i == 3590 ? "" : ", ", i);
+    Result<Filter> f = Filter::parse(where + ")");
+    check(f.status(), "parse G");
+    Result<uint64_t> n = store.delete_where(*f);
+    check(n.status(), "delete G");
+    if (*n != 10) check(Status::Corrupt(fmt::format("delete_where removed {}", *n)), "delete G count");
+  }
+  check(search_finds_itself(store, 3550), "search after E");
   check(store.sync(), "sync 4");
   say(4);
   check(store.close(), "close");
@@ -79,11 +109,14 @@ int workload(const std::string& dir, const std::string& spare_dir) {
 }  // namespace
 
 void prepare_crash_store(const std::string& dir) {
-  CreateOptions o;
-  o.dim = kCrashDim;
-  auto s = std::move(Store::create(dir, o)).value();
+  auto s = std::move(Store::create(dir, crash_store_options())).value();
   if (!s->add(make_records(0, 1000, kCrashDim)).ok() || !s->close().ok()) std::abort();
   write_file(dir + "/vectors-000099.bin", "left by an interrupted compaction");
+  // As if the last session crashed mid-link: the child's open rebuilds the
+  // graph, so that the rebuild's sites are on the path too.
+  std::string graph = read_file(dir + "/graph-000001.bin");
+  graph[internal::kDirtyOffset] = 1;
+  write_file(dir + "/graph-000001.bin", graph);
 }
 
 ChildResult run_crash_workload(const std::string& dir, const std::string& spare_dir, const std::string& failpoints,
@@ -137,6 +170,16 @@ std::string check_after_crash(const std::string& dir, int synced) {
     }
   }
   if (store.count() != present) return fmt::format("count() is {} but {} records are present", store.count(), present);
+  // The index: searchable, only live ids, and it finds the durable records.
+  int missed = 0, probes = 0;
+  for (uint64_t id : durable) {
+    if (in_flux.count(id) || id % 37 != 0) continue;
+    ++probes;
+    Status found = search_finds_itself(store, id);
+    if (found.code() == Code::not_found) ++missed;
+    else if (!found.ok()) return "search: " + found.to_string();
+  }
+  if (missed * 20 > probes) return fmt::format("search missed {} of {} durable records (by their own vectors)", missed, probes);
   Status st = store.add({make_record(9000, kCrashDim)});
   if (st.ok()) st = store.sync();
   if (!st.ok()) return "the store is not writable after the crash: " + st.to_string();

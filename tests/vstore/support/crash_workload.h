@@ -8,7 +8,8 @@
 //   3  compact
 //   4  add E = 3500..3599, remove F = 1000..1099
 // The child also creates a second store first, and the parent plants an
-// orphaned file, so that creation and orphan cleanup are on the path too.
+// orphaned file and marks the graph dirty (as a crash mid-link would), so that
+// creation, orphan cleanup and the graph's rebuild are on the path too.
 #pragma once
 
 #include <cstdint>

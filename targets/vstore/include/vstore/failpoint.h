@@ -75,7 +75,26 @@ namespace vstore {
     "the new generation is written, its manifest not yet committed")                               \
   X(compact_after_commit, "compact.after_commit", false, true,                                     \
     "the new generation is committed, the old files not yet unlinked")                             \
-  X(compact_unlink, "compact.unlink", true, true, "unlink of the old generation's files")
+  X(compact_unlink, "compact.unlink", true, true, "unlink of the old generation's files")               \
+  X(hnsw_grow_fallocate, "hnsw.grow.fallocate", true, true,                                        \
+    "allocation of a grown graph file's blocks (written through a mapping)")                       \
+  X(hnsw_commit_pwrite, "hnsw.commit.pwrite", true, true, "write of the graph's commit state")     \
+  X(hnsw_dirty_pwrite, "hnsw.dirty.pwrite", true, true,                                            \
+    "write of the graph's dirty mark (set before links change, cleared after a commit)")           \
+  X(hnsw_rebuild_rename, "hnsw.rebuild.rename", true, true,                                        \
+    "rename of a graph rebuilt after a crash over the dirty one")                                  \
+  X(hnsw_allocate_after_nodes, "hnsw.allocate.after_nodes", false, true,                           \
+    "graph node records written for new records, not yet published")                              \
+  X(hnsw_link_after_lookup, "hnsw.link.after_lookup", false, true,                                 \
+    "a linker found a node's neighbours and is about to link them")                                \
+  X(hnsw_link_mid_write, "hnsw.link.mid_write", false, true,                                       \
+    "a neighbour list half rewritten: its count written, its ids not yet")                         \
+  X(hnsw_search_before_expand, "hnsw.search.before_expand", false, false,                          \
+    "a search took a node from its candidates and is about to read its links")                     \
+  X(hnsw_compact_after_build, "hnsw.compact.after_build", false, true,                             \
+    "the new generation's graph is built, not yet synced or committed")                            \
+  X(store_delete_where_after_mark, "store.delete_where.after_mark", false, true,                   \
+    "the records a filter matched are marked removed, not yet committed")
 
 enum class FailSite : uint16_t {
 #define VSTORE_X(e, name, syscall, write_path, what) e,

@@ -26,9 +26,12 @@
 
 #include "vstore/env.h"
 #include "vstore/record.h"
+#include "vstore/search.h"
 #include "vstore/status.h"
 
 namespace vstore {
+
+class Filter;
 
 namespace internal {
 class StoreImpl;
@@ -38,6 +41,7 @@ class MapGuard;
 struct CreateOptions {
   uint32_t dim = 0;  // 1 to 65,536
   Metric metric = Metric::l2;
+  IndexOptions index;  // the HNSW index's shape, fixed for the store's life
 };
 
 struct OpenOptions {
@@ -130,6 +134,16 @@ class Store {
   // A zero-copy view of the record; not-found when absent.
   Result<RecordView> view(uint64_t id) const;
   bool contains(uint64_t id) const;
+  // The k live records nearest to `query` by the store's metric, nearest first,
+  // through the HNSW index (approximate; exact when the store has no index).
+  // invalid-argument for a wrong dimension. Runs alongside every other call.
+  Result<std::vector<SearchHit>> search(std::span<const float> query, const SearchOptions& options = {}) const;
+  // The exact k nearest, by scanning every record (the reference for recall).
+  Result<std::vector<SearchHit>> exact_search(std::span<const float> query, size_t k) const;
+  // Removes every live record the filter matches and commits (syncs): after a
+  // crash either all of them are gone from the store and its index, or none.
+  // Returns how many were removed.
+  Result<uint64_t> delete_where(const Filter& filter);
   // Removes the records with these ids; returns how many were live.
   Result<uint64_t> remove(std::span<const uint64_t> ids);
   Result<uint64_t> remove(std::initializer_list<uint64_t> ids) { return remove(std::span<const uint64_t>(ids.begin(), ids.size())); }

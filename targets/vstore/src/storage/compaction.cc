@@ -132,6 +132,14 @@ Status StoreImpl::compact_into_new_generation() {
   VSTORE_RETURN_IF_ERROR(vectors->sync());
   VSTORE_RETURN_IF_ERROR(attrs->sync());
   VSTORE_RETURN_IF_ERROR(ids->sync());
+  std::unique_ptr<HnswGraph> graph;
+  if (graph_ != nullptr) {
+    IndexOptions options;
+    options.m = graph_->params().m;
+    options.ef_construction = graph_->params().ef_construction;
+    VSTORE_ASSIGN_OR_RETURN(graph, build_graph(id, options, vectors.get(), writer.count(), next.commit_seq));
+    next.graph_bytes = graph->node_bytes(writer.count());
+  }
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::compact_after_copy));
 
   next.slot_count = writer.count();
@@ -139,6 +147,7 @@ Status StoreImpl::compact_into_new_generation() {
   next.attrs_bytes = writer.attrs_bytes();
   next.pending_removes.clear();
   VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
+  if (graph != nullptr) graph->mark_clean().ignore();  // a failure costs a rebuild at the next open
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::compact_after_commit));
 
   uint64_t old_generation = manifest_.identity.generation;
@@ -147,14 +156,46 @@ Status StoreImpl::compact_into_new_generation() {
     vectors_ = std::move(vectors);
     attrs_ = std::move(attrs);
     ids_ = std::move(ids);
+    graph_ = std::move(graph);  // sync_locked saw no linking in flight, and write_mu_ keeps it so
     manifest_ = next;  // under state_mu_, held here
     attrs_end_ = next.attrs_bytes;
     visible_slots_.store(next.slot_count, std::memory_order_release);
     live_count_.store(next.live_count, std::memory_order_release);
   }
-  for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids})
+  for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph, FileKind::graph_upper})
     env_->unlink(dir_ + "/" + data_file_name(k, old_generation), FailSite::compact_unlink).ignore();  // orphans go at next open
   return Status::Ok();
+}
+
+Result<std::unique_ptr<HnswGraph>> StoreImpl::build_graph(const StoreIdentity& id, const IndexOptions& options, MappedFile* vectors, uint64_t count,
+                                                           uint64_t commit_seq, const std::string& suffix) {
+  // Compaction renumbers slots, so the graph is rebuilt from the new files:
+  // removed records leave with their links, and the old generation's graph,
+  // which readers may still be searching, is never touched. A graph a crash
+  // left dirty is rebuilt the same way from the committed slots.
+  HnswGraph::Shape shape{dim(), metric(), slot_size_};
+  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<HnswGraph> graph, HnswGraph::create(env_, dir_, id, shape, options, commit_seq, suffix));
+  MapGuard g = vectors->acquire();
+  uint64_t end;
+  if (!checked_mul_add(count, slot_size_, kDataStart, &end) || g.size() < end)
+    return Status::Corrupt(fmt::format("{}: compacted slots beyond the file", vectors->name()));
+  const uint8_t* base = g.base();
+  VSTORE_RETURN_IF_ERROR(graph->allocate(0, count, [&](uint64_t i) {
+    return reinterpret_cast<const float*>(base + kDataStart + i * slot_size_ + sizeof(SlotHeader));
+  }));
+  graph->publish(count);
+  for (uint64_t slot = 0; slot < count; ++slot) {
+    // Only slots that hold a vector (live, or removed and awaiting compaction)
+    // become nodes with links; never-written ones stay unreachable.
+    uint32_t state;
+    std::memcpy(&state, base + kDataStart + slot * slot_size_, sizeof state);
+    if (state != kSlotLive && state != kSlotDead) continue;
+    if (!graph->link(graph->snapshot(count, g), static_cast<uint32_t>(slot)))
+      return Status::Corrupt(fmt::format("{}: slot {} of {} could not be linked", vectors->name(), slot, count));
+  }
+  VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::hnsw_compact_after_build));
+  VSTORE_RETURN_IF_ERROR(graph->commit(commit_seq, count));
+  return graph;
 }
 
 Status StoreImpl::compact_in_place() {
@@ -177,7 +218,9 @@ Status StoreImpl::compact_in_place() {
   // Rewrites into the cut files through the usual append path.
   for (size_t begin = 0; begin < live.size(); begin += 256) {
     size_t n = std::min<size_t>(256, live.size() - begin);
+    uint64_t first = visible_slots_.load(std::memory_order_relaxed);
     VSTORE_RETURN_IF_ERROR(add_chunk(std::span<const Record>(live).subspan(begin, n)));
+    link_nodes(first, visible_slots_.load(std::memory_order_relaxed));
   }
   return sync_locked();
 }

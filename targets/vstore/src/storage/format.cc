@@ -7,7 +7,7 @@
 namespace vstore::internal {
 
 namespace {
-constexpr char kMagics[][9] = {"", "VSVECTOR", "VSATTRS\0", "VSIDS\0\0\0", "VSGRAPH\0"};
+constexpr char kMagics[][9] = {"", "VSVECTOR", "VSATTRS\0", "VSIDS\0\0\0", "VSGRAPH\0", "VSGUPPER"};
 
 std::string printable_magic(const char* m) {
   std::string out;
@@ -27,6 +27,7 @@ std::string_view file_kind_name(FileKind kind) {
     case FileKind::attrs: return "attrs";
     case FileKind::ids: return "ids";
     case FileKind::graph: return "graph";
+    case FileKind::graph_upper: return "graph-upper";
   }
   return "unknown";
 }

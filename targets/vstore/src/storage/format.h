@@ -5,6 +5,7 @@
 //   DIR/vectors-GGGGGG.bin   page-sized FileHeader, then fixed-size slots
 //   DIR/attrs-GGGGGG.bin     page-sized FileHeader, then attribute blobs
 //   DIR/ids-GGGGGG.bin       page-sized FileHeader, then an open-addressing id -> slot table
+//   DIR/graph-GGGGGG.bin, DIR/graph-upper-GGGGGG.bin   the HNSW index (index/graph_format.h)
 //
 // G is the generation: compaction writes a new generation and commits it by
 // replacing MANIFEST, so the files of a generation are never rewritten or
@@ -32,7 +33,7 @@ constexpr uint32_t kMaxAttributes = 1024;
 constexpr uint32_t kMaxAttributeKey = 4096;
 constexpr uint32_t kMaxAttributeBlob = 16u << 20;
 
-enum class FileKind : uint32_t { vectors = 1, attrs = 2, ids = 3, graph = 4 };
+enum class FileKind : uint32_t { vectors = 1, attrs = 2, ids = 3, graph = 4, graph_upper = 5 };
 std::string_view file_kind_name(FileKind kind);  // "vectors"
 // "vectors-000001.bin"
 std::string data_file_name(FileKind kind, uint64_t generation);

@@ -24,6 +24,7 @@ class Checker {
     if (!ids.ok()) problem(ids.status());
     if (!vectors || !attrs) return;
     check_slots(*vectors, *attrs, ids.ok() ? ids->get() : nullptr);
+    check_graph();
   }
 
  private:
@@ -55,6 +56,14 @@ class Checker {
       return nullptr;
     }
     return std::move(f).value();
+  }
+
+  void check_graph() {
+    if (m_.graph_bytes == 0) return;  // a store without an index
+    HnswGraph::Shape shape{m_.identity.dim, static_cast<Metric>(m_.identity.metric), m_.slot_size};
+    Result<std::unique_ptr<HnswGraph>> g = HnswGraph::open(env_, dir_, m_.identity, shape, m_.commit_seq, m_.slot_count, m_.graph_bytes, false);
+    if (!g.ok()) return problem(g.status());
+    (*g)->check_all(&report_->problems);
   }
 
   void check_slots(MappedFile& vectors, MappedFile& attrs, IdIndex* ids) {

@@ -21,7 +21,7 @@ struct Manifest {
   uint64_t slot_count = 0;   // committed slots in the vectors file, live or not
   uint64_t live_count = 0;   // committed live records (after the pending removals)
   uint64_t attrs_bytes = 0;  // committed bytes of the attrs file's payload
-  uint64_t graph_bytes = 0;  // committed bytes of the graph file's payload (0: no index)
+  uint64_t graph_bytes = 0;  // committed bytes of graph-G.bin: header page + slot_count node records (0: no index)
   // Slots removed by the commit whose tombstones may not yet be on disk; a writer
   // reapplies them at open (idempotently), a reader treats them as removed.
   std::vector<uint64_t> pending_removes;

@@ -95,7 +95,11 @@ MapGuard MappedFile::acquire() const {
   return MapGuard(current_, current_->data(), tracked_size_, &name_);
 }
 
-Status MappedFile::grow(uint64_t min_size) {
+Status MappedFile::grow(uint64_t min_size) { return grow_impl(min_size, FailSite::count_, false); }
+
+Status MappedFile::grow_allocated(uint64_t min_size, FailSite allocate_site) { return grow_impl(min_size, allocate_site, true); }
+
+Status MappedFile::grow_impl(uint64_t min_size, FailSite allocate_site, bool allocate) {
   if (min_size <= mapped_size_) return Status::Ok();
   if (min_size > capacity_) {
     uint64_t size = capacity_ < (1 << 16) ? (1 << 16) : capacity_;
@@ -103,7 +107,11 @@ Status MappedFile::grow(uint64_t min_size) {
       if (size > (uint64_t{1} << 62)) return Status::Exhausted(fmt::format("{}: cannot grow to {} bytes", name_, min_size));
       size *= 2;
     }
-    VSTORE_RETURN_IF_ERROR(env_->truncate(fd_.fd(), size, name_, FailSite::mapped_file_grow_ftruncate));
+    if (allocate) {
+      VSTORE_RETURN_IF_ERROR(env_->allocate(fd_.fd(), capacity_, size - capacity_, name_, allocate_site));
+    } else {
+      VSTORE_RETURN_IF_ERROR(env_->truncate(fd_.fd(), size, name_, FailSite::mapped_file_grow_ftruncate));
+    }
     capacity_ = size;
   }
   // If this fails the file is bigger but the old mapping still serves all it

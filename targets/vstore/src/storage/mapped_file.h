@@ -56,6 +56,9 @@ class MapGuard {
   const uint8_t* bytes(uint64_t offset, uint64_t len) const {
     return within_bounds(offset, len, size_) ? data_ + offset : nullptr;
   }
+  // The first mapped byte, for callers that bound-check each access against
+  // size() themselves; writable only for files mapped writable.
+  uint8_t* base() const { return const_cast<uint8_t*>(data_); }
   // As bytes(), with a corrupt Status naming the file and range when out of bounds.
   Status check(uint64_t offset, uint64_t len, const char* what) const;
   uint64_t size() const { return size_; }
@@ -88,6 +91,9 @@ class MappedFile {
   uint64_t size() const { return capacity_; }
   // Grows the file to at least `min_size` bytes (doubling) and maps the new size.
   Status grow(uint64_t min_size);
+  // As grow(), and reserves the new blocks first (files written through a
+  // writable mapping, where a full disk would otherwise be a SIGBUS).
+  Status grow_allocated(uint64_t min_size, FailSite allocate_site);
   // Writes bytes at offset; the range must lie within what grow() has mapped.
   Status write(uint64_t offset, const void* data, size_t n, FailSite site);
   // Makes every write durable.
@@ -104,6 +110,7 @@ class MappedFile {
  private:
   MappedFile(Env* env, std::string path, FileHandle fd, bool writable_mapping);
   Status map(uint64_t size, FailSite site);
+  Status grow_impl(uint64_t min_size, FailSite allocate_site, bool allocate);
 
   Env* env_;
   std::string path_;

@@ -33,6 +33,11 @@ Status Store::scan(const std::function<bool(const RecordRef&)>& fn) const {
   const size_t dim = impl_->dim();
   return impl_->for_each_live([&](const internal::SlotRef& r) { return fn(RecordRef(r.id, {r.vector, dim}, r.attrs, r.attrs_len)); });
 }
+Result<std::vector<SearchHit>> Store::search(std::span<const float> query, const SearchOptions& options) const {
+  return impl_->search(query, options);
+}
+Result<std::vector<SearchHit>> Store::exact_search(std::span<const float> query, size_t k) const { return impl_->exact_search(query, k); }
+Result<uint64_t> Store::delete_where(const Filter& filter) { return impl_->delete_where(filter); }
 uint64_t Store::count() const { return impl_->count(); }
 Status Store::sync() { return impl_->sync(); }
 Status Store::compact() { return impl_->compact(); }

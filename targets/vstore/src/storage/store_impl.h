@@ -14,10 +14,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include "index/hnsw_graph.h"
 #include "storage/format.h"
 #include "storage/id_index.h"
 #include "storage/manifest.h"
 #include "storage/mapped_file.h"
+#include "storage/writer_first_mutex.h"
 #include "vstore/store.h"
 
 namespace vstore::internal {
@@ -42,6 +44,9 @@ class StoreImpl {
   Result<RecordView> view(uint64_t id) const;
   bool contains(uint64_t id) const;
   Result<uint64_t> remove(std::span<const uint64_t> ids);
+  Result<std::vector<SearchHit>> search(std::span<const float> query, const SearchOptions& options) const;
+  Result<std::vector<SearchHit>> exact_search(std::span<const float> query, size_t k) const;
+  Result<uint64_t> delete_where(const Filter& filter);
   uint64_t count() const;
   Status sync();
   Status compact();
@@ -51,6 +56,12 @@ class StoreImpl {
   // Calls fn for every live record, in slot order, under one set of guards;
   // stops early when fn returns false. corrupt if a live slot fails its checks.
   Status for_each_live(const std::function<bool(const SlotRef&)>& fn) const;
+
+  // The index (nullptr when the store has none); for tests of its internals.
+  HnswGraph* graph_for_testing() const { return graph_.get(); }
+  // A snapshot of the index over the visible records (caller holds state_mu_ shared).
+  GraphSnapshot graph_snapshot() const;
+  WriterFirstMutex& state_mutex_for_testing() const { return state_mu_; }
 
   // Test hook: appends n never-written (zero, sparse) slots, so tests can put
   // records past 4 GiB without writing gigabytes.
@@ -72,6 +83,7 @@ class StoreImpl {
   // store_open.cc
   Status lock_directory();
   Status open_files(const Manifest& m);
+  Status open_graph(const Manifest& m);
   Status reapply_pending_removes(const std::vector<uint64_t>& slots);
   void remove_orphans();
 
@@ -94,15 +106,26 @@ class StoreImpl {
 
   // store_write.cc
   Status sync_locked();
+  Status add_locked(std::span<const Record> records, uint64_t* first_slot, uint64_t* end_slot);
   Status add_chunk(std::span<const Record> records);
   Status apply_tombstones(const std::vector<uint64_t>& slots);
   // Whether a bucket id -> slot may be reused: slots below `written` hold data.
   bool durably_gone(uint64_t id, uint64_t slot, uint64_t written) const;
   Status check_writable() const;
+  // Links nodes [first, end) into the index, without the write lock.
+  void link_nodes(uint64_t first, uint64_t end);
+  // Marks the slots removed (pending until the next commit).
+  void mark_removed(const std::vector<uint64_t>& slots);
+
+  // store_search.cc
+  Result<std::vector<SearchHit>> exact_search_locked(std::span<const float> query, size_t k) const;
 
   // compaction.cc
   Status compact_into_new_generation();
   Status compact_in_place();  // regression in-place-compaction only
+  // The index of a freshly written generation: every slot linked, committed as commit_seq.
+  Result<std::unique_ptr<HnswGraph>> build_graph(const StoreIdentity& id, const IndexOptions& options, MappedFile* vectors, uint64_t count,
+                                                 uint64_t commit_seq, const std::string& suffix = "");
 
   Env* env_;
   std::string dir_;
@@ -114,7 +137,7 @@ class StoreImpl {
   mutable std::mutex write_mu_;
   // Readers hold it shared while they read; the writer takes it exclusively to
   // change the pending-removal set or swap files at compaction.
-  mutable std::shared_mutex state_mu_;
+  mutable WriterFirstMutex state_mu_;
 
   uint32_t dim_ = 0;
   Metric metric_ = Metric::l2;
@@ -124,6 +147,7 @@ class StoreImpl {
   Manifest manifest_;
   std::unique_ptr<MappedFile> vectors_, attrs_;
   std::unique_ptr<IdIndex> ids_;
+  std::unique_ptr<HnswGraph> graph_;  // swapped only at compaction, with no linking in flight
   std::atomic<uint64_t> visible_slots_{0};  // readers see slots below this
   std::atomic<uint64_t> live_count_{0};
   uint64_t attrs_end_ = 0;                  // payload bytes used in attrs, committed or not

@@ -64,6 +64,7 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::create(Env* env, const std::string
   VSTORE_RETURN_IF_ERROR(environment_status());
   if (options.dim == 0 || options.dim > kMaxDim)
     return Status::Invalid(fmt::format("dimension {} is out of range (1 to {})", options.dim, kMaxDim));
+  if (options.index.enabled) VSTORE_RETURN_IF_ERROR(check_index_options(options.index));
   Status mk = env->make_dir(dir, FailSite::store_dir_mkdir);
   if (!mk.ok()) {
     Result<std::vector<std::string>> entries = env->list_dir(dir, FailSite::store_list_dir);
@@ -93,6 +94,11 @@ Result<std::unique_ptr<StoreImpl>> StoreImpl::create(Env* env, const std::string
                                                         {reinterpret_cast<const uint8_t*>(&ah), sizeof ah},
                                                         kDataStart + kInitialAttrBytes, false, false));
   VSTORE_ASSIGN_OR_RETURN(s->ids_, IdIndex::create(env, dir, m.identity, kInitialSlots));
+  if (options.index.enabled) {
+    HnswGraph::Shape shape{options.dim, options.metric, m.slot_size};
+    VSTORE_ASSIGN_OR_RETURN(s->graph_, HnswGraph::create(env, dir, m.identity, shape, options.index, m.commit_seq));
+    m.graph_bytes = s->graph_->node_bytes(0);
+  }
   VSTORE_RETURN_IF_ERROR(s->vectors_->sync());
   VSTORE_RETURN_IF_ERROR(s->attrs_->sync());
   VSTORE_RETURN_IF_ERROR(s->ids_->sync());
@@ -147,7 +153,7 @@ Status StoreImpl::open_files(const Manifest& m) {
     VSTORE_ASSIGN_OR_RETURN(vectors_, MappedFile::open(env_, dir_ + "/" + data_file_name(FileKind::vectors, id.generation), !read_only_, slots_end));
     VSTORE_ASSIGN_OR_RETURN(attrs_, MappedFile::open(env_, dir_ + "/" + data_file_name(FileKind::attrs, id.generation), !read_only_, kDataStart + m.attrs_bytes));
     VSTORE_ASSIGN_OR_RETURN(ids_, IdIndex::open(env_, dir_, id, !read_only_));
-    return Status::Ok();
+    return open_graph(m);
   }
 
   VSTORE_ASSIGN_OR_RETURN(vectors_, MappedFile::open(env_, dir_ + "/" + data_file_name(FileKind::vectors, id.generation), !read_only_));
@@ -171,6 +177,30 @@ Status StoreImpl::open_files(const Manifest& m) {
                                          attrs_->name(), g.size(), m.attrs_bytes, kDataStart));
   }
   VSTORE_ASSIGN_OR_RETURN(ids_, IdIndex::open(env_, dir_, id, !read_only_));
+  return open_graph(m);
+}
+
+Status StoreImpl::open_graph(const Manifest& m) {
+  if (m.graph_bytes == 0) return Status::Ok();  // created without an index
+  VSTORE_ASSIGN_OR_RETURN(HnswGraph::Peek peek, HnswGraph::peek(env_, dir_, m.identity));
+  if (peek.dirty) {
+    // A crash may have changed committed links (graph_format.h): a writer
+    // rebuilds the graph from the committed vectors.
+    if (read_only_) {
+      // Still memory-safe to search (every link is checked); if a rebuild was
+      // cut short and the files disagree, search exactly instead.
+      HnswGraph::Shape shape{m.identity.dim, static_cast<Metric>(m.identity.metric), m.slot_size};
+      auto g = HnswGraph::open(env_, dir_, m.identity, shape, m.commit_seq, m.slot_count, m.graph_bytes, false);
+      if (g.ok()) graph_ = std::move(g).value();
+      return Status::Ok();
+    }
+    adopt_shape(m);
+    VSTORE_ASSIGN_OR_RETURN(graph_, build_graph(m.identity, peek.options, vectors_.get(), m.slot_count, m.commit_seq, ".tmp"));
+    VSTORE_RETURN_IF_ERROR(graph_->rename_into_place(dir_, m.identity.generation));
+    return graph_->mark_clean();
+  }
+  HnswGraph::Shape shape{m.identity.dim, static_cast<Metric>(m.identity.metric), m.slot_size};
+  VSTORE_ASSIGN_OR_RETURN(graph_, HnswGraph::open(env_, dir_, m.identity, shape, m.commit_seq, m.slot_count, m.graph_bytes, !read_only_));
   return Status::Ok();
 }
 
@@ -188,7 +218,7 @@ void StoreImpl::remove_orphans() {
   uint64_t gen = manifest_.identity.generation;
   for (const std::string& e : *entries) {
     bool current = false;
-    for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph})
+    for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph, FileKind::graph_upper})
       current |= e == data_file_name(k, gen);
     bool ours = e.size() > 4 && (e.ends_with(".bin") || e.ends_with(".tmp"));
     if (ours && !current) env_->unlink(dir_ + "/" + e, FailSite::store_unlink_orphan).ignore();

@@ -15,6 +15,7 @@ namespace vstore::internal {
 namespace {
 // Bytes staged per chunk: bounds the buffers of a huge add.
 constexpr size_t kChunkBytes = 16 << 20;
+constexpr int kLinkAttempts = 8;
 }  // namespace
 
 bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const {
@@ -30,7 +31,36 @@ bool StoreImpl::durably_gone(uint64_t id, uint64_t slot, uint64_t written) const
 }
 
 Status StoreImpl::add(std::span<const Record> records) {
+  // Records are written and published under the write lock; linking them into
+  // the index, the expensive part, runs after it is released, so that adds from
+  // several threads link in parallel.
+  uint64_t first = 0, end = 0;
+  Status st = add_locked(records, &first, &end);
+  link_nodes(first, end);
+  return st;
+}
+
+void StoreImpl::link_nodes(uint64_t first, uint64_t end) {
+  if (first == end || graph_ == nullptr) return;
+  HnswGraph* graph = graph_.get();  // stays: compaction waits for linking to finish
+  for (uint64_t slot = first; slot < end; ++slot) {
+    std::shared_lock state(state_mu_);
+    // A fresh snapshot holds the node and the entry point; if the mappings
+    // cannot show them (stale-size regression), the node stays unlinked.
+    for (int attempt = 0; attempt < kLinkAttempts && !graph->link(graph_snapshot(), static_cast<uint32_t>(slot)); ++attempt) {
+    }
+  }
+  graph->linking_done(end - first);
+}
+
+GraphSnapshot StoreImpl::graph_snapshot() const {
+  uint64_t visible = visible_slots_.load(std::memory_order_acquire);
+  return graph_->snapshot(visible, vectors_->acquire());
+}
+
+Status StoreImpl::add_locked(std::span<const Record> records, uint64_t* first_slot, uint64_t* end_slot) {
   std::lock_guard lock(write_mu_);
+  *first_slot = *end_slot = visible_slots_.load(std::memory_order_relaxed);
   VSTORE_RETURN_IF_ERROR(check_writable());
   {
     std::vector<uint64_t> sorted_ids;
@@ -61,7 +91,9 @@ Status StoreImpl::add(std::span<const Record> records) {
       for (const Attribute& a : records[end].attributes) bytes += a.key.size() + a.value.size();
       ++end;
     }
-    VSTORE_RETURN_IF_ERROR(add_chunk(records.subspan(begin, end - begin)));
+    Status st = add_chunk(records.subspan(begin, end - begin));
+    *end_slot = visible_slots_.load(std::memory_order_relaxed);
+    VSTORE_RETURN_IF_ERROR(st);
     begin = end;
   }
   return Status::Ok();
@@ -102,8 +134,15 @@ Status StoreImpl::add_chunk(std::span<const Record> records) {
   const uint64_t written = first + records.size();
   auto gone = [this, written](uint64_t id, uint64_t slot) { return durably_gone(id, slot, written); };
   for (size_t i = 0; i < records.size(); ++i) VSTORE_RETURN_IF_ERROR(ids_->insert(records[i].id, first + i, gone));
+  if (graph_ != nullptr) {
+    VSTORE_RETURN_IF_ERROR(graph_->allocate(first, records.size(), [&](uint64_t i) { return records[i].vector.data(); }));
+  }
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_add_before_publish));
   attrs_end_ += attrs.size();
+  if (graph_ != nullptr) {
+    graph_->publish(first + records.size());
+    graph_->linking_started(records.size());  // before readers or sync can see the nodes
+  }
   live_count_.fetch_add(records.size(), std::memory_order_acq_rel);
   visible_slots_.store(first + records.size(), std::memory_order_release);
   return Status::Ok();
@@ -127,13 +166,19 @@ Result<uint64_t> StoreImpl::remove(std::span<const uint64_t> ids) {
     }
   }
   if (slots.empty()) return uint64_t{0};
+  mark_removed(slots);
+  return static_cast<uint64_t>(slots.size());
+}
+
+void StoreImpl::mark_removed(const std::vector<uint64_t>& slots) {
+  // The index keeps removed nodes as waypoints (their vectors stay until
+  // compaction); searches skip them as results.
   std::unique_lock state(state_mu_);
   for (uint64_t s : slots) {
     pending_set_.insert(s);
     pending_order_.push_back(s);
   }
   live_count_.fetch_sub(slots.size(), std::memory_order_acq_rel);
-  return static_cast<uint64_t>(slots.size());
 }
 
 Status StoreImpl::apply_tombstones(const std::vector<uint64_t>& slots) {
@@ -155,6 +200,8 @@ Status StoreImpl::sync() {
 }
 
 Status StoreImpl::sync_locked() {
+  // A commit never holds a node whose links are half made.
+  if (graph_ != nullptr) graph_->wait_until_linked();
   uint64_t visible = visible_slots_.load(std::memory_order_acquire);
   if (visible == manifest_.slot_count && pending_order_.empty() && attrs_end_ == manifest_.attrs_bytes) return Status::Ok();
   if (!regression_enabled(Regression::ack_before_sync)) {
@@ -165,12 +212,17 @@ Status StoreImpl::sync_locked() {
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_data));
   Manifest next = manifest_;
   next.commit_seq += 1;
+  if (graph_ != nullptr) {
+    VSTORE_RETURN_IF_ERROR(graph_->commit(next.commit_seq, visible));
+    next.graph_bytes = graph_->node_bytes(visible);
+  }
   next.slot_count = visible;
   next.live_count = live_count_.load(std::memory_order_acquire);
   next.attrs_bytes = attrs_end_;
   next.pending_removes = pending_order_;
   VSTORE_RETURN_IF_ERROR(write_manifest(env_, dir_, next));
   commit_manifest(next);
+  if (graph_ != nullptr) graph_->mark_clean().ignore();  // a failure costs a rebuild at the next open
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::store_sync_after_commit));
   if (!pending_order_.empty()) {
     // Committed: the tombstones go on disk now; MANIFEST lists them until the
@@ -189,6 +241,12 @@ Status StoreImpl::append_empty_slots_for_testing(uint64_t n) {
   uint64_t first = visible_slots_.load(std::memory_order_relaxed), end;
   if (!checked_mul_add(first + n, slot_size_, kDataStart, &end)) return Status::Invalid("too many slots");
   VSTORE_RETURN_IF_ERROR(vectors_->grow(end));  // ftruncate: sparse, reads as zero (EMPTY)
+  if (graph_ != nullptr) {
+    // Nodes with no links that nothing links to: never reached, never returned.
+    static const std::vector<float> zeros(dim(), 0.0f);
+    VSTORE_RETURN_IF_ERROR(graph_->allocate(first, n, [](uint64_t) { return zeros.data(); }));
+    graph_->publish(first + n);
+  }
   visible_slots_.store(first + n, std::memory_order_release);
   return Status::Ok();
 }

@@ -1,0 +1,67 @@
+// Internal: the locks that keep neighbour lists whole while many threads link
+// and search. One seqlock word per stripe of nodes, in memory (never in the
+// file: a crash must not leave a lock held). A writer makes the word odd
+// (exclusive among writers), writes the list, makes it even again; a reader
+// copies the list and retries if the word was odd or moved meanwhile, so
+// searches never block inserts and never write a shared cache line. Every
+// access to a list is an atomic load or store, so there is no data race for
+// TSan to report (the unlocked-links regression reads plainly, and it does).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+
+namespace vstore::internal {
+
+class LinkLocks {
+ public:
+  static constexpr uint64_t kStripes = uint64_t{1} << 16;
+
+  LinkLocks() : words_(new std::atomic<uint32_t>[kStripes]) {
+    for (uint64_t i = 0; i < kStripes; ++i) words_[i].store(0, std::memory_order_relaxed);
+  }
+
+  // Writers: exclusive per stripe. Never hold two at once (stripes collide).
+  void lock(uint64_t node) {
+    std::atomic<uint32_t>& w = word(node);
+    uint32_t v = w.load(std::memory_order_relaxed);
+    for (unsigned spins = 0;; ++spins) {
+      if ((v & 1) == 0 && w.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
+      backoff(spins);
+      v = w.load(std::memory_order_relaxed);
+    }
+    std::atomic_thread_fence(std::memory_order_release);
+  }
+  void unlock(uint64_t node) { word(node).fetch_add(1, std::memory_order_release); }
+
+  // Readers: begin() returns the even word to pass to retry() after copying.
+  uint32_t read_begin(uint64_t node) const {
+    const std::atomic<uint32_t>& w = word(node);
+    for (unsigned spins = 0;; ++spins) {
+      uint32_t v = w.load(std::memory_order_acquire);
+      if ((v & 1) == 0) return v;
+      backoff(spins);
+    }
+  }
+  bool read_retry(uint64_t node, uint32_t begun) const {
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return word(node).load(std::memory_order_relaxed) != begun;
+  }
+
+ private:
+  std::atomic<uint32_t>& word(uint64_t node) const { return words_[node & (kStripes - 1)]; }
+  static void backoff(unsigned spins) {
+    if (spins < 64) {
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+    } else {
+      std::this_thread::yield();  // the writer may be descheduled (2 cores, many threads)
+    }
+  }
+  std::unique_ptr<std::atomic<uint32_t>[]> words_;
+};
+
+}  // namespace vstore::internal

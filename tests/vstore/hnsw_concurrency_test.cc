@@ -1,0 +1,91 @@
+// Insert, search, remove, sync, compaction and file growth from many threads at
+// once (run under TSan in ci/test): searches return only records that exist,
+// nearest first, and the index is whole afterwards.
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "vstore/failpoint.h"
+#include "vstore/store.h"
+#include "vstore/support/scratch.h"
+
+namespace vstore {
+namespace {
+
+using testing::make_record;
+using testing::make_records;
+
+TEST(HnswConcurrency, InsertSearchRemoveAndGrowFromSixThreads) {
+  testing::ScratchDir d;
+  constexpr uint32_t kDim = 8;
+  CreateOptions o;
+  o.dim = kDim;
+  o.index.m = 6;
+  o.index.ef_construction = 24;
+  auto s = std::move(Store::create(d / "s", o)).value();
+  ASSERT_TRUE(s->add(make_records(0, 300, kDim)).ok());
+  if (failpoints_compiled_in()) {
+    // Widen the windows between a linker's lookup and its writes, and mid-list.
+    ASSERT_TRUE(configure_failpoints("hnsw.link.after_lookup=3%yield;hnsw.link.mid_write=3%yield").ok());
+  }
+  constexpr uint64_t kPerWriter = 1500, kBatch = 50;
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> searches{0}, bad{0};
+  std::vector<std::thread> threads;
+  for (int w = 0; w < 2; ++w) {
+    threads.emplace_back([&, w] {
+      for (uint64_t first = 1000 + w * kPerWriter; first < 1000 + (w + 1) * kPerWriter; first += kBatch)
+        if (!s->add(make_records(first, kBatch, kDim)).ok()) bad.fetch_add(1);
+    });
+  }
+  threads.emplace_back([&] {  // removes, syncs and compacts while the others run
+    for (uint64_t round = 0; round < 6; ++round) {
+      std::vector<uint64_t> gone;
+      for (uint64_t id = round; id < 300; id += 12) gone.push_back(id);
+      if (!s->remove(gone).ok()) bad.fetch_add(1);
+      if (!(round == 3 ? s->compact() : s->sync()).ok()) bad.fetch_add(1);
+    }
+  });
+  for (int r = 0; r < 3; ++r) {
+    threads.emplace_back([&, r] {
+      uint64_t x = r + 1;
+      while (!stop.load()) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t id = (x >> 33) % 4000;
+        auto hits = s->search(make_record(id, kDim).vector, {.k = 5, .ef = 24});
+        if (!hits.ok()) {
+          bad.fetch_add(1);
+          continue;
+        }
+        for (size_t i = 0; i < hits->size(); ++i) {
+          uint64_t got = (*hits)[i].id;
+          if (got >= 1000 + 2 * kPerWriter && got >= 300) bad.fetch_add(1);  // never added
+          if (i > 0 && (*hits)[i - 1].distance > (*hits)[i].distance) bad.fetch_add(1);
+        }
+        searches.fetch_add(1);
+      }
+    });
+  }
+  for (int t = 0; t < 3; ++t) threads[t].join();
+  stop = true;
+  for (size_t t = 3; t < threads.size(); ++t) threads[t].join();
+  ASSERT_TRUE(configure_failpoints("").ok() || !failpoints_compiled_in());
+  EXPECT_EQ(bad.load(), 0u);
+  EXPECT_GT(searches.load(), 0u);
+  ASSERT_TRUE(s->sync().ok());
+  // Every record the writers added is found by its own vector.
+  int missed = 0;
+  for (uint64_t id = 1000; id < 1000 + 2 * kPerWriter; id += 11) {
+    auto hits = s->search(make_record(id, kDim).vector, {.k = 1, .ef = 32});
+    ASSERT_TRUE(hits.ok());
+    missed += hits->empty() || (*hits)[0].id != id;
+  }
+  EXPECT_LE(missed, 3);
+  ASSERT_TRUE(s->close().ok());
+  FsckReport report = Store::fsck(d / "s");
+  EXPECT_TRUE(report.ok()) << report.problems[0];
+}
+
+}  // namespace
+}  // namespace vstore
