@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@
 #include "store_files.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
+#include "vstore/search.h"
 
 namespace crashgate::vstore_driver {
 
@@ -108,8 +110,7 @@ StepOutcome Session::dispatch(const json& step) {
     close_store();
     return ensure_open();
   }
-  if (op == "search")
-    return StepOutcome::Error("invalid-argument", "search: this vstore build has no HNSW index yet");
+  if (op == "search") return search(step);
   return StepOutcome::Error("invalid-argument", fmt::format("the vstore driver does not know op '{}'", op));
 }
 
@@ -285,13 +286,50 @@ StepOutcome Session::delete_where(const json& step) {
     return true;
   });
   if (!st.ok()) return StepOutcome::From(st);
-  vstore::Result<uint64_t> n = store_->remove(doomed);
+  // The engine's own delete_where: atomic with respect to a crash, index included.
+  vstore::Result<uint64_t> n = store_->delete_where(*filter);
   if (!n.ok()) return StepOutcome::From(n.status());
-  st = store_->sync();
-  if (!st.ok()) return StepOutcome::From(st);
   events_->log(fmt::format("delete removed {}", *n));
+  if (*n != doomed.size())
+    return StepOutcome::Error("wrong-result", fmt::format("delete_where removed {}, but {} records match", *n, doomed.size()));
   std::lock_guard lock(model_mu_);
   for (uint64_t id : doomed) live_.erase(id);
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::search(const json& step) {
+  // k-NN queries from the cell's seed; every hit must be a live record the
+  // driver added, nearest first, and no more than k of them.
+  StepOutcome o = ensure_open();
+  if (!o.ok) return o;
+  uint64_t queries = get_u64(step, "queries", 10);
+  vstore::SearchOptions options;
+  options.k = get_u64(step, "k", 10);
+  options.ef = get_u64(step, "ef", 64);
+  std::optional<vstore::Filter> filter;
+  if (step.contains("filter")) {
+    vstore::Result<vstore::Filter> f = vstore::Filter::parse(get_string(step, "filter"));
+    if (!f.ok()) return StepOutcome::From(f.status());
+    filter = std::move(f).value();
+  }
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  std::vector<float> q(dim_);
+  uint64_t kept = 0;  // hits that pass the filter (a post-filtered search)
+  for (uint64_t i = 0; i < queries; ++i) {
+    for (float& v : q) v = value(rng_);
+    vstore::Result<std::vector<vstore::SearchHit>> hits = store_->search(q, options);
+    if (!hits.ok()) return StepOutcome::From(hits.status());
+    if (hits->size() > options.k) return StepOutcome::Error("wrong-result", fmt::format("search returned {} hits for k = {}", hits->size(), options.k));
+    for (size_t h = 0; h < hits->size(); ++h) {
+      if (h > 0 && (*hits)[h].distance < (*hits)[h - 1].distance)
+        return StepOutcome::Error("wrong-result", "search hits are not ordered nearest first");
+      vstore::Result<Record> r = store_->get((*hits)[h].id);
+      if (!r.ok() && workers_.empty())
+        return StepOutcome::Error("wrong-result", fmt::format("search returned id {}, which is not a live record ({})", (*hits)[h].id, r.status().to_string()));
+      if (r.ok() && (!filter || filter->matches(*r))) ++kept;
+    }
+  }
+  events_->log(fmt::format("{} searches, k {}, ef {}: {} hits kept{}", queries, options.k, options.ef, kept, filter ? " by the filter" : ""));
   return StepOutcome::Ok();
 }
 

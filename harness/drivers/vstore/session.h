@@ -56,6 +56,7 @@ class Session {
   StepOutcome get(const nlohmann::json& step);
   StepOutcome verify(const nlohmann::json& step);
   StepOutcome delete_where(const nlohmann::json& step);
+  StepOutcome search(const nlohmann::json& step);
   StepOutcome truncate(const nlohmann::json& step);
   StepOutcome corrupt(const nlohmann::json& step);
   StepOutcome spawn_workload(const nlohmann::json& step);
