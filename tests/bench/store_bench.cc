@@ -53,6 +53,7 @@ const std::string& store_of(uint64_t n) {
   std::string dir = fmt::format("{}/store-{}", bench_root(), n);
   CreateOptions o;
   o.dim = kDim;
+  o.index.enabled = false;  // storage figures; the index has its own bench (hnsw_bench)
   auto s = std::move(Store::create(dir, o)).value();
   for (uint64_t first = 0; first < n; first += 100000) {
     if (!s->add(batch(first, std::min<uint64_t>(100000, n - first), kDim)).ok()) std::abort();
@@ -117,6 +118,7 @@ void BM_Add(benchmark::State& state) {
     std::string dir = fmt::format("{}/add-{}-{}", bench_root(), dim, round++);
     CreateOptions o;
     o.dim = dim;
+    o.index.enabled = false;  // storage throughput; hnsw_bench measures indexing
     auto s = std::move(Store::create(dir, o)).value();
     state.ResumeTiming();
     for (const auto& b : batches)
