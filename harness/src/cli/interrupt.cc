@@ -1,34 +1,61 @@
 #include "cli/interrupt.h"
 
-#include <signal.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
-#include <atomic>
+#include <cstdint>
 
 namespace crashgate {
 namespace {
 
-std::atomic<Cancellation*> g_cancellation{nullptr};
+sigset_t interrupt_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
 
-extern "C" void on_interrupt(int) {
-  if (Cancellation* c = g_cancellation.load()) c->cancel();
+// Reads every pending signal from `fd`; true when there was one.
+bool drain(int fd) {
+  bool any = false;
+  signalfd_siginfo info;
+  while (read(fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) any = true;
+  return any;
 }
 
 }  // namespace
 
-InterruptGuard::InterruptGuard(Cancellation& cancellation) {
-  g_cancellation = &cancellation;
-  struct sigaction action {};
-  action.sa_handler = on_interrupt;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &action, nullptr);
-  sigaction(SIGTERM, &action, nullptr);
+InterruptGuard::InterruptGuard(Cancellation& cancellation) : cancellation_(cancellation) {
+  sigset_t set = interrupt_signals();
+  pthread_sigmask(SIG_BLOCK, &set, &previous_mask_);
+  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  stop_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (signal_fd_ < 0 || stop_fd_ < 0) return;  // no Ctrl-C handling; the runs themselves are unaffected
+  waiter_ = std::thread([this] {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    while (true) {
+      if (poll(fds, 2, -1) < 0) continue;
+      if (fds[0].revents & POLLIN && drain(signal_fd_)) cancellation_.cancel();
+      if (fds[1].revents & POLLIN) return;
+    }
+  });
 }
 
 InterruptGuard::~InterruptGuard() {
-  signal(SIGINT, SIG_DFL);
-  signal(SIGTERM, SIG_DFL);
-  g_cancellation = nullptr;
+  if (waiter_.joinable()) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(stop_fd_, &one, sizeof one);
+    waiter_.join();
+  }
+  // A signal that arrived as the waiter stopped still counts, and must not kill
+  // crashgate by its default action once unblocked.
+  if (signal_fd_ >= 0 && drain(signal_fd_)) cancellation_.cancel();
+  if (signal_fd_ >= 0) close(signal_fd_);
+  if (stop_fd_ >= 0) close(stop_fd_);
+  pthread_sigmask(SIG_SETMASK, &previous_mask_, nullptr);
 }
 
 }  // namespace crashgate
