@@ -7,6 +7,7 @@
 // The last line is the summary the issue asks for:
 //   vstore/hnswlib qps ratio: X at recall@10 vstore Y hnswlib Z; build ratio: B
 #include <hnswlib/hnswlib.h>
+#include "vstore/support/clustered.h"
 #include <sys/resource.h>
 
 #include <chrono>
@@ -41,27 +42,9 @@ uint64_t rss_bytes() {
   return resident * 4096;
 }
 
-std::vector<float> clustered(uint64_t n, uint32_t dim, uint64_t seed, uint32_t clusters = 100, float sigma = 0.15f) {
-  std::mt19937_64 centre_rng(0xC1A57E5ull + clusters * 131 + dim);
-  std::vector<float> centres(uint64_t{clusters} * dim);
-  for (float& c : centres) c = std::uniform_real_distribution<float>(-1.0f, 1.0f)(centre_rng);
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> noise(0.0f, sigma);
-  std::vector<float> out(n * dim);
-  for (uint64_t i = 0; i < n; ++i) {
-    uint64_t c = rng() % clusters;
-    for (uint32_t j = 0; j < dim; ++j) out[i * dim + j] = centres[c * dim + j] + noise(rng);
-  }
-  return out;
-}
-
-std::vector<float> uniform(uint64_t n, uint32_t dim, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> unit(-1.0f, 1.0f);
-  std::vector<float> out(n * dim);
-  for (float& v : out) v = unit(rng);
-  return out;
-}
+// The same synthetic data the recall tests use (tests/vstore/support/clustered.cc).
+std::vector<float> clustered(uint64_t n, uint32_t dim, uint64_t seed) { return vstore::testing::clustered_vectors(n, dim, seed); }
+std::vector<float> uniform(uint64_t n, uint32_t dim, uint64_t seed) { return vstore::testing::uniform_vectors(n, dim, seed); }
 
 std::vector<std::vector<uint64_t>> ground_truth(const std::vector<float>& data, const std::vector<float>& queries, uint32_t dim) {
   const auto& k = internal::kernels();

@@ -95,6 +95,8 @@ class StoreImpl {
     uint64_t visible = 0;
   };
   ReadGuards acquire_guards() const;  // caller holds state_mu_ (shared or exclusive)
+  // for_each_live's walk over the guards' live slots; caller holds state_mu_.
+  Status visit_live(const ReadGuards& g, const std::function<bool(const SlotRef&)>& fn) const;
   // Reads and verifies the slot; not-found when it is not a live record of `id`
   // (pass UINT64_MAX... via check_id=false to accept any id).
   Status read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const;

@@ -119,7 +119,10 @@ bool StoreImpl::contains(uint64_t id) const {
 
 Status StoreImpl::for_each_live(const std::function<bool(const SlotRef&)>& fn) const {
   std::shared_lock lock(state_mu_);
-  ReadGuards g = acquire_guards();
+  return visit_live(acquire_guards(), fn);
+}
+
+Status StoreImpl::visit_live(const ReadGuards& g, const std::function<bool(const SlotRef&)>& fn) const {
   for (uint64_t slot = 0; slot < g.visible; ++slot) {
     if (pending_removed(slot)) continue;
     SlotRef ref;

@@ -88,16 +88,11 @@ Result<uint64_t> StoreImpl::delete_where(const Filter& filter) {
   std::vector<uint64_t> slots;
   {
     std::shared_lock state(state_mu_);
-    ReadGuards g = acquire_guards();
-    for (uint64_t slot = 0; slot < g.visible; ++slot) {
-      if (pending_removed(slot)) continue;
-      SlotRef ref;
-      Status st = read_slot(g, slot, &ref, /*verify_checksum=*/true);
-      if (st.code() == Code::not_found) continue;
-      VSTORE_RETURN_IF_ERROR(st);
+    VSTORE_RETURN_IF_ERROR(visit_live(acquire_guards(), [&](const SlotRef& ref) {
       auto lookup = [&ref](std::string_view key) { return find_attribute(ref.attrs, ref.attrs_len, key); };
-      if (filter.matches(AttributeLookup(lookup))) slots.push_back(slot);
-    }
+      if (filter.matches(AttributeLookup(lookup))) slots.push_back(ref.slot);
+      return true;
+    }));
   }
   if (slots.empty()) return uint64_t{0};
   // One commit holds every removal: a crash before it keeps them all, after it
