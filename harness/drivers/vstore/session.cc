@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -87,6 +88,13 @@ StepOutcome Session::run(const json& step) {
 
 StepOutcome Session::dispatch(const json& step) {
   std::string op = get_string(step, "op");
+  // Ops that work on the store open it first when a damage step or reopen closed it.
+  static const std::set<std::string> kNeedStore = {"add", "remove", "count", "get", "verify", "delete",
+                                                   "search", "sync", "compact", "spawn-workload"};
+  if (kNeedStore.count(op)) {
+    StepOutcome o = ensure_open();
+    if (!o.ok) return o;
+  }
   if (op == "create") return create(step);
   if (op == "add") return add(step);
   if (op == "remove") return remove(step);
@@ -101,17 +109,18 @@ StepOutcome Session::dispatch(const json& step) {
   if (op == "sleep") return sleep(step);
   if (op == "join") return join();
   if (op == "failpoints") return StepOutcome::From(vstore::configure_failpoints(get_string(step, "spec")));
-  if (op == "sync" || op == "compact") {
-    StepOutcome o = ensure_open();
-    if (!o.ok) return o;
-    return StepOutcome::From(op == "sync" ? store_->sync() : store_->compact());
-  }
+  if (op == "sync" || op == "compact") return StepOutcome::From(op == "sync" ? store_->sync() : store_->compact());
   if (op == "reopen") {
     close_store();
     return ensure_open();
   }
   if (op == "search") return search(step);
   return StepOutcome::Error("invalid-argument", fmt::format("the vstore driver does not know op '{}'", op));
+}
+
+void Session::forget(const std::vector<uint64_t>& ids) {
+  std::lock_guard lock(model_mu_);
+  for (uint64_t id : ids) live_.erase(id);
 }
 
 StepOutcome Session::ensure_open() {
@@ -146,8 +155,6 @@ StepOutcome Session::create(const json& step) {
 }
 
 StepOutcome Session::add(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::vector<uint64_t> ids;
   if (auto it = step.find("ids"); it != step.end() && it->is_array()) {
     for (const json& v : *it) ids.push_back(v.get<uint64_t>());
@@ -179,8 +186,6 @@ StepOutcome Session::add(const json& step) {
 }
 
 StepOutcome Session::remove(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::vector<uint64_t> ids;
   if (auto it = step.find("ids"); it != step.end() && it->is_array()) {
     for (const json& v : *it) ids.push_back(v.get<uint64_t>());
@@ -193,14 +198,11 @@ StepOutcome Session::remove(const json& step) {
   }
   vstore::Result<uint64_t> n = store_->remove(ids);
   if (!n.ok()) return StepOutcome::From(n.status());
-  std::lock_guard lock(model_mu_);
-  for (uint64_t id : ids) live_.erase(id);
+  forget(ids);
   return StepOutcome::Ok();
 }
 
 StepOutcome Session::count(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   uint64_t n = store_->count();
   events_->log(fmt::format("count = {}", n));
   if (step.contains("equals") && n != get_u64(step, "equals", 0))
@@ -209,8 +211,6 @@ StepOutcome Session::count(const json& step) {
 }
 
 StepOutcome Session::get(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::vector<uint64_t> ids;
   if (auto it = step.find("ids"); it != step.end() && it->is_array())
     for (const json& v : *it) ids.push_back(v.get<uint64_t>());
@@ -225,8 +225,6 @@ StepOutcome Session::verify(const json&) {
   // Every record the driver knows to be live is there and exact; every record
   // there at all is exactly what was added (none torn, none foreign); count()
   // agrees with what a scan finds.
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::set<uint64_t> live;
   {
     std::lock_guard lock(model_mu_);
@@ -258,8 +256,6 @@ StepOutcome Session::verify(const json&) {
 }
 
 StepOutcome Session::delete_where(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::string tmpl = get_string(step, "filter");
   uint64_t clauses = get_u64(step, "clauses", 1);
   std::string text;
@@ -292,16 +288,13 @@ StepOutcome Session::delete_where(const json& step) {
   events_->log(fmt::format("delete removed {}", *n));
   if (*n != doomed.size())
     return StepOutcome::Error("wrong-result", fmt::format("delete_where removed {}, but {} records match", *n, doomed.size()));
-  std::lock_guard lock(model_mu_);
-  for (uint64_t id : doomed) live_.erase(id);
+  forget(doomed);
   return StepOutcome::Ok();
 }
 
 StepOutcome Session::search(const json& step) {
   // k-NN queries from the cell's seed; every hit must be a live record the
   // driver added, nearest first, and no more than k of them.
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   uint64_t queries = get_u64(step, "queries", 10);
   vstore::SearchOptions options;
   options.k = get_u64(step, "k", 10);

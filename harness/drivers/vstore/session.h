@@ -71,6 +71,8 @@ class Session {
   // Opens the store if it is closed (after reopen, truncate or corrupt).
   StepOutcome ensure_open();
   void close_store();
+  // Removes ids from the model of live records.
+  void forget(const std::vector<uint64_t>& ids);
 
   std::string work_dir_;
   std::string store_dir_;

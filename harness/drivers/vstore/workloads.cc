@@ -60,8 +60,6 @@ std::thread start_thread(size_t stack, std::function<void()> fn) {
 }  // namespace
 
 StepOutcome Session::spawn_workload(const json& step) {
-  StepOutcome o = ensure_open();
-  if (!o.ok) return o;
   std::string kind = get_string(step, "workload");
   if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "mixed")
     return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, mixed)", kind));
