@@ -30,7 +30,9 @@ int usage(const std::string& why) {
   fmt::print(stderr,
              "crashgate-driver-vstore: {}\n"
              "usage: crashgate-driver-vstore --cell WORK_DIR/cell.json\n"
-             "Runs one crashgate scenario cell against vstore (protocol 1; see reports/driver-protocol.md).\n",
+             "       crashgate-driver-vstore --list failpoints|regressions\n"
+             "Runs one crashgate scenario cell against vstore (protocol 1; see reports/driver-protocol.md),\n"
+             "or prints the engine's failpoint sites or regression switches as JSON lines.\n",
              why);
   return kExitCannotRun;
 }
@@ -105,6 +107,7 @@ void run_steps(CellRun* run) {
 int main(int argc, char** argv) {
   using namespace crashgate::vstore_driver;
   if (argc >= 2 && std::strcmp(argv[1], "--second-process") == 0) return run_second_process(argc, argv);
+  if (argc == 3 && std::strcmp(argv[1], "--list") == 0) return print_listing(argv[2]);
   if (argc >= 2 && (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0)) {
     usage("help");
     return 0;

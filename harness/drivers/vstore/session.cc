@@ -1,10 +1,12 @@
 #include "session.h"
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <charconv>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
@@ -13,6 +15,10 @@
 #include <fmt/format.h>
 
 #include "cell_values.h"
+#include "index/graph_format.h"
+#include "storage/format.h"
+#include "storage/manifest.h"
+#include "storage/store_impl.h"
 #include "store_files.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
@@ -89,7 +95,7 @@ StepOutcome Session::run(const json& step) {
 StepOutcome Session::dispatch(const json& step) {
   std::string op = get_string(step, "op");
   // Ops that work on the store open it first when a damage step or reopen closed it.
-  static const std::set<std::string> kNeedStore = {"add", "remove", "count", "get", "verify", "delete",
+  static const std::set<std::string> kNeedStore = {"add", "remove", "count", "get", "verify", "delete", "append-empty-slots",
                                                    "search", "sync", "compact", "spawn-workload"};
   if (kNeedStore.count(op)) {
     StepOutcome o = ensure_open();
@@ -107,6 +113,16 @@ StepOutcome Session::dispatch(const json& step) {
   if (op == "spawn-workload") return spawn_workload(step);
   if (op == "second-process") return second_process(step);
   if (op == "sleep") return sleep(step);
+  if (op == "replace") return replace(step);
+  if (op == "fsck") return fsck();
+  if (op == "read") return read(step);
+  if (op == "append-empty-slots") {
+    // A huge store without writing it: empty slots on a sparse file (test hook of the engine).
+    uint64_t slots = get_u64(step, "slots", 0);
+    StepOutcome o = StepOutcome::From(store_->impl().append_empty_slots_for_testing(slots));
+    if (o.ok) events_->log(fmt::format("appended {} empty slots", slots));
+    return o;
+  }
   if (op == "join") return join();
   if (op == "failpoints") return StepOutcome::From(vstore::configure_failpoints(get_string(step, "spec")));
   if (op == "sync" || op == "compact") return StepOutcome::From(op == "sync" ? store_->sync() : store_->compact());
@@ -143,6 +159,9 @@ StepOutcome Session::create(const json& step) {
   o.dim = static_cast<uint32_t>(get_u64(step, "dim", 64));
   std::string metric = get_string(step, "metric", "l2");
   if (!vstore::parse_metric(metric, &o.metric)) return StepOutcome::Error("invalid-argument", fmt::format("unknown metric '{}'", metric));
+  o.index.enabled = get_bool(step, "index", true);
+  o.index.m = static_cast<uint32_t>(get_u64(step, "m", o.index.m));
+  o.index.ef_construction = static_cast<uint32_t>(get_u64(step, "ef_construction", o.index.ef_construction));
   if (step.contains("store")) store_dir_ = work_dir_ + "/" + get_string(step, "store");
   vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::create(store_dir_, o);
   if (!s.ok()) return StepOutcome::From(s.status());
@@ -225,15 +244,20 @@ StepOutcome Session::verify(const json&) {
   // Every record the driver knows to be live is there and exact; every record
   // there at all is exactly what was added (none torn, none foreign); count()
   // agrees with what a scan finds.
-  std::set<uint64_t> live;
+  std::set<uint64_t> live, removed;
   {
     std::lock_guard lock(model_mu_);
     live = live_;
+    removed = removed_;
   }
   uint64_t scanned = 0;
   std::string bad;
   Status st = store_->scan([&](const vstore::RecordRef& r) {
     ++scanned;
+    if (removed.count(r.id())) {
+      bad = fmt::format("record {} was removed, durably, and is back", r.id());
+      return false;
+    }
     std::vector<float> v(r.vector().begin(), r.vector().end());
     if (v != record_for(r.id(), dim_, seed_).vector) {
       bad = fmt::format("record {} comes back different from what was added", r.id());
@@ -258,8 +282,35 @@ StepOutcome Session::verify(const json&) {
 StepOutcome Session::delete_where(const json& step) {
   std::string tmpl = get_string(step, "filter");
   uint64_t clauses = get_u64(step, "clauses", 1);
+  std::string shape = get_string(step, "shape", "or");
+  auto instance = [&](uint64_t i) {
+    std::string c = tmpl;
+    for (size_t p; (p = c.find("%i")) != std::string::npos;) c.replace(p, 2, fmt::format("{:08}", i));
+    for (size_t p; (p = c.find("%m")) != std::string::npos;) c.replace(p, 2, fmt::format("{:06}", i / 1000));
+    return c;
+  };
   std::string text;
-  if (clauses <= 1 && tmpl.find('%') == std::string::npos) {
+  if (shape == "nested") {
+    // `clauses` levels of parentheses around one predicate.
+    text = std::string(clauses, '(') + instance(0) + std::string(clauses, ')');
+  } else if (shape == "not") {
+    // `clauses` NOTs (round up to even: the predicate keeps its meaning).
+    for (uint64_t i = 0; i < clauses + (clauses % 2); ++i) text += "NOT ";
+    text += instance(0);
+  } else if (shape == "in") {
+    // One IN list of `clauses` values: `filter` is the field name, values as %i/%m name the driver's paths.
+    std::string field = get_string(step, "field", "file_path");
+    text = field + " IN (";
+    for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) text += (i ? ", '" : "'") + instance(i) + "'";
+    text += ")";
+  } else if (shape == "and-or") {
+    // a OR (b AND (c OR (d AND ...))): alternating connectives, `clauses` deep.
+    uint64_t n = std::max<uint64_t>(clauses, 1);
+    for (uint64_t i = 0; i + 1 < n; ++i) text += instance(i) + (i % 2 ? " AND (" : " OR (");
+    text += instance(n - 1) + std::string(n - 1, ')');
+  } else if (shape != "or") {
+    return StepOutcome::Error("invalid-argument", fmt::format("delete: shape must be or, nested, not, in or and-or, not '{}'", shape));
+  } else if (clauses <= 1 && tmpl.find('%') == std::string::npos) {
     text = tmpl;
   } else {
     // `clauses` copies OR-ed, %i replaced by the copy's number (8 digits) and
@@ -361,14 +412,138 @@ StepOutcome Session::corrupt(const json& step) {
   f.seekg(static_cast<std::streamoff>(*at));
   f.read(buf.data(), static_cast<std::streamsize>(bytes));
   f.clear();
-  // value: a byte (0-255) written over each byte, or "flip" (default) to invert them.
+  // value: a byte (0-255) written over each byte, "flip" (default) to invert
+  // them, or "u32le:N" / "u64le:N" for a little-endian number (bytes 4 or 8).
   std::string value = get_string(step, "value", "flip");
-  for (char& c : buf) c = value == "flip" ? static_cast<char>(~c) : static_cast<char>(std::stoi(value));
+  if (value.rfind("u32le:", 0) == 0 || value.rfind("u64le:", 0) == 0) {
+    size_t width = value[1] == '3' ? 4 : 8;
+    if (bytes != width) return StepOutcome::Error("invalid-argument", fmt::format("corrupt: value {} needs bytes = {}", value, width));
+    uint64_t n = std::stoull(value.substr(6));
+    for (size_t i = 0; i < width; ++i) buf[i] = static_cast<char>((n >> (8 * i)) & 0xFF);
+  } else {
+    for (char& c : buf) c = value == "flip" ? static_cast<char>(~c) : static_cast<char>(std::stoi(value));
+  }
   f.seekp(static_cast<std::streamoff>(*at));
   f.write(buf.data(), static_cast<std::streamsize>(bytes));
   if (!f) return StepOutcome::Error("io", fmt::format("write {}", *path));
+  f.close();
+  // rechecksum: make the header's checksums agree again, so that what is
+  // tested is the engine's check of the field itself, not of the checksum.
+  if (get_bool(step, "rechecksum", false)) {
+    StepOutcome fixed = rechecksum_header(*path, get_string(step, "file"));
+    if (!fixed.ok) return fixed;
+  }
   events_->log(fmt::format("corrupted {} bytes of {} at {}", bytes, *path, *at));
   return StepOutcome::Ok();
+}
+
+StepOutcome rechecksum_header(const std::string& path, const std::string& logical) {
+  using namespace vstore::internal;
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  bool manifest = logical == "manifest" || logical == "MANIFEST";
+  size_t header = manifest ? sizeof(ManifestHeader) : sizeof(FileHeader);
+  std::vector<char> h(header);
+  if (!f.read(h.data(), static_cast<std::streamsize>(header))) return StepOutcome::Error("io", fmt::format("rechecksum: cannot read {}'s header", path));
+  size_t at = manifest ? offsetof(ManifestHeader, checksum) : offsetof(FileHeader, checksum);
+  uint64_t sum = checksum64(h.data(), at);
+  f.seekp(static_cast<std::streamoff>(at));
+  f.write(reinterpret_cast<const char*>(&sum), 8);
+  if (manifest) {
+    // The pending-removal list after the header is checksummed seeded by the header's checksum.
+    uint64_t pending = 0;
+    std::memcpy(&pending, h.data() + offsetof(ManifestHeader, pending_removes), 8);
+    uint64_t size = std::filesystem::file_size(path);
+    if (pending < (size - header) / 8) {
+      std::vector<char> list(8 * pending);
+      f.seekg(static_cast<std::streamoff>(header));
+      f.read(list.data(), static_cast<std::streamsize>(list.size()));
+      uint64_t list_sum = checksum64(list.data(), list.size(), sum);
+      f.seekp(static_cast<std::streamoff>(header + list.size()));
+      f.write(reinterpret_cast<const char*>(&list_sum), 8);
+    }
+  }
+  if (!f) return StepOutcome::Error("io", fmt::format("rechecksum: cannot write {}", path));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::read(const json& step) {
+  // One way of reading the store, named by `what`: open alone, count, get (a
+  // few ids the model holds), search, scan, or fsck.
+  std::string what = get_string(step, "what");
+  if (what == "fsck") return fsck();
+  StepOutcome o = ensure_open();
+  if (!o.ok || what == "open") return o;
+  if (what == "count") {
+    events_->log(fmt::format("count {}", store_->count()));
+    return StepOutcome::Ok();
+  }
+  if (what == "get") {
+    std::vector<uint64_t> ids;
+    {
+      std::lock_guard lock(model_mu_);
+      size_t i = 0;
+      for (uint64_t id : live_)
+        if (i++ % 97 == 0) ids.push_back(id);
+    }
+    for (uint64_t id : ids)
+      if (vstore::Result<Record> r = store_->get(id); !r.ok()) return StepOutcome::From(r.status());
+    return StepOutcome::Ok();
+  }
+  if (what == "search") return search(json{{"queries", 5}});
+  if (what == "scan") {
+    uint64_t n = 0;
+    vstore::Status st = store_->scan([&](const vstore::RecordRef&) {
+      ++n;
+      return true;
+    });
+    return StepOutcome::From(st);
+  }
+  return StepOutcome::Error("invalid-argument", fmt::format("read: what must be open, count, get, search, scan or fsck, not '{}'", what));
+}
+
+StepOutcome Session::replace(const json& step) {
+  // `with`: directory, empty, fifo, or foreign (the same file of a store of another dimension).
+  close_store();
+  std::string logical = get_string(step, "file");
+  std::string with = get_string(step, "with");
+  vstore::Result<std::string> path = store_file(store_dir_, logical);
+  if (!path.ok()) return StepOutcome::From(path.status());
+  std::error_code ec;
+  if (with == "foreign") {
+    std::string other = work_dir_ + "/foreign";
+    if (!std::filesystem::exists(other)) {
+      vstore::CreateOptions o;
+      o.dim = dim_ * 2 + 8;
+      vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::create(other, o);
+      if (!s.ok()) return StepOutcome::From(s.status());
+      std::vector<Record> few;
+      for (uint64_t id = 0; id < 50; ++id) few.push_back(record_for(id, o.dim, seed_));
+      if (vstore::Status st = (*s)->add(few); !st.ok()) return StepOutcome::From(st);
+      if (vstore::Status st = (*s)->close(); !st.ok()) return StepOutcome::From(st);
+    }
+    vstore::Result<std::string> theirs = store_file(other, logical);
+    if (!theirs.ok()) return StepOutcome::From(theirs.status());
+    std::filesystem::copy_file(*theirs, *path, std::filesystem::copy_options::overwrite_existing, ec);
+  } else {
+    std::filesystem::remove(*path, ec);
+    if (with == "directory") std::filesystem::create_directory(*path, ec);
+    else if (with == "empty") std::ofstream(*path).flush();
+    else if (with == "fifo") {
+      if (::mkfifo(path->c_str(), 0644) != 0) ec = std::error_code(errno, std::generic_category());
+    } else return StepOutcome::Error("invalid-argument", fmt::format("replace: with must be directory, empty, fifo or foreign, not '{}'", with));
+  }
+  if (ec) return StepOutcome::Error("io", fmt::format("replace {} with {}: {}", *path, with, ec.message()));
+  events_->log(fmt::format("replaced {} with {}", *path, with));
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::fsck() {
+  // The store's own check, closed: every problem is a corrupt error.
+  close_store();
+  vstore::FsckReport report = vstore::Store::fsck(store_dir_);
+  events_->log(fmt::format("fsck checked {} records: {} problems", report.records_checked, report.problems.size()));
+  if (report.ok()) return StepOutcome::Ok();
+  return StepOutcome::Error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
 }
 
 StepOutcome Session::sleep(const json& step) {

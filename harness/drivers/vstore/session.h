@@ -39,6 +39,17 @@ struct StepOutcome {
 // The record the driver adds for `id`: the same for the same (id, dim, seed).
 vstore::Record record_for(uint64_t id, uint32_t dim, uint64_t seed);
 
+// A second process running the phased writes (crash_phases.h) with one site armed.
+struct PhasedWrites {
+  std::string site;
+  std::string fault;                 // "crash", "error(EIO)", "short(7)", ...
+  uint64_t hit = 1;                  // which evaluation of the site the fault hits
+  std::string spec;                  // the VSTORE_FAILPOINTS spec built from those
+  std::set<std::string> allowed;     // error codes that count as a clean error
+  uint64_t first = 0;                // its first new id
+  std::set<uint64_t> before;         // the model's live ids when it started
+};
+
 class Session {
  public:
   Session(std::string work_dir, uint64_t seed, size_t worker_stack, EventPipe* events);
@@ -62,6 +73,11 @@ class Session {
   StepOutcome spawn_workload(const nlohmann::json& step);
   StepOutcome second_process(const nlohmann::json& step);
   StepOutcome sleep(const nlohmann::json& step);
+  StepOutcome replace(const nlohmann::json& step);
+  StepOutcome fsck();
+  StepOutcome read(const nlohmann::json& step);
+  StepOutcome plan_phased_writes(const nlohmann::json& args, PhasedWrites* plan);
+  StepOutcome after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path);
   // The file and offset a truncate or corrupt step names (closing the store first).
   struct DamageTarget {
     std::string path;
@@ -84,7 +100,8 @@ class Session {
   std::unique_ptr<vstore::Store> store_;
 
   std::mutex model_mu_;
-  std::set<uint64_t> live_;  // ids added and not removed
+  std::set<uint64_t> live_;     // ids added and not removed
+  std::set<uint64_t> removed_;  // ids whose removal is durable: they must never come back
   std::atomic<uint64_t> next_id_{0};
 
   std::vector<std::thread> workers_;
@@ -96,6 +113,12 @@ class Session {
 
 // Parses "100ms", "2s", "1m" or a number of milliseconds; false otherwise.
 bool parse_duration_ms(const nlohmann::json& v, uint64_t* ms);
+
+// --list failpoints|regressions: the engine's tables as JSON lines.
+int print_listing(const std::string& what);
+
+// Recomputes the header checksum of a store file (and MANIFEST's list checksum).
+StepOutcome rechecksum_header(const std::string& path, const std::string& logical);
 
 // The --second-process entry point: runs one op on the store and exits.
 int run_second_process(int argc, char** argv);

@@ -1,11 +1,14 @@
 #include "store_files.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
+#include "index/graph_format.h"
 #include "storage/format.h"
 #include "storage/manifest.h"
 
@@ -17,15 +20,19 @@ using vstore::Status;
 
 Result<std::string> store_file(const std::string& store_dir, const std::string& logical) {
   if (logical == "manifest" || logical == "MANIFEST") return store_dir + "/MANIFEST";
-  std::string prefix = logical == "index" ? "graph" : logical;
-  if (prefix != "vectors" && prefix != "attrs" && prefix != "ids" && prefix != "graph")
-    return Status::Invalid(fmt::format("unknown store file '{}' (vectors, attrs, ids, graph/index, manifest)", logical));
+  std::string prefix = logical == "index" ? "graph" : logical == "upper" ? "graph-upper" : logical;
+  if (prefix != "vectors" && prefix != "attrs" && prefix != "ids" && prefix != "graph" && prefix != "graph-upper")
+    return Status::Invalid(fmt::format("unknown store file '{}' (vectors, attrs, ids, graph/index, upper, manifest)", logical));
   // The newest generation's file: compaction leaves one generation behind it.
   std::string best;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(store_dir, ec)) {
     std::string name = e.path().filename().string();
-    if (name.rfind(prefix + "-", 0) == 0 && name.ends_with(".bin") && name > best) best = name;
+    // PREFIX-<generation digits>.bin: "graph-" must not pick "graph-upper-000001.bin".
+    if (name.rfind(prefix + "-", 0) != 0 || !name.ends_with(".bin")) continue;
+    std::string generation = name.substr(prefix.size() + 1, name.size() - prefix.size() - 5);
+    if (generation.empty() || !std::all_of(generation.begin(), generation.end(), [](char c) { return c >= '0' && c <= '9'; })) continue;
+    if (name > best) best = name;
   }
   if (ec) return Status::NotFound(fmt::format("{}: {}", store_dir, ec.message()));
   if (best.empty()) return Status::NotFound(fmt::format("{}: no {} file", store_dir, prefix));
@@ -53,6 +60,14 @@ Result<FileFacts> facts_for(const std::string& store_dir, const std::string& log
   Result<vstore::internal::Manifest> m = vstore::internal::read_manifest(vstore::default_env(), store_dir);
   if (m.ok()) {
     f.slot_size = m->slot_size;
+    // A graph's "slots" are its node records: node_size from its own params.
+    if (logical == "graph" || logical == "index") {
+      f.slot_size = 0;
+      std::ifstream in(path, std::ios::binary);
+      vstore::internal::GraphParams params{};
+      in.seekg(static_cast<std::streamoff>(vstore::internal::kParamsOffset));
+      if (in.read(reinterpret_cast<char*>(&params), sizeof params)) f.slot_size = params.node_size;
+    }
     if (logical == "vectors") f.committed = vstore::internal::kDataStart + m->slot_count * m->slot_size;
     if (logical == "attrs") f.committed = vstore::internal::kDataStart + m->attrs_bytes;
   }

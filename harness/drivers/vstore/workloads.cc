@@ -14,9 +14,11 @@
 #include <fmt/format.h>
 
 #include "cell_values.h"
+#include "crash_phases.h"
 #include "session.h"
 #include "vstore/failpoint.h"
 #include "vstore/regression.h"
+#include "vstore/search.h"
 
 extern char** environ;
 
@@ -61,8 +63,8 @@ std::thread start_thread(size_t stack, std::function<void()> fn) {
 
 StepOutcome Session::spawn_workload(const json& step) {
   std::string kind = get_string(step, "workload");
-  if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "mixed")
-    return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, mixed)", kind));
+  if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "search" && kind != "mixed")
+    return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, search, mixed)", kind));
   uint64_t threads = std::min<uint64_t>(get_u64(step, "threads", 2), 256);
   uint64_t ms = 500;
   if (step.contains("duration") && !parse_duration_ms(step["duration"], &ms))
@@ -81,7 +83,7 @@ StepOutcome Session::spawn_workload(const json& step) {
       };
       uint64_t round = 0;
       while (Clock::now() < deadline && !stop_workers_.load()) {
-        std::string action = kind == "mixed" ? std::vector<std::string>{"get", "get", "add", "remove", "get"}[(round + t) % 5] : kind;
+        std::string action = kind == "mixed" ? std::vector<std::string>{"get", "search", "add", "remove", "get", "search"}[(round + t) % 6] : kind;
         ++round;
         if (action == "get") {
           uint64_t id = 0;
@@ -115,6 +117,14 @@ StepOutcome Session::spawn_workload(const json& step) {
           }
           vstore::Result<uint64_t> n = store_->remove({id});
           if (!n.ok()) fail("workload remove: " + n.status().to_string());
+        } else if (action == "search") {
+          // A record's own vector: every hit must be a record the driver added, exactly.
+          uint64_t id = rng() % (next_id_.load() + 1);
+          vstore::Result<std::vector<vstore::SearchHit>> hits = store_->search(record_for(id, dim_, seed_).vector, {.k = 5, .ef = 32});
+          if (!hits.ok()) fail(fmt::format("workload search: {}", hits.status().to_string()));
+          else
+            for (const vstore::SearchHit& h : *hits)
+              if (h.id >= next_id_.load() + 100000) fail(fmt::format("workload search returned id {}, which was never added", h.id));
         } else if (action == "compact") {
           Status st = store_->compact();
           if (!st.ok()) fail("workload compact: " + st.to_string());
@@ -130,7 +140,13 @@ StepOutcome Session::spawn_workload(const json& step) {
 StepOutcome Session::second_process(const json& step) {
   std::string op = get_string(step, "action");
   json args = step.contains("args") && step["args"].is_object() ? step["args"] : json::object();
-  if (op == "crash-writes") close_store();  // the second process becomes the writer
+  PhasedWrites phased;
+  if (op == "phased-writes") {
+    StepOutcome planned = plan_phased_writes(args, &phased);
+    if (!planned.ok) return planned;
+    args["failpoints"] = phased.spec;
+  }
+  if (op == "crash-writes" || op == "phased-writes") close_store();  // the second process becomes the writer
   std::string ready = fmt::format("{}/second-{}.ready", work_dir_, second_processes_.size());
   std::string synced = fmt::format("{}/second-{}.synced", work_dir_, second_processes_.size());
   std::string self = "/proc/self/exe";
@@ -147,6 +163,7 @@ StepOutcome Session::second_process(const json& step) {
   int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return StepOutcome::Error("io", fmt::format("second-process: spawn failed: {}", std::strerror(rc)));
+  if (op == "phased-writes") return after_phased_writes(phased, pid, synced);
   second_processes_.push_back(pid);
   if (op == "crash-writes") {
     // Wait for it here: the model learns what it synced before the next step.
@@ -191,6 +208,94 @@ StepOutcome Session::join() {
     workload_errors_ = 0;
   }
   return outcome;
+}
+
+StepOutcome Session::plan_phased_writes(const json& args, PhasedWrites* plan) {
+  plan->site = get_string(args, "site");
+  plan->fault = get_string(args, "fault", "crash");
+  plan->hit = get_u64(args, "hit", 1);
+  if (plan->site.empty()) return StepOutcome::Error("invalid-argument", "phased-writes: args.site names the failpoint site to arm");
+  if (plan->hit == 0) return StepOutcome::Error("invalid-argument", "phased-writes: args.hit counts from 1");
+  plan->spec = plan->hit == 1 ? fmt::format("{}=1*{}", plan->site, plan->fault)
+                              : fmt::format("{}={}*off->1*{}", plan->site, plan->hit - 1, plan->fault);
+  plan->allowed = {"io", "resource-exhausted"};
+  if (auto it = args.find("errors"); it != args.end() && it->is_array()) {
+    plan->allowed.clear();
+    for (const json& code : *it) plan->allowed.insert(code.get<std::string>());
+  }
+  plan->first = next_id_.load();
+  std::lock_guard lock(model_mu_);
+  plan->before = live_;
+  return StepOutcome::Ok();
+}
+
+StepOutcome Session::after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
+    StepOutcome o = StepOutcome::Error("second-process", fmt::format("second process {} died of signal {} ({}) with {} armed",
+                                                                     pid, WTERMSIG(status), strsignal(WTERMSIG(status)), plan.spec));
+    o.descendant_signal = WTERMSIG(status);
+    return o;
+  }
+  bool killed = WIFSIGNALED(status);
+  if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+    return StepOutcome::Error("second-process", fmt::format("phased writes could not start (exit {}); see stderr", WEXITSTATUS(status)));
+  int phase = 0;
+  uint64_t fired = 0;
+  std::string error_code, error_message;
+  std::ifstream in(report_path);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("phase ", 0) == 0) phase = std::stoi(line.substr(6));
+    if (line.rfind("fired ", 0) == 0) fired = std::stoull(line.substr(6));
+    if (line.rfind("error ", 0) == 0) {
+      size_t space = line.find(' ', 6);
+      error_code = line.substr(6, space == std::string::npos ? std::string::npos : space - 6);
+      error_message = space == std::string::npos ? "" : line.substr(space + 1);
+    }
+  }
+  // The model: what phase `phase` made durable; whatever later phases touch may be either way.
+  {
+    std::set<uint64_t> durable = live_after_phase(phase, plan.before, plan.first);
+    std::set<uint64_t> flux = in_flux_after_phase(phase, plan.before, plan.first);
+    std::set<uint64_t> ever = plan.before;
+    for (int p = 1; p <= phase; ++p) {
+      std::set<uint64_t> live = live_after_phase(p, plan.before, plan.first);
+      ever.insert(live.begin(), live.end());
+    }
+    std::lock_guard lock(model_mu_);
+    live_.clear();
+    for (uint64_t id : durable)
+      if (!flux.count(id)) live_.insert(id);
+    for (uint64_t id : ever)
+      if (!durable.count(id) && !flux.count(id)) removed_.insert(id);
+    for (uint64_t id : flux) removed_.erase(id);
+    next_id_ = plan.first + 100000;  // past anything it may have added unsynced
+  }
+  std::string where = fmt::format("{} (after phase {} was synced)", plan.spec, phase);
+  bool crash = plan.fault == "crash";
+  if (killed) {
+    if (!crash) return StepOutcome::Error("second-process", fmt::format("phased writes were killed with {}", where));
+    events_->log("crashed at " + where);
+    return StepOutcome::Ok();
+  }
+  if (!error_code.empty() && (crash || fired == 0))
+    return StepOutcome::Error(error_code, fmt::format("phased writes failed with no fault injected yet ({}): {}", plan.spec, error_message));
+  if (!error_code.empty()) {
+    if (!plan.allowed.count(error_code))
+      return StepOutcome::Error("wrong-result", fmt::format("{} made the engine report {}: {} (a clean error is one of: {})", where,
+                                                            error_code, error_message, fmt::join(plan.allowed, ", ")));
+    events_->log(fmt::format("clean error at {}: {}: {}", where, error_code, error_message));
+    return StepOutcome::Ok();
+  }
+  if (fired == 0 && plan.hit == 1)
+    return StepOutcome::Error("unreached", fmt::format("the phased writes never reach failpoint {}: extend them "
+                                                       "(harness/drivers/vstore/crash_phases.cc) so that every site is tested",
+                                                       plan.site));
+  events_->log(fired == 0 ? fmt::format("{} is passed fewer than {} times", plan.site, plan.hit)
+                          : fmt::format("the engine carried on through {}", plan.spec));
+  return StepOutcome::Ok();
 }
 
 namespace {
@@ -274,7 +379,10 @@ int run_second_process(int argc, char** argv) {
     }
     return say((*s)->close());
   }
-  fmt::print(stderr, "second process: unknown op '{}' (read-loop, count, open-writer, crash-writes)\n", op);
+  if (op == "phased-writes")
+    return run_phased_writes(store_dir, ready + ".spare", arg_after(argc, argv, "--synced"), get_string(args, "failpoints"),
+                             get_string(args, "site"), std::stoull(arg_after(argc, argv, "--first-id")), seed);
+  fmt::print(stderr, "second process: unknown op '{}' (read-loop, count, open-writer, crash-writes, phased-writes)\n", op);
   return 2;
 }
 

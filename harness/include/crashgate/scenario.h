@@ -39,6 +39,20 @@ struct Expectation {
   std::string message;       // a substring of the detail
 };
 
+// A param whose values are read from the target's own table when cells are
+// made, so that a new failpoint site is covered without a new file:
+// `site = { from = "failpoints", where = ["write-path"], name = "*.pwrite" }`.
+struct ParamSource {
+  std::string param;
+  std::string from;                  // "failpoints"
+  std::vector<std::string> where;    // conditions that must all hold: syscall, logic, write-path, read-only
+  std::string name_glob;             // "" = any name
+  SourcePosition at;
+  std::string placeholder() const;   // the param's value until resolved: "<failpoints: write-path>"
+};
+bool is_param_source_condition(std::string_view word);
+std::string param_source_conditions();  // "syscall, logic, write-path, read-only"
+
 struct Scenario {
   std::string path;
   std::string name;
@@ -48,6 +62,7 @@ struct Scenario {
   std::vector<std::string> targets;
   std::vector<std::string> builds;                       // default: ["release"]
   std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
+  std::vector<ParamSource> param_sources;                // params filled from the target (param_sources.h)
   Limits limits;
   std::vector<Step> steps;
   Expectation expect;

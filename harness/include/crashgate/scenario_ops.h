@@ -11,19 +11,25 @@ namespace crashgate {
 // X(name, required keys, optional keys, what a driver does)
 // Keys are space-separated. Every step may also have "name" and "expect" ("ok", "error" or "error:CODE").
 #define CRASHGATE_SCENARIO_OPS(X)                                                                         \
-  X("create", "", "dim vectors metric seed store", "create a store with `vectors` random vectors of `dim`")  \
+  X("create", "", "dim vectors metric seed store index m ef_construction",                              \
+    "create a store with `vectors` random vectors of `dim` (index = false: no HNSW; m, ef_construction)") \
   X("add", "", "vectors ids metadata seed", "add vectors (with metadata) to the open store")             \
   X("search", "", "queries k ef filter", "run `queries` k-NN searches, optionally filtered")              \
   X("remove", "", "ids count", "remove vectors by id (or `count` random ones)")                          \
   X("count", "", "equals", "count the vectors; `equals` checks the result")                              \
-  X("delete", "filter", "clauses", "delete_where(filter); `clauses` repeats it OR-ed that many times")    \
+  X("delete", "filter", "clauses shape field",                                                             \
+    "delete_where(filter); `clauses` copies OR-ed, or shaped: nested, not, in, and-or")    \
   X("compact", "", "", "compact the store (rewrites and remaps files)")                                  \
   X("sync", "", "", "flush everything to disk")                                                          \
   X("reopen", "", "", "close and open the store again")                                                  \
   X("get", "ids", "", "read the records with these ids (any error ends the step)")                        \
   X("verify", "", "", "every record added and not removed is there and exact; nothing torn; count agrees") \
   X("truncate", "file to", "while_open", "truncate a store file (`vectors`, `index`, ...) to an offset expression") \
-  X("corrupt", "file at", "bytes value while_open", "overwrite `bytes` bytes of a store file at an offset expression") \
+  X("corrupt", "file at", "bytes value while_open rechecksum", "overwrite `bytes` bytes of a store file at an offset expression") \
+  X("replace", "file with", "", "replace a store file by a directory, an empty file, a fifo, or a foreign store's file") \
+  X("read", "what", "", "read the store one way: open, count, get, search, scan or fsck")                  \
+  X("append-empty-slots", "slots", "", "grow the store by `slots` empty slots on a sparse file (a huge store, unwritten)") \
+  X("fsck", "", "", "close the store and check every file (vstore fsck); problems are a corrupt error")    \
   X("failpoints", "spec", "", "set failpoints (fail(9) syntax, e.g. name=1*error(ENOSPC))")              \
   X("spawn-workload", "workload", "threads duration stack", "start concurrent threads running `workload`") \
   X("second-process", "action", "args", "run `action` in a second process on the same store")            \

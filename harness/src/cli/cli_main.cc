@@ -21,6 +21,7 @@ int crashgate_main(int argc, char** argv) {
   add_list_command(app, exit_code);
   add_show_command(app, exit_code);
   add_repro_command(app, exit_code);
+  add_matrix_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
   add_vocabulary_commands(app, exit_code);
   try {
     app.parse(argc, argv);

@@ -87,7 +87,7 @@ std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok
 }
 
 int run_command(const RunOptions& options) {
-  auto cells = load_selected_cells(options.select, options.seed, "run");
+  auto cells = load_selected_cells(options.select, options.seed, "run", options.build_root);
   if (!cells) return kExitUsage;
   if (cells->empty()) {
     std::cerr << "crashgate run: no cells match the selection (crashgate list shows what there is)\n";

@@ -14,5 +14,6 @@ void add_run_command(CLI::App& app, int& exit_code, std::vector<std::string> com
 void add_list_command(CLI::App& app, int& exit_code);
 void add_show_command(CLI::App& app, int& exit_code);
 void add_repro_command(CLI::App& app, int& exit_code);
+void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> command_line);
 
 }  // namespace crashgate

@@ -2,6 +2,9 @@
 
 #include <iostream>
 
+#include "crashgate/driver_location.h"
+#include "crashgate/param_sources.h"
+
 namespace crashgate {
 
 // Each occurrence of a list option takes one word (which may hold commas), so
@@ -24,7 +27,7 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
 }
 
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
-                                                            const char* command) {
+                                                            const char* command, const std::string& build_root) {
   std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"scenarios/"} : options.paths;
   ScenarioCatalog catalog = load_catalog(paths);
   for (const auto& error : catalog.errors) std::cerr << error.text() << "\n";
@@ -36,6 +39,9 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
   auto unknown = unknown_selection_values(catalog, options.selection);
   for (const auto& error : unknown) std::cerr << "crashgate " << command << ": " << error << "\n";
   if (!unknown.empty()) return std::nullopt;
+  auto unresolved = resolve_param_sources(catalog, options.selection, build_root.empty() ? default_build_root() : build_root);
+  for (const auto& error : unresolved) std::cerr << error.text() << "\n";
+  if (!unresolved.empty()) return std::nullopt;
   return select_cells(catalog, options.selection, seed);
 }
 

@@ -1,6 +1,7 @@
 // Judging an outcome against an expectation. Every expectation a scenario
 // states must hold; each one that does not becomes a line of `unmet`, so a
 // failing cell says exactly what differed.
+#include <algorithm>
 #include "crashgate/verdict.h"
 
 #include <fmt/format.h>
@@ -49,15 +50,24 @@ bool met(Verdict verdict) { return verdict == Verdict::pass || verdict == Verdic
 
 Judgement judge(const Expectation& expect, const Outcome& o) {
   Judgement j;
-  auto expected_kind = parse_outcome_kind(expect.outcome);
-  if (o.kind == OutcomeKind::harness_error && expected_kind != OutcomeKind::harness_error) {
+  // "ok|error": any of the alternatives (a damaged store may be refused or read, never crash on).
+  std::vector<OutcomeKind> expected_kinds;
+  for (std::string_view rest = expect.outcome;;) {
+    size_t bar = rest.find('|');
+    if (auto kind = parse_outcome_kind(rest.substr(0, bar))) expected_kinds.push_back(*kind);
+    if (bar == std::string_view::npos) break;
+    rest.remove_prefix(bar + 1);
+  }
+  auto expects = [&](OutcomeKind k) { return std::find(expected_kinds.begin(), expected_kinds.end(), k) != expected_kinds.end(); };
+  if (o.kind == OutcomeKind::harness_error && !expects(OutcomeKind::harness_error)) {
     j.verdict = Verdict::harness_error;
     j.unmet.push_back("crashgate could not run the cell: " + o.detail);
     return j;
   }
-  if (expected_kind != o.kind)
+  if (!expects(o.kind))
     j.unmet.push_back(fmt::format("outcome: expected {}, got {} ({})", expect.outcome, to_string(o.kind), o.detail));
-  if (!expect.code.empty() && failed_step_code(o) != expect.code)
+  // The code is about the error alternative: an expected ok needs none.
+  if (!expect.code.empty() && (o.kind == OutcomeKind::error || expected_kinds.size() == 1) && failed_step_code(o) != expect.code)
     j.unmet.push_back(fmt::format("code: expected {}, got {}", expect.code, or_none(failed_step_code(o))));
   if (!expect.signal.empty()) {
     auto wanted = parse_signal_name(expect.signal);

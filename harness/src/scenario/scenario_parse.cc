@@ -153,6 +153,10 @@ class Parser {
     }
     for (const auto& [key, value] : *table) {
       std::vector<std::string> values;
+      if (const auto* source = value.as_table()) {
+        read_param_source(std::string(key.str()), *source, position(value), s);
+        continue;
+      }
       const auto* array = value.as_array();
       if (!array || array->empty()) {
         fail(position(value), fmt::format("param '{}' must be a non-empty list of values", key.str()));
@@ -165,6 +169,44 @@ class Parser {
       }
       s.params.emplace_back(std::string(key.str()), std::move(values));
     }
+  }
+
+  // `name = { from = "failpoints", where = ["write-path"], name = "*.pwrite" }`:
+  // values from the target's own table, filled in before cells are expanded
+  // (param_sources.h). Until then the param holds one placeholder value.
+  void read_param_source(const std::string& param, const toml::table& table, SourcePosition at, Scenario& s) {
+    ParamSource source;
+    source.param = param;
+    source.at = at;
+    for (const auto& [key, node] : table) {
+      std::string k(key.str());
+      if (k == "from") {
+        auto from = node.value_exact<std::string>();
+        if (!from || *from != "failpoints") fail(position(node), fmt::format("param '{}': 'from' must be \"failpoints\" (the target's failpoint table)", param));
+        else source.from = *from;
+      } else if (k == "where") {
+        std::vector<std::string> words;
+        if (auto one = node.value_exact<std::string>()) words.push_back(*one);
+        else if (const auto* list = node.as_array())
+          for (const auto& item : *list)
+            if (auto w = item.value_exact<std::string>()) words.push_back(*w);
+        for (const auto& w : words)
+          if (!is_param_source_condition(w))
+            fail(position(node), fmt::format("param '{}': unknown condition '{}' in 'where' (expected: {})", param, w,
+                                             param_source_conditions()));
+        source.where = words;
+      } else if (k == "name") {
+        auto glob = node.value_exact<std::string>();
+        if (!glob) fail(position(node), fmt::format("param '{}': 'name' must be a glob string such as \"*.pwrite\"", param));
+        else source.name_glob = *glob;
+      } else {
+        fail(position(node), fmt::format("param '{}': unknown key '{}' (expected from, where, name)", param, k));
+      }
+    }
+    if (source.from.empty() && !table.contains("from"))
+      fail(at, fmt::format("param '{}': a table of values needs from = \"failpoints\"", param));
+    s.params.emplace_back(param, std::vector<std::string>{source.placeholder()});
+    s.param_sources.push_back(std::move(source));
   }
 
   void read_limits(const toml::table& root, Scenario& s) {
@@ -278,11 +320,18 @@ class Parser {
       if (!listed(kExpectKeys, key.str()))
         fail(position(value), fmt::format("unknown expectation '{}' (expected: {})", key.str(), join(op_keys(kExpectKeys))));
     s.expect.outcome = required_string(*table, "outcome");
-    if (!s.expect.outcome.empty() && !parse_outcome_kind(s.expect.outcome)) {
-      std::vector<std::string_view> names;
-      for (const auto& k : outcome_kinds()) names.push_back(k.name);
-      fail(position_of(*table, "outcome"),
-           fmt::format("unknown outcome '{}' (expected one of: {})", s.expect.outcome, join(names)));
+    // One kind, or alternatives: "ok|error".
+    for (std::string_view rest = s.expect.outcome; !s.expect.outcome.empty();) {
+      size_t bar = rest.find('|');
+      std::string_view one = rest.substr(0, bar);
+      if (!parse_outcome_kind(one)) {
+        std::vector<std::string_view> names;
+        for (const auto& k : outcome_kinds()) names.push_back(k.name);
+        fail(position_of(*table, "outcome"),
+             fmt::format("unknown outcome '{}' (expected one of: {}; alternatives as \"ok|error\")", one, join(names)));
+      }
+      if (bar == std::string_view::npos) break;
+      rest.remove_prefix(bar + 1);
     }
     s.expect.code = optional_string(*table, "code");
     s.expect.signal = optional_string(*table, "signal");

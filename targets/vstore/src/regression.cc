@@ -11,7 +11,7 @@ namespace vstore {
 namespace {
 
 constexpr RegressionInfo kTable[] = {
-#define VSTORE_X(e, id, report, what) {Regression::e, id, report, what},
+#define VSTORE_X(e, id, report, what, shows) {Regression::e, id, report, what, shows},
     VSTORE_REGRESSIONS_TABLE(VSTORE_X)
 #undef VSTORE_X
 };

@@ -268,8 +268,9 @@ int cmd_regressions() {
   const RegressionInfo* t = regression_table(&n);
   fmt::print("# {} regression switches; {} in this build. Turn on with VSTORE_REGRESSION=id[,id...]\n", n,
              regressions_compiled_in() ? "compiled in" : "NOT compiled (configure with VSTORE_REGRESSIONS=ON)");
-  fmt::print("{:<26} {:<24} {}\n", "id", "field report", "what the bug does");
-  for (size_t i = 0; i < n; ++i) fmt::print("{:<26} {:<24} {}\n", t[i].id, t[i].field_report, t[i].what);
+  fmt::print("{:<26} {:<24} {}\n{:<51} {}\n", "id", "field report", "what the bug does", "", "shows as (what catching it means)");
+  for (size_t i = 0; i < n; ++i)
+    fmt::print("{:<26} {:<24} {}\n{:<51} {}\n", t[i].id, t[i].field_report, t[i].what, "", t[i].shows_as);
   return 0;
 }
 

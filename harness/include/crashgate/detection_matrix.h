@@ -1,0 +1,98 @@
+// The detection matrix (`crashgate matrix`): the catalog against the hardened
+// engine and against each regression switch, as Magma measures fuzzers
+// against re-inserted bugs. A regression is caught when some cell ends the way
+// that bug shows (its `shows_as`, from the engine's own table, which the
+// target's driver lists with `--list regressions`). Format of matrix.json:
+// reports/matrix-schema.md.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crashgate/cell_selection.h"
+#include "crashgate/run_results.h"
+
+namespace crashgate {
+
+inline constexpr const char* kMatrixSchema = "crashgate.matrix/1";
+inline constexpr const char* kMatrixFile = "matrix.json";
+
+struct RegressionSwitch {
+  std::string id;            // "unvalidated-header"
+  std::string field_report;  // "000, 001"
+  std::string what;
+  std::string shows_as;      // "signal:SIGBUS@past-eof|asan:BUS"
+};
+
+// Whether `outcome` is one of `shows_as`'s alternatives: `kind[:detail][@attribution]`,
+// detail being the signal name, the sanitizer check's first word, or the
+// failed step's error code; attribution one of past-eof, stack-guard, null-page.
+bool outcome_shows_as(const Outcome& outcome, std::string_view shows_as);
+// Why `shows_as` cannot be read, or "" when it can.
+std::string shows_as_problem(std::string_view shows_as);
+
+// How a cell takes part in the matrix.
+enum class MatrixRole {
+  hardened,  // a catalog cell with no switch on: must meet its expectation
+  injected,  // a hardened scenario's cell run with a switch on: catches it when it fails the way the bug shows
+  replay,    // a scenario written to reproduce one switch's bug (its `regression`): catches it when it passes
+};
+std::string_view to_string(MatrixRole role);
+
+struct MatrixOptions {
+  std::string plain_build = "debug";  // a build without sanitizers with the switches compiled in
+  unsigned sample = 0;                // at most this many injected cells per scenario, build and switch (0: all)
+};
+
+struct MatrixCell {
+  PlannedCell planned;
+  MatrixRole role = MatrixRole::hardened;
+};
+
+// Builds the plan from the catalog's cells. Injected cells for switch R run a
+// hardened scenario under the plain build, and under each sanitizer build the
+// scenario names whose kind is among R's alternatives; their ids end "+R".
+std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& catalog,
+                                              const std::vector<RegressionSwitch>& switches, const MatrixOptions& options);
+
+// One switch's line of the matrix.
+struct MatrixCatch {
+  std::string cell;
+  std::string scenario;
+  std::string build;
+  std::string kind;          // the outcome kind ("signal")
+  std::string detail;        // "SIGBUS", "data-race", "wrong-result"
+  std::int64_t ms = 0;       // time to detect: the cell's run time
+};
+struct MatrixRegression {
+  RegressionSwitch info;
+  std::string status;        // caught, wrong-kind, escaped
+  std::vector<MatrixCatch> caught_by;
+  std::vector<MatrixCatch> other_failures;  // failed, but not the way this bug shows
+  int cells = 0;
+};
+struct DetectionMatrix {
+  std::string run_id;
+  std::string verdict;       // pass or fail
+  std::vector<std::string> problems;  // why it fails, one a line
+  int hardened_cells = 0;
+  std::vector<std::string> hardened_failures;  // ids
+  std::vector<MatrixRegression> regressions;
+  std::vector<std::string> scenarios;          // every scenario name, catalog order
+  MatrixOptions options;
+  std::int64_t duration_ms = 0;
+};
+
+// Judges a finished run: `roles[i]` is cells[i]'s role.
+DetectionMatrix judge_detection_matrix(const RunResults& results, const std::vector<MatrixRole>& roles,
+                                       const std::vector<RegressionSwitch>& switches, const MatrixOptions& options);
+
+nlohmann::json to_json(const DetectionMatrix& matrix);
+// The Markdown table (regression x scenario): kind caught and time to detect.
+std::string matrix_markdown(const DetectionMatrix& matrix);
+
+}  // namespace crashgate

@@ -1,0 +1,21 @@
+// Filling params that come from a target's own tables (scenario.h,
+// ParamSource): the target's driver lists them (`--list failpoints`, one JSON
+// object a line: name, syscall, write_path, compiled_in), built under the build
+// root for one of the scenario's builds.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "crashgate/cell_selection.h"
+
+namespace crashgate {
+
+// Replaces each source's placeholder with the matching names, in table order.
+// Scenarios whose selected builds have no driver built, or whose driver lacks
+// the table, are errors that name the file and the command that builds one.
+// Scenarios without sources, or outside the selection, are left alone.
+std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const CellSelection& selection,
+                                                 const std::string& build_root);
+
+}  // namespace crashgate

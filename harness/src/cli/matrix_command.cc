@@ -1,0 +1,276 @@
+// `crashgate matrix`: the catalog against the hardened engine and against each
+// regression switch; matrix.json, matrix.md, and reports/detection-matrix.md
+// with --update (detection_matrix.h).
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+
+#include "cli/interrupt.h"
+#include "cli/run_progress.h"
+#include "cli/selection_options.h"
+#include "crashgate/cli.h"
+#include "crashgate/detection_matrix.h"
+#include "crashgate/driver_listing.h"
+#include "crashgate/driver_location.h"
+#include "crashgate/run_directory.h"
+#include "crashgate/run_matrix.h"
+
+namespace crashgate {
+namespace {
+
+constexpr const char* kCheckedInMatrix = "reports/detection-matrix.md";
+
+struct MatrixCommandOptions {
+  SelectionOptions select;
+  MatrixOptions matrix;
+  std::vector<std::string> regressions;  // empty: every switch
+  std::string hardened_from;
+  unsigned jobs = 0;
+  std::uint64_t seed = 1;
+  std::string build_root;
+  std::string out;
+  std::string update;   // path to rewrite, when --update
+  bool update_flag = false;
+  bool keep_work_dirs = false;
+  std::vector<std::string> command_line;
+};
+
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+      error = fmt::format("cannot write {}", tmp);
+      return false;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) error = fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message());
+  return !ec;
+}
+
+void keep_only_cell_json(const std::string& dir) {
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    if (it->path().filename() != "cell.json") std::filesystem::remove_all(it->path(), ec);
+}
+
+// The switches, from the plain build's driver of the catalog's first target.
+std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOptions& o, const std::string& build_root,
+                                                           const std::string& target) {
+  std::string driver = driver_path(build_root, o.matrix.plain_build, target);
+  if (auto missing = missing_driver_message(driver, o.matrix.plain_build, target)) {
+    std::cerr << "crashgate matrix: the regression switches come from the plain build's driver: " << *missing << "\n";
+    return std::nullopt;
+  }
+  DriverListing listing = list_from_driver(driver, "regressions", "id");
+  if (!listing.error.empty()) {
+    std::cerr << "crashgate matrix: " << listing.error << "\n";
+    return std::nullopt;
+  }
+  std::vector<RegressionSwitch> out;
+  std::set<std::string> wanted(o.regressions.begin(), o.regressions.end()), seen;
+  for (const auto& row : listing.rows) {
+    RegressionSwitch r{row.value("id", ""), row.value("field_report", ""), row.value("what", ""), row.value("shows_as", "")};
+    seen.insert(r.id);
+    if (!row.value("compiled_in", false)) {
+      std::cerr << fmt::format("crashgate matrix: build '{}' has no regression switches compiled in; name one that has "
+                               "(--plain-build debug)\n", o.matrix.plain_build);
+      return std::nullopt;
+    }
+    if (std::string problem = shows_as_problem(r.shows_as); !problem.empty()) {
+      std::cerr << fmt::format("crashgate matrix: regression '{}': shows_as '{}': {}\n", r.id, r.shows_as, problem);
+      return std::nullopt;
+    }
+    if (wanted.empty() || wanted.count(r.id)) out.push_back(std::move(r));
+  }
+  for (const auto& id : wanted)
+    if (!seen.count(id)) {
+      std::string known;
+      for (const auto& s : seen) known += (known.empty() ? "" : ", ") + s;
+      std::cerr << fmt::format("crashgate matrix: --regression {}: no such switch (known: {})\n", id, known);
+      return std::nullopt;
+    }
+  return out;
+}
+
+int matrix_command(const MatrixCommandOptions& o) {
+  std::string build_root = std::filesystem::absolute(o.build_root.empty() ? default_build_root() : o.build_root).lexically_normal().string();
+  auto cells = load_selected_cells(o.select, o.seed, "matrix", build_root);
+  if (!cells) return kExitUsage;
+  if (cells->empty()) {
+    std::cerr << "crashgate matrix: no cells match the selection\n";
+    return kExitUsage;
+  }
+  auto switches = load_switches(o, build_root, cells->front().cell.target);
+  if (!switches) return kExitUsage;
+
+  std::optional<RunResults> earlier;
+  if (!o.hardened_from.empty()) {
+    std::string error;
+    earlier = load_results(o.hardened_from, error);
+    if (!earlier) {
+      std::cerr << "crashgate matrix: --hardened-from: " << error << "\n";
+      return kExitUsage;
+    }
+  }
+  std::vector<MatrixCell> plan = plan_detection_matrix(*cells, *switches, o.matrix);
+  // With --hardened-from, the hardened cells are judged from that run instead of run again.
+  std::vector<CellResult> reused;
+  if (earlier) {
+    std::set<std::string> wanted;
+    for (const MatrixCell& m : plan)
+      if (m.role == MatrixRole::hardened) wanted.insert(m.planned.cell.id);
+    for (const CellResult& c : earlier->cells)
+      if (wanted.count(c.cell.id)) reused.push_back(c);
+    if (reused.size() != wanted.size())
+      std::cerr << fmt::format("crashgate matrix: note: {} holds {} of the {} hardened cells; the rest count as not met\n",
+                               o.hardened_from, reused.size(), wanted.size());
+    std::erase_if(plan, [](const MatrixCell& m) { return m.role == MatrixRole::hardened; });
+  }
+
+  std::string reports = std::filesystem::absolute(o.out.empty() ? build_root + "/reports" : o.out).lexically_normal().string();
+  std::string error;
+  auto run_dir = create_run_directory(reports, error);
+  if (!run_dir) {
+    std::cerr << "crashgate matrix: " << error << "\n";
+    return kExitHarnessError;
+  }
+  RunPlan run_plan;
+  std::vector<MatrixRole> roles;
+  for (MatrixCell& m : plan) {
+    run_plan.cells.push_back(m.planned);
+    roles.push_back(m.role);
+  }
+  run_plan.build_root = build_root;
+  run_plan.run_dir = run_dir->path;
+  run_plan.jobs = o.jobs ? o.jobs : default_jobs();
+  run_plan.keep_passing_work_dirs = o.keep_work_dirs;
+  run_plan.repro_program = "crashgate";
+  run_plan.repro_run_dir = display_path(run_dir->path);
+
+  size_t injected = std::count(roles.begin(), roles.end(), MatrixRole::injected);
+  std::cout << fmt::format("crashgate matrix {}: {} switches; {} cells ({} hardened{}, {} injected, {} replays), seed {}, -j {}; "
+                           "writing {}\n",
+                           run_dir->id, switches->size(), run_plan.cells.size() + reused.size(),
+                           std::count(roles.begin(), roles.end(), MatrixRole::hardened) + reused.size(),
+                           earlier ? fmt::format(", {} judged from {}", reused.size(), o.hardened_from) : "", injected,
+                           std::count(roles.begin(), roles.end(), MatrixRole::replay), o.seed, run_plan.jobs,
+                           display_path(run_dir->path));
+  std::cout.flush();
+  bool live = is_terminal(stdout);
+  RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, run_plan.cells.size());
+  Cancellation cancellation;
+  RunResults results;
+  auto started = std::chrono::steady_clock::now();
+  {
+    InterruptGuard guard(cancellation);
+    RunContext context{&cancellation, nullptr};
+    results.cells = run_matrix(run_plan, context, [&](std::size_t i, const CellResult& cell, const Attempt& attempt) {
+      // A switch's failures are the point, not something to study: keep their cell.json only.
+      if (roles[i] != MatrixRole::hardened && !o.keep_work_dirs && !attempt.work_dir.empty()) keep_only_cell_json(attempt.work_dir);
+      progress.attempt_done(cell, attempt);
+    });
+  }
+  progress.finish();
+  results.run_id = run_dir->id;
+  results.run_dir = run_dir->path;
+  results.seed = o.seed;
+  results.command_line = o.command_line;
+  results.build_root = build_root;
+  results.jobs = run_plan.jobs;
+  results.interrupted = cancellation.cancelled();
+  results.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (!reused.empty()) {
+    results.cells.insert(results.cells.begin(), reused.begin(), reused.end());
+    roles.insert(roles.begin(), reused.size(), MatrixRole::hardened);
+  }
+
+  DetectionMatrix matrix = judge_detection_matrix(results, roles, *switches, o.matrix);
+  if (results.interrupted) {
+    matrix.verdict = "fail";
+    matrix.problems.insert(matrix.problems.begin(), "interrupted: the matrix is incomplete");
+  }
+  results.exit_code = results.interrupted ? kExitInterrupted : matrix.verdict == "pass" ? 0 : kExitCellsFailed;
+  std::string markdown = matrix_markdown(matrix);
+  std::string json_text = to_json(matrix).dump(2) + "\n";
+  bool ok = write_results(results, run_dir->path, error) &&
+            write_file_atomically(run_dir->path + "/" + kMatrixFile, json_text, error) &&
+            write_file_atomically(run_dir->path + "/matrix.md", markdown, error);
+  if (ok && earlier) ok = write_file_atomically(std::filesystem::path(earlier->run_dir).string() + "/" + kMatrixFile, json_text, error);
+  if (!ok) {
+    std::cerr << "crashgate matrix: " << error << "\n";
+    return kExitHarnessError;
+  }
+
+  for (const MatrixRegression& r : matrix.regressions) {
+    std::string best;
+    if (!r.caught_by.empty()) {
+      const MatrixCatch* b = &r.caught_by[0];
+      for (const MatrixCatch& c : r.caught_by)
+        if (c.ms < b->ms) b = &c;
+      best = fmt::format("{} {} in {:.2f} s by {}", b->kind, b->detail, b->ms / 1000.0, b->cell);
+    }
+    std::cout << fmt::format("  {:<26} {:<10} {:>3} of {:>3} cells  {}\n", r.info.id, r.status, r.caught_by.size(), r.cells, best);
+  }
+  std::cout << fmt::format("crashgate matrix: {} · {} hardened cells, {} not met · {} of {} regressions caught · {:.1f} s\n",
+                           matrix.verdict, matrix.hardened_cells, matrix.hardened_failures.size(),
+                           std::count_if(matrix.regressions.begin(), matrix.regressions.end(), [](const auto& r) { return r.status == "caught"; }),
+                           matrix.regressions.size(), results.duration_ms / 1000.0);
+  for (const std::string& p : matrix.problems) std::cout << "  problem: " << p << "\n";
+  std::cout << fmt::format("matrix: {}/{} and matrix.md\n", display_path(run_dir->path), kMatrixFile);
+  if (o.update_flag) {
+    std::string path = o.update.empty() ? kCheckedInMatrix : o.update;
+    if (!write_file_atomically(path, markdown, error)) {
+      std::cerr << "crashgate matrix: --update: " << error << "\n";
+      return kExitHarnessError;
+    }
+    std::cout << "updated " << path << "\n";
+  }
+  return results.exit_code;
+}
+
+}  // namespace
+
+void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> command_line) {
+  auto o = std::make_shared<MatrixCommandOptions>();
+  o->command_line = std::move(command_line);
+  auto* cmd = app.add_subcommand("matrix", "Run the catalog against the hardened engine and each regression switch; "
+                                           "fail unless every hardened cell is met and every switch is caught as its bug shows");
+  cmd->footer(fmt::format(
+      "Each switch comes from the plain build's driver (--list regressions) with how its bug shows\n"
+      "(e.g. signal:SIGBUS@past-eof). Writes REPORTS/<run>/results.json, matrix.json, matrix.md.\n"
+      "Exit status:\n"
+      "    0  every hardened cell met its expectation and every switch was caught the way its bug shows\n"
+      "  {:>3}  a hardened cell failed, or a switch escaped or was caught only as an unrelated kind\n"
+      "  {:>3}  usage or scenario-file errors, an unknown switch, a driver to list switches is not built\n"
+      "  {:>3}  crashgate could not write its results\n"
+      "  {:>3}  interrupted (Ctrl-C)\n",
+      kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted));
+  add_selection_options(*cmd, o->select);
+  cmd->add_option("--regression", o->regressions, "Only these switches (comma-separated; default: every one)")
+      ->delimiter(',')
+      ->type_name("IDS");
+  cmd->add_option("--hardened-from", o->hardened_from,
+                  "Judge the hardened cells from this run (a run directory or results.json) instead of running them; "
+                  "matrix.json is written there too")
+      ->type_name("RUN");
+  cmd->add_option("--plain-build", o->matrix.plain_build, "The build without sanitizers that has the switches (default debug)");
+  cmd->add_option("--sample", o->matrix.sample,
+                  "At most N injected cells per scenario, build and switch, spread over its params (default 0: all)");
+  cmd->add_option("-j,--jobs", o->jobs, "Cells at a time (default: the number of CPUs)")->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", o->seed, "The run's seed (default 1)");
+  cmd->add_option("--build-root", o->build_root, "Where drivers are (as for run)")->type_name("DIR");
+  cmd->add_option("--out", o->out, "Write OUT/<run-id>/ (default: BUILD_ROOT/reports)")->type_name("DIR");
+  cmd->add_flag("--keep-work-dirs", o->keep_work_dirs, "Keep every cell's work directory");
+  cmd->add_flag("--update", o->update_flag, fmt::format("Rewrite {} from this run", kCheckedInMatrix));
+  cmd->add_option("--update-path", o->update, "Where --update writes (default reports/detection-matrix.md)")->type_name("PATH");
+  cmd->callback([o, &exit_code] { exit_code = matrix_command(*o); });
+}
+
+}  // namespace crashgate

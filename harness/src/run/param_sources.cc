@@ -1,0 +1,110 @@
+#include "crashgate/param_sources.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crashgate/driver_listing.h"
+#include "crashgate/driver_location.h"
+#include "crashgate/scenario.h"
+
+namespace crashgate {
+namespace {
+
+constexpr const char* kConditions[] = {"syscall", "logic", "write-path", "read-only"};
+
+bool holds(const nlohmann::json& row, const std::string& condition) {
+  bool syscall = row.value("syscall", false), write_path = row.value("write_path", false);
+  if (condition == "syscall") return syscall;
+  if (condition == "logic") return !syscall;
+  if (condition == "write-path") return write_path;
+  if (condition == "read-only") return !write_path;
+  return false;
+}
+
+}  // namespace
+
+bool is_param_source_condition(std::string_view word) {
+  return std::find(std::begin(kConditions), std::end(kConditions), word) != std::end(kConditions);
+}
+
+std::string param_source_conditions() {
+  std::string out;
+  for (const char* c : kConditions) out += (out.empty() ? "" : ", ") + std::string(c);
+  return out;
+}
+
+std::string ParamSource::placeholder() const {
+  std::string conditions;
+  for (const auto& w : where) conditions += (conditions.empty() ? "" : ",") + w;
+  if (!name_glob.empty()) conditions += (conditions.empty() ? "" : ",") + name_glob;
+  return fmt::format("<{}{}{}>", from, conditions.empty() ? "" : ": ", conditions);
+}
+
+std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const CellSelection& selection,
+                                                 const std::string& build_root) {
+  std::vector<ScenarioError> errors;
+  std::map<std::string, DriverListing> cache;  // by driver path
+  for (Scenario& s : catalog.scenarios) {
+    if (s.param_sources.empty()) continue;
+    auto selected = [](const std::vector<std::string>& chosen, const std::string& value) {
+      return chosen.empty() || std::find(chosen.begin(), chosen.end(), value) != chosen.end();
+    };
+    for (const ParamSource& source : s.param_sources) {
+      // One driver answers for every cell: the table is the target's, the same in every build that has it.
+      std::vector<std::string> candidates;
+      for (const auto& target : s.targets)
+        for (const auto& build : s.builds)
+          if (selected(selection.targets, target) && selected(selection.builds, build))
+            candidates.push_back(driver_path(build_root, build, target));
+      if (candidates.empty()) continue;  // none of its cells is selected
+      const DriverListing* listing = nullptr;
+      std::string tried;
+      for (const auto& driver : candidates) {
+        std::error_code ec;
+        if (!std::filesystem::exists(driver, ec)) {
+          tried += (tried.empty() ? "" : ", ") + driver;
+          continue;
+        }
+        auto [it, fresh] = cache.try_emplace(driver);
+        if (fresh) it->second = list_from_driver(driver, source.from, "name");
+        listing = &it->second;
+        break;
+      }
+      ScenarioError error{s.path, source.at, ""};
+      if (!listing) {
+        error.message = fmt::format("param '{}' takes its values from the target's {} table, and no driver to ask is "
+                                    "built (looked for {}); build one of the scenario's builds: ci/build {}",
+                                    source.param, source.from, tried, s.builds.front());
+      } else if (!listing->error.empty()) {
+        error.message = fmt::format("param '{}': {}", source.param, listing->error);
+      } else {
+        std::vector<std::string> values;
+        bool compiled = true;
+        for (const auto& row : listing->rows) {
+          if (!row.value("compiled_in", true)) compiled = false;
+          std::string name = row["name"].get<std::string>();
+          if (!source.name_glob.empty() && !cell_glob_match(source.name_glob, name)) continue;
+          if (std::all_of(source.where.begin(), source.where.end(), [&](const auto& c) { return holds(row, c); }))
+            values.push_back(name);
+        }
+        if (!compiled)
+          error.message = fmt::format("param '{}': the {} are not compiled into the build whose driver was asked; "
+                                      "name builds that have them (debug, asan, tsan)", source.param, source.from);
+        else if (values.empty())
+          error.message = fmt::format("param '{}': no entry of the {} table matches {}", source.param, source.from,
+                                      source.placeholder());
+        else
+          for (auto& [name, list] : s.params)
+            if (name == source.param) list = values;
+      }
+      if (!error.message.empty()) errors.push_back(std::move(error));
+    }
+  }
+  return errors;
+}
+
+}  // namespace crashgate

@@ -1,0 +1,209 @@
+// The detection matrix: how a bug "shows", which cells the matrix plans for
+// each switch, how a finished run is judged, and `crashgate matrix` end to end.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "crashgate/detection_matrix.h"
+#include "harness/support/run_fixtures.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+Outcome signal_outcome(int signo, bool past_eof) {
+  Outcome o;
+  o.kind = OutcomeKind::signal;
+  o.signal = signo;
+  if (past_eof) {
+    o.attribution = Attribution{};
+    o.attribution->past_eof = true;
+  }
+  return o;
+}
+
+Outcome error_outcome(const std::string& code) {
+  Outcome o;
+  o.kind = OutcomeKind::error;
+  o.failed_step = 2;
+  o.steps = {{0, "create", "ok", "", "", 1}, {1, "add", "ok", "", "", 1}, {2, "verify", "error", code, "record 7 is missing", 1}};
+  return o;
+}
+
+TEST(ShowsAs, SigbusPastEofNeedsTheSignalAndTheAttribution) {
+  EXPECT_TRUE(outcome_shows_as(signal_outcome(SIGBUS, true), "signal:SIGBUS@past-eof"));
+  EXPECT_FALSE(outcome_shows_as(signal_outcome(SIGBUS, false), "signal:SIGBUS@past-eof"));
+  EXPECT_FALSE(outcome_shows_as(signal_outcome(SIGSEGV, true), "signal:SIGBUS@past-eof"));
+  EXPECT_TRUE(outcome_shows_as(signal_outcome(SIGSEGV, false), "signal:SIGBUS|signal:SIGSEGV"));
+}
+
+TEST(ShowsAs, ErrorDetailIsTheFailedStepsCode) {
+  EXPECT_TRUE(outcome_shows_as(error_outcome("wrong-result"), "error:wrong-result"));
+  EXPECT_FALSE(outcome_shows_as(error_outcome("corrupt"), "error:wrong-result"));
+  EXPECT_TRUE(outcome_shows_as(error_outcome("corrupt"), "error"));
+}
+
+TEST(ShowsAs, SanitizerDetailIsTheChecksFirstWord) {
+  Outcome tsan;
+  tsan.kind = OutcomeKind::tsan;
+  tsan.check = "data-race WRITE 4";
+  EXPECT_TRUE(outcome_shows_as(tsan, "tsan:data-race"));
+  EXPECT_TRUE(outcome_shows_as(tsan, "asan|tsan"));
+  EXPECT_FALSE(outcome_shows_as(tsan, "tsan:heap-use-after-free"));
+  Outcome overflow;
+  overflow.kind = OutcomeKind::stack_overflow;
+  EXPECT_TRUE(outcome_shows_as(overflow, "stack-overflow"));
+  EXPECT_FALSE(outcome_shows_as(overflow, "signal:SIGSEGV"));
+}
+
+TEST(ShowsAs, UnreadablePatternsAreNamed) {
+  EXPECT_EQ(shows_as_problem("signal:SIGBUS@past-eof|tsan:data-race"), "");
+  EXPECT_THAT(shows_as_problem("signl:SIGBUS"), HasSubstr("'signl'"));
+  EXPECT_THAT(shows_as_problem("signal:SIGBUS@nowhere"), HasSubstr("'@nowhere'"));
+  EXPECT_THAT(shows_as_problem(""), HasSubstr("empty"));
+}
+
+PlannedCell planned(const std::string& scenario, const std::string& build, int i, const std::string& regression = "") {
+  PlannedCell p;
+  p.cell.scenario = scenario;
+  p.cell.target = "vstore";
+  p.cell.build = build;
+  p.cell.id = fmt::format("{}/vstore/{}[i={}]", scenario, build, i);
+  p.cell.params = {{"i", std::to_string(i)}};
+  p.cell.regression = regression;
+  return p;
+}
+
+std::vector<PlannedCell> sample_catalog() {
+  std::vector<PlannedCell> c;
+  for (int i = 0; i < 5; ++i) c.push_back(planned("cut", "release", i));
+  for (const char* build : {"debug", "tsan"})
+    for (int i = 0; i < 2; ++i) c.push_back(planned("race", build, i));
+  c.push_back(planned("replay", "debug", 0, "sig"));
+  return c;
+}
+
+const std::vector<RegressionSwitch> kSwitches = {{"sig", "000", "reads past the end", "signal:SIGBUS@past-eof"},
+                                                 {"race", "-", "unlocked links", "tsan:data-race"}};
+
+std::vector<std::string> injected_ids(const std::vector<MatrixCell>& plan, const std::string& regression) {
+  std::vector<std::string> ids;
+  for (const MatrixCell& m : plan)
+    if (m.role == MatrixRole::injected && m.planned.cell.regression == regression) ids.push_back(m.planned.cell.id);
+  return ids;
+}
+
+TEST(MatrixPlan, InjectedCellsRunThePlainBuildAndTheSanitizerTheBugShowsUnder) {
+  std::vector<MatrixCell> plan = plan_detection_matrix(sample_catalog(), kSwitches, {});
+  EXPECT_EQ(std::count_if(plan.begin(), plan.end(), [](const auto& m) { return m.role == MatrixRole::hardened; }), 9);
+  EXPECT_EQ(std::count_if(plan.begin(), plan.end(), [](const auto& m) { return m.role == MatrixRole::replay; }), 1);
+  // sig shows as a plain signal: the release scenario moves to debug; no tsan run.
+  EXPECT_THAT(injected_ids(plan, "sig"),
+              ::testing::ElementsAre("cut/vstore/debug[i=0]+sig", "cut/vstore/debug[i=1]+sig", "cut/vstore/debug[i=2]+sig",
+                                     "cut/vstore/debug[i=3]+sig", "cut/vstore/debug[i=4]+sig", "race/vstore/debug[i=0]+sig",
+                                     "race/vstore/debug[i=1]+sig"));
+  // race shows as a TSan report: the scenario that names tsan runs there too.
+  std::vector<std::string> race = injected_ids(plan, "race");
+  EXPECT_EQ(race.size(), 9u);
+  EXPECT_THAT(race, ::testing::Contains("race/vstore/tsan[i=1]+race"));
+  for (const MatrixCell& m : plan)
+    if (m.role == MatrixRole::injected) EXPECT_THAT(m.planned.cell.id, HasSubstr("/vstore/" + m.planned.cell.build + "["));
+}
+
+TEST(MatrixPlan, SampleSpreadsOverTheParamsFirstAndLastIncluded) {
+  std::vector<MatrixCell> plan = plan_detection_matrix(sample_catalog(), kSwitches, {.plain_build = "debug", .sample = 2});
+  EXPECT_THAT(injected_ids(plan, "sig"), ::testing::ElementsAre("cut/vstore/debug[i=0]+sig", "cut/vstore/debug[i=4]+sig",
+                                                                 "race/vstore/debug[i=0]+sig", "race/vstore/debug[i=1]+sig"));
+}
+
+CellResult result(const std::string& id, const std::string& scenario, const std::string& regression, Verdict verdict, Outcome o) {
+  CellResult c;
+  c.cell.id = id;
+  c.cell.scenario = scenario;
+  c.cell.regression = regression;
+  c.verdict = verdict;
+  o.duration_ms = 250;
+  c.attempts.push_back({verdict, {}, std::move(o), ""});
+  return c;
+}
+
+TEST(MatrixJudge, CaughtWrongKindAndEscapedAreToldApart) {
+  RunResults r;
+  std::vector<MatrixRole> roles;
+  auto add = [&](CellResult c, MatrixRole role) {
+    r.cells.push_back(std::move(c));
+    roles.push_back(role);
+  };
+  add(result("cut/vstore/release", "cut", "", Verdict::pass, error_outcome("corrupt")), MatrixRole::hardened);
+  add(result("cut/vstore/debug+sig", "cut", "sig", Verdict::fail, signal_outcome(SIGBUS, true)), MatrixRole::injected);
+  add(result("cut/vstore/debug+race", "cut", "race", Verdict::fail, signal_outcome(SIGSEGV, false)), MatrixRole::injected);
+  std::vector<RegressionSwitch> three = kSwitches;
+  three.push_back({"quiet", "-", "never shows", "error:wrong-result"});
+  add(result("cut/vstore/debug+quiet", "cut", "quiet", Verdict::pass, error_outcome("corrupt")), MatrixRole::injected);
+  DetectionMatrix m = judge_detection_matrix(r, roles, three, {});
+  ASSERT_EQ(m.regressions.size(), 3u);
+  EXPECT_EQ(m.regressions[0].status, "caught");
+  EXPECT_EQ(m.regressions[0].caught_by.at(0).detail, "SIGBUS@past-eof");
+  EXPECT_EQ(m.regressions[0].caught_by.at(0).ms, 250);
+  EXPECT_EQ(m.regressions[1].status, "wrong-kind");
+  EXPECT_EQ(m.regressions[2].status, "escaped");
+  EXPECT_EQ(m.verdict, "fail");
+  EXPECT_EQ(m.problems.size(), 2u);
+  nlohmann::json j = to_json(m);
+  EXPECT_EQ(j["schema"], "crashgate.matrix/1");
+  EXPECT_EQ(j["regressions"][0]["expected_kinds"][0], "signal:SIGBUS@past-eof");
+  EXPECT_EQ(j["regressions"][2]["status"], "escaped");
+  std::string md = matrix_markdown(m);
+  EXPECT_THAT(md, HasSubstr("| `sig` | 000 | signal:SIGBUS@past-eof | caught | signal SIGBUS@past-eof in 0.25 s"));
+  EXPECT_THAT(md, HasSubstr("| cut | signal SIGBUS@past-eof 0.2s | (other: signal SIGSEGV) |  |"));
+}
+
+TEST(MatrixJudge, AHardenedCellNotMetFailsTheMatrixEvenWhenEverySwitchIsCaught) {
+  RunResults r;
+  r.cells.push_back(result("cut/vstore/release", "cut", "", Verdict::fail, signal_outcome(SIGSEGV, false)));
+  r.cells.push_back(result("replay/vstore/debug", "replay", "sig", Verdict::pass, signal_outcome(SIGBUS, true)));
+  DetectionMatrix m = judge_detection_matrix(r, {MatrixRole::hardened, MatrixRole::replay}, {kSwitches[0]}, {});
+  EXPECT_EQ(m.regressions[0].status, "caught");
+  EXPECT_EQ(m.verdict, "fail");
+  EXPECT_THAT(m.problems.at(0), HasSubstr("hardened cell cut/vstore/release did not meet its expectation"));
+}
+
+TEST(MatrixCommand, CatchesUnvalidatedHeaderAsSigbusPastEofAndReportsAnEscape) {
+#if !VSTORE_HAS_REGRESSIONS
+  GTEST_SKIP() << "this build has no regression switches compiled in";
+#else
+  std::string root = testing::fake_build_root();
+  std::string out = root + "/reports";
+  std::string md = root + "/detection-matrix.md";
+  Outcome o = testing::run_crashgate({"matrix", testing::run_fixture("matrix"), "--build", testing::this_build(), "--build-root", root,
+                                      "--out", out, "--plain-build", testing::this_build(), "--regression",
+                                      "unvalidated-header,recursive-filter", "-j", "2", "--update", "--update-path", md});
+  EXPECT_EQ(o.exit_code, 1) << o.stdout_excerpt.text() << o.stderr_excerpt.text();
+  std::string run;
+  for (const auto& e : std::filesystem::directory_iterator(out)) run = e.path().string();
+  std::ifstream in(run + "/matrix.json");
+  ASSERT_TRUE(in) << "no matrix.json in " << run << "\n" << o.stdout_excerpt.text();
+  nlohmann::json j = nlohmann::json::parse(in);
+  EXPECT_EQ(j["verdict"], "fail");
+  EXPECT_EQ(j["hardened"]["cells"], 1);
+  ASSERT_EQ(j["regressions"].size(), 2u);
+  EXPECT_EQ(j["regressions"][0]["id"], "unvalidated-header");
+  EXPECT_EQ(j["regressions"][0]["status"], "caught") << j.dump(2);
+  EXPECT_EQ(j["regressions"][1]["id"], "recursive-filter");
+  EXPECT_EQ(j["regressions"][1]["status"], "escaped");
+  std::ifstream written(md);
+  std::stringstream text;
+  text << written.rdbuf();
+  EXPECT_THAT(text.str(), HasSubstr("`unvalidated-header`"));
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("recursive-filter escapes"));
+#endif
+}
+
+}  // namespace
+}  // namespace crashgate
