@@ -101,6 +101,7 @@ Status MappedFile::grow_allocated(uint64_t min_size, FailSite allocate_site) { r
 
 Status MappedFile::grow_impl(uint64_t min_size, FailSite allocate_site, bool allocate) {
   if (min_size <= mapped_size_) return Status::Ok();
+  uint64_t old_capacity = capacity_;
   if (min_size > capacity_) {
     uint64_t size = capacity_ < (1 << 16) ? (1 << 16) : capacity_;
     while (size < min_size) {
@@ -114,9 +115,16 @@ Status MappedFile::grow_impl(uint64_t min_size, FailSite allocate_site, bool all
     }
     capacity_ = size;
   }
-  // If this fails the file is bigger but the old mapping still serves all it
-  // held, and the next grow maps again.
-  VSTORE_RETURN_IF_ERROR(map(capacity_, FailSite::mapped_file_grow_mmap));
+  // If this fails the old mapping still serves all it held. The file goes back
+  // to its old size (no mapping holds what was added), so that where the
+  // address space ran out the store still opens; if that fails too, the next
+  // grow maps again.
+  if (Status mapped = map(capacity_, FailSite::mapped_file_grow_mmap); !mapped.ok()) {
+    if (capacity_ != old_capacity && old_capacity >= mapped_size_ &&
+        env_->truncate(fd_.fd(), old_capacity, name_, FailSite::mapped_file_grow_ftruncate).ok())
+      capacity_ = old_capacity;
+    return mapped;
+  }
   mapped_size_ = capacity_;
   return Status::Ok();
 }

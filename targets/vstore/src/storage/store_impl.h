@@ -102,6 +102,8 @@ class StoreImpl {
   Status read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bool verify_checksum) const;
   // The live slot holding id, or not-found.
   Result<uint64_t> find_live(const ReadGuards& g, uint64_t id) const;
+  // Whether committed slot `slot` is all zeros where its header is (never written).
+  bool slot_is_empty(const ReadGuards& g, uint64_t slot) const;
   // find_live, then the slot read and verified (checksum included).
   Result<SlotRef> locate(const ReadGuards& g, uint64_t id) const;
   bool pending_removed(uint64_t slot) const { return !pending_set_.empty() && pending_set_.count(slot) != 0; }

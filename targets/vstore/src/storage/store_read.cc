@@ -53,6 +53,16 @@ Status StoreImpl::read_slot(const ReadGuards& g, uint64_t slot, SlotRef* out, bo
   return Status::Ok();
 }
 
+bool StoreImpl::slot_is_empty(const ReadGuards& g, uint64_t slot) const {
+  uint64_t offset;
+  if (slot >= g.visible || !checked_mul_add(slot, slot_size_, kDataStart, &offset)) return false;
+  const uint8_t* p = g.vectors.bytes(offset, sizeof(SlotHeader));
+  if (p == nullptr) return false;
+  SlotHeader h;
+  std::memcpy(&h, p, sizeof h);
+  return h.state == kSlotEmpty && h.id == 0 && h.checksum == 0;
+}
+
 Result<uint64_t> StoreImpl::find_live(const ReadGuards& g, uint64_t id) const {
   Status problem = Status::Ok();
   uint64_t found = 0;
@@ -62,6 +72,11 @@ Result<uint64_t> StoreImpl::find_live(const ReadGuards& g, uint64_t id) const {
     Status st = read_slot(g, slot, &ref, /*verify_checksum=*/false);
     if (!st.ok()) {
       if (st.code() != Code::not_found) problem = st;
+      // The table names a committed slot that was never written: its page was
+      // zeroed (a lost write), which must not pass for "no such record".
+      else if (slot_is_empty(g, slot))
+        problem = Status::Corrupt(fmt::format("{}: slot {}, which the id table gives for id {}, is all zeros (never written, "
+                                              "or its page was lost)", g.vectors.name(), slot, id));
       return false;
     }
     if (ref.id != id) return false;  // a bucket left by a crashed session: the slot was reused
