@@ -41,7 +41,13 @@ Record record_for(uint64_t id, uint32_t dim, uint64_t seed) {
   r.id = id;
   r.vector.resize(dim);
   uint64_t x = (id + 1) * 0x9E3779B97F4A7C15ull ^ seed;
+  // Past 1,024 dimensions the first 1,024 values repeat: as distinct per
+  // record, and a 4 GiB store is generated in seconds, not minutes.
   for (uint32_t i = 0; i < dim; ++i) {
+    if (i >= 1024) {
+      r.vector[i] = r.vector[i % 1024];
+      continue;
+    }
     x ^= x >> 31;
     x *= 0xBF58476D1CE4E5B9ull;
     x ^= x >> 29;
@@ -159,7 +165,7 @@ StepOutcome Session::create(const json& step) {
   o.dim = static_cast<uint32_t>(get_u64(step, "dim", 64));
   std::string metric = get_string(step, "metric", "l2");
   if (!vstore::parse_metric(metric, &o.metric)) return StepOutcome::Error("invalid-argument", fmt::format("unknown metric '{}'", metric));
-  o.index.enabled = get_bool(step, "index", true);
+  o.index.enabled = get_bool(step, "hnsw", true);  // not "index": every step has its own index
   o.index.m = static_cast<uint32_t>(get_u64(step, "m", o.index.m));
   o.index.ef_construction = static_cast<uint32_t>(get_u64(step, "ef_construction", o.index.ef_construction));
   if (step.contains("store")) store_dir_ = work_dir_ + "/" + get_string(step, "store");
@@ -301,7 +307,13 @@ StepOutcome Session::delete_where(const json& step) {
     // One IN list of `clauses` values: `filter` is the field name, values as %i/%m name the driver's paths.
     std::string field = get_string(step, "field", "file_path");
     text = field + " IN (";
-    for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) text += (i ? ", '" : "'") + instance(i) + "'";
+    // The values are the quoted part of `filter`: file_path = '...%i...'.
+    auto value = [&](uint64_t i) {
+      std::string c = instance(i);
+      size_t open = c.find('\''), close = c.rfind('\'');
+      return open != std::string::npos && close > open ? c.substr(open + 1, close - open - 1) : c;
+    };
+    for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) text += (i ? ", '" : "'") + value(i) + "'";
     text += ")";
   } else if (shape == "and-or") {
     // a OR (b AND (c OR (d AND ...))): alternating connectives, `clauses` deep.

@@ -59,6 +59,7 @@ struct Scenario {
   std::string summary;
   std::string origin;
   std::string regression;
+  std::vector<std::string> matrix_switches;              // crashgate matrix injects only these (a heavy scenario); empty: all
   std::vector<std::string> targets;
   std::vector<std::string> builds;                       // default: ["release"]
   std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
@@ -80,6 +81,7 @@ struct Cell {
   std::vector<Step> steps;   // with {param} substituted
   Expectation expect;
   std::string regression;
+  std::vector<std::string> matrix_switches;
 };
 
 struct ScenarioError {

@@ -11,8 +11,8 @@ namespace crashgate {
 // X(name, required keys, optional keys, what a driver does)
 // Keys are space-separated. Every step may also have "name" and "expect" ("ok", "error" or "error:CODE").
 #define CRASHGATE_SCENARIO_OPS(X)                                                                         \
-  X("create", "", "dim vectors metric seed store index m ef_construction",                              \
-    "create a store with `vectors` random vectors of `dim` (index = false: no HNSW; m, ef_construction)") \
+  X("create", "", "dim vectors metric seed store hnsw m ef_construction",                              \
+    "create a store with `vectors` random vectors of `dim` (hnsw = false: no index; m, ef_construction)") \
   X("add", "", "vectors ids metadata seed", "add vectors (with metadata) to the open store")             \
   X("search", "", "queries k ef filter", "run `queries` k-NN searches, optionally filtered")              \
   X("remove", "", "ids count", "remove vectors by id (or `count` random ones)")                          \

@@ -1,6 +1,7 @@
 // Which cells the detection matrix runs.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -57,6 +58,8 @@ std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& ca
   for (const RegressionSwitch& r : switches) {
     for (const std::string& scenario : order) {
       const auto& builds = by_scenario[scenario];
+      const auto& only = builds.begin()->second.front()->cell.matrix_switches;
+      if (!only.empty() && std::find(only.begin(), only.end(), r.id) == only.end()) continue;
       // The plain build: its own cells when the scenario names it, else those of its first build.
       std::vector<std::pair<std::string, const std::vector<const PlannedCell*>*>> runs;
       auto plain = builds.find(options.plain_build);

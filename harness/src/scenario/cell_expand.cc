@@ -90,6 +90,7 @@ std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
         cell.limits = s.limits;
         cell.expect = s.expect;
         cell.regression = s.regression;
+        cell.matrix_switches = s.matrix_switches;
         for (const auto& step : s.steps) {
           Step substituted = step;
           substituted.args = substitute_all(step.args, combo);

@@ -18,7 +18,7 @@ namespace {
 // The CMake presets a scenario may name (CMakePresets.json).
 constexpr std::array<std::string_view, 6> kBuilds = {"release", "debug", "asan", "tsan", "fuzz", "coverage"};
 constexpr std::string_view kTopLevelKeys =
-    "name summary origin regression targets builds params limits step expect";
+    "name summary origin regression matrix_switches targets builds params limits step expect";
 constexpr std::string_view kExpectKeys = "outcome code signal check step message";
 
 SourcePosition position(const toml::node& node) {
@@ -84,6 +84,7 @@ class Parser {
     s.summary = optional_string(root, "summary");
     s.origin = optional_string(root, "origin");
     s.regression = optional_string(root, "regression");
+    s.matrix_switches = string_list(root, "matrix_switches", false);
     s.targets = string_list(root, "targets", true);
     s.builds = string_list(root, "builds", false);
     if (s.builds.empty()) s.builds = {"release"};
