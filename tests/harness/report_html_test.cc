@@ -5,6 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <iostream>
+#include <sstream>
+
 #include <chrono>
 #include <map>
 #include <regex>
@@ -186,13 +189,15 @@ TEST(ReportHtml, FiveHundredFailingCellsRenderInReasonableSizeAndTime) {
   ReportInputs inputs;
   inputs.source_root = testing::kReportSourceRoot;
   std::string html = write_html(results, inputs);
-  EXPECT_LT(html.size(), 8u << 20) << "500 failing cells with 30-frame stacks";
+  EXPECT_LT(html.size(), 8u << 20) << "500 failing cells with 30-frame stacks and 1 MiB of stderr each";
   auto started = std::chrono::steady_clock::now();
   RenderedPage page = render(html);
   auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   ASSERT_EQ(page.problem, "");
   EXPECT_EQ(chips(page).size(), 500u);
   EXPECT_EQ(chips(page, "section").size(), 500u);
+  EXPECT_THAT(page.dom, HasSubstr("bytes before this are in results.json or the work directory ...]\ntttt"));
+  EXPECT_THAT(page.dom, HasSubstr("tttt\nlast line of stderr")) << "the end of stderr is kept";
   RecordProperty("html_bytes_500_failing", static_cast<int>(html.size()));
   RecordProperty("html_render_ms_500_failing", static_cast<int>(seconds * 1000));
   std::cout << "report.html for 500 failing cells: " << html.size() << " bytes, rendered in " << seconds << " s\n";

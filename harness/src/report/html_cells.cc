@@ -13,6 +13,7 @@ namespace {
 
 constexpr std::size_t kFramesShown = 40;  // a stack deeper than this is recursion; the rest is counted
 constexpr std::size_t kStacksShown = 16;
+constexpr std::size_t kOutputShown = 4 * 1024;  // the end of stdout and stderr; results.json has more
 
 std::string e(std::string_view text) { return markup_escape(text); }
 
@@ -80,7 +81,7 @@ void append_steps(std::string& out, const Outcome& o) {
 void append_output(std::string& out, const char* name, const OutputExcerpt& excerpt) {
   if (excerpt.total_bytes == 0) return;
   out += fmt::format("<h4>{} ({} bytes{})</h4>\n<pre class=\"output\">{}</pre>\n", name, format_thousands(excerpt.total_bytes),
-                     excerpt.truncated() ? ", excerpt" : "", e(excerpt.text()));
+                     excerpt.truncated() ? ", excerpt" : "", e(output_tail(excerpt, kOutputShown)));
 }
 
 }  // namespace

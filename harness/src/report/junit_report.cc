@@ -19,6 +19,9 @@ namespace {
 
 using report::markup_escape;
 
+// The end of a failing cell's stdout and stderr; the diagnosis already holds its stacks.
+constexpr std::size_t kOutputShown = 4 * 1024;
+
 struct Tally {
   int tests = 0, failures = 0, errors = 0, skipped = 0;
   std::int64_t ms = 0;
@@ -48,8 +51,8 @@ std::string element(const std::string& name, const std::string& text, const std:
 }
 
 void append_output(std::string& out, const Outcome& o, const std::string& indent) {
-  if (o.stdout_excerpt.total_bytes > 0) out += element("system-out", o.stdout_excerpt.text(), indent);
-  if (o.stderr_excerpt.total_bytes > 0) out += element("system-err", o.stderr_excerpt.text(), indent);
+  if (o.stdout_excerpt.total_bytes > 0) out += element("system-out", report::output_tail(o.stdout_excerpt, kOutputShown), indent);
+  if (o.stderr_excerpt.total_bytes > 0) out += element("system-err", report::output_tail(o.stderr_excerpt, kOutputShown), indent);
 }
 
 void append_testcase(std::string& out, const CellResult& cell, bool several_targets) {

@@ -199,6 +199,16 @@ const Frame* first_project_frame(const Outcome& o, const std::string& source_roo
   return nullptr;
 }
 
+std::string output_tail(const OutputExcerpt& output, std::size_t max_bytes) {
+  std::string text = output.text();
+  if (text.size() <= max_bytes) return text;
+  std::size_t start = text.size() - max_bytes;
+  // Start at a line when one begins early in the window; a single huge line is cut where it must be.
+  if (auto newline = text.find('\n', start); newline != std::string::npos && newline < start + max_bytes / 4) start = newline + 1;
+  return fmt::format("[... {} of {} bytes before this are in results.json or the work directory ...]\n{}", start,
+                     output.total_bytes, text.substr(start));
+}
+
 std::string seconds_text(std::int64_t ms) { return fmt::format("{:.3f}", static_cast<double>(ms < 0 ? 0 : ms) / 1000); }
 
 }  // namespace crashgate::report

@@ -46,6 +46,11 @@ std::optional<std::string> project_relative(const std::string& path, const std::
 // counts for the crash state and lies in the project; then any project frame.
 const Frame* first_project_frame(const Outcome& outcome, const std::string& source_root);
 
+// The end of a captured output, at most about `max_bytes` of it (a cell's stderr
+// may hold megabytes; a report of 500 cells must not), starting at a line when
+// it can, with a line saying how much came before.
+std::string output_tail(const OutputExcerpt& output, std::size_t max_bytes);
+
 // "1.234" seconds from milliseconds.
 std::string seconds_text(std::int64_t ms);
 

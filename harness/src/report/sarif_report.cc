@@ -72,7 +72,7 @@ json stack_json(const Thread& thread, const std::string& source_root) {
     json frame = {{"location", frame_location(f, source_root)}};
     if (!f.module.empty()) frame["module"] = printable(f.module);
     if (thread.tid) frame["threadId"] = thread.tid;
-    frame["properties"] = {{"moduleOffset", fmt::format("0x{:x}", f.module_offset)}, {"pc", fmt::format("0x{:x}", f.pc)}};
+    if (!f.module.empty()) frame["properties"] = {{"moduleOffset", fmt::format("0x{:x}", f.module_offset)}};
     frames.push_back(std::move(frame));
   }
   std::string text = (thread.role.empty() ? "stack" : thread.role) + (who.empty() ? "" : " (" + who + ")");
@@ -205,7 +205,8 @@ std::string write_sarif(const RunResults& r, const ReportInputs& inputs) {
     run["originalUriBaseIds"] = {{kSourceRootId, {{"uri", "file://" + uri_path(root)}}}};
   }
   json log = {{"$schema", kSarifSchema}, {"version", "2.1.0"}, {"runs", json::array({run})}};
-  return log.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  // Compact: stacks make up most of a log, and indenting them doubles its size (`jq .` shows it indented).
+  return log.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace crashgate

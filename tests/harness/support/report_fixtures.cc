@@ -210,6 +210,10 @@ RunResults many_failing_results(int n) {
           frame(fmt::format("vstore::deep::call_{}(int)", k), in_root(fmt::format("targets/vstore/src/deep_{}.cc", k)), 10 + k));
     a.outcome.signature = fmt::format("{:016x}", 0x1000 + i % 40);
     a.unmet = {"outcome: expected error, got signal"};
+    // A chatty driver: 64 KiB of stderr, of which a report shows the end.
+    a.outcome.stderr_excerpt.head = std::string(32 * 1024, 'h');
+    a.outcome.stderr_excerpt.tail = std::string(32 * 1024, 't') + "\nlast line of stderr\n";
+    a.outcome.stderr_excerpt.total_bytes = 1 << 20;
     cell.attempts = {a};
     r.cells.push_back(std::move(cell));
   }

@@ -25,7 +25,8 @@ inline constexpr const char* kHostileText =
 // Stderr, details and a param carry kHostileText.
 RunResults report_results();
 
-// A run of `n` failing cells, each with a 30-frame stack and stderr.
+// A run of `n` failing cells, each with a 30-frame stack and 1 MiB of stderr
+// (64 KiB of it captured).
 RunResults many_failing_results(int n);
 
 // A run with no cells.
