@@ -14,6 +14,7 @@
 #include "cli/selection_options.h"
 #include "crashgate/cli.h"
 #include "crashgate/driver_location.h"
+#include "crashgate/report_writers.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/run_matrix.h"
 #include "crashgate/triage.h"
@@ -156,6 +157,11 @@ int run_command(const RunOptions& options) {
     std::cerr << "crashgate run: " << error << "\n";
     return kExitHarnessError;
   }
+  // The reports follow from results.json (`crashgate report` rewrites them); failing to write one is loud but
+  // does not change the verdict.
+  if (!write_run_reports(run_dir->path, results, ReportOptions{}, error))
+    std::cerr << "crashgate run: reports: " << error << " (`crashgate report " << display_path(run_dir->path)
+              << "` writes them again)\n";
   if (!point_latest(reports, run_dir->id, error)) std::cerr << "crashgate run: " << error << "\n";
   std::cout << fmt::format("results: {}/{}\n", display_path(run_dir->path), kResultsFile);
   return results.exit_code;

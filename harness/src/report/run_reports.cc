@@ -1,0 +1,148 @@
+// Writing a run's reports: what they need from disk (field reports, matrix.json),
+// then each file atomically beside results.json.
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fstream>
+#include <sstream>
+
+#include "crashgate/report_writers.h"
+
+namespace crashgate {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::size_t kExcerptBytes = 4000;
+constexpr int kExcerptLines = 40;
+constexpr const char* kMatrixSchema = "crashgate.matrix/1";
+
+// The start of a field report: its first lines, cut at a line end, and how much more there is.
+std::optional<std::string> excerpt(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) return std::nullopt;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string text(kExcerptBytes, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  std::uintmax_t size = fs::file_size(path, ec);
+  bool whole = text.size() < kExcerptBytes;
+  std::size_t cut = 0;
+  int lines = 0;
+  for (std::size_t newline; lines < kExcerptLines && (newline = text.find('\n', cut)) != std::string::npos; ++lines)
+    cut = newline + 1;
+  // Fewer lines than the limit: all of a short file, else up to the last whole line.
+  if (lines < kExcerptLines && (whole || cut == 0)) cut = text.size();
+  text.resize(cut);
+  if (!ec && size > text.size())
+    text += fmt::format("[... {} more bytes in {}]\n", size - text.size(), path.filename().string());
+  return text;
+}
+
+std::string default_source_root(const RunResults& results) {
+  fs::path build_root(results.build_root);
+  if (!results.build_root.empty() && build_root.filename() == "build") return build_root.parent_path().string();
+  std::error_code ec;
+  return fs::current_path(ec).string();
+}
+
+void read_matrix(const std::string& run_dir, ReportInputs& inputs) {
+  fs::path path = fs::path(run_dir) / kMatrixFile;
+  std::error_code ec;
+  if (run_dir.empty() || !fs::exists(path, ec)) return;  // no matrix ran: nothing to show
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) {
+    inputs.matrix_problem = fmt::format("{}: cannot read it", path.string());
+    return;
+  }
+  auto json = nlohmann::json::parse(text.str(), nullptr, false);
+  if (json.is_discarded()) {
+    inputs.matrix_problem = fmt::format("{}: not valid JSON", path.string());
+  } else if (!json.is_object() || json.value("schema", "") != kMatrixSchema) {
+    inputs.matrix_problem = fmt::format("{}: schema is not {}", path.string(), kMatrixSchema);
+  } else {
+    inputs.matrix = std::move(json);
+  }
+}
+
+bool write_atomically(const std::string& path, const std::string& content, std::string& error) {
+  std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << content;
+    out.flush();
+    if (!out) {
+      error = fmt::format("cannot write {}: {}", temporary, std::strerror(errno));
+      std::remove(temporary.c_str());
+      return false;
+    }
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
+    std::remove(temporary.c_str());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+ReportInputs gather_report_inputs(const RunResults& results, const ReportOptions& options) {
+  ReportInputs inputs;
+  std::string root = options.source_root.empty() ? default_source_root(results) : options.source_root;
+  std::error_code ec;
+  inputs.source_root = fs::absolute(root, ec).lexically_normal().string();
+  if (inputs.source_root.size() > 1 && inputs.source_root.back() == '/') inputs.source_root.pop_back();
+
+  // Only the origin's file name is looked up, in known places: a scenario cannot point the report at other files.
+  std::vector<fs::path> dirs(options.field_report_dirs.begin(), options.field_report_dirs.end());
+  dirs.push_back(fs::path(inputs.source_root) / ".." / "shared" / "field-reports");
+  dirs.push_back(fs::path("..") / "shared" / "field-reports");
+  for (const auto& cell : results.cells) {
+    if (cell.origin.empty() || inputs.field_reports.count(cell.origin)) continue;
+    std::string name = fs::path(cell.origin).filename().string();
+    if (name.empty() || name == "." || name == "..") continue;
+    for (const auto& dir : dirs) {
+      if (auto text = excerpt(dir / name)) {
+        inputs.field_reports[cell.origin] = *text;
+        break;
+      }
+    }
+  }
+  read_matrix(options.run_dir.empty() ? results.run_dir : options.run_dir, inputs);
+  return inputs;
+}
+
+bool write_run_reports(const std::string& out_dir, const RunResults& results, const ReportOptions& options,
+                       std::string& error) {
+  ReportOptions resolved = options;
+  if (resolved.run_dir.empty()) resolved.run_dir = out_dir;
+  ReportInputs inputs = gather_report_inputs(results, resolved);
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec) {
+    error = fmt::format("cannot create {}: {}", out_dir, ec.message());
+    return false;
+  }
+  struct Report {
+    const char* file;
+    std::string (*write)(const RunResults&, const ReportInputs&);
+  };
+  static const Report kReports[] = {
+      {kJunitFile, [](const RunResults& r, const ReportInputs&) { return write_junit(r); }},
+      {kSarifFile, write_sarif},
+      {kHtmlFile, write_html},
+      // summary.md (the PR comment) and the gate's files join this table.
+  };
+  for (const auto& report : kReports)
+    if (!write_atomically(out_dir + "/" + report.file, report.write(results, inputs), error)) return false;
+  return true;
+}
+
+}  // namespace crashgate
