@@ -9,6 +9,7 @@
 #include "crashgate/baseline.h"
 #include "harness/support/crashers.h"
 #include "harness/support/gate_results.h"
+#include "harness/support/schema_docs.h"
 
 namespace crashgate {
 namespace {
@@ -93,6 +94,14 @@ TEST(Baseline, TheCheckedInBaselineReadsBack) {
   auto b = load_baseline(testing::source_dir() + "/reports/baseline.json", error);
   ASSERT_TRUE(b) << error;
   EXPECT_GT(b->cells.size(), 50u) << "the baseline covers the catalog";
+}
+
+TEST(Baseline, ItsSchemaDocumentListsExactlyTheFieldsWritten) {
+  std::string doc = testing::report_doc("baseline-schema.md");
+  auto j = to_json(baseline_from_results(mixed_run()));
+  EXPECT_EQ(testing::documented_fields(doc, "Top level"), testing::written_fields(j));
+  EXPECT_EQ(testing::documented_fields(doc, "`cells[]`"), testing::written_fields(j["cells"][4])) << j["cells"][4].dump();
+  EXPECT_EQ(testing::documented_fields(doc, "`signatures[]`"), testing::written_fields(j["signatures"][0]));
 }
 
 }  // namespace

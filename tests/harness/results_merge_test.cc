@@ -11,6 +11,7 @@
 #include "harness/support/crashers.h"
 #include "harness/support/gate_results.h"
 #include "harness/support/run_fixtures.h"
+#include "harness/support/schema_docs.h"
 
 namespace crashgate {
 namespace {
@@ -49,6 +50,21 @@ TEST(ResultsMerge, JoinsShardsCellsInOrderNotingEachShard) {
   EXPECT_EQ(merged->duration_ms, 300) << "shards run side by side: the longest";
   EXPECT_EQ(merged->exit_code, 1) << "a cell failed";
   EXPECT_EQ(merged->shard, "");
+}
+
+TEST(ResultsMerge, TheResultsSchemaDocumentsMergedFromFieldByField) {
+  auto a = shard_run("r1", {gate_cell("a/vstore/debug", Verdict::pass)}, "1/2");
+  std::string error;
+  auto merged = merge_results({a}, error);
+  ASSERT_TRUE(merged) << error;
+  auto j = to_json(*merged);
+  ASSERT_EQ(j["merged_from"].size(), 1u);
+  EXPECT_EQ(testing::documented_fields(testing::report_doc("results-schema.md"), "`merged_from[]`"),
+            testing::written_fields(j["merged_from"][0]));
+  std::string back_error;
+  auto back = run_results_from_json(j, back_error);
+  ASSERT_TRUE(back) << back_error;
+  EXPECT_EQ(back->merged_from, merged->merged_from);
 }
 
 TEST(ResultsMerge, ACellInTwoShardsWithTheSameVerdictIsKeptOnceWithDifferentOnesIsAnError) {
