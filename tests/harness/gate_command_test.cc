@@ -143,6 +143,13 @@ TEST_F(GateCommand, AnEscapedRegressionInTheRunsMatrixBlocks) {
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("### Escaped regressions (1)\n\n- `offset32`: escaped — cells: 0"));
   std::ofstream(matrix) << R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"id":"stale-size","status":"caught"}]})";
   EXPECT_EQ(gate({"--baseline", base, "--matrix", matrix}).exit_code, 0);
+  // Without --matrix the gate reads the run directory's matrix.json, where `crashgate matrix` writes it.
+  std::string in_run = run_dir() + "/matrix.json";
+  std::ofstream(in_run) << R"({"schema":"crashgate.matrix/1","verdict":"fail","regressions":[{"id":"offset32","status":"wrong-kind"}]})";
+  Outcome from_run = gate({"--baseline", base});
+  fs::remove(in_run);
+  EXPECT_EQ(from_run.exit_code, 1) << both(from_run);
+  EXPECT_THAT(from_run.stdout_excerpt.text(), HasSubstr("- `offset32`: wrong-kind"));
   std::ofstream(matrix) << R"({"schema":"crashgate.matrix/9","regressions":[]})";
   Outcome bad = gate({"--baseline", base, "--matrix", matrix});
   EXPECT_EQ(bad.exit_code, 2);
