@@ -39,6 +39,17 @@ struct CellResult {
   std::string repro;                 // `crashgate repro CELL --run RUN_DIR`
 };
 
+// One of the runs `crashgate merge` joined into this one.
+struct MergedRun {
+  std::string run_id;
+  std::string run_dir;
+  std::string shard;                 // "2/4", or "" when that run was not sharded
+  std::string host;
+  std::int64_t duration_ms = 0;
+  int cells = 0;
+  bool operator==(const MergedRun&) const = default;
+};
+
 struct RunResults {
   std::string run_id;                // "20250611T051130Z", unique within the reports directory
   std::string run_dir;
@@ -53,6 +64,9 @@ struct RunResults {
   int rerun_failures = 0;
   bool interrupted = false;
   int exit_code = 0;
+  std::string shard;                 // "2/4" when this run selected one shard (--shard); "" otherwise
+  std::string regression;            // `run --regression`: switched on in every cell whose build has them; "" none
+  std::vector<MergedRun> merged_from;  // for `crashgate merge`'s output: the runs it joined, in order
   std::vector<CellResult> cells;
 
   std::map<Verdict, int> counts() const;  // every verdict, zeros included

@@ -15,6 +15,7 @@ void add_list_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<SelectionOptions>();
   auto* list = app.add_subcommand("list", "List the cells `run` would run: one a line, id then origin");
   add_selection_options(*list, *options);
+  list->footer(fmt::format("Exit status: 0 listed (an empty shard or selection lists nothing), {} usage, scenario-file or shard errors.", kExitUsage));
   list->callback([options, &exit_code] {
     auto cells = load_selected_cells(*options, 0, "list");
     if (!cells) {

@@ -14,6 +14,7 @@
 #include "cli/interrupt.h"
 #include "cli/recorded_cell.h"
 #include "cli/run_commands.h"
+#include "crashgate/cell_rerun.h"
 #include "crashgate/cli.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/run_matrix.h"
@@ -67,36 +68,38 @@ int repro(const ReproOptions& options) {
   auto recorded = find_recorded_cell(options.cell, options.run, "repro");
   if (!recorded) return kExitUsage;
   const CellResult& cell = recorded->cell();
-  std::string driver = cell.driver;
-  std::string root = options.build_root;
-  if (root.empty()) {
-    if (const char* env = std::getenv("CRASHGATE_BUILD_ROOT"); env && *env) root = env;
-  }
-  if (!root.empty()) driver = driver_path(root, cell.cell.build, cell.cell.target);
-  if (auto missing = missing_driver_message(driver, cell.cell.build, cell.cell.target)) {
-    std::cerr << "crashgate repro: " << *missing << "\n";
-    return kExitHarnessError;
-  }
+  std::string driver = rerun_driver(cell, options.build_root);
   std::string work_dir = fmt::format("{}/repro/{}", recorded->run_dir, recorded->index);
-  std::string error;
-  auto spec = attempt_spec(cell.cell, driver, work_dir, error);
-  if (!spec) {
-    std::cerr << "crashgate repro: " << error << "\n";
-    return kExitHarnessError;
+  if (options.gdb) {
+    if (auto missing = missing_driver_message(driver, cell.cell.build, cell.cell.target)) {
+      std::cerr << "crashgate repro: " << *missing << "\n";
+      return kExitHarnessError;
+    }
+    std::string error;
+    auto spec = attempt_spec(cell.cell, driver, work_dir, error);
+    if (!spec) {
+      std::cerr << "crashgate repro: " << error << "\n";
+      return kExitHarnessError;
+    }
+    return exec_gdb(*spec);
   }
-  if (options.gdb) return exec_gdb(*spec);
 
   std::cout << fmt::format("crashgate repro: {} (seed {}) in {}\n", cell.cell.id, cell.cell.seed, work_dir);
   std::cout.flush();
+  std::string error;
   std::optional<KnownIssues> known;
   if (std::filesystem::exists("reports/known-issues.toml")) known = KnownIssues::load("reports/known-issues.toml", error);
   Cancellation cancellation;
-  Outcome outcome;
+  Attempt attempt;
   {
     InterruptGuard guard(cancellation);
-    outcome = run_observed(*spec, RunContext{&cancellation, known ? &*known : nullptr});
+    attempt = std::move(rerun_cells({CellRerun{&cell, driver, work_dir}}, 1,
+                                    RunContext{&cancellation, known ? &*known : nullptr}).front());
   }
-  Attempt attempt = judged_attempt(cell.cell, std::move(outcome), work_dir, cancellation.cancelled());
+  if (attempt.outcome.kind == OutcomeKind::harness_error && attempt.work_dir.empty()) {
+    std::cerr << "crashgate repro: " << attempt.outcome.detail << "\n";
+    return kExitHarnessError;
+  }
   std::cout << summary_text(attempt.outcome);
   std::cout << fmt::format("expected {}, got {}: {}\n", expectation_text(cell.cell.expect),
                            outcome_text(attempt.outcome), to_string(attempt.verdict));

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <iostream>
+#include <map>
 #include <memory>
 
 #include "cli/interrupt.h"
@@ -15,8 +16,12 @@
 #include "crashgate/cli.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/report_writers.h"
+#include "crashgate/gate_decision.h"
+#include "crashgate/results_merge.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/run_matrix.h"
+#include "crashgate/run_regression.h"
+#include "crashgate/summary_markdown.h"
 #include "crashgate/triage.h"
 
 #ifndef CRASHGATE_VERSION
@@ -39,6 +44,7 @@ struct RunOptions {
   std::string build_root;
   std::string out;
   std::string known_issues;
+  std::string regression;
   std::vector<std::string> command_line;
 };
 
@@ -63,12 +69,16 @@ std::string this_program() {
   return ec ? std::string("crashgate") : display_path(exe.string());
 }
 
-int exit_code_for(const RunResults& r) {
-  if (r.interrupted) return kExitInterrupted;
-  auto counts = r.counts();
-  if (counts[Verdict::fail] > 0) return kExitCellsFailed;
-  if (counts[Verdict::harness_error] > 0 || counts[Verdict::not_run] > 0) return kExitHarnessError;
-  return 0;
+// summary.md next to results.json: with no baseline, every failure is new.
+void write_run_summary(const RunResults& results, const KnownIssues* known) {
+  GateOptions gate;
+  gate.known_issues = known;
+  SummaryMarkdownOptions options;
+  options.title = "crashgate run";
+  options.run_dir = display_path(results.run_dir);
+  std::string error;
+  if (!write_summary_markdown(results.run_dir, summary_markdown(results, decide_gate(results, gate), options), error))
+    std::cerr << "crashgate run: " << error << "\n";
 }
 
 std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok) {
@@ -87,10 +97,41 @@ std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok
   return known;
 }
 
+// --regression: added to every cell whose build has the switches; an error
+// when none has, because a run that tests nothing must not pass.
+bool apply_regression(const std::string& ids, const std::string& build_root, std::vector<PlannedCell>& cells) {
+  if (auto why = regression_ids_error(ids)) {
+    std::cerr << "crashgate run: --regression " << *why << "\n";
+    return false;
+  }
+  std::map<std::string, bool> has;  // build -> compiled in
+  std::size_t applied = 0;
+  for (auto& c : cells) {
+    auto [it, inserted] = has.emplace(c.cell.build, false);
+    if (inserted) it->second = build_has_regressions(build_root, c.cell.build);
+    if (!it->second) continue;
+    add_regressions(c.cell, ids);
+    ++applied;
+  }
+  if (applied == 0) {
+    std::string builds;
+    for (const auto& [build, _] : has) builds += (builds.empty() ? "" : ", ") + build;
+    std::cerr << fmt::format("crashgate run: --regression {}: no selected build has regression switches compiled in "
+                             "({} under {}; the debug, asan and tsan presets have them: ci/build debug)\n",
+                             ids, builds.empty() ? "no cells" : builds, build_root);
+    return false;
+  }
+  std::cout << fmt::format("crashgate run: regression {} switched on in {} of {} cells (the builds that have it)\n",
+                           ids, applied, cells.size());
+  return true;
+}
+
 int run_command(const RunOptions& options) {
-  auto cells = load_selected_cells(options.select, options.seed, "run", options.build_root);
+  std::optional<Shard> shard;
+  auto cells = load_selected_cells(options.select, options.seed, "run", options.build_root, &shard);
   if (!cells) return kExitUsage;
-  if (cells->empty()) {
+  // A shard may be empty when there are few cells; the fleet's other shards hold them.
+  if (cells->empty() && !shard) {
     std::cerr << "crashgate run: no cells match the selection (crashgate list shows what there is)\n";
     return kExitUsage;
   }
@@ -100,6 +141,7 @@ int run_command(const RunOptions& options) {
 
   std::string build_root = options.build_root.empty() ? default_build_root() : options.build_root;
   build_root = std::filesystem::absolute(build_root).lexically_normal().string();
+  if (!options.regression.empty() && !apply_regression(options.regression, build_root, *cells)) return kExitUsage;
   std::string reports = options.out.empty() ? build_root + "/reports" : options.out;
   reports = std::filesystem::absolute(reports).lexically_normal().string();
   std::string error;
@@ -129,12 +171,15 @@ int run_command(const RunOptions& options) {
   results.build_root = build_root;
   results.jobs = plan.jobs;
   results.rerun_failures = plan.rerun_failures;
+  if (shard) results.shard = shard->text();
+  results.regression = options.regression;
   auto started = std::chrono::system_clock::now();
   auto started_steady = std::chrono::steady_clock::now();
   results.started_at = iso_utc(started);
 
-  std::cout << fmt::format("crashgate run {}: {} cells, seed {}, -j {}; writing {}\n", run_dir->id, plan.cells.size(),
-                           options.seed, plan.jobs, display_path(run_dir->path));
+  std::cout << fmt::format("crashgate run {}: {} cells{}, seed {}, -j {}; writing {}\n", run_dir->id, plan.cells.size(),
+                           shard ? " (shard " + shard->text() + ")" : "", options.seed, plan.jobs,
+                           display_path(run_dir->path));
   std::cout.flush();
   bool live = is_terminal(stdout);
   RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, plan.cells.size());
@@ -150,13 +195,14 @@ int run_command(const RunOptions& options) {
   results.interrupted = cancellation.cancelled();
   results.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
                                                                               started_steady).count();
-  results.exit_code = exit_code_for(results);
+  results.exit_code = run_exit_code(results);
 
   std::cout << run_summary(results);
   if (!write_results(results, run_dir->path, error)) {
     std::cerr << "crashgate run: " << error << "\n";
     return kExitHarnessError;
   }
+  write_run_summary(results, known ? &*known : nullptr);
   // The reports follow from results.json (`crashgate report` rewrites them); failing to write one is loud but
   // does not change the verdict.
   if (!write_run_reports(run_dir->path, results, ReportOptions{}, error))
@@ -202,6 +248,11 @@ void add_run_command(CLI::App& app, int& exit_code, std::vector<std::string> com
   run->add_option("--known-issues", options->known_issues,
                   fmt::format("Match crashes against this file (default: {} when present)", kDefaultKnownIssues))
       ->type_name("PATH");
+  run->add_option("--regression", options->regression,
+                  "Switch these regression switches on (ID[,ID...], `vstore regressions` lists them) in every cell "
+                  "whose build has them compiled in (debug, asan, tsan; never release)")
+      ->allow_extra_args(false)
+      ->type_name("ID");
   run->callback([options, &exit_code] { exit_code = run_command(*options); });
 }
 

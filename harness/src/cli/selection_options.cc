@@ -24,10 +24,30 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
                      "Only cells whose id matches this glob (* and ?; '[' is literal); repeatable: any may match")
       ->allow_extra_args(false)
       ->type_name("GLOB");
+  command.add_option("--shard", options.shard,
+                     "Only shard I of N (1/4 .. 4/4): a fixed 1/N of the cells, by a hash of each id (default: "
+                     "$CRASHGATE_SHARD_INDEX/$CRASHGATE_TOTAL_SHARDS, else $GTEST_SHARD_INDEX/$GTEST_TOTAL_SHARDS, "
+                     "0-based; else every cell)")
+      ->allow_extra_args(false)
+      ->type_name("I/N");
 }
 
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
-                                                            const char* command, const std::string& build_root) {
+                                                            const char* command, const std::string& build_root,
+                                                            std::optional<Shard>* shard_out) {
+  std::optional<Shard> shard;
+  std::string shard_error;
+  if (!options.shard.empty()) {
+    shard = parse_shard(options.shard, shard_error);
+    if (!shard) shard_error = "--shard " + shard_error;
+  } else {
+    shard = shard_from_environment(shard_error);
+  }
+  if (!shard_error.empty()) {
+    std::cerr << "crashgate " << command << ": " << shard_error << "\n";
+    return std::nullopt;
+  }
+  if (shard_out) *shard_out = shard;
   std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"scenarios/"} : options.paths;
   ScenarioCatalog catalog = load_catalog(paths);
   for (const auto& error : catalog.errors) std::cerr << error.text() << "\n";
@@ -42,7 +62,9 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
   auto unresolved = resolve_param_sources(catalog, options.selection, build_root.empty() ? default_build_root() : build_root);
   for (const auto& error : unresolved) std::cerr << error.text() << "\n";
   if (!unresolved.empty()) return std::nullopt;
-  return select_cells(catalog, options.selection, seed);
+  auto cells = select_cells(catalog, options.selection, seed);
+  if (shard) std::erase_if(cells, [&](const PlannedCell& c) { return !in_shard(c.cell.id, *shard); });
+  return cells;
 }
 
 }  // namespace crashgate

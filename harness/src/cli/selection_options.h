@@ -7,21 +7,25 @@
 #include <vector>
 
 #include "crashgate/cell_selection.h"
+#include "crashgate/shard.h"
 
 namespace crashgate {
 
 struct SelectionOptions {
   std::vector<std::string> paths;    // default: scenarios/
   CellSelection selection;
+  std::string shard;                 // --shard I/N; "" = the environment's (shard.h), else all
 };
 
 void add_selection_options(CLI::App& command, SelectionOptions& options);
 
-// Loads the scenarios and selects the cells. On any scenario or selection
-// error prints them all (file:line:column) to stderr and returns nothing.
-// Params taken from a target's tables are filled by asking drivers under
+// Loads the scenarios and selects the cells (of one shard, when sharded; the
+// shard in effect goes to `shard_out`). On any scenario or selection error
+// prints them all (file:line:column) to stderr and returns nothing. Params
+// taken from a target's tables are filled by asking drivers under
 // `build_root` ("" = default_build_root()).
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
-                                                            const char* command, const std::string& build_root = "");
+                                                            const char* command, const std::string& build_root = "",
+                                                            std::optional<Shard>* shard_out = nullptr);
 
 }  // namespace crashgate

@@ -93,6 +93,7 @@ void add_show_command(CLI::App& app, int& exit_code) {
   show->add_option("cell", *cell, "The cell id, or a glob matching exactly one")->required();
   show->add_option("--run", *run, "The run directory or its results.json (default: BUILD_ROOT/reports/latest)")
       ->type_name("DIR");
+  show->footer(fmt::format("Exit status: 0 shown, {} usage, an unreadable run, or no such cell (close matches are named).", kExitUsage));
   show->callback([cell, run, &exit_code] {
     auto recorded = find_recorded_cell(*cell, *run, "show");
     if (!recorded) {

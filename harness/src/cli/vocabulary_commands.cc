@@ -30,6 +30,7 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
   auto files = std::make_shared<std::vector<std::string>>();
   auto* check = app.add_subcommand("check", "Parse scenario files, report every error (file:line:column), list cells");
   check->add_option("files", *files, "Scenario files (.toml)")->required();
+  check->footer(fmt::format("Exit status: 0 every file is valid, {} a file has errors (each printed as file:line:column), {} usage.", kExitCheckFailed, kExitUsage));
   check->callback([files, &exit_code] {
     exit_code = 0;
     for (const auto& path : *files) {

@@ -187,6 +187,40 @@ bool read_cell(const json& j, Reader& r, CellResult& out) {
   return true;
 }
 
+json merged_runs_json(const std::vector<MergedRun>& runs) {
+  json out = json::array();
+  for (const auto& m : runs)
+    out.push_back({{"run_id", m.run_id},
+                   {"run_dir", m.run_dir},
+                   {"shard", m.shard.empty() ? json(nullptr) : json(m.shard)},
+                   {"host", m.host},
+                   {"duration_ms", m.duration_ms},
+                   {"cells", m.cells}});
+  return out;
+}
+
+// Fields added within version 1 (shard, regression, merged_from): absent in older files.
+bool read_run_additions(const json& j, RunResults& out, std::string& error) {
+  if (j.contains("shard") && j["shard"].is_string()) out.shard = j["shard"];
+  if (j.contains("regression") && j["regression"].is_string()) out.regression = j["regression"];
+  if (!j.contains("merged_from")) return true;
+  if (!j["merged_from"].is_array()) {
+    error = "merged_from: not an array";
+    return false;
+  }
+  for (std::size_t i = 0; i < j["merged_from"].size(); ++i) {
+    const json& m = j["merged_from"][i];
+    Reader r{error, fmt::format("merged_from[{}].", i)};
+    MergedRun run;
+    if (!(r.get(m, "run_id", run.run_id) && r.get(m, "run_dir", run.run_dir) && r.get(m, "host", run.host) &&
+          r.get(m, "duration_ms", run.duration_ms) && r.get(m, "cells", run.cells)))
+      return false;
+    if (m.contains("shard") && m["shard"].is_string()) run.shard = m["shard"];
+    out.merged_from.push_back(std::move(run));
+  }
+  return true;
+}
+
 }  // namespace
 
 std::map<Verdict, int> RunResults::counts() const {
@@ -251,6 +285,9 @@ json to_json(const RunResults& r) {
       {"rerun_failures", r.rerun_failures},
       {"interrupted", r.interrupted},
       {"exit_code", r.exit_code},
+      {"shard", r.shard.empty() ? json(nullptr) : json(r.shard)},
+      {"regression", r.regression.empty() ? json(nullptr) : json(r.regression)},
+      {"merged_from", merged_runs_json(r.merged_from)},
       {"counts", counts},
       {"cells", cells},
   };
@@ -272,6 +309,7 @@ std::optional<RunResults> run_results_from_json(const json& j, std::string& erro
         r.get(j, "jobs", out.jobs) && r.get(j, "rerun_failures", out.rerun_failures) &&
         r.get(j, "interrupted", out.interrupted) && r.get(j, "exit_code", out.exit_code)))
     return std::nullopt;
+  if (!read_run_additions(j, out, error)) return std::nullopt;
   if (!j.contains("cells") || !j["cells"].is_array()) {
     error = "cells: missing or not an array";
     return std::nullopt;

@@ -1,0 +1,31 @@
+// Sharding: a deterministic 1/N of the cells, as GoogleTest shards tests
+// across machines. A cell's shard is a hash of its id, so adding a scenario
+// moves no other cell to another shard.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace crashgate {
+
+struct Shard {
+  int index = 0;  // 0-based: 0 .. total-1
+  int total = 1;
+  std::string text() const;  // "2/4": 1-based, as --shard takes it
+  bool operator==(const Shard&) const = default;
+};
+
+// "I/N" with 1 <= I <= N (--shard 1/4 .. 4/4). On bad input returns nothing
+// and says what was wrong in `error`.
+std::optional<Shard> parse_shard(std::string_view text, std::string& error);
+
+// From CRASHGATE_SHARD_INDEX/CRASHGATE_TOTAL_SHARDS, else GTEST_SHARD_INDEX/
+// GTEST_TOTAL_SHARDS (0-based index, as GoogleTest's). Nothing when neither
+// pair is set; `error` non-empty when a pair is set badly.
+std::optional<Shard> shard_from_environment(std::string& error);
+
+// Whether the cell with this id belongs to `shard`.
+bool in_shard(std::string_view cell_id, const Shard& shard);
+
+}  // namespace crashgate

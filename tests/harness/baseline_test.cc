@@ -1,0 +1,108 @@
+// The baseline (baseline.h, reports/baseline-schema.md): made from a run,
+// written in a stable order, read back the same.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "crashgate/baseline.h"
+#include "harness/support/crashers.h"
+#include "harness/support/gate_results.h"
+#include "harness/support/schema_docs.h"
+
+namespace crashgate {
+namespace {
+
+using testing::gate_cell;
+using testing::gate_run;
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+RunResults mixed_run() {
+  return gate_run({gate_cell("z/vstore/debug", Verdict::fail, "00000000000000bb"),
+                   gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000cc"),
+                   gate_cell("m/vstore/debug", Verdict::fail, "00000000000000aa"),
+                   gate_cell("k/vstore/debug", Verdict::fail, "00000000000000aa"),
+                   gate_cell("i/vstore/debug", Verdict::not_run), gate_cell("c/vstore/debug", Verdict::harness_error)});
+}
+
+TEST(Baseline, HoldsEveryCellThatRanSortedByIdWithFlakyStoredAsPass) {
+  Baseline b = baseline_from_results(mixed_run());
+  std::vector<std::string> ids;
+  for (const auto& c : b.cells) ids.push_back(c.id);
+  EXPECT_THAT(ids, ::testing::ElementsAre("a/vstore/debug", "c/vstore/debug", "k/vstore/debug", "m/vstore/debug",
+                                          "z/vstore/debug"));
+  EXPECT_EQ(b.find("a/vstore/debug")->verdict, Verdict::pass);
+  EXPECT_EQ(b.find("a/vstore/debug")->signature, "") << "a flaky cell's crash is not accepted into the baseline";
+  EXPECT_EQ(b.find("c/vstore/debug")->verdict, Verdict::harness_error);
+  EXPECT_EQ(b.find("z/vstore/debug")->signature, "00000000000000bb");
+  EXPECT_EQ(b.find("i/vstore/debug"), nullptr) << "a cell that did not run says nothing about the engine";
+}
+
+TEST(Baseline, HoldsTheSignaturesOfItsFailuresSortedWithTheirCells) {
+  Baseline b = baseline_from_results(mixed_run());
+  ASSERT_EQ(b.signatures.size(), 2u);
+  EXPECT_EQ(b.signatures[0].signature, "00000000000000aa");
+  EXPECT_THAT(b.signatures[0].cells, ::testing::ElementsAre("k/vstore/debug", "m/vstore/debug"));
+  EXPECT_THAT(b.signatures[0].crash_state, ::testing::StartsWith("signal SIGBUS\nvstore::VectorFile::slot"));
+  EXPECT_TRUE(b.holds_signature("00000000000000bb"));
+  EXPECT_FALSE(b.holds_signature("00000000000000cc"));
+}
+
+TEST(Baseline, RoundTripsThroughItsFileByteForByte) {
+  Baseline b = baseline_from_results(mixed_run());
+  std::string path = testing::scratch_dir("baseline") + "/baseline.json";
+  std::string error;
+  ASSERT_TRUE(write_baseline(b, path, error)) << error;
+  std::string first = file_text(path);
+  EXPECT_EQ(first.rfind("{\n  \"schema\": \"crashgate.baseline/1\",\n  \"cells\": [", 0), 0u) << first;
+  auto back = load_baseline(path, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(*back, b);
+  ASSERT_TRUE(write_baseline(*back, path, error)) << error;
+  EXPECT_EQ(file_text(path), first) << "writing what was read changes nothing, so updates diff cleanly";
+}
+
+TEST(Baseline, BadFilesAreRefusedNamingTheFileAndTheField) {
+  std::string dir = testing::scratch_dir("baseline-bad");
+  auto check = [&](const std::string& text, const std::string& expected) {
+    std::ofstream(dir + "/b.json") << text;
+    std::string error;
+    EXPECT_FALSE(load_baseline(dir + "/b.json", error)) << text;
+    EXPECT_THAT(error, ::testing::HasSubstr(dir + "/b.json: " + expected)) << text;
+  };
+  check("{", "not valid JSON");
+  check(R"({"schema":"crashgate.results/1","cells":[],"signatures":[]})", "schema: 'crashgate.results/1'");
+  check(R"({"schema":"crashgate.baseline/1","signatures":[]})", "cells: missing");
+  check(R"({"schema":"crashgate.baseline/1","cells":[{"id":"a","verdict":"maybe"}],"signatures":[]})",
+        "cells[0].verdict: 'maybe' is not a verdict");
+  check(R"({"schema":"crashgate.baseline/1","cells":[{"id":"a","verdict":"pass"},{"id":"a","verdict":"fail"}],"signatures":[]})",
+        "cells[1]: cell 'a' appears twice");
+  std::string error;
+  EXPECT_FALSE(load_baseline(dir + "/missing.json", error));
+  EXPECT_THAT(error, ::testing::HasSubstr("missing.json: cannot read the baseline"));
+}
+
+TEST(Baseline, TheCheckedInBaselineReadsBack) {
+  std::string error;
+  auto b = load_baseline(testing::source_dir() + "/reports/baseline.json", error);
+  ASSERT_TRUE(b) << error;
+  EXPECT_GT(b->cells.size(), 50u) << "the baseline covers the catalog";
+}
+
+TEST(Baseline, ItsSchemaDocumentListsExactlyTheFieldsWritten) {
+  std::string doc = testing::report_doc("baseline-schema.md");
+  auto j = to_json(baseline_from_results(mixed_run()));
+  EXPECT_EQ(testing::documented_fields(doc, "Top level"), testing::written_fields(j));
+  EXPECT_EQ(testing::documented_fields(doc, "`cells[]`"), testing::written_fields(j["cells"][4])) << j["cells"][4].dump();
+  EXPECT_EQ(testing::documented_fields(doc, "`signatures[]`"), testing::written_fields(j["signatures"][0]));
+}
+
+}  // namespace
+}  // namespace crashgate

@@ -1,0 +1,162 @@
+// The gate's decisions (gate_decision.h): what is new and blocks, what is
+// known, flaky, fixed or escaped, against a baseline and the known issues.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crashgate/gate_decision.h"
+#include "harness/support/gate_results.h"
+
+namespace crashgate {
+namespace {
+
+using testing::gate_cell;
+using testing::gate_run;
+
+// The ids of the cells a class holds, in run order.
+std::vector<std::string> ids(const RunResults& r, const std::vector<GateCell>& cells) {
+  std::vector<std::string> out;
+  for (const auto& g : cells) out.push_back(r.cells[g.index].cell.id);
+  return out;
+}
+
+Baseline baseline_of(std::vector<CellResult> cells) { return baseline_from_results(gate_run(std::move(cells))); }
+
+TEST(GateDecision, WithoutABaselineEveryFailureIsNewAndBlocks) {
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::pass), gate_cell("b/vstore/debug", Verdict::fail),
+                       gate_cell("c/vstore/debug", Verdict::fail, "00000000000000cc")});
+  GateDecision d = decide_gate(run, {});
+  EXPECT_TRUE(d.blocks());
+  EXPECT_THAT(ids(run, d.new_failures), ::testing::ElementsAre("b/vstore/debug", "c/vstore/debug"));
+  EXPECT_EQ(d.new_failures[0].why, "no baseline");
+  ASSERT_EQ(d.new_signatures.size(), 1u);
+  EXPECT_EQ(d.new_signatures[0].signature, "00000000000000cc");
+  EXPECT_EQ(d.passed, 1u);
+  EXPECT_EQ(d.headline(), "2 new failures");
+}
+
+TEST(GateDecision, ACellThatPassedInTheBaselineAndFailsNowIsNew) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.new_failures.size(), 1u);
+  EXPECT_EQ(d.new_failures[0].why, "passed in the baseline");
+  EXPECT_FALSE(d.new_failures[0].new_signature);
+  EXPECT_TRUE(d.blocks());
+}
+
+TEST(GateDecision, AFailureTheBaselineAlreadyHadIsKnownAndDoesNotBlock) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  EXPECT_TRUE(d.new_failures.empty());
+  ASSERT_EQ(d.known.size(), 1u);
+  EXPECT_EQ(d.known[0].why, "fail in the baseline too");
+  EXPECT_FALSE(d.blocks());
+  EXPECT_EQ(d.headline(), "no new failures, 1 known failure");
+}
+
+TEST(GateDecision, AKnownFailingCellWithADifferentCrashSignatureIsNew) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000bb")});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.new_failures.size(), 1u);
+  EXPECT_TRUE(d.new_failures[0].new_signature);
+  EXPECT_EQ(d.new_failures[0].why, "new crash signature");
+  ASSERT_EQ(d.new_signatures.size(), 1u);
+  EXPECT_EQ(d.new_signatures[0].signature, "00000000000000bb");
+  EXPECT_TRUE(d.blocks());
+}
+
+TEST(GateDecision, ACrashMatchingAKnownIssueIsKnownEvenWhereTheBaselinePassed) {
+  std::string error;
+  auto known = KnownIssues::parse("[[issue]]\nid = \"VS-12\"\ntitle = \"count() SIGBUS\"\nsignatures = [\"00000000000000aa\"]\n",
+                                  "known.toml", error);
+  ASSERT_TRUE(known) << error;
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base, .known_issues = &*known});
+  EXPECT_TRUE(d.new_failures.empty());
+  ASSERT_EQ(d.known.size(), 1u);
+  EXPECT_EQ(d.known[0].why, "known issue VS-12: count() SIGBUS");
+  EXPECT_TRUE(d.new_signatures.empty());
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(GateDecision, ACrashStateGlobOfAKnownIssueAlsoMatches) {
+  std::string error;
+  auto known = KnownIssues::parse("[[issue]]\nid = \"VS-13\"\ntitle = \"t\"\nstates = [\"signal SIGBUS\\nvstore::VectorFile::slot*\"]\n",
+                                  "known.toml", error);
+  ASSERT_TRUE(known) << error;
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.known_issues = &*known});
+  ASSERT_EQ(d.known.size(), 1u);
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(GateDecision, AFailurePassingOnRerunIsFlakyAndBlocksOnlyWhenStrict) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.flaky.size(), 1u);
+  EXPECT_EQ(d.flaky[0].why, "failed, then passed rerun 1");
+  EXPECT_TRUE(d.new_failures.empty());
+  EXPECT_TRUE(d.new_signatures.empty()) << "a flaky crash is reported with the flaky cell, not as a new signature";
+  EXPECT_FALSE(d.blocks());
+  GateDecision strict = decide_gate(run, {.baseline = &base, .strict = true});
+  EXPECT_TRUE(strict.blocks());
+  EXPECT_EQ(strict.headline(), "no new failures, 1 flaky cell (--strict)");
+}
+
+TEST(GateDecision, ACellFailingInTheBaselineThatPassesNowIsFixedAndItsSignatureGone) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa"),
+                               gate_cell("b/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::pass), gate_cell("b/vstore/debug", Verdict::pass)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  EXPECT_THAT(ids(run, d.fixed), ::testing::ElementsAre("a/vstore/debug"));
+  ASSERT_EQ(d.fixed_signatures.size(), 1u);
+  EXPECT_EQ(d.fixed_signatures[0].signature, "00000000000000aa");
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(GateDecision, ASignatureIsNotCalledFixedWhenItsCellsDidNotRun) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa"),
+                               gate_cell("b/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("b/vstore/debug", Verdict::pass)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  EXPECT_TRUE(d.fixed_signatures.empty());
+  EXPECT_EQ(d.baseline_cells_missing, 1u);
+}
+
+TEST(GateDecision, ARegressionTheMatrixDidNotCatchEscapesAndBlocks) {
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::pass)});
+  GateOptions options;
+  options.regressions = {{"stale-size", "caught", ""}, {"offset32", "escaped", "no cell failed"},
+                         {"unlocked-grow", "wrong-kind", ""}};
+  GateDecision d = decide_gate(run, options);
+  ASSERT_EQ(d.escaped.size(), 2u);
+  EXPECT_EQ(d.escaped[0].id, "offset32");
+  EXPECT_EQ(d.escaped[1].id, "unlocked-grow");
+  EXPECT_TRUE(d.blocks());
+  EXPECT_EQ(d.headline(), "2 escaped regressions");
+}
+
+TEST(GateDecision, ACellCrashgateCouldNotRunCountsAsAFailure) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::harness_error)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.new_failures.size(), 1u);
+  EXPECT_TRUE(d.blocks());
+}
+
+TEST(GateDecision, ANewCellThatFailsIsNewAndOneThatPassesIsJustAPass) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::pass), gate_cell("n/vstore/debug", Verdict::fail),
+                       gate_cell("p/vstore/debug", Verdict::pass)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.new_failures.size(), 1u);
+  EXPECT_EQ(d.new_failures[0].why, "not in the baseline");
+  EXPECT_EQ(d.passed, 2u);
+}
+
+}  // namespace
+}  // namespace crashgate

@@ -1,0 +1,149 @@
+// Sharding (shard.h, `run`/`list --shard`): N shards of the real catalog hold
+// every cell exactly once, for any N; bad shard values are usage errors.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <stdlib.h>
+
+#include <fmt/format.h>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "crashgate/cell_selection.h"
+#include "crashgate/shard.h"
+#include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::vector<std::string> catalog_ids() {
+  ScenarioCatalog catalog = load_catalog({testing::source_dir() + "/scenarios"});
+  EXPECT_TRUE(catalog.errors.empty());
+  std::vector<std::string> ids;
+  for (const auto& c : select_cells(catalog, {}, 1)) ids.push_back(c.cell.id);
+  return ids;
+}
+
+// Sets an environment variable for one scope.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+ private:
+  const char* name_;
+};
+
+TEST(Shard, ParsesIOfNCountingFromOne) {
+  std::string error;
+  auto s = parse_shard("2/4", error);
+  ASSERT_TRUE(s) << error;
+  EXPECT_EQ(*s, (Shard{1, 4}));
+  EXPECT_EQ(s->text(), "2/4");
+  EXPECT_EQ(*parse_shard("1/1", error), (Shard{0, 1}));
+}
+
+TEST(Shard, RefusesBadValuesSayingWhatIsExpected) {
+  for (auto [text, expected] : std::vector<std::pair<std::string, std::string>>{
+           {"0/4", "I must be 1 .. 4"}, {"5/4", "I must be 1 .. 4"}, {"1/0", "N must be a whole number"},
+           {"x", "expected I/N"}, {"1/4x", "N must be a whole number"}, {"-1/4", "I must be"},
+           {"", "expected I/N"}, {"1/", "N must be"}, {"99999999999/4", "I must be"}}) {
+    std::string error;
+    EXPECT_FALSE(parse_shard(text, error)) << text;
+    EXPECT_THAT(error, HasSubstr(expected)) << text;
+  }
+}
+
+TEST(Shard, TheUnionOfNShardsOfTheCatalogIsTheCatalogWithNoCellTwice) {
+  std::vector<std::string> ids = catalog_ids();
+  ASSERT_GT(ids.size(), 50u);
+  for (int n = 1; n <= 7; ++n) {
+    std::map<std::string, int> seen;
+    std::size_t smallest = ids.size();
+    for (int i = 0; i < n; ++i) {
+      std::size_t in = 0;
+      for (const auto& id : ids)
+        if (in_shard(id, Shard{i, n})) ++seen[id], ++in;
+      smallest = std::min(smallest, in);
+    }
+    EXPECT_EQ(seen.size(), ids.size()) << n << " shards";
+    for (const auto& [id, count] : seen) EXPECT_EQ(count, 1) << id << " in " << count << " of " << n << " shards";
+    if (n <= 4) EXPECT_GT(smallest, ids.size() / n / 3) << "shards of " << n << " are roughly even";
+  }
+}
+
+TEST(Shard, DependsOnTheCellIdAloneSoAddingScenariosMovesNoOtherCell) {
+  // Pinned: changing the hash would move every cell of every CI fleet at once.
+  std::vector<int> shards;
+  for (const char* id : {"truncated-vectors-bin/vstore/release[cut=0]", "few-open-files/vstore/release",
+                         "unvalidated-header-sigbus/vstore/debug"})
+    for (int i = 0; i < 4; ++i)
+      if (in_shard(id, Shard{i, 4})) shards.push_back(i);
+  EXPECT_EQ(shards, (std::vector<int>{1, 2, 2}));
+}
+
+TEST(Shard, ComesFromCrashgateVariablesThenGoogleTestOnesZeroBased) {
+  std::string error;
+  EXPECT_FALSE(shard_from_environment(error));
+  EXPECT_EQ(error, "");
+  {
+    ScopedEnv index("GTEST_SHARD_INDEX", "0"), total("GTEST_TOTAL_SHARDS", "3");
+    EXPECT_EQ(shard_from_environment(error), (Shard{0, 3}));
+    ScopedEnv cindex("CRASHGATE_SHARD_INDEX", "3"), ctotal("CRASHGATE_TOTAL_SHARDS", "4");
+    EXPECT_EQ(shard_from_environment(error), (Shard{3, 4})) << "crashgate's own variables win";
+  }
+  {
+    ScopedEnv index("CRASHGATE_SHARD_INDEX", "4"), total("CRASHGATE_TOTAL_SHARDS", "4");
+    EXPECT_FALSE(shard_from_environment(error));
+    EXPECT_EQ(error, "CRASHGATE_SHARD_INDEX=4: expected 0 .. 3 (0-based, below CRASHGATE_TOTAL_SHARDS=4)");
+  }
+  {
+    error.clear();
+    ScopedEnv total("GTEST_TOTAL_SHARDS", "4");
+    EXPECT_FALSE(shard_from_environment(error));
+    EXPECT_EQ(error, "GTEST_TOTAL_SHARDS is set but GTEST_SHARD_INDEX is not: set both, or neither");
+  }
+}
+
+std::set<std::string> listed(const Outcome& o) {
+  std::set<std::string> ids;
+  std::istringstream lines(o.stdout_excerpt.text());
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty()) ids.insert(line.substr(0, line.find(' ')));
+  return ids;
+}
+
+TEST(Shard, ListWithShardFlagsOrVariablesSplitsTheCatalog) {
+  std::string scenarios = testing::source_dir() + "/scenarios";
+  Outcome all = testing::run_crashgate({"list", scenarios});
+  ASSERT_EQ(all.exit_code, 0) << all.stderr_excerpt.text();
+  std::set<std::string> everything = listed(all), joined;
+  std::size_t total = 0;
+  for (int i = 1; i <= 3; ++i) {
+    Outcome part = testing::run_crashgate({"list", scenarios, "--shard", fmt::format("{}/3", i)});
+    ASSERT_EQ(part.exit_code, 0) << part.stderr_excerpt.text();
+    auto ids = listed(part);
+    total += ids.size();
+    joined.insert(ids.begin(), ids.end());
+    ScopedEnv index("CRASHGATE_SHARD_INDEX", std::to_string(i - 1).c_str()), count("CRASHGATE_TOTAL_SHARDS", "3");
+    EXPECT_EQ(listed(testing::run_crashgate({"list", scenarios})), ids) << "the variables select the same shard";
+  }
+  EXPECT_EQ(joined, everything);
+  EXPECT_EQ(total, everything.size());
+}
+
+TEST(Shard, ABadShardIsAUsageErrorNamingTheValue) {
+  Outcome o = testing::run_crashgate({"list", testing::source_dir() + "/scenarios", "--shard", "5/4"});
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--shard '5/4': I must be 1 .. 4"));
+  ScopedEnv index("GTEST_SHARD_INDEX", "x"), total("GTEST_TOTAL_SHARDS", "2");
+  Outcome env = testing::run_crashgate({"run", testing::source_dir() + "/scenarios"});
+  EXPECT_EQ(env.exit_code, 2);
+  EXPECT_THAT(env.stderr_excerpt.text(), HasSubstr("GTEST_SHARD_INDEX=x: expected 0 .. 1"));
+}
+
+}  // namespace
+}  // namespace crashgate
