@@ -6,6 +6,7 @@
 // reports/matrix-schema.md.
 #pragma once
 
+#include "crashgate/matrix_file.h"
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -18,8 +19,6 @@
 
 namespace crashgate {
 
-inline constexpr const char* kMatrixSchema = "crashgate.matrix/1";
-inline constexpr const char* kMatrixFile = "matrix.json";
 
 struct RegressionSwitch {
   std::string id;            // "unvalidated-header"

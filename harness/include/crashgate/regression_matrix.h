@@ -3,14 +3,13 @@
 // each regression's id and status; any status but "caught" is an escape.
 #pragma once
 
+#include "crashgate/matrix_file.h"
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace crashgate {
 
-inline constexpr const char* kMatrixSchema = "crashgate.matrix/1";
-inline constexpr const char* kMatrixFile = "matrix.json";
 
 struct MatrixRegression {
   std::string id;

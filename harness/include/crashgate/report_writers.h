@@ -3,6 +3,7 @@
 // and report.html (one self-contained page). Mappings: reports/report-formats.md.
 #pragma once
 
+#include "crashgate/matrix_file.h"
 #include <map>
 #include <optional>
 #include <string>
@@ -17,7 +18,6 @@ namespace crashgate {
 inline constexpr const char* kJunitFile = "junit.xml";
 inline constexpr const char* kSarifFile = "results.sarif";
 inline constexpr const char* kHtmlFile = "report.html";
-inline constexpr const char* kMatrixFile = "matrix.json";  // written by the regression matrix, read here
 
 // What the reports use besides the results; the writers never touch the file system.
 struct ReportInputs {

@@ -1,5 +1,6 @@
 // Writing a run's reports: what they need from disk (field reports, matrix.json),
 // then each file atomically beside results.json.
+#include "crashgate/matrix_file.h"
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,7 +19,6 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kExcerptBytes = 4000;
 constexpr int kExcerptLines = 40;
-constexpr const char* kMatrixSchema = "crashgate.matrix/1";
 
 // The start of a field report: its first lines, cut at a line end, and how much more there is.
 std::optional<std::string> excerpt(const fs::path& path) {
