@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/exec_command.h"
+#include "cli/fuzz_command.h"
 #include "cli/run_commands.h"
 #include "cli/vocabulary_commands.h"
 #include "crashgate/cli.h"
@@ -22,6 +23,7 @@ int crashgate_main(int argc, char** argv) {
   add_show_command(app, exit_code);
   add_repro_command(app, exit_code);
   add_vocabulary_commands(app, exit_code);
+  add_fuzzing_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
