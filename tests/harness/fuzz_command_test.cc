@@ -2,6 +2,11 @@
 // crashes (crashers/fuzz_crasher.cc): one directory per signature however many
 // inputs crash, minimized inputs no larger than the originals, the morning
 // report in both forms, and --promote into regressions/.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -58,7 +63,7 @@ std::vector<std::string> fuzz_args(const std::string& root, const std::string& c
           "--seed", "7"};
 }
 
-TEST(FuzzCommand, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
+TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   std::string root = testing::scratch_dir("fuzz-e2e");
   std::string corpora = make_corpora(root);
   Outcome o = crashgate(fuzz_args(root, corpora), std::chrono::seconds(240));
@@ -104,7 +109,7 @@ TEST(FuzzCommand, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   EXPECT_THAT(again.stdout_excerpt.text(), HasSubstr("already promoted"));
 }
 
-TEST(FuzzCommand, BadArgumentsAreUsageErrorsSayingWhatWasWrong) {
+TEST(fuzz_command, BadArgumentsAreUsageErrorsSayingWhatWasWrong) {
   std::string root = testing::scratch_dir("fuzz-usage");
   std::string corpora = make_corpora(root);
   auto args = fuzz_args(root, corpora);
@@ -135,7 +140,40 @@ TEST(FuzzCommand, BadArgumentsAreUsageErrorsSayingWhatWasWrong) {
   EXPECT_EQ(crashgate({"coverage", "--help"}).exit_code, 0);
 }
 
-TEST(FuzzCommand, ReadsLibFuzzerStatusLinesOfBothModes) {
+TEST(fuzz_command, CtrlCStopsTheFuzzerAndStillWritesTheReport) {
+  std::string root = testing::scratch_dir("fuzz-interrupt");
+  std::string corpora = make_corpora(root);
+  auto args = fuzz_args(root, corpora);
+  args[12] = "120s";
+  std::vector<std::string> argv{testing::crashgate_binary()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::vector<char*> cargv;
+  for (auto& a : argv) cargv.push_back(a.data());
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 2);
+    ::execv(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  // Wait until the fuzzer runs (its log appears), then interrupt as a terminal would.
+  for (int i = 0; i < 300 && !fs::exists(root + "/out/fuzz_crasher/fuzzer.log"); ++i) ::usleep(100 * 1000);
+  ::usleep(1500 * 1000);
+  ::kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  std::string error;
+  auto results = load_results(root + "/out/results.json", error);
+  ASSERT_TRUE(results) << error;
+  EXPECT_TRUE(results->interrupted);
+  EXPECT_TRUE(fs::exists(root + "/out/report.md"));
+}
+
+TEST(fuzz_command, ReadsLibFuzzerStatusLinesOfBothModes) {
   auto plain = parse_fuzzer_status("#2048\tpulse  cov: 120 ft: 300 corp: 20/1.1Kb lim: 21 exec/s: 1024 rss: 40Mb");
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->execs, 2048u);
@@ -151,7 +189,7 @@ TEST(FuzzCommand, ReadsLibFuzzerStatusLinesOfBothModes) {
   EXPECT_FALSE(parse_fuzzer_status("#12 not a status"));
 }
 
-TEST(FuzzCommand, OptionsFilesBecomeFlagsAndBadLinesAreNamed) {
+TEST(fuzz_command, OptionsFilesBecomeFlagsAndBadLinesAreNamed) {
   std::string root = testing::scratch_dir("fuzz-options");
   write(root + "/t.options", "[libfuzzer]\nmax_len = 4096\ndict = t.dict\n\n[afl]\nx = 1\n");
   std::string error;
