@@ -59,8 +59,8 @@ std::string make_corpora(const std::string& root) {
 
 std::vector<std::string> fuzz_args(const std::string& root, const std::string& corpora) {
   return {"fuzz", "--target", "fuzz_crasher", "--fuzzer-dir", fs::path(testing::crasher_path("fuzz_crasher")).parent_path().string(),
-          "--corpora", corpora, "--corpus", root + "/corpus", "--out", root + "/out", "--time", "20s", "--minimize-time", "5s",
-          "--seed", "7"};
+          "--corpora", corpora, "--corpus", root + "/corpus", "--out", root + "/out", "--time", "30s", "--minimize-time", "5s",
+          "--seed", "3"};
 }
 
 TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {

@@ -400,7 +400,12 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
         std::vector<std::string> fresh;
         for (fs::directory_iterator it(artifacts, ec), end; !ec && it != end; it.increment(ec)) {
           std::string name = it->path().filename().string();
-          if (is_artifact(name) && seen.insert(name).second) fresh.push_back(it->path().string());
+          if (!is_artifact(name) || seen.count(name)) continue;
+          // libFuzzer may still be writing it; the next scan, half a second on, takes it.
+          auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), ec);
+          if (!ended && age < std::chrono::milliseconds(200)) continue;
+          seen.insert(name);
+          fresh.push_back(it->path().string());
         }
         std::sort(fresh.begin(), fresh.end());
         for (const std::string& a : fresh) {
@@ -447,6 +452,7 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       }
       summary.fuzzer_exit = fuzzer->wait();
       fuzzer.reset();
+      ended = true;  // nothing writes artifacts any more: take them all
       scan_artifacts();
       summary.duration_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
       summary.execs = last.execs.value_or(0);

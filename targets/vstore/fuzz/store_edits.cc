@@ -1,8 +1,10 @@
 #include "store_edits.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -35,10 +37,26 @@ std::vector<std::string>* roots_to_remove() {
 
 }  // namespace
 
+void remove_stale_scratch(const std::string& parent, const std::string& tag) {
+  // A crashing input ends the process before atexit runs; under -fork and
+  // -ignore_crashes that happens all night, so whoever starts next removes
+  // the directories of processes that are gone.
+  std::error_code ec;
+  for (fs::directory_iterator it(parent, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.rfind(tag + "-", 0) != 0) continue;
+    char* rest = nullptr;
+    long pid = std::strtol(name.c_str() + tag.size() + 1, &rest, 10);
+    if (pid <= 0 || rest == nullptr || *rest != '\0') continue;
+    if (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(it->path(), ec);
+  }
+}
+
 StoreFiles make_store_files(const std::string& tag, const std::function<void(const std::string& dir)>& build,
                             const std::vector<std::string>& editable_prefixes) {
   StoreFiles t;
   const char* shm = fs::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+  remove_stale_scratch(shm, tag);
   std::string root = std::string(shm) + "/" + tag + "-" + std::to_string(::getpid());
   fs::remove_all(root);
   fs::create_directories(root);

@@ -28,6 +28,9 @@ struct StoreFiles {
 StoreFiles make_store_files(const std::string& tag, const std::function<void(const std::string& dir)>& build,
                             const std::vector<std::string>& editable_prefixes);
 
+// Removes PARENT/TAG-PID directories whose process is gone (left by crashes).
+void remove_stale_scratch(const std::string& parent, const std::string& tag);
+
 // The files after the input's edits.
 std::vector<std::string> apply_edits(const StoreFiles& t, const uint8_t* data, std::size_t size);
 

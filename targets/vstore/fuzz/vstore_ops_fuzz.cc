@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "power_cut_env.h"
+#include "store_edits.h"
 #include "vstore/filter.h"
 #include "vstore/store.h"
 
@@ -266,6 +267,7 @@ class OpsRun {
 const std::string& scratch_dir() {
   static const std::string* dir = [] {
     const char* shm = fs::exists("/dev/shm") ? "/dev/shm" : "/tmp";
+    vstore_fuzz::remove_stale_scratch(shm, "vstore-ops-fuzz");
     auto* d = new std::string(std::string(shm) + "/vstore-ops-fuzz-" + std::to_string(::getpid()));
     std::atexit([] {
       std::error_code ec;
