@@ -6,6 +6,7 @@
 #include "cli/exec_command.h"
 #include "cli/report_command.h"
 #include "cli/gate_commands.h"
+#include "cli/fuzz_command.h"
 #include "cli/run_commands.h"
 #include "cli/vocabulary_commands.h"
 #include "crashgate/cli.h"
@@ -29,6 +30,7 @@ int crashgate_main(int argc, char** argv) {
   add_gate_command(app, exit_code);
   add_baseline_command(app, exit_code);
   add_merge_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
+  add_fuzzing_commands(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -1,0 +1,23 @@
+// `crashgate fuzz --promote CRASH_DIR`: a fixed crash becomes a regression
+// input. The crash directory's minimized input is copied to
+// corpora/<target>/regressions/<signature>, which every build's test suite
+// replays (`ctest -L fuzz-corpus`) from then on.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace crashgate {
+
+struct Promotion {
+  std::string target;
+  std::string signature;
+  std::string destination;
+  bool already_there = false;  // the same bytes were already promoted
+};
+
+// Nothing on failure, with what was wrong in `error` (no crash.json, a
+// target corpora_dir does not know, an input missing, a name taken by other bytes).
+std::optional<Promotion> promote_crash(const std::string& crash_dir, const std::string& corpora_dir, std::string& error);
+
+}  // namespace crashgate

@@ -1,0 +1,32 @@
+// What crashgate reads from libFuzzer: its status lines (plain and -fork mode)
+// and a target's .options file (OSS-Fuzz's format: a [libfuzzer] section of
+// `key = value` lines, each becoming -key=value).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace crashgate {
+
+// The numbers of one libFuzzer status line; a field the line lacks stays unset.
+struct FuzzerStatus {
+  std::optional<std::uint64_t> execs;        // "#12345"
+  std::optional<std::uint64_t> coverage;     // "cov: N"
+  std::optional<std::uint64_t> features;     // "ft: N"
+  std::optional<std::uint64_t> corpus;       // "corp: N" or "corp: N/Mb"
+  std::optional<std::uint64_t> execs_per_s;  // "exec/s: N" (plain) or "exec/s N" (fork)
+  std::optional<std::uint64_t> crashes;      // fork mode's "oom/timeout/crash: a/b/c"
+};
+
+// The status in `line`, or nothing when the line is not a status line.
+std::optional<FuzzerStatus> parse_fuzzer_status(std::string_view line);
+
+// The flags of an .options file ("-max_len=4096", "-dict=DIR/x.dict": a
+// relative dict path is taken from the options file's folder). On failure
+// returns nothing and says "file:line: what" in `error`.
+std::optional<std::vector<std::string>> read_fuzzer_options(const std::string& path, std::string& error);
+
+}  // namespace crashgate
