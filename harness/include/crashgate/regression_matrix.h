@@ -11,7 +11,7 @@
 namespace crashgate {
 
 
-struct MatrixRegression {
+struct RegressionStatus {
   std::string id;
   std::string status;   // "caught", "escaped", "wrong-kind", ...
   std::string detail;   // what the file says beyond id and status, one line ("" when nothing)
@@ -20,7 +20,7 @@ struct MatrixRegression {
 
 struct RegressionMatrix {
   std::string verdict;  // "pass" or "fail", as the file says
-  std::vector<MatrixRegression> regressions;
+  std::vector<RegressionStatus> regressions;
 };
 
 // Reads and checks a matrix.json; `error` names the file and the field.

@@ -170,7 +170,7 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
                         return item + "\n";
                       }});
   sections.push_back({"Escaped regressions", d.escaped.size(), [&](std::size_t k) {
-                        const MatrixRegression& m = d.escaped[k];
+                        const RegressionStatus& m = d.escaped[k];
                         return fmt::format("- {}: {}{}\n", code(m.id, 100), plain(m.status, 60),
                                            m.detail.empty() ? "" : " — " + plain(m.detail, 400));
                       }});
