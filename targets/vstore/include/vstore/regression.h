@@ -49,7 +49,7 @@ namespace vstore {
     "error:wrong-result|error:corrupt")                                                            \
   X(ack_before_sync, "ack-before-sync", "-",                                                       \
     "sync returns before the data reaches the file, so a crash loses acknowledged records",        \
-    "error:wrong-result")                                                                          \
+    "error:wrong-result|error:corrupt")                                                            \
   X(recursive_filter, "recursive-filter", "003",                                                   \
     "filters are parsed by recursive descent and walked recursively: deep input overflows the "    \
     "stack",                                                                                       \
