@@ -21,6 +21,10 @@ struct RunDirectory {
 // Creates a new, empty run directory named after the current UTC time.
 std::optional<RunDirectory> create_run_directory(const std::string& reports_dir, std::string& error);
 
+// Writes `text` to `path` atomically: a temporary file beside it, then a
+// rename, so a reader never sees half a file. `error` names the file and why.
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error);
+
 // Writes RUN_DIR/results.json atomically (a reader never sees half a file).
 bool write_results(const RunResults& results, const std::string& run_dir, std::string& error);
 

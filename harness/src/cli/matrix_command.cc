@@ -38,22 +38,6 @@ struct MatrixCommandOptions {
   std::vector<std::string> command_line;
 };
 
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) {
-      error = fmt::format("cannot write {}", tmp);
-      return false;
-    }
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) error = fmt::format("cannot rename {} to {}: {}", tmp, path, ec.message());
-  return !ec;
-}
-
 void keep_only_cell_json(const std::string& dir) {
   std::error_code ec;
   for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))

@@ -1,4 +1,5 @@
 #include "crashgate/baseline.h"
+#include "crashgate/run_directory.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -167,20 +168,7 @@ bool write_baseline(const Baseline& baseline, const std::string& path, std::stri
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << to_json(baseline).dump(2) << "\n";
-    if (!out) {
-      error = fmt::format("cannot write {}", temporary);
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
-    return false;
-  }
-  return true;
+  return write_file_atomically(path, to_json(baseline).dump(2) + "\n", error);
 }
 
 }  // namespace crashgate

@@ -1,5 +1,6 @@
 // Writing a run's reports: what they need from disk (field reports, matrix.json),
 // then each file atomically beside results.json.
+#include "crashgate/run_directory.h"
 #include "crashgate/matrix_file.h"
 #include <unistd.h>
 
@@ -71,25 +72,6 @@ void read_matrix(const std::string& run_dir, ReportInputs& inputs) {
   }
 }
 
-bool write_atomically(const std::string& path, const std::string& content, std::string& error) {
-  std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << content;
-    out.flush();
-    if (!out) {
-      error = fmt::format("cannot write {}: {}", temporary, std::strerror(errno));
-      std::remove(temporary.c_str());
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
-    std::remove(temporary.c_str());
-    return false;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -141,7 +123,7 @@ bool write_run_reports(const std::string& out_dir, const RunResults& results, co
       // summary.md (the PR comment) and the gate's files join this table.
   };
   for (const auto& report : kReports)
-    if (!write_atomically(out_dir + "/" + report.file, report.write(results, inputs), error)) return false;
+    if (!write_file_atomically(out_dir + "/" + report.file, report.write(results, inputs), error)) return false;
   return true;
 }
 

@@ -1,5 +1,6 @@
 // summary.md. Every item is rendered whole and then admitted only if it fits
 // the section's share of the budget, so truncation never cuts a line in half.
+#include "crashgate/run_directory.h"
 #include "crashgate/summary_markdown.h"
 
 #include <cerrno>
@@ -215,20 +216,7 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
 
 bool write_summary_markdown(const std::string& run_dir, const std::string& text, std::string& error) {
   std::string path = run_dir + "/" + kSummaryFile;
-  std::string temporary = path + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    if (!out) {
-      error = fmt::format("cannot write {}", temporary);
-      return false;
-    }
-  }
-  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
-    return false;
-  }
-  return true;
+  return write_file_atomically(path, text, error);
 }
 
 }  // namespace crashgate

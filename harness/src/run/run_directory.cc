@@ -49,22 +49,29 @@ std::optional<RunDirectory> create_run_directory(const std::string& reports_dir,
   return std::nullopt;
 }
 
-bool write_results(const RunResults& results, const std::string& run_dir, std::string& error) {
-  std::string path = run_dir + "/" + kResultsFile;
-  std::string temporary = path + ".tmp";
+bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
+  std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
   {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.flush();
     if (!out) {
-      error = fmt::format("cannot write {}", temporary);
+      error = fmt::format("cannot write {}: {}", temporary, std::strerror(errno));
+      std::remove(temporary.c_str());
       return false;
     }
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
     error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
+    std::remove(temporary.c_str());
     return false;
   }
   return true;
+}
+
+bool write_results(const RunResults& results, const std::string& run_dir, std::string& error) {
+  return write_file_atomically(run_dir + "/" + kResultsFile,
+                               to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error);
 }
 
 bool point_latest(const std::string& reports_dir, const std::string& run_id, std::string& error) {
