@@ -11,9 +11,11 @@
 
 namespace crashgate {
 
-// Replaces each source's placeholder with the matching names, in table order.
-// Scenarios whose selected builds have no driver built, or whose driver lacks
-// the table, are errors that name the file and the command that builds one.
+// Replaces each source's placeholder with the matching names, in table order,
+// asking the driver of one of the scenario's selected builds or, when none is
+// built, of any build of the target (the names are the same in every build).
+// No driver built at all, or one that cannot list the table, is an error that
+// names the file and the command that builds one.
 // Scenarios without sources, or outside the selection, are left alone.
 std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const CellSelection& selection,
                                                  const std::string& build_root);
