@@ -11,33 +11,15 @@
 #include "crashgate/cli.h"
 #include "crashgate/run_results.h"
 #include "harness/support/crashers.h"
+#include "harness/support/schema_docs.h"
 #include "harness/support/sample_results.h"
 
 namespace crashgate {
 namespace {
 
-std::string schema_doc() {
-  std::ifstream in(testing::source_dir() + "/reports/results-schema.md");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string schema_doc() { return testing::report_doc("results-schema.md"); }
 
-// The field names ("| `name` |" rows) of the table under `heading`, up to the next heading.
-std::set<std::string> documented_fields(const std::string& doc, const std::string& heading) {
-  std::set<std::string> fields;
-  auto start = doc.find("\n## " + heading + "\n");
-  EXPECT_NE(start, std::string::npos) << "no section '## " << heading << "'";
-  if (start == std::string::npos) return fields;
-  auto end = doc.find("\n## ", start + 1);
-  std::istringstream section(doc.substr(start, end - start));
-  for (std::string line; std::getline(section, line);) {
-    if (line.rfind("| `", 0) != 0) continue;
-    auto close = line.find('`', 3);
-    fields.insert(line.substr(3, close - 3));
-  }
-  return fields;
-}
+using testing::documented_fields;
 
 std::set<std::string> written_fields(const nlohmann::json& object) {
   std::set<std::string> keys;

@@ -31,6 +31,9 @@ struct RegressionSwitch {
 // detail being the signal name, the sanitizer check's first word, or the
 // failed step's error code; attribution one of past-eof, stack-guard, null-page.
 bool outcome_shows_as(const Outcome& outcome, std::string_view shows_as);
+// The word a pattern's detail is compared with: the signal's name, the
+// sanitizer check's first word, or the failed step's error code.
+std::string outcome_detail(const Outcome& outcome);
 // Why `shows_as` cannot be read, or "" when it can.
 std::string shows_as_problem(std::string_view shows_as);
 

@@ -17,11 +17,7 @@ MatrixCatch catch_of(const CellResult& c) {
   m.scenario = c.cell.scenario;
   m.build = c.cell.build;
   m.kind = std::string(to_string(o.kind));
-  if (o.kind == OutcomeKind::signal && o.signal) m.detail = signal_name(*o.signal);
-  else if (o.kind == OutcomeKind::error && o.failed_step) {
-    for (const StepRecord& s : o.steps)
-      if (s.index == *o.failed_step) m.detail = s.code;
-  } else m.detail = o.check.substr(0, o.check.find(' '));
+  m.detail = outcome_detail(o);
   if (o.attribution && o.attribution->past_eof) m.detail += "@past-eof";
   m.ms = o.duration_ms;
   return m;

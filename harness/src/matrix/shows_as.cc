@@ -35,7 +35,8 @@ std::vector<Alternative> alternatives(std::string_view text) {
 
 bool known_attribution(const std::string& a) { return a.empty() || a == "past-eof" || a == "stack-guard" || a == "null-page"; }
 
-// The word a pattern's detail is compared with.
+}  // namespace
+
 std::string outcome_detail(const Outcome& o) {
   switch (o.kind) {
     case OutcomeKind::signal:
@@ -54,8 +55,6 @@ std::string outcome_detail(const Outcome& o) {
       return "";
   }
 }
-
-}  // namespace
 
 std::string shows_as_problem(std::string_view shows_as) {
   if (shows_as.empty()) return "empty: name how the bug shows, e.g. signal:SIGBUS@past-eof";
