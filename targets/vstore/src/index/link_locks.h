@@ -6,11 +6,18 @@
 // searches never block inserts and never write a shared cache line. Every
 // access to a list is an atomic load or store, so there is no data race for
 // TSan to report (the unlocked-links regression reads plainly, and it does).
+//
+// The words come from calloc and are accessed through std::atomic_ref: a
+// table this size is mmapped fresh, already zero, and its pages are touched
+// only by the stripes in use. A loop storing 65,536 zeros cost more than the
+// rest of opening a small store (vstore_open fuzzed at 327 exec/s).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
+#include <new>
 #include <thread>
 
 namespace vstore::internal {
@@ -19,13 +26,13 @@ class LinkLocks {
  public:
   static constexpr uint64_t kStripes = uint64_t{1} << 16;
 
-  LinkLocks() : words_(new std::atomic<uint32_t>[kStripes]) {
-    for (uint64_t i = 0; i < kStripes; ++i) words_[i].store(0, std::memory_order_relaxed);
+  LinkLocks() : words_(static_cast<uint32_t*>(std::calloc(kStripes, sizeof(uint32_t)))) {
+    if (!words_) throw std::bad_alloc();
   }
 
   // Writers: exclusive per stripe. Never hold two at once (stripes collide).
   void lock(uint64_t node) {
-    std::atomic<uint32_t>& w = word(node);
+    std::atomic_ref<uint32_t> w = word(node);
     uint32_t v = w.load(std::memory_order_relaxed);
     for (unsigned spins = 0;; ++spins) {
       if ((v & 1) == 0 && w.compare_exchange_weak(v, v + 1, std::memory_order_acq_rel, std::memory_order_relaxed)) break;
@@ -38,7 +45,7 @@ class LinkLocks {
 
   // Readers: begin() returns the even word to pass to retry() after copying.
   uint32_t read_begin(uint64_t node) const {
-    const std::atomic<uint32_t>& w = word(node);
+    std::atomic_ref<uint32_t> w = word(node);
     for (unsigned spins = 0;; ++spins) {
       uint32_t v = w.load(std::memory_order_acquire);
       if ((v & 1) == 0) return v;
@@ -51,7 +58,7 @@ class LinkLocks {
   }
 
  private:
-  std::atomic<uint32_t>& word(uint64_t node) const { return words_[node & (kStripes - 1)]; }
+  std::atomic_ref<uint32_t> word(uint64_t node) const { return std::atomic_ref<uint32_t>(words_[node & (kStripes - 1)]); }
   static void backoff(unsigned spins) {
     if (spins < 64) {
 #if defined(__x86_64__)
@@ -61,7 +68,10 @@ class LinkLocks {
       std::this_thread::yield();  // the writer may be descheduled (2 cores, many threads)
     }
   }
-  std::unique_ptr<std::atomic<uint32_t>[]> words_;
+  struct Free {
+    void operator()(uint32_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint32_t[], Free> words_;
 };
 
 }  // namespace vstore::internal
