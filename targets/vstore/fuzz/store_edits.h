@@ -31,8 +31,8 @@ StoreFiles make_store_files(const std::string& tag, const std::function<void(con
 // Removes PARENT/TAG-PID directories whose process is gone (left by crashes).
 void remove_stale_scratch(const std::string& parent, const std::string& tag);
 
-// The files after the input's edits.
-std::vector<std::string> apply_edits(const StoreFiles& t, const uint8_t* data, std::size_t size);
+// The files after the input's edits (valid until the next call).
+const std::vector<std::string>& apply_edits(const StoreFiles& t, const uint8_t* data, std::size_t size);
 
 // Replaces the work directory's content with `files` (names from t).
 void write_store(const StoreFiles& t, const std::vector<std::string>& files);
