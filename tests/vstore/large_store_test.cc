@@ -113,10 +113,17 @@ TEST(LargeStore, AddressSpaceLimitIsResourceExhaustedAndTheStoreStillOpens) {
   }
   testing::ChildResult child = testing::run_in_child([&] {
     auto s = std::move(Store::open(d / "s")).value();
+    // The batch is made before the limit and only renumbered after it: the
+    // test's own allocations must not be what runs out (an uncaught
+    // bad_alloc in the child would fail the test, not the store).
+    std::vector<Record> batch = make_records(1000, 1000, 1024);
     struct rlimit rl = {512ull << 20, 512ull << 20};  // 512 MiB: far below what growing to ~1 GiB maps
     setrlimit(RLIMIT_AS, &rl);
     Status st = Status::Ok();
-    for (uint64_t i = 0; i < 400 && st.ok(); ++i) st = s->add(make_records(1000 + i * 1000, 1000, 1024));
+    for (uint64_t i = 0; i < 400 && st.ok(); ++i) {
+      for (size_t j = 0; j < batch.size(); ++j) batch[j].id = 1000 + i * 1000 + j;
+      st = s->add(batch);
+    }
     std::printf("%s\n", st.to_string().c_str());
     return st.code() == Code::resource_exhausted ? 0 : 1;
   });

@@ -2,6 +2,7 @@
 // alongside and see a record only once it is fully written and indexed.
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -107,9 +108,18 @@ Status StoreImpl::add_chunk(std::span<const Record> records) {
       !checked_mul_add(first + records.size(), slot_size, kDataStart, &slots_end))
     return Status::Exhausted(fmt::format("{}: slot offsets past 2^64 bytes", vectors_->name()));
 
+  // The chunk's bytes are staged in memory first (up to kChunkBytes): under an
+  // address-space limit that allocation can fail before any file's growth
+  // does, and it is then the same clean resource_exhausted, not an exception
+  // out of add() (nothing has been written yet).
   std::string attrs;
-  attrs.reserve(records.size() * 64);
-  std::vector<uint8_t> slots(records.size() * slot_size, 0);
+  std::vector<uint8_t> slots;
+  try {
+    attrs.reserve(records.size() * 64);
+    slots.assign(records.size() * slot_size, 0);
+  } catch (const std::bad_alloc&) {
+    return Status::Exhausted(fmt::format("{}: out of memory staging {} records ({} bytes)", vectors_->name(), records.size(), records.size() * slot_size));
+  }
   for (size_t i = 0; i < records.size(); ++i) {
     const Record& r = records[i];
     SlotHeader h;
