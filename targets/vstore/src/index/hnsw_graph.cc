@@ -49,14 +49,17 @@ Result<std::unique_ptr<HnswGraph>> HnswGraph::create(Env* env, const std::string
   return g;
 }
 
-Result<HnswGraph::Peek> HnswGraph::peek(Env* env, const std::string& dir, const StoreIdentity& id) {
-  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> file, MappedFile::open(env, path_of(dir, FileKind::graph, id.generation), false));
-  MapGuard g = file->acquire();
+Result<std::unique_ptr<MappedFile>> HnswGraph::open_nodes_file(Env* env, const std::string& dir, const StoreIdentity& id, bool writable) {
+  return MappedFile::open(env, path_of(dir, FileKind::graph, id.generation), writable);
+}
+
+Result<HnswGraph::Peek> HnswGraph::peek(const MappedFile& nodes_file, const StoreIdentity& id) {
+  MapGuard g = nodes_file.acquire();
   FileHeader h;
-  VSTORE_RETURN_IF_ERROR(check_file_header(g.bytes(0, 0), g.size(), file->name(), FileKind::graph, id, &h));
+  VSTORE_RETURN_IF_ERROR(check_file_header(g.bytes(0, 0), g.size(), nodes_file.name(), FileKind::graph, id, &h));
   GraphParams params;
   std::memcpy(&params, g.bytes(kParamsOffset, sizeof params), sizeof params);
-  VSTORE_RETURN_IF_ERROR(check_graph_params(params, file->name().c_str()));
+  VSTORE_RETURN_IF_ERROR(check_graph_params(params, nodes_file.name().c_str()));
   uint32_t mark;
   std::memcpy(&mark, g.bytes(kDirtyOffset, sizeof mark), sizeof mark);
   Peek p;
@@ -93,7 +96,12 @@ Status HnswGraph::mark_clean() {
 
 Result<std::unique_ptr<HnswGraph>> HnswGraph::open(Env* env, const std::string& dir, const StoreIdentity& id, const Shape& shape,
                                                    uint64_t commit_seq, uint64_t nodes, uint64_t graph_bytes, bool writable) {
-  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> nodes_file, MappedFile::open(env, path_of(dir, FileKind::graph, id.generation), writable));
+  VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> nodes_file, open_nodes_file(env, dir, id, writable));
+  return open(std::move(nodes_file), env, dir, id, shape, commit_seq, nodes, graph_bytes, writable);
+}
+
+Result<std::unique_ptr<HnswGraph>> HnswGraph::open(std::unique_ptr<MappedFile> nodes_file, Env* env, const std::string& dir, const StoreIdentity& id,
+                                                   const Shape& shape, uint64_t commit_seq, uint64_t nodes, uint64_t graph_bytes, bool writable) {
   VSTORE_ASSIGN_OR_RETURN(std::unique_ptr<MappedFile> upper_file, MappedFile::open(env, path_of(dir, FileKind::graph_upper, id.generation), writable));
   MapGuard ng = nodes_file->acquire(), ug = upper_file->acquire();
   const std::string& name = nodes_file->name();

@@ -67,7 +67,9 @@ class HnswGraph {
     IndexOptions options;
     bool dirty = false;
   };
-  static Result<Peek> peek(Env* env, const std::string& dir, const StoreIdentity& id);
+  // The generation's node file, opened once for both peek and open.
+  static Result<std::unique_ptr<MappedFile>> open_nodes_file(Env* env, const std::string& dir, const StoreIdentity& id, bool writable);
+  static Result<Peek> peek(const MappedFile& nodes_file, const StoreIdentity& id);
   // Renames files made with a suffix over the generation's graph files: the
   // upper file first, so that until the graph file moves the old, dirty one rules.
   Status rename_into_place(const std::string& dir, uint64_t generation);
@@ -78,6 +80,9 @@ class HnswGraph {
   // files' sizes. O(1).
   static Result<std::unique_ptr<HnswGraph>> open(Env* env, const std::string& dir, const StoreIdentity& id, const Shape& shape,
                                                  uint64_t commit_seq, uint64_t nodes, uint64_t graph_bytes, bool writable);
+  // As above, with the node file already open (writable if the graph is to be).
+  static Result<std::unique_ptr<HnswGraph>> open(std::unique_ptr<MappedFile> nodes_file, Env* env, const std::string& dir, const StoreIdentity& id,
+                                                 const Shape& shape, uint64_t commit_seq, uint64_t nodes, uint64_t graph_bytes, bool writable);
   ~HnswGraph();
 
   // Writer: node records for slots [first, first + n), levels drawn, no links
