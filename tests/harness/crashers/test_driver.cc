@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -104,12 +105,16 @@ int main(int argc, char** argv) {
   for (const auto& step : cell["steps"]) {
     int index = step["index"];
     emit({{"event", "step-start"}, {"index", index}, {"op", step["op"]}});
+    // The step's own time, as the vstore driver reports it: crashgate's
+    // fallback (when the events were read) shrinks when it reads late.
+    auto started = std::chrono::steady_clock::now();
     StepResult result = run_step(step, store);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
     if (!result.code.empty()) {
-      emit({{"event", "step-end"}, {"index", index}, {"status", "error"}, {"code", result.code}, {"message", result.message}});
+      emit({{"event", "step-end"}, {"index", index}, {"status", "error"}, {"code", result.code}, {"message", result.message}, {"duration_ms", ms}});
       return 1;
     }
-    emit({{"event", "step-end"}, {"index", index}, {"status", "ok"}});
+    emit({{"event", "step-end"}, {"index", index}, {"status", "ok"}, {"duration_ms", ms}});
   }
   emit({{"event", "done"}});
   return 0;
