@@ -88,6 +88,10 @@ TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   }
   EXPECT_EQ(signatures.size(), 2u) << "expected the abort and the null write, each once\n" << err;
   EXPECT_GE(inputs, dirs.size());
+  // Each crash ends a libFuzzer run; the next run, with the next seed, goes on fuzzing.
+  std::string log = read(root + "/out/fuzz_crasher/fuzzer.log");
+  EXPECT_THAT(log, HasSubstr("# run 2: "));
+  EXPECT_THAT(log, HasSubstr(" -seed=4 "));
 
   EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("2 distinct crashes"));
   std::string error;
@@ -171,6 +175,58 @@ TEST(fuzz_command, CtrlCStopsTheFuzzerAndStillWritesTheReport) {
   ASSERT_TRUE(results) << error;
   EXPECT_TRUE(results->interrupted);
   EXPECT_TRUE(fs::exists(root + "/out/report.md"));
+}
+
+TEST(fuzz_command, SeedThatCrashesByItselfIsQuarantinedAndFuzzingGoesOn) {
+  std::string root = testing::scratch_dir("fuzz-quarantine");
+  std::string corpora = make_corpora(root);
+  write(corpora + "/fuzz_crasher/seed/crashes-alone", "CRASH!");
+  auto args = fuzz_args(root, corpora);
+  args[12] = "15s";  // --time
+  Outcome o = crashgate(args, std::chrono::seconds(180));
+  std::string err = o.stderr_excerpt.text();
+  ASSERT_EQ(o.exit_code, 1) << err;
+  // The repository's seed stays; the run's copy of it left the corpus.
+  EXPECT_TRUE(fs::exists(corpora + "/fuzz_crasher/seed/crashes-alone"));
+  EXPECT_EQ(read(root + "/out/fuzz_crasher/quarantine/crashes-alone"), "CRASH!");
+  EXPECT_FALSE(fs::exists(root + "/out/fuzz_crasher/seed/crashes-alone"));
+  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("crashes-alone crashes by itself"));
+  // With it out of the way, the fuzzer got through the corpus and found the other crash too.
+  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("2 distinct crashes")) << err;
+}
+
+TEST(fuzz_command, JobsRunThatManyProcessesEachWithItsOwnSeed) {
+  std::string root = testing::scratch_dir("fuzz-jobs");
+  std::string corpora = make_corpora(root);
+  auto args = fuzz_args(root, corpora);
+  args.insert(args.end(), {"--jobs", "2", "--until-crash", "--no-merge"});
+  Outcome o = crashgate(args, std::chrono::seconds(120));
+  ASSERT_EQ(o.exit_code, 1) << o.stderr_excerpt.text();
+  std::string log = read(root + "/out/fuzz_crasher/fuzzer.log");
+  EXPECT_THAT(log, HasSubstr("# [0] run 1: "));
+  EXPECT_THAT(log, HasSubstr("# [1] run 1: "));
+  EXPECT_THAT(log, HasSubstr(" -seed=3 "));
+  EXPECT_THAT(log, HasSubstr(" -seed=4 "));
+  EXPECT_THAT(log, HasSubstr("\n[1] INFO: Seed: 4\n"));
+}
+
+TEST(fuzz_command, ForkRunsLibFuzzersOwnForkModeAndStillTriages) {
+  std::string root = testing::scratch_dir("fuzz-fork");
+  std::string corpora = make_corpora(root);
+  auto args = fuzz_args(root, corpora);
+  args.insert(args.end(), {"--fork", "--until-crash", "--no-merge"});
+  Outcome o = crashgate(args, std::chrono::seconds(120));
+  ASSERT_EQ(o.exit_code, 1) << o.stderr_excerpt.text();
+  EXPECT_THAT(read(root + "/out/fuzz_crasher/fuzzer.log"), HasSubstr(" -fork=1 -ignore_crashes=1 "));
+  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("libFuzzer -fork=1"));
+  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("1 distinct crash"));
+}
+
+TEST(fuzz_command, ReadsTheArtifactAndFinalCountOfAStoppedRun) {
+  EXPECT_EQ(parse_artifact_line("artifact_prefix='out/'; Test unit written to out/crash-da39a3ee"), "out/crash-da39a3ee");
+  EXPECT_FALSE(parse_artifact_line("INFO: Seed: 1234"));
+  EXPECT_EQ(parse_final_execs("stat::number_of_executed_units: 30517"), 30517u);
+  EXPECT_FALSE(parse_final_execs("stat::average_exec_per_sec:     0"));
 }
 
 TEST(fuzz_command, ReadsLibFuzzerStatusLinesOfBothModes) {

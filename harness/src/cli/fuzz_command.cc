@@ -30,6 +30,7 @@ struct FuzzCommandOptions {
   bool all = false;
   std::string time = "8h";
   unsigned jobs = 1;
+  bool fork = false;
   std::string regression;
   std::string out;
   std::string seed;
@@ -132,6 +133,7 @@ int fuzz_command(FuzzCommandOptions& o) {
   }
   f.regression = o.regression;
   f.jobs = o.jobs;
+  f.fork = o.fork;
   f.merge = !o.no_merge;
   f.until_crash = o.until_crash;
   f.fuzzer_dir = o.fuzzer_dir.empty() ? build_root + "/fuzz/fuzz" : o.fuzzer_dir;
@@ -183,10 +185,15 @@ void add_fuzzing_commands(CLI::App& app, int& exit_code) {
   fuzz->add_option("--target", options->targets, "A fuzz target (a folder of corpora/); may be repeated")->type_name("T");
   fuzz->add_flag("--all", options->all, "Every target in corpora/, one after another, sharing --time");
   fuzz->add_option("--time", options->time, "How long to fuzz, all targets together (default 8h)")->type_name("DURATION");
-  fuzz->add_option("-j,--jobs", options->jobs, "libFuzzer -fork=N: fuzzing processes at a time (default 1)")->check(CLI::PositiveNumber);
+  fuzz->add_option("-j,--jobs", options->jobs, "libFuzzer processes at a time, each over the whole corpus (default 1)")
+      ->check(CLI::PositiveNumber);
+  fuzz->add_flag("--fork", options->fork,
+                 "Run libFuzzer's own -fork=JOBS -ignore_crashes=1 instead (its jobs fuzz small random subsets of the corpus)");
   fuzz->add_option("--regression", options->regression, "Switch a vstore regression on (VSTORE_REGRESSION) in every run")->type_name("ID");
   fuzz->add_option("--out", options->out, "This run's directory (default: BUILD_ROOT/reports/fuzz/<run-id>)")->type_name("DIR");
-  fuzz->add_option("--seed", options->seed, "libFuzzer's -seed (default: its own choice)")->type_name("S");
+  fuzz->add_option("--seed", options->seed,
+                   "libFuzzer's -seed of the first run; run K of process I gets S + K*JOBS + I (default: libFuzzer's own choice)")
+      ->type_name("S");
   fuzz->add_option("--build-root", options->build_root, "The build/ folder (default: $CRASHGATE_BUILD_ROOT, else the build/ this crashgate was built in)")
       ->type_name("DIR");
   fuzz->add_option("--fuzzer-dir", options->fuzzer_dir, "Where the libFuzzer binaries are (default: BUILD_ROOT/fuzz/fuzz)")->type_name("DIR");

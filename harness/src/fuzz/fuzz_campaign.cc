@@ -19,7 +19,7 @@
 #include "crashgate/result_json.h"
 #include "crashgate/summary_text.h"
 #include "fuzz/crash_triage.h"
-#include "fuzz/fuzzer_process.h"
+#include "fuzz/fuzzer_pool.h"
 #include "fuzz/libfuzzer_output.h"
 
 namespace crashgate {
@@ -308,6 +308,12 @@ void merge_corpus(const FuzzTargetRun& t, const std::string& corpus, const std::
 
 }  // namespace
 
+std::string fuzzer_mode(const FuzzOptions& o) {
+  if (o.fork) return fmt::format("libFuzzer -fork={}", std::max(1u, o.jobs));
+  unsigned n = std::max(1u, o.jobs);
+  return fmt::format("{} libFuzzer process{} over the whole corpus, restarted after each crash", n, n == 1 ? "" : "es");
+}
+
 std::vector<std::string> known_fuzz_targets(const std::string& corpora_dir) {
   std::vector<std::string> out;
   std::error_code ec;
@@ -359,8 +365,8 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
   campaign.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
   auto campaign_start = Clock::now();
   Events events(console, options.out_dir + "/events.log");
-  events.event(fmt::format("crashgate fuzz: {} for {}, -fork={}{}", fmt::join(options.targets, ", "), format_duration(options.time),
-                           options.jobs, options.regression.empty() ? "" : ", regression " + options.regression));
+  events.event(fmt::format("crashgate fuzz: {} for {}, {}{}", fmt::join(options.targets, ", "), format_duration(options.time),
+                           fuzzer_mode(options), options.regression.empty() ? "" : ", regression " + options.regression));
   {
     CrashTriage triage(options, cancel, events, campaign.crashes);
     milliseconds slice(options.time.count() / static_cast<long long>(std::max<std::size_t>(runs.size(), 1)));
@@ -377,23 +383,31 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       fs::create_directories(corpus, ec);
       summary.corpus_before = count_files(corpus);
 
-      std::vector<std::string> argv{t.binary, fmt::format("-fork={}", std::max(1u, options.jobs)), "-ignore_crashes=1",
-                                    "-ignore_timeouts=1", "-ignore_ooms=1", "-artifact_prefix=" + artifacts,
-                                    fmt::format("-max_total_time={}", std::max<long long>(1, slice.count() / 1000)),
-                                    "-print_final_stats=1"};
-      argv.insert(argv.end(), t.flags.begin(), t.flags.end());
-      if (options.seed) argv.push_back(fmt::format("-seed={}", *options.seed));
-      argv.push_back(corpus);
-      argv.push_back(seed_dir);
+      // The seeds are copied, so that one that crashes by itself can be moved
+      // out of the fuzzers' way without touching the repository's corpora/.
+      std::string seed_copy = work + "/seed";
+      fs::remove_all(seed_copy, ec);
+      fs::copy(seed_dir, seed_copy, fs::copy_options::recursive, ec);
+      if (ec) {
+        error = fmt::format("{}: cannot copy the seed corpus to {}: {}", t.target, seed_copy, ec.message());
+        return std::nullopt;
+      }
+      FuzzerPoolConfig pool_config;
+      pool_config.argv = {t.binary, "-artifact_prefix=" + artifacts};
+      pool_config.argv.insert(pool_config.argv.end(), t.flags.begin(), t.flags.end());
+      pool_config.env = t.env;
+      pool_config.corpus_dirs = {corpus, seed_copy};
+      pool_config.quarantine_dir = work + "/quarantine";
+      pool_config.processes = std::max(1u, options.jobs);
+      pool_config.seed = options.seed;
+      pool_config.fork = options.fork;
       std::ofstream log(work + "/fuzzer.log");
-      log << "# " << fmt::format("{}", fmt::join(argv, " ")) << "\n";
       auto started = Clock::now();
-      auto fuzzer = FuzzerProcess::start(argv, t.env, error);
-      if (!fuzzer) return std::nullopt;
+      FuzzerPool pool(pool_config, log);
+      if (!pool.start(started + slice, error)) return std::nullopt;
       events.event(fmt::format("{}: fuzzing for {} (log: {})", t.target, format_duration(slice), work + "/fuzzer.log"));
 
       std::set<std::string> seen;
-      FuzzerStatus last;
       bool ended = false;
       auto deadline = started + slice + std::chrono::seconds(120);  // libFuzzer stops itself; this is the backstop
       auto scan_artifacts = [&] {
@@ -415,52 +429,40 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
           triage.add(t, a, after);
         }
       };
-      while (!ended) {
-        for (const std::string& line : fuzzer->read_lines(milliseconds(500), ended)) {
-          log << line << "\n";
-          if (auto s = parse_fuzzer_status(line)) {
-            if (s->execs) last.execs = s->execs;
-            if (s->coverage) last.coverage = s->coverage;
-            if (s->features) last.features = s->features;
-            if (s->corpus) last.corpus = s->corpus;
-            if (s->execs_per_s) last.execs_per_s = s->execs_per_s;
-          }
-        }
-        log.flush();
+      while (!pool.done()) {
+        pool.poll(milliseconds(500));
         scan_artifacts();
         auto elapsed = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+        FuzzerPoolStatus st = pool.status();
         events.status(fmt::format("{} {}/{} | exec/s {} | cov {} ft {} | corpus {} | crashes {} distinct ({} inputs)", t.target,
-                                  hms(elapsed), hms(slice), last.execs_per_s.value_or(0), last.coverage.value_or(0),
-                                  last.features.value_or(0), last.corpus.value_or(0), triage.distinct(t.target),
-                                  summary.crash_artifacts));
+                                  hms(elapsed), hms(slice), st.execs_per_s, st.coverage, st.features, st.corpus,
+                                  triage.distinct(t.target), summary.crash_artifacts));
         if (cancel.cancelled()) {
           events.event(fmt::format("{}: interrupted; stopping the fuzzer", t.target));
-          fuzzer->stop();
           campaign.interrupted = true;
           break;
         }
         if (options.until_crash && summary.crash_artifacts > 0) {
           events.event(fmt::format("{}: stopping at the first crash (--until-crash)", t.target));
-          fuzzer->stop();
           break;
         }
         if (Clock::now() > deadline) {
           summary.notes.push_back("the fuzzer overran its time and was stopped");
-          fuzzer->stop();
           break;
         }
       }
-      summary.fuzzer_exit = fuzzer->wait();
-      fuzzer.reset();
+      pool.stop();
       ended = true;  // nothing writes artifacts any more: take them all
       scan_artifacts();
       summary.duration_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
-      summary.execs = last.execs.value_or(0);
-      summary.execs_per_s = last.execs_per_s.value_or(0);
-      summary.coverage = last.coverage.value_or(0);
-      summary.features = last.features.value_or(0);
-      if (summary.fuzzer_exit != 0 && !campaign.interrupted && summary.crash_artifacts == 0)
-        summary.notes.push_back(fmt::format("libFuzzer exited with status {} (see {}/fuzzer.log)", summary.fuzzer_exit, work));
+      FuzzerPoolStatus st = pool.status();
+      summary.execs = st.execs;
+      summary.execs_per_s = st.execs_per_s;
+      summary.coverage = st.coverage;
+      summary.features = st.features;
+      summary.fuzzer_runs = st.runs;
+      summary.fuzzer_exit = pool.failed_exit();
+      summary.notes.insert(summary.notes.end(), pool.notes().begin(), pool.notes().end());
       triage.drain();
       if (options.merge && !cancel.cancelled()) merge_corpus(t, corpus, seed_dir, events, summary);
       summary.corpus_after = count_files(corpus);

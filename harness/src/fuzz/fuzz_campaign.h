@@ -1,5 +1,5 @@
-// `crashgate fuzz`: runs libFuzzer (fork mode) on one target after another,
-// turns each crash artifact into a triaged, deduplicated, minimized crash
+// `crashgate fuzz`: runs libFuzzer on one target after another (N processes
+// over the whole corpus, restarted after each crash; see fuzzer_pool.h), turns each crash artifact into a triaged, deduplicated, minimized crash
 // directory while the fuzzer keeps running, and at the end merges and prunes
 // the working corpus. fuzz_report.h writes the morning report from the result.
 #pragma once
@@ -19,7 +19,8 @@ namespace crashgate {
 struct FuzzOptions {
   std::vector<std::string> targets;            // in the order they run
   std::chrono::milliseconds time{std::chrono::hours(8)};  // the whole campaign, split evenly between targets
-  unsigned jobs = 1;                           // libFuzzer -fork=N
+  unsigned jobs = 1;                           // libFuzzer processes at a time
+  bool fork = false;                           // libFuzzer's own -fork=jobs instead of restarting processes
   std::string regression;                      // VSTORE_REGRESSION for every run ("" = the hardened engine)
   std::optional<std::uint64_t> seed;           // libFuzzer -seed
   std::string out_dir;                         // crashes/, <target>/, report.md, results.json
@@ -52,7 +53,8 @@ struct FuzzTargetSummary {
   std::uint64_t execs = 0, execs_per_s = 0, coverage = 0, features = 0;
   std::uint64_t corpus_before = 0, corpus_after = 0;  // files in the working corpus
   std::uint64_t crash_artifacts = 0;
-  int fuzzer_exit = 0;
+  std::uint64_t fuzzer_runs = 0;  // libFuzzer processes started, restarts included
+  int fuzzer_exit = 0;            // of the last run that failed without a crash artifact
   std::vector<std::string> notes;  // what went wrong around the fuzzer (merge failed, ...)
 };
 
@@ -77,6 +79,9 @@ struct FuzzConsole {
 // Errors that prevent any fuzzing (a missing binary, an unreadable .options) come back in `error`.
 std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancellation& cancel,
                                               const FuzzConsole& console, std::string& error);
+
+// How the campaign runs libFuzzer, in words ("1 libFuzzer process over the whole corpus, ...").
+std::string fuzzer_mode(const FuzzOptions& o);
 
 // The targets corpora_dir knows (one folder per target, holding seed/).
 std::vector<std::string> known_fuzz_targets(const std::string& corpora_dir);

@@ -62,9 +62,9 @@ RunResults fuzz_results(const FuzzCampaign& c, int exit_code) {
   for (const FuzzTargetSummary& t : c.targets) {
     CellResult cell;
     cell.cell = fuzz_cell(c, t.target, "");
-    cell.summary = fmt::format("libFuzzer on {} for {}: {} execs ({}/s), coverage {}, corpus {} -> {}", t.target,
-                               human_duration(t.duration_ms), t.execs, t.execs_per_s, t.coverage,
-                               t.corpus_before, t.corpus_after);
+    cell.summary = fmt::format("libFuzzer on {} for {}: {} execs ({}/s) in {} run{}, coverage {}, corpus {} -> {}", t.target,
+                               human_duration(t.duration_ms), t.execs, t.execs_per_s, t.fuzzer_runs,
+                               t.fuzzer_runs == 1 ? "" : "s", t.coverage, t.corpus_before, t.corpus_after);
     cell.driver = t.binary;
     Attempt a;
     a.outcome.kind = OutcomeKind::ok;
@@ -103,21 +103,21 @@ RunResults fuzz_results(const FuzzCampaign& c, int exit_code) {
 
 std::string fuzz_report_markdown(const FuzzCampaign& c) {
   std::string md = "# crashgate fuzz: morning report\n\n";
-  md += fmt::format("Started {}, ran {}{}; -fork={}{}; seed {}.\n\n", c.started_at,
+  md += fmt::format("Started {}, ran {}{}; {}{}; seed {}.\n\n", c.started_at,
                     human_duration(c.duration_ms), c.interrupted ? " (interrupted by Ctrl-C)" : "",
-                    c.options.jobs, c.options.regression.empty() ? ", hardened engine" : ", regression `" + c.options.regression + "` switched on",
+                    fuzzer_mode(c.options), c.options.regression.empty() ? ", hardened engine" : ", regression `" + c.options.regression + "` switched on",
                     c.options.seed ? std::to_string(*c.options.seed) : "libFuzzer's choice");
   std::size_t distinct = 0;
   for (const FuzzCrash& crash : c.crashes) distinct += !crash.signature.empty();
   md += distinct == 0 ? "**No crashes.**\n\n" : fmt::format("**{} distinct crash{}.**\n\n", distinct, distinct == 1 ? "" : "es");
-  md += "| target | time | execs | exec/s | coverage | features | corpus (before -> after) | crash inputs | distinct crashes |\n";
-  md += "|---|---|---|---|---|---|---|---|---|\n";
+  md += "| target | time | execs | exec/s | libFuzzer runs | coverage | features | corpus (before -> after) | crash inputs | distinct crashes |\n";
+  md += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const FuzzTargetSummary& t : c.targets) {
     std::size_t n = 0;
     for (const FuzzCrash& crash : c.crashes) n += crash.target == t.target && !crash.signature.empty();
-    md += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} -> {} | {} | {} |\n", t.target,
+    md += fmt::format("| `{}` | {} | {} | {} | {} | {} | {} | {} -> {} | {} | {} |\n", t.target,
                       human_duration(t.duration_ms), format_thousands(t.execs),
-                      format_thousands(t.execs_per_s), t.coverage, t.features, t.corpus_before, t.corpus_after, t.crash_artifacts, n);
+                      format_thousands(t.execs_per_s), t.fuzzer_runs, t.coverage, t.features, t.corpus_before, t.corpus_after, t.crash_artifacts, n);
   }
   for (const FuzzTargetSummary& t : c.targets)
     for (const std::string& note : t.notes) md += fmt::format("\n- `{}`: {}", t.target, note);

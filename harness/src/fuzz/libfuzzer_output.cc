@@ -55,6 +55,22 @@ std::optional<FuzzerStatus> parse_fuzzer_status(std::string_view line) {
   return s;
 }
 
+std::optional<std::string> parse_artifact_line(std::string_view line) {
+  // "artifact_prefix='out/'; Test unit written to out/crash-da39a3ee5e6b4b0d3255bfef95601890afd80709"
+  constexpr std::string_view key = "Test unit written to ";
+  std::size_t at = line.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::string_view path = trim(line.substr(at + key.size()));
+  if (path.empty()) return std::nullopt;
+  return std::string(path);
+}
+
+std::optional<std::uint64_t> parse_final_execs(std::string_view line) {
+  constexpr std::string_view key = "stat::number_of_executed_units: ";
+  if (line.rfind(key, 0) != 0) return std::nullopt;
+  return number_at(line, key.size());
+}
+
 std::optional<std::vector<std::string>> read_fuzzer_options(const std::string& path, std::string& error) {
   std::ifstream in(path);
   if (!in) {

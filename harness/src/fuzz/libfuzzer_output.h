@@ -1,4 +1,5 @@
-// What crashgate reads from libFuzzer: its status lines (plain and -fork mode)
+// What crashgate reads from libFuzzer: its status lines (plain and -fork mode),
+// the artifact a stopped run names, its final count of executions,
 // and a target's .options file (OSS-Fuzz's format: a [libfuzzer] section of
 // `key = value` lines, each becoming -key=value).
 #pragma once
@@ -23,6 +24,13 @@ struct FuzzerStatus {
 
 // The status in `line`, or nothing when the line is not a status line.
 std::optional<FuzzerStatus> parse_fuzzer_status(std::string_view line);
+
+// The path in libFuzzer's "Test unit written to PATH" line (the artifact a
+// run leaves when it stops at a crash, timeout, oom or leak), if `line` is one.
+std::optional<std::string> parse_artifact_line(std::string_view line);
+
+// N of "stat::number_of_executed_units: N" (-print_final_stats), if `line` is that.
+std::optional<std::uint64_t> parse_final_execs(std::string_view line);
 
 // The flags of an .options file ("-max_len=4096", "-dict=DIR/x.dict": a
 // relative dict path is taken from the options file's folder). On failure
