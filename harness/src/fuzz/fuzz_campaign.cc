@@ -278,14 +278,15 @@ std::vector<std::pair<std::string, std::string>> target_env(const FuzzOptions& o
   return env;
 }
 
-void merge_corpus(const FuzzTargetRun& t, const std::string& corpus, const std::string& seed_dir, Events& events,
-                  FuzzTargetSummary& summary) {
+void merge_corpus(const FuzzTargetRun& t, const std::string& corpus, const std::string& seed_dir, const std::string& work,
+                  Events& events, FuzzTargetSummary& summary) {
   std::string merged = corpus + ".merge";
   std::error_code ec;
   fs::remove_all(merged, ec);
   fs::create_directories(merged, ec);
   RunSpec spec;
-  spec.argv = {t.binary, "-merge=1", "-merge_control_file=" + merged + ".control"};
+  // Inputs that crash the merge leave their crash- files in work/, not in crashgate's working directory.
+  spec.argv = {t.binary, "-merge=1", "-merge_control_file=" + merged + ".control", "-artifact_prefix=" + work + "/merge-"};
   for (const std::string& f : t.flags)
     if (f.rfind("-max_len=", 0) == 0) spec.argv.push_back(f);
   spec.argv.insert(spec.argv.end(), {merged, corpus, seed_dir});
@@ -464,7 +465,7 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       summary.fuzzer_exit = pool.failed_exit();
       summary.notes.insert(summary.notes.end(), pool.notes().begin(), pool.notes().end());
       triage.drain();
-      if (options.merge && !cancel.cancelled()) merge_corpus(t, corpus, seed_dir, events, summary);
+      if (options.merge && !cancel.cancelled()) merge_corpus(t, corpus, seed_dir, work, events, summary);
       summary.corpus_after = count_files(corpus);
       events.event(fmt::format("{}: done: {} execs, cov {}, {} crash artifacts, {} distinct crashes", t.target, summary.execs,
                                summary.coverage, summary.crash_artifacts, triage.distinct(t.target)));
