@@ -42,6 +42,23 @@ std::string human_duration(std::int64_t ms) {
   return fmt::format("{}h {}m", s / 3600, s / 60 % 60);
 }
 
+// A crash state without its first line (the kind of fault): the frames.
+std::string frames_of(const std::string& crash_state) {
+  std::size_t nl = crash_state.find('\n');
+  return nl == std::string::npos ? "" : crash_state.substr(nl + 1);
+}
+
+// The first crash before `i` of the same target at the same frames but of another kind, if any.
+const FuzzCrash* same_place_as(const std::vector<FuzzCrash>& crashes, std::size_t i) {
+  std::string frames = frames_of(crashes[i].outcome.crash_state);
+  if (frames.empty() || crashes[i].signature.empty()) return nullptr;
+  for (std::size_t j = 0; j < i; ++j)
+    if (crashes[j].target == crashes[i].target && !crashes[j].signature.empty() &&
+        frames_of(crashes[j].outcome.crash_state) == frames)
+      return &crashes[j];
+  return nullptr;
+}
+
 std::string bytes_text(std::uint64_t n) { return n == 1 ? "1 byte" : fmt::format("{} bytes", format_thousands(n)); }
 
 }  // namespace
@@ -109,7 +126,11 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
                     c.options.seed ? std::to_string(*c.options.seed) : "libFuzzer's choice");
   std::size_t distinct = 0;
   for (const FuzzCrash& crash : c.crashes) distinct += !crash.signature.empty();
-  md += distinct == 0 ? "**No crashes.**\n\n" : fmt::format("**{} distinct crash{}.**\n\n", distinct, distinct == 1 ? "" : "es");
+  std::size_t places = 0;
+  for (std::size_t i = 0; i < c.crashes.size(); ++i) places += !c.crashes[i].signature.empty() && !same_place_as(c.crashes, i);
+  md += distinct == 0 ? "**No crashes.**\n\n"
+                      : fmt::format("**{} distinct crash{}{}.**\n\n", distinct, distinct == 1 ? "" : "es",
+                                    places < distinct ? fmt::format(", at {} place{} in the code", places, places == 1 ? "" : "s") : "");
   md += "| target | time | execs | exec/s | libFuzzer runs | coverage | features | corpus (before -> after) | crash inputs | distinct crashes |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const FuzzTargetSummary& t : c.targets) {
@@ -122,12 +143,16 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
   for (const FuzzTargetSummary& t : c.targets)
     for (const std::string& note : t.notes) md += fmt::format("\n- `{}`: {}", t.target, note);
   md += "\n";
-  for (const FuzzCrash& crash : c.crashes) {
+  for (std::size_t i = 0; i < c.crashes.size(); ++i) {
+    const FuzzCrash& crash = c.crashes[i];
     md += fmt::format("\n## `{}` {}\n\n", crash.target, crash.signature.empty() ? "inputs that did not crash again" : "crash " + crash.signature);
     md += fmt::format("- **{}**: {}\n", to_string(crash.outcome.kind), crash.outcome.detail);
     if (!crash.outcome.crash_state.empty()) {
       md += "- crash state:\n\n```\n" + crash.outcome.crash_state + "\n```\n\n";
     }
+    if (const FuzzCrash* first = same_place_as(c.crashes, i))
+      md += fmt::format("- same frames as crash {}, another kind of fault: likely one bug whose bad address lands in different memory\n",
+                        first->signature);
     md += fmt::format("- found after {}; {} input(s) with this signature\n",
                       human_duration(crash.found_after_ms), crash.inputs.size());
     md += fmt::format("- input {}, minimized {}{}\n", bytes_text(crash.input_bytes), bytes_text(crash.minimized_bytes),
