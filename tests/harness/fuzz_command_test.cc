@@ -128,6 +128,12 @@ TEST(fuzz_command, BadArgumentsAreUsageErrorsSayingWhatWasWrong) {
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--time: 'a while' is not a duration"));
 
+  args = fuzz_args(root, corpora);
+  args.insert(args.end(), {"--jobs", "0"});
+  o = crashgate(args);
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--jobs: '0' is not a whole number of 1 or more"));
+
   o = crashgate({"fuzz", "--corpora", corpora});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--target T"));

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "cli/count_check.h"
 #include "cli/interrupt.h"
 #include "crashgate/cli.h"
 #include "crashgate/result_json.h"
@@ -133,7 +134,7 @@ void add_exec_command(CLI::App& app, int& exit_code) {
                    "Keep this much of the start and of the end of stdout (default 64K each)")
       ->type_name("SIZE");
   exec->add_option("--repeat", options->repeat, "Run the command this many times (flakiness, benchmarks)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   exec->add_option("-j,--jobs", options->jobs, "Runs at a time with --repeat (default: the number of CPUs)")
       ->check(CLI::NonNegativeNumber);
   exec->add_flag("--no-trace", options->no_trace,

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "cli/count_check.h"
 #include "cli/coverage_command.h"
 #include "cli/interrupt.h"
 #include "cli/run_progress.h"
@@ -186,7 +187,7 @@ void add_fuzzing_commands(CLI::App& app, int& exit_code) {
   fuzz->add_flag("--all", options->all, "Every target in corpora/, one after another, sharing --time");
   fuzz->add_option("--time", options->time, "How long to fuzz, all targets together (default 8h)")->type_name("DURATION");
   fuzz->add_option("-j,--jobs", options->jobs, "libFuzzer processes at a time, each over the whole corpus (default 1)")
-      ->check(CLI::PositiveNumber);
+      ->check(positive_count());
   fuzz->add_flag("--fork", options->fork,
                  "Run libFuzzer's own -fork=JOBS -ignore_crashes=1 instead (its jobs fuzz small random subsets of the corpus)");
   fuzz->add_option("--regression", options->regression, "Switch a vstore regression on (VSTORE_REGRESSION) in every run")->type_name("ID");

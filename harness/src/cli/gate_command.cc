@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 
+#include "cli/count_check.h"
 #include "cli/gate_commands.h"
 #include "cli/interrupt.h"
 #include "cli/recorded_cell.h"
@@ -189,7 +190,7 @@ void add_gate_command(CLI::App& app, int& exit_code) {
                   "passes is flaky (default 2)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--strict", options->strict, "Flaky cells block too");
-  cmd->add_option("-j,--jobs", options->jobs, "Reruns at a time (default: the number of CPUs)")->check(CLI::PositiveNumber);
+  cmd->add_option("-j,--jobs", options->jobs, "Reruns at a time (default: the number of CPUs)")->check(positive_count());
   cmd->add_option("--build-root", options->build_root,
                   "Rerun with drivers from BUILD_ROOT/<build>/bin (default: $CRASHGATE_BUILD_ROOT, else the drivers "
                   "the run used)")

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "cli/count_check.h"
 #include "cli/interrupt.h"
 #include "cli/run_progress.h"
 #include "cli/selection_options.h"
@@ -247,7 +248,7 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
   cmd->add_option("--plain-build", o->matrix.plain_build, "The build without sanitizers that has the switches (default debug)");
   cmd->add_option("--sample", o->matrix.sample,
                   "At most N injected cells per scenario, build and switch, spread over its params (default 0: all)");
-  cmd->add_option("-j,--jobs", o->jobs, "Cells at a time (default: the number of CPUs)")->check(CLI::PositiveNumber);
+  cmd->add_option("-j,--jobs", o->jobs, "Cells at a time (default: the number of CPUs)")->check(positive_count());
   cmd->add_option("--seed", o->seed, "The run's seed (default 1)");
   cmd->add_option("--build-root", o->build_root, "Where drivers are (as for run)")->type_name("DIR");
   cmd->add_option("--out", o->out, "Write OUT/<run-id>/ (default: BUILD_ROOT/reports)")->type_name("DIR");

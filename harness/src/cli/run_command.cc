@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 
+#include "cli/count_check.h"
 #include "cli/interrupt.h"
 #include "cli/run_commands.h"
 #include "cli/run_progress.h"
@@ -232,7 +233,7 @@ void add_run_command(CLI::App& app, int& exit_code, std::vector<std::string> com
   auto* run = app.add_subcommand("run", "Run scenario cells, judge each against its [expect], write results.json");
   run->footer(exit_codes_footer());
   add_selection_options(*run, options->select);
-  run->add_option("-j,--jobs", options->jobs, "Cells at a time (default: the number of CPUs)")->check(CLI::PositiveNumber);
+  run->add_option("-j,--jobs", options->jobs, "Cells at a time (default: the number of CPUs)")->check(positive_count());
   run->add_option("--seed", options->seed, fmt::format("The run's seed; each cell's is derived from it and its id (default {})", kDefaultRunSeed));
   run->add_option("--rerun-failures", options->rerun_failures,
                   "Rerun a failing cell up to N times; one that then passes is flaky (default 0)")
