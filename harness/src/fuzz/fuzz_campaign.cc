@@ -399,7 +399,7 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       pool_config.env = t.env;
       pool_config.corpus_dirs = {corpus, seed_copy};
       pool_config.quarantine_dir = work + "/quarantine";
-      pool_config.processes = std::max(1u, options.jobs);
+      pool_config.processes = options.jobs;
       pool_config.seed = options.seed;
       pool_config.fork = options.fork;
       std::ofstream log(work + "/fuzzer.log");

@@ -32,8 +32,8 @@ struct FuzzerPool::Slot {
 };
 
 FuzzerPool::FuzzerPool(FuzzerPoolConfig config, std::ostream& log) : config_(std::move(config)), log_(log) {
-  if (config_.fork) config_.processes = std::max(1u, config_.processes);
-  unsigned n = config_.fork ? 1 : std::max(1u, config_.processes);
+  config_.processes = std::max(1u, config_.processes);
+  unsigned n = config_.fork ? 1 : config_.processes;
   for (unsigned i = 0; i < n; ++i) {
     slots_.push_back(std::make_unique<Slot>());
     slots_.back()->index = i;
@@ -85,24 +85,26 @@ void FuzzerPool::poll(std::chrono::milliseconds wait) {
   for (auto& slot : slots_) {
     if (!slot->process) continue;
     bool ended_now = false;
-    for (const std::string& line : slot->process->read_lines(share, ended_now)) {
-      if (slots_.size() > 1) log_ << "[" << slot->index << "] ";
-      log_ << line << "\n";
-      if (auto s = parse_fuzzer_status(line)) {
-        if (line.find("INITED") != std::string::npos) slot->inited = true;
-        if (s->execs) slot->execs = *s->execs;
-        if (s->coverage) coverage_ = std::max(coverage_, *s->coverage);
-        if (s->features) features_ = std::max(features_, *s->features);
-        if (s->corpus) corpus_ = std::max(corpus_, *s->corpus);
-        if (config_.fork && s->execs_per_s) fork_execs_per_s_ = *s->execs_per_s;
-      } else if (auto a = parse_artifact_line(line)) {
-        slot->artifact = *a;
-      } else if (auto n = parse_final_execs(line)) {
-        slot->final_execs = *n;
-      }
-    }
+    for (const std::string& line : slot->process->read_lines(share, ended_now)) take_line(*slot, line);
     log_.flush();
     if (ended_now) ended(*slot);
+  }
+}
+
+void FuzzerPool::take_line(Slot& slot, const std::string& line) {
+  if (slots_.size() > 1) log_ << "[" << slot.index << "] ";
+  log_ << line << "\n";
+  if (auto s = parse_fuzzer_status(line)) {
+    if (line.find("INITED") != std::string::npos) slot.inited = true;
+    if (s->execs) slot.execs = *s->execs;
+    if (s->coverage) coverage_ = std::max(coverage_, *s->coverage);
+    if (s->features) features_ = std::max(features_, *s->features);
+    if (s->corpus) corpus_ = std::max(corpus_, *s->corpus);
+    if (config_.fork && s->execs_per_s) fork_execs_per_s_ = *s->execs_per_s;
+  } else if (auto a = parse_artifact_line(line)) {
+    slot.artifact = *a;
+  } else if (auto n = parse_final_execs(line)) {
+    slot.final_execs = *n;
   }
 }
 
@@ -186,12 +188,8 @@ void FuzzerPool::stop() {
     // Its last lines (the final stats) are still in the pipe; read them within a bound.
     auto until = Clock::now() + std::chrono::seconds(2);
     bool ended_now = false;
-    while (!ended_now && Clock::now() < until) {
-      for (const std::string& line : slot->process->read_lines(std::chrono::milliseconds(100), ended_now)) {
-        log_ << line << "\n";
-        if (auto n = parse_final_execs(line)) slot->final_execs = *n;
-      }
-    }
+    while (!ended_now && Clock::now() < until)
+      for (const std::string& line : slot->process->read_lines(std::chrono::milliseconds(100), ended_now)) take_line(*slot, line);
     log_.flush();
     ended(*slot);
   }

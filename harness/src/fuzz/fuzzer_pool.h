@@ -30,7 +30,7 @@ struct FuzzerPoolConfig {
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> corpus_dirs;  // the first receives new inputs; inputs that crash leave the first two
   std::string quarantine_dir;            // where corpus inputs that crash go
-  unsigned processes = 1;
+  unsigned processes = 1;                // 0 counts as 1
   std::optional<std::uint64_t> seed;     // run k of process i gets seed + k * processes + i
   bool fork = false;                     // one process with -fork=processes, never restarted
 };
@@ -72,6 +72,7 @@ class FuzzerPool {
  private:
   struct Slot;
   bool launch(Slot& slot, std::string& error);
+  void take_line(Slot& slot, const std::string& line);  // logs it and reads what it says
   void ended(Slot& slot);
   bool quarantine_corpus_copies(const std::string& artifact);  // true when it moved any
 
