@@ -176,6 +176,19 @@ void BM_FilterDeepNest(benchmark::State& state) {
 }
 BENCHMARK(BM_FilterDeepNest)->UseManualTime()->Unit(benchmark::kMillisecond);
 
+// The filters a query carries: a few fields, a few values. Parse cost here is
+// per query (and per fuzz input), so small allocations show.
+void BM_FilterParseSmall(benchmark::State& state) {
+  const std::string text = "file_path = 'src/main.py' AND (lang IN ('py', 'rs') OR NOT owner = 'ci') AND kind != 'test'";
+  for (auto _ : state) {
+    vstore::Result<Filter> f = Filter::parse(text);
+    if (!f.ok()) return state.SkipWithError(f.status().to_string().c_str());
+    benchmark::DoNotOptimize(f);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_FilterParseSmall);
+
 }  // namespace
 
 BENCHMARK_MAIN();

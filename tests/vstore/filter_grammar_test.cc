@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "vstore/filter.h"
@@ -134,6 +135,23 @@ TEST(FilterGrammar, ClauseCountAndFieldsDescribeTheSource) {
   ASSERT_EQ(f.fields().size(), 2u);
   EXPECT_EQ(f.fields()[0], "b");
   EXPECT_EQ(f.fields()[1], "a");
+}
+
+// The parser finds a field among the first few by scanning, then by a map:
+// a field named again on either side of that change is the same field.
+TEST(FilterGrammar, ManyFieldsAreEachListedOnceAndMatchTheirOwnValues) {
+  std::string text;
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 20; ++i) text += fmt::format("{}f{} = 'v{}'", text.empty() ? "" : " OR ", (i * 7) % 20, round);
+  Filter f = parse_ok(text);
+  ASSERT_EQ(f.fields().size(), 20u);
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(f.fields()[i], fmt::format("f{}", (i * 7) % 20)) << i;
+  EXPECT_EQ(f.clause_count(), 40u);
+  EXPECT_TRUE(f.matches(record({{"f3", "v1"}})));
+  EXPECT_TRUE(f.matches(record({{"f19", "v0"}})));
+  EXPECT_FALSE(f.matches(record({{"f3", "v2"}})));
+  EXPECT_FALSE(f.matches(record({{"f20", "v0"}})));
+  EXPECT_EQ(canonical(f.to_string()), f.to_string());
 }
 
 TEST(FilterGrammar, LookupCallbackNeedsNoRecord) {

@@ -10,10 +10,18 @@ uint32_t ComparisonParser::field_id(const Token& field) {
   scratch_.clear();
   lexer_.append_content(field, &scratch_);
   if (last_field_ != kNoNode && tree_.fields[last_field_] == scratch_) return last_field_;
-  auto [it, inserted] = field_ids_.try_emplace(scratch_, static_cast<uint32_t>(tree_.fields.size()));
+  const auto next = static_cast<uint32_t>(tree_.fields.size());
+  if (next <= kScanFields) {
+    for (uint32_t i = 0; i < next; ++i)
+      if (tree_.fields[i] == scratch_) return last_field_ = i;
+    tree_.fields.push_back(scratch_);
+    if (tree_.fields.size() > kScanFields)  // from here on, the map
+      for (uint32_t i = 0; i < tree_.fields.size(); ++i) field_ids_.emplace(tree_.fields[i], i);
+    return last_field_ = next;
+  }
+  auto [it, inserted] = field_ids_.try_emplace(scratch_, next);
   if (inserted) tree_.fields.push_back(scratch_);
-  last_field_ = it->second;
-  return it->second;
+  return last_field_ = it->second;
 }
 
 Status ComparisonParser::add_value(const Token& string) {
@@ -30,11 +38,11 @@ Status ComparisonParser::add_value(const Token& string) {
   return Status::Ok();
 }
 
-Result<Token> ComparisonParser::expect_string(std::string_view context) {
+Result<Token> ComparisonParser::expect_string(TokenKind after) {
   VSTORE_ASSIGN_OR_RETURN(Token token, lexer_.next());
   if (token.kind != TokenKind::string) {
     return syntax_error(lexer_.text(), token.offset,
-                        fmt::format("expected a quoted string {} but found {}{}", context,
+                        fmt::format("expected a quoted string after {} but found {}{}", token_spelling(after),
                                     lexer_.describe(token),
                                     token.kind == TokenKind::field && !token.quoted
                                         ? " (values are quoted with ', as in 'value')"
@@ -59,7 +67,7 @@ Result<uint32_t> ComparisonParser::parse(const Token& field) {
   }
   if (op.kind == TokenKind::equal || op.kind == TokenKind::not_equal) {
     node.negated = op.kind == TokenKind::not_equal;
-    VSTORE_ASSIGN_OR_RETURN(Token value, expect_string(fmt::format("after {}", token_spelling(op.kind))));
+    VSTORE_ASSIGN_OR_RETURN(Token value, expect_string(op.kind));
     VSTORE_RETURN_IF_ERROR(add_value(value));
     node.count = 1;
   } else if (op.kind == TokenKind::kw_in) {
