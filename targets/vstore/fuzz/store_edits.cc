@@ -1,5 +1,6 @@
 #include "store_edits.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 namespace vstore_fuzz {
 namespace {
@@ -24,18 +26,31 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Writes `bytes` as PATH's whole content, sparsely: a store's files are mostly
-// zero (the 64 KiB a file grows by at first, an id table's empty buckets), and
-// writing only the pages that hold something made a small store's copy four
-// times cheaper, a cost every input pays. Holes read as zeros, so what the
-// store sees is the same.
+// Makes PATH's content `bytes`, writing only the 4 KiB blocks that differ
+// from what the file holds now. Every input pays this for each of a store's
+// files, and most of each file is the same from one input to the next: the
+// edits touch a few blocks, and the last input's store a few more. Truncating
+// and writing the non-zero blocks, as this did before, freed and refilled
+// tmpfs pages every time; reading the file back and comparing made
+// vstore_open 20-24% faster (60 s on one core, side by side: 1,749 and 1,884
+// exec/s before, 2,175 and 2,265 after). The bytes the store sees are the
+// same either way.
 void write_file(const std::string& path, const std::string& bytes) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) std::abort();  // the fuzzer's own scratch space: nothing to test without it
-  if (::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0) std::abort();
+  static std::vector<char> held;  // the file's current bytes, one byte past `bytes` to see a longer file
+  if (held.size() < bytes.size() + 1) held.resize(bytes.size() + 1);
+  std::size_t have = 0;
+  while (have < bytes.size() + 1) {
+    ssize_t n = ::pread(fd, held.data() + have, bytes.size() + 1 - have, static_cast<off_t>(have));
+    if (n < 0) std::abort();
+    if (n == 0) break;
+    have += static_cast<std::size_t>(n);
+  }
+  if (have != bytes.size() && ::ftruncate(fd, static_cast<off_t>(bytes.size())) != 0) std::abort();
+  if (have < bytes.size()) std::memset(held.data() + have, 0, bytes.size() - have);  // what the extension reads as
   constexpr std::size_t kBlock = 4096;
-  static const char zeros[kBlock] = {};
-  std::size_t run_start = 0, run_end = 0;  // the pending run of non-zero blocks
+  std::size_t run_start = 0, run_end = 0;  // the pending run of differing blocks
   auto flush = [&] {
     if (run_end > run_start &&
         ::pwrite(fd, bytes.data() + run_start, run_end - run_start, static_cast<off_t>(run_start)) != static_cast<ssize_t>(run_end - run_start))
@@ -43,7 +58,7 @@ void write_file(const std::string& path, const std::string& bytes) {
   };
   for (std::size_t at = 0; at < bytes.size(); at += kBlock) {
     std::size_t n = std::min(kBlock, bytes.size() - at);
-    if (std::memcmp(bytes.data() + at, zeros, n) == 0) continue;
+    if (std::memcmp(bytes.data() + at, held.data() + at, n) == 0) continue;
     if (at != run_end) {
       flush();
       run_start = at;
@@ -140,11 +155,23 @@ const std::vector<std::string>& apply_edits(const StoreFiles& t, const uint8_t* 
 
 void write_store(const StoreFiles& t, const std::vector<std::string>& files) {
   // Files the last input's store left (a rebuild's, a compaction's) go; the
-  // store's own are truncated and rewritten below, and LOCK holds nothing.
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(t.work, ec)) {
-    std::string name = e.path().filename().string();
-    if (name != "LOCK" && std::find(t.names.begin(), t.names.end(), name) == t.names.end()) fs::remove_all(e.path(), ec);
+  // store's own are rewritten below, and LOCK holds nothing. One directory
+  // stream serves the whole process, rewound for each input: opening one
+  // costs a 32 KiB buffer, which under ASan is fresh pages every time.
+  static DIR* dir = nullptr;
+  static std::string dir_path;
+  if (dir == nullptr || dir_path != t.work) {
+    if (dir != nullptr) ::closedir(dir);
+    dir = ::opendir(t.work.c_str());
+    if (dir == nullptr) std::abort();
+    dir_path = t.work;
+  }
+  ::rewinddir(dir);
+  while (const dirent* e = ::readdir(dir)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == ".." || name == "LOCK" || std::find(t.names.begin(), t.names.end(), name) != t.names.end()) continue;
+    std::error_code ec;
+    fs::remove_all(t.work + "/" + std::string(name), ec);
   }
   for (std::size_t i = 0; i < files.size(); ++i) write_file(t.work + "/" + t.names[i], files[i]);
 }
