@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <random>
 
 #include <fmt/format.h>
@@ -220,10 +222,11 @@ void StoreImpl::remove_orphans() {
   Result<std::vector<std::string>> entries = env_->list_dir(dir_, FailSite::store_list_dir);
   if (!entries.ok()) return;
   uint64_t gen = manifest_.identity.generation;
+  const std::string current_names[] = {data_file_name(FileKind::vectors, gen), data_file_name(FileKind::attrs, gen),
+                                       data_file_name(FileKind::ids, gen), data_file_name(FileKind::graph, gen),
+                                       data_file_name(FileKind::graph_upper, gen)};
   for (const std::string& e : *entries) {
-    bool current = false;
-    for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph, FileKind::graph_upper})
-      current |= e == data_file_name(k, gen);
+    bool current = std::find(std::begin(current_names), std::end(current_names), e) != std::end(current_names);
     bool ours = e.size() > 4 && (e.ends_with(".bin") || e.ends_with(".tmp"));
     if (ours && !current) env_->unlink(dir_ + "/" + e, FailSite::store_unlink_orphan).ignore();
   }
