@@ -1,6 +1,9 @@
 // The store's contract, one behaviour a test.
 #include "vstore/store.h"
 
+#include <filesystem>
+#include <fstream>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -52,6 +55,35 @@ TEST(Store, RecordsSurviveCloseAndReopen) {
   EXPECT_EQ((*s)->dim(), 16u);
   EXPECT_EQ((*s)->metric(), Metric::cosine);
   for (uint64_t id : {0, 1, 1023, 1024, 2999}) EXPECT_EQ(*(*s)->get(id), recs[id]);
+}
+
+// An interrupted compaction or commit leaves files of another generation and
+// *.tmp files; the next writer removes those and nothing else.
+TEST(Store, WriterOpenRemovesLeftoverStoreFilesOnly) {
+  ScratchDir d;
+  std::vector<Record> recs = make_records(0, 20, 8);
+  {
+    auto s = create_store(d / "s");
+    ASSERT_TRUE(s->add(recs).ok());
+    ASSERT_TRUE(s->close().ok());
+  }
+  const std::string dir = d / "s";
+  for (const char* stray : {"vectors-000007.bin", "graph-000001.bin.tmp", "notes.txt"})
+    std::ofstream(dir + "/" + stray) << "left behind";
+  {
+    Result<std::unique_ptr<Store>> reader = Store::open(dir, {.read_only = true});
+    ASSERT_TRUE(reader.ok()) << reader.status().to_string();
+    EXPECT_TRUE(std::filesystem::exists(dir + "/vectors-000007.bin"));  // a reader changes nothing
+  }
+  Result<std::unique_ptr<Store>> s = Store::open(dir);
+  ASSERT_TRUE(s.ok()) << s.status().to_string();
+  EXPECT_FALSE(std::filesystem::exists(dir + "/vectors-000007.bin"));
+  EXPECT_FALSE(std::filesystem::exists(dir + "/graph-000001.bin.tmp"));
+  EXPECT_TRUE(std::filesystem::exists(dir + "/notes.txt"));
+  for (const char* current : {"vectors-000001.bin", "attrs-000001.bin", "ids-000001.bin", "graph-000001.bin", "graph-upper-000001.bin"})
+    EXPECT_TRUE(std::filesystem::exists(dir + "/" + current)) << current;
+  EXPECT_EQ((*s)->count(), 20u);
+  for (const Record& r : recs) EXPECT_EQ(*(*s)->get(r.id), r);
 }
 
 TEST(Store, RemovedRecordsAreGoneAndCountDrops) {
