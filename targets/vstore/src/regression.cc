@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "load_once.h"
+
 namespace vstore {
 namespace {
 
@@ -49,7 +51,7 @@ Status parse_ids(std::string_view ids, uint64_t* mask) {
 
 #ifdef VSTORE_REGRESSIONS_ENABLED
 std::atomic<uint64_t> g_active{0};
-std::once_flag g_env_once;
+internal::LoadOnce g_env_once;
 const Status* g_env_error = nullptr;  // set once, under g_env_once
 
 void load_from_environment() {
@@ -75,14 +77,14 @@ const RegressionInfo* regression_table(size_t* size) {
 
 #ifdef VSTORE_REGRESSIONS_ENABLED
 bool regression_enabled(Regression r) {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   return (g_active.load(std::memory_order_relaxed) >> static_cast<unsigned>(r)) & 1;
 }
 #endif
 
 Status regression_environment_status() {
 #ifdef VSTORE_REGRESSIONS_ENABLED
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   return g_env_error ? *g_env_error : Status::Ok();
 #else
   const char* env = std::getenv("VSTORE_REGRESSION");
@@ -96,7 +98,7 @@ Status set_regressions(std::string_view ids) {
   uint64_t mask = 0;
   VSTORE_RETURN_IF_ERROR(parse_ids(ids, &mask));
 #ifdef VSTORE_REGRESSIONS_ENABLED
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   g_active.store(mask, std::memory_order_relaxed);
   return Status::Ok();
 #else

@@ -14,6 +14,7 @@
 
 #include "failpoint/evaluate.h"
 #include "failpoint/spec.h"
+#include "load_once.h"
 
 namespace vstore {
 namespace {
@@ -80,7 +81,7 @@ Status install(std::string_view spec) {
   return Status::Ok();
 }
 
-std::once_flag g_env_once;
+internal::LoadOnce g_env_once;
 const Status* g_env_error = nullptr;  // set once, under g_env_once
 void load_from_environment() {
   if (const char* seed = std::getenv("VSTORE_FAILPOINTS_SEED")) {
@@ -109,12 +110,12 @@ std::string_view failpoint_name(FailSite site) { return kSites[static_cast<size_
 #ifdef VSTORE_FAILPOINTS_ENABLED
 
 Status configure_failpoints(std::string_view spec) {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   return install(spec);
 }
 
 void set_failpoint_seed(uint64_t seed) {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   std::lock_guard lock(registry().mu);
   registry().rng = seed;
 }
@@ -126,17 +127,17 @@ uint64_t failpoint_hits(FailSite site) {
 namespace internal {
 
 Status failpoint_environment_status() {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   return g_env_error ? *g_env_error : Status::Ok();
 }
 
 bool crash_armed() {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   return registry().crash.load(std::memory_order_acquire);
 }
 
 FailOutcome failpoint_eval(FailSite site) {
-  std::call_once(g_env_once, load_from_environment);
+  g_env_once(load_from_environment);
   Registry& r = registry();
   if (!r.any.load(std::memory_order_acquire)) return {};
   size_t i = static_cast<size_t>(site);
