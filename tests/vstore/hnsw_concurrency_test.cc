@@ -1,11 +1,17 @@
 // Insert, search, remove, sync, compaction and file growth from many threads at
 // once (run under TSan in ci/test): searches return only records that exist,
-// nearest first, and the index is whole afterwards.
+// nearest first, and the index is whole afterwards, every node reachable.
 #include <atomic>
+#include <deque>
+#include <shared_mutex>
+#include <string>
 #include <thread>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 
+#include "storage/store_impl.h"
 #include "vstore/failpoint.h"
 #include "vstore/store.h"
 #include "vstore/support/scratch.h"
@@ -15,6 +21,31 @@ namespace {
 
 using testing::make_record;
 using testing::make_records;
+
+// The nodes no walk along level-0 links from the entry point reaches, each with
+// its own links (a stranded node is one no search can ever return).
+std::vector<std::string> unreachable_nodes(Store& store) {
+  internal::StoreImpl& impl = store.impl();
+  std::shared_lock lock(impl.state_mutex_for_testing());
+  internal::GraphSnapshot snap = impl.graph_snapshot();
+  const internal::HnswGraph& graph = *impl.graph_for_testing();
+  std::vector<bool> seen(snap.count);
+  std::deque<uint32_t> todo;
+  if (graph.entry() < snap.count) {
+    seen[graph.entry()] = true;
+    todo.push_back(graph.entry());
+  }
+  for (; !todo.empty(); todo.pop_front())
+    for (uint32_t next : graph.links_for_testing(snap, todo.front(), 0))
+      if (next < snap.count && !seen[next]) {
+        seen[next] = true;
+        todo.push_back(next);
+      }
+  std::vector<std::string> out;
+  for (uint32_t node = 0; node < snap.count; ++node)
+    if (!seen[node]) out.push_back(fmt::format("node {} -> [{}]", node, fmt::join(graph.links_for_testing(snap, node, 0), ",")));
+  return out;
+}
 
 TEST(HnswConcurrency, InsertSearchRemoveAndGrowFromSixThreads) {
   testing::ScratchDir d;
@@ -82,6 +113,11 @@ TEST(HnswConcurrency, InsertSearchRemoveAndGrowFromSixThreads) {
     missed += hits->empty() || (*hits)[0].id != id;
   }
   EXPECT_LE(missed, 3);
+  // Two writers linking at once once stranded nodes: a linker that reached a
+  // node by an upper-level link before its level-0 list was written linked
+  // only to it, and that list's write then dropped the link back.
+  std::vector<std::string> stranded = unreachable_nodes(*s);
+  EXPECT_TRUE(stranded.empty()) << stranded.size() << " unreachable, the first " << stranded.front();
   ASSERT_TRUE(s->close().ok());
   FsckReport report = Store::fsck(d / "s");
   EXPECT_TRUE(report.ok()) << report.problems[0];

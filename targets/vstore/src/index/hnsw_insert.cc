@@ -3,6 +3,7 @@
 // node's link lock, and a linker holds one lock at a time, so stripes that
 // collide can never deadlock.
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "failpoint/evaluate.h"
@@ -58,21 +59,29 @@ void HnswGraph::add_link(const GraphSnapshot& s, uint32_t node, uint32_t level, 
       std::atomic_ref<uint32_t>(list[0]).store(n + 1, std::memory_order_relaxed);
     } else if (!present) {
       // Full: keep the best diverse set of the old links and the new one.
+      // A link to a node published after this snapshot was taken (a linker
+      // with a newer one made it) cannot be weighed here and stays: dropping
+      // it could strand that node.
       std::vector<Neighbour> candidates;
       candidates.reserve(n + 1);
+      uint32_t ids[2 * kMaxM];
+      uint32_t kept = 0;
+      const uint64_t published = published_.load(std::memory_order_acquire);
       const float* base = vector_of(s, node);
       float base_inv = distance_.needs_norms() ? inv_norm_of(s, node) : 0.0f;
       for (uint32_t i = 0; i < n; ++i) {
         uint32_t id = std::atomic_ref<uint32_t>(list[1 + i]).load(std::memory_order_relaxed);
-        if (id >= s.count || id == node) continue;  // a link left by a crashed session, or corrupt
-        candidates.push_back({distance_(base, base_inv, vector_of(s, id), distance_.needs_norms() ? inv_norm_of(s, id) : 0.0f), id});
+        if (id == node || id >= std::max<uint64_t>(s.count, published)) continue;  // a link left by a crashed session, or corrupt
+        if (id >= s.count)
+          ids[kept++] = id;
+        else
+          candidates.push_back({distance_(base, base_inv, vector_of(s, id), distance_.needs_norms() ? inv_norm_of(s, id) : 0.0f), id});
       }
       candidates.push_back({distance, new_node});
       std::sort(candidates.begin(), candidates.end());
-      select_neighbours(s, &candidates, cap);
-      uint32_t ids[2 * kMaxM];
-      for (size_t i = 0; i < candidates.size(); ++i) ids[i] = candidates[i].node;
-      write_links(s, node, level, ids, static_cast<uint32_t>(candidates.size()));
+      select_neighbours(s, &candidates, cap - std::min(kept, cap));
+      for (const Neighbour& c : candidates) ids[kept++] = c.node;
+      write_links(s, node, level, ids, kept);
     }
   }
   locks_.unlock(node);
@@ -96,22 +105,33 @@ bool HnswGraph::link(const GraphSnapshot& s, uint32_t slot) {
   if (entry >= s.count) return false;
   Neighbour cur{distance_to(s, q, q_inv, entry), entry};
   if (level < top) cur = descend(s, q, q_inv, cur, top, level);
-  std::vector<Neighbour> found;
-  uint32_t ids[2 * kMaxM];
-  for (int l = static_cast<int>(std::min(level, top)); l >= 0; --l) {
+  // Every level's neighbours are chosen first, then the node's own lists are
+  // written, and only then do links to it appear. Were a level's backlinks
+  // written before the lists below it, a concurrent linker could reach the
+  // node there, descend into its still-empty lower list and link only to it;
+  // and the append that linker made to the node's list would then be
+  // overwritten. Both stranded nodes where two writers linked at once.
+  const uint32_t levels = std::min(level, top) + 1;
+  std::array<std::vector<Neighbour>, kMaxLevel + 1> chosen;
+  for (int l = static_cast<int>(levels) - 1; l >= 0; --l) {
+    std::vector<Neighbour>& found = chosen[l];
     search_layer(s, q, q_inv, cur, params_.ef_construction, static_cast<uint32_t>(l), nullptr, &found);
     std::erase_if(found, [slot](const Neighbour& n) { return n.node == slot; });
     if (found.empty()) continue;
     std::sort(found.begin(), found.end());
     cur = found.front();
     select_neighbours(s, &found, params_.m);
-    if (failpoints_compiled_in()) failpoint_status(FailSite::hnsw_link_after_lookup).ignore();
-    for (size_t i = 0; i < found.size(); ++i) ids[i] = found[i].node;
-    locks_.lock(slot);
-    write_links(s, slot, static_cast<uint32_t>(l), ids, static_cast<uint32_t>(found.size()));
-    locks_.unlock(slot);
-    for (const Neighbour& n : found) add_link(s, n.node, static_cast<uint32_t>(l), slot, n.distance);
   }
+  if (failpoints_compiled_in()) failpoint_status(FailSite::hnsw_link_after_lookup).ignore();
+  uint32_t ids[2 * kMaxM];
+  locks_.lock(slot);
+  for (uint32_t l = 0; l < levels; ++l) {
+    for (size_t i = 0; i < chosen[l].size(); ++i) ids[i] = chosen[l][i].node;
+    write_links(s, slot, l, ids, static_cast<uint32_t>(chosen[l].size()));
+  }
+  locks_.unlock(slot);
+  for (uint32_t l = 0; l < levels; ++l)
+    for (const Neighbour& n : chosen[l]) add_link(s, n.node, l, slot, n.distance);
   if (level > top) {
     std::lock_guard lock(entry_mu_);
     if (level > (entry_.load(std::memory_order_acquire) >> 32)) entry_.store(uint64_t{level} << 32 | slot, std::memory_order_release);
