@@ -137,7 +137,9 @@ TEST(Hnsw, DeleteWhereRemovesEveryMatchFromStoreAndIndexInOneCommit) {
       EXPECT_TRUE(i % 10 != 3 && i % 10 != 4) << "deleted id " << h.id << " returned";
     }
   }
+  uint64_t after_delete = s->stats().commit_seq;
   EXPECT_EQ(*s->delete_where(f), 0u) << "nothing left to match";
+  EXPECT_EQ(s->stats().commit_seq, after_delete) << "a delete that matches nothing commits nothing";
   ASSERT_TRUE(s->close().ok());
   auto again = std::move(Store::open(d / "s")).value();
   EXPECT_EQ(again->count(), 800u);

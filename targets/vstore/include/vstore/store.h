@@ -142,7 +142,8 @@ class Store {
   Result<std::vector<SearchHit>> exact_search(std::span<const float> query, size_t k) const;
   // Removes every live record the filter matches and commits (syncs): after a
   // crash either all of them are gone from the store and its index, or none.
-  // Returns how many were removed.
+  // Returns how many were removed. When none match it changes nothing and does
+  // not sync (records added since the last commit stay uncommitted).
   Result<uint64_t> delete_where(const Filter& filter);
   // Removes the records with these ids; returns how many were live.
   Result<uint64_t> remove(std::span<const uint64_t> ids);
