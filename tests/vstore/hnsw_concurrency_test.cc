@@ -1,7 +1,9 @@
 // Insert, search, remove, sync, compaction and file growth from many threads at
 // once (run under TSan in ci/test): searches return only records that exist,
 // nearest first, and the index is whole afterwards, every node reachable.
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <shared_mutex>
 #include <string>
@@ -121,6 +123,57 @@ TEST(HnswConcurrency, InsertSearchRemoveAndGrowFromSixThreads) {
   ASSERT_TRUE(s->close().ok());
   FsckReport report = Store::fsck(d / "s");
   EXPECT_TRUE(report.ok()) << report.problems[0];
+}
+
+// A linker paused between choosing its node's neighbours and linking them keeps
+// its old snapshot while another add links newer nodes into those neighbours'
+// full lists. Its pruning must keep the links to the newer nodes: it cannot
+// weigh them, and dropping them once stranded nodes.
+TEST(HnswConcurrency, PruningWithAnOldSnapshotKeepsLinksToNewerNodes) {
+  if (!failpoints_compiled_in()) GTEST_SKIP() << "failpoints are not compiled in";
+  testing::ScratchDir d;
+  CreateOptions o;
+  o.dim = 8;
+  o.index.m = 4;  // lists of 8 at level 0: full after a few hundred nodes
+  o.index.ef_construction = 32;
+  auto s = std::move(Store::create(d / "s", o)).value();
+  ASSERT_TRUE(s->add(make_records(0, 300, 8)).ok());
+  ASSERT_TRUE(configure_failpoints("hnsw.link.after_lookup=1*delay(1500)").ok());
+  std::atomic<bool> linked{false};
+  std::thread paused([&] {
+    EXPECT_TRUE(s->add({make_record(300, 8)}).ok());
+    linked = true;
+  });
+  while (failpoint_hits(FailSite::hnsw_link_after_lookup) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_TRUE(s->add(make_records(301, 300, 8)).ok());  // slots 301..600, linked past the paused one
+  internal::StoreImpl& impl = s->impl();
+  auto lists = [&] {
+    std::shared_lock lock(impl.state_mutex_for_testing());
+    internal::GraphSnapshot snap = impl.graph_snapshot();
+    std::vector<std::vector<uint32_t>> out;
+    for (uint32_t node = 0; node < 300; ++node) out.push_back(impl.graph_for_testing()->links_for_testing(snap, node, 0));
+    return out;
+  };
+  std::vector<std::vector<uint32_t>> before = lists();
+  bool still_paused = !linked.load();
+  paused.join();
+  ASSERT_TRUE(configure_failpoints("").ok());
+  if (!still_paused) GTEST_SKIP() << "the other add outlasted the pause; nothing was tested";
+  std::vector<std::vector<uint32_t>> after = lists();
+  int pruned = 0;  // lists the paused linker pruned that held newer nodes
+  for (uint32_t node = 0; node < 300; ++node) {
+    bool gained = std::find(after[node].begin(), after[node].end(), 300u) != after[node].end() &&
+                  std::find(before[node].begin(), before[node].end(), 300u) == before[node].end();
+    bool full = before[node].size() == 8;
+    if (!gained || !full) continue;
+    for (uint32_t id : before[node]) {
+      if (id <= 300) continue;
+      ++pruned;
+      EXPECT_TRUE(std::find(after[node].begin(), after[node].end(), id) != after[node].end())
+          << "node " << node << " lost its link to " << id << ", newer than the pruner's snapshot";
+    }
+  }
+  EXPECT_GT(pruned, 0) << "no full list with newer links was pruned: the test no longer tests";
 }
 
 }  // namespace
