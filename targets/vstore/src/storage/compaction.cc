@@ -162,7 +162,7 @@ Status StoreImpl::compact_into_new_generation() {
     visible_slots_.store(next.slot_count, std::memory_order_release);
     live_count_.store(next.live_count, std::memory_order_release);
   }
-  for (FileKind k : {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph, FileKind::graph_upper})
+  for (FileKind k : kDataFileKinds)
     env_->unlink(dir_ + "/" + data_file_name(k, old_generation), FailSite::compact_unlink).ignore();  // orphans go at next open
   return Status::Ok();
 }

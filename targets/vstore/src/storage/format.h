@@ -34,6 +34,8 @@ constexpr uint32_t kMaxAttributeKey = 4096;
 constexpr uint32_t kMaxAttributeBlob = 16u << 20;
 
 enum class FileKind : uint32_t { vectors = 1, attrs = 2, ids = 3, graph = 4, graph_upper = 5 };
+// Every kind, each one data file per generation.
+inline constexpr FileKind kDataFileKinds[] = {FileKind::vectors, FileKind::attrs, FileKind::ids, FileKind::graph, FileKind::graph_upper};
 std::string_view file_kind_name(FileKind kind);  // "vectors"
 // "vectors-000001.bin"
 std::string data_file_name(FileKind kind, uint64_t generation);

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <iterator>
 #include <random>
 
 #include <fmt/format.h>
@@ -222,11 +221,10 @@ void StoreImpl::remove_orphans() {
   Result<std::vector<std::string>> entries = env_->list_dir(dir_, FailSite::store_list_dir);
   if (!entries.ok()) return;
   uint64_t gen = manifest_.identity.generation;
-  const std::string current_names[] = {data_file_name(FileKind::vectors, gen), data_file_name(FileKind::attrs, gen),
-                                       data_file_name(FileKind::ids, gen), data_file_name(FileKind::graph, gen),
-                                       data_file_name(FileKind::graph_upper, gen)};
+  std::vector<std::string> current_names;
+  for (FileKind k : kDataFileKinds) current_names.push_back(data_file_name(k, gen));
   for (const std::string& e : *entries) {
-    bool current = std::find(std::begin(current_names), std::end(current_names), e) != std::end(current_names);
+    bool current = std::find(current_names.begin(), current_names.end(), e) != current_names.end();
     bool ours = e.size() > 4 && (e.ends_with(".bin") || e.ends_with(".tmp"));
     if (ours && !current) env_->unlink(dir_ + "/" + e, FailSite::store_unlink_orphan).ignore();
   }
