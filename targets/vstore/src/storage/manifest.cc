@@ -69,11 +69,11 @@ Result<Manifest> read_manifest(Env* env, const std::string& dir) {
   m.live_count = h.live_count;
   m.attrs_bytes = h.attrs_bytes;
   m.graph_bytes = h.graph_bytes;
-  m.pending_removes.resize(h.pending_removes);
-  uint64_t list_sum = 0;
-  if (h.pending_removes > 0)
-    VSTORE_RETURN_IF_ERROR(env->read_at(fd.fd(), m.pending_removes.data(), 8 * h.pending_removes, sizeof h, kManifestName, FailSite::manifest_read_pread));
-  VSTORE_RETURN_IF_ERROR(env->read_at(fd.fd(), &list_sum, 8, sizeof h + 8 * h.pending_removes, kManifestName, FailSite::manifest_read_pread));
+  // The list and its checksum follow the header: one read for both.
+  m.pending_removes.resize(h.pending_removes + 1);
+  VSTORE_RETURN_IF_ERROR(env->read_at(fd.fd(), m.pending_removes.data(), 8 * (h.pending_removes + 1), sizeof h, kManifestName, FailSite::manifest_read_pread));
+  uint64_t list_sum = m.pending_removes.back();
+  m.pending_removes.pop_back();
   uint64_t want = checksum64(m.pending_removes.data(), 8 * m.pending_removes.size(), h.checksum);
   if (list_sum != want)
     return Status::Corrupt(fmt::format("{}: offset {}: pending-removal list checksum {:#018x}, the list gives {:#018x}",
