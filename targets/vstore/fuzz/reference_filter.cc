@@ -14,10 +14,12 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; 
 bool ident_start(char c) { return std::isalpha(static_cast<unsigned char>(c)) || c == '_'; }
 bool ident_char(char c) { return ident_start(c) || std::isdigit(static_cast<unsigned char>(c)) || c == '.'; }
 
-std::string upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
+// Keywords match in any case: "and", "And", "AND".
+bool is_keyword(std::string_view word, std::string_view upper) {
+  if (word.size() != upper.size()) return false;
+  for (std::size_t i = 0; i < word.size(); ++i)
+    if (std::toupper(static_cast<unsigned char>(word[i])) != upper[i]) return false;
+  return true;
 }
 
 class Lexer {
@@ -52,14 +54,15 @@ class Lexer {
     }
     std::size_t start = pos_;
     while (pos_ < text_.size() && ident_char(text_[pos_])) ++pos_;
-    std::string word(text_.substr(start, pos_ - start));
-    std::string up = upper(word);
-    if (up == "AND") t.kind = Token::kAnd;
-    else if (up == "OR") t.kind = Token::kOr;
-    else if (up == "NOT") t.kind = Token::kNot;
-    else if (up == "IN") t.kind = Token::kIn;
-    else t.kind = Token::kField;
-    t.text = std::move(word);
+    std::string_view word = text_.substr(start, pos_ - start);
+    if (is_keyword(word, "AND")) t.kind = Token::kAnd;
+    else if (is_keyword(word, "OR")) t.kind = Token::kOr;
+    else if (is_keyword(word, "NOT")) t.kind = Token::kNot;
+    else if (is_keyword(word, "IN")) t.kind = Token::kIn;
+    else {
+      t.kind = Token::kField;
+      t.text = word;
+    }
     return t;
   }
 
