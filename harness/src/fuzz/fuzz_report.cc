@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/limits.h"
+#include "crashgate/outcome.h"
 #include "crashgate/run_directory.h"
 
 namespace crashgate {
@@ -55,6 +56,32 @@ const FuzzCrash* same_place_as(const std::vector<FuzzCrash>& crashes, std::size_
   for (std::size_t j = 0; j < i; ++j)
     if (crashes[j].target == crashes[i].target && !crashes[j].signature.empty() &&
         frames_of(crashes[j].outcome.crash_state) == frames)
+      return &crashes[j];
+  return nullptr;
+}
+
+// How a crash faulted in a mapped file, the file named by its kind (digit
+// runs as '*': "vectors-*.bin"), or "" when no mapped file is to blame:
+// "SIGBUS past the end of vectors-*.bin".
+std::string file_fault_of(const Outcome& o) {
+  if (!o.signal || !o.attribution || o.attribution->file.empty()) return "";
+  std::string name = fs::path(o.attribution->file).filename().string(), kind;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    bool digit = name[i] >= '0' && name[i] <= '9';
+    if (!digit) kind += name[i];
+    else if (i == 0 || name[i - 1] < '0' || name[i - 1] > '9') kind += '*';
+  }
+  return fmt::format("{} {} {}", signal_name(*o.signal), o.attribution->past_eof ? "past the end of" : "in", kind);
+}
+
+// The first crash before `i` of the same target that faulted the same way in
+// the same kind of file, from other frames, if any: one missing check that
+// several readers reach (a header trusted, so every reader runs off the file).
+const FuzzCrash* same_fault_as(const std::vector<FuzzCrash>& crashes, std::size_t i) {
+  std::string fault = file_fault_of(crashes[i].outcome);
+  if (fault.empty() || crashes[i].signature.empty()) return nullptr;
+  for (std::size_t j = 0; j < i; ++j)
+    if (crashes[j].target == crashes[i].target && !crashes[j].signature.empty() && file_fault_of(crashes[j].outcome) == fault)
       return &crashes[j];
   return nullptr;
 }
@@ -126,11 +153,15 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
                     c.options.seed ? std::to_string(*c.options.seed) : "libFuzzer's choice");
   std::size_t distinct = 0;
   for (const FuzzCrash& crash : c.crashes) distinct += !crash.signature.empty();
-  std::size_t places = 0;
-  for (std::size_t i = 0; i < c.crashes.size(); ++i) places += !c.crashes[i].signature.empty() && !same_place_as(c.crashes, i);
+  // Crashes linked to an earlier one (the same frames, or the same fault in
+  // the same kind of file) are likely the same bug; the headline counts what is left.
+  std::size_t bugs = 0;
+  for (std::size_t i = 0; i < c.crashes.size(); ++i)
+    bugs += !c.crashes[i].signature.empty() && !same_place_as(c.crashes, i) && !same_fault_as(c.crashes, i);
   md += distinct == 0 ? "**No crashes.**\n\n"
-                      : fmt::format("**{} distinct crash{}{}.**\n\n", distinct, distinct == 1 ? "" : "es",
-                                    places < distinct ? fmt::format(", at {} place{} in the code", places, places == 1 ? "" : "s") : "");
+                      : fmt::format("**{} distinct crash{}{}.**{}\n\n", distinct, distinct == 1 ? "" : "es",
+                                    bugs < distinct ? fmt::format(", likely {} bug{}", bugs, bugs == 1 ? "" : "s") : "",
+                                    bugs < distinct ? " Crashes at the same frames as another, or faulting the same way in the same file, say so below." : "");
   md += "| target | time | execs | exec/s | libFuzzer runs | coverage | features | corpus (before -> after) | crash inputs | distinct crashes |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const FuzzTargetSummary& t : c.targets) {
@@ -153,6 +184,9 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
     if (const FuzzCrash* first = same_place_as(c.crashes, i))
       md += fmt::format("- same frames as crash {}, another kind of fault: likely one bug whose bad address lands in different memory\n",
                         first->signature);
+    else if (const FuzzCrash* same = same_fault_as(c.crashes, i))
+      md += fmt::format("- same fault as crash {} ({}), from other frames: likely one missing check that several readers reach\n",
+                        same->signature, file_fault_of(crash.outcome));
     md += fmt::format("- found after {}; {} input(s) with this signature\n",
                       human_duration(crash.found_after_ms), crash.inputs.size());
     md += fmt::format("- input {}, minimized {}{}\n", bytes_text(crash.input_bytes), bytes_text(crash.minimized_bytes),
