@@ -86,6 +86,18 @@ const FuzzCrash* same_fault_as(const std::vector<FuzzCrash>& crashes, std::size_
   return nullptr;
 }
 
+// Why crash `i` is likely the same bug as an earlier one, as the report's
+// line says it, or "" when it stands alone.
+std::string link_to_earlier(const std::vector<FuzzCrash>& crashes, std::size_t i) {
+  if (const FuzzCrash* first = same_place_as(crashes, i))
+    return fmt::format("same frames as crash {}, another kind of fault: likely one bug whose bad address lands in different memory",
+                       first->signature);
+  if (const FuzzCrash* first = same_fault_as(crashes, i))
+    return fmt::format("same fault as crash {} ({}), from other frames: likely one missing check that several readers reach",
+                       first->signature, file_fault_of(crashes[i].outcome));
+  return "";
+}
+
 std::string bytes_text(std::uint64_t n) { return n == 1 ? "1 byte" : fmt::format("{} bytes", format_thousands(n)); }
 
 }  // namespace
@@ -155,13 +167,19 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
   for (const FuzzCrash& crash : c.crashes) distinct += !crash.signature.empty();
   // Crashes linked to an earlier one (the same frames, or the same fault in
   // the same kind of file) are likely the same bug; the headline counts what is left.
+  std::vector<std::string> links;
   std::size_t bugs = 0;
-  for (std::size_t i = 0; i < c.crashes.size(); ++i)
-    bugs += !c.crashes[i].signature.empty() && !same_place_as(c.crashes, i) && !same_fault_as(c.crashes, i);
-  md += distinct == 0 ? "**No crashes.**\n\n"
-                      : fmt::format("**{} distinct crash{}{}.**{}\n\n", distinct, distinct == 1 ? "" : "es",
-                                    bugs < distinct ? fmt::format(", likely {} bug{}", bugs, bugs == 1 ? "" : "s") : "",
-                                    bugs < distinct ? " Crashes at the same frames as another, or faulting the same way in the same file, say so below." : "");
+  for (std::size_t i = 0; i < c.crashes.size(); ++i) {
+    links.push_back(link_to_earlier(c.crashes, i));
+    bugs += !c.crashes[i].signature.empty() && links.back().empty();
+  }
+  if (distinct == 0)
+    md += "**No crashes.**\n\n";
+  else if (bugs == distinct)
+    md += fmt::format("**{} distinct crash{}.**\n\n", distinct, distinct == 1 ? "" : "es");
+  else
+    md += fmt::format("**{} distinct crashes, likely {} bug{}.** Crashes at the same frames as another, or faulting the same way "
+                      "in the same file, say so below.\n\n", distinct, bugs, bugs == 1 ? "" : "s");
   md += "| target | time | execs | exec/s | libFuzzer runs | coverage | features | corpus (before -> after) | crash inputs | distinct crashes |\n";
   md += "|---|---|---|---|---|---|---|---|---|---|\n";
   for (const FuzzTargetSummary& t : c.targets) {
@@ -181,12 +199,7 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
     if (!crash.outcome.crash_state.empty()) {
       md += "- crash state:\n\n```\n" + crash.outcome.crash_state + "\n```\n\n";
     }
-    if (const FuzzCrash* first = same_place_as(c.crashes, i))
-      md += fmt::format("- same frames as crash {}, another kind of fault: likely one bug whose bad address lands in different memory\n",
-                        first->signature);
-    else if (const FuzzCrash* same = same_fault_as(c.crashes, i))
-      md += fmt::format("- same fault as crash {} ({}), from other frames: likely one missing check that several readers reach\n",
-                        same->signature, file_fault_of(crash.outcome));
+    if (!links[i].empty()) md += "- " + links[i] + "\n";
     md += fmt::format("- found after {}; {} input(s) with this signature\n",
                       human_duration(crash.found_after_ms), crash.inputs.size());
     md += fmt::format("- input {}, minimized {}{}\n", bytes_text(crash.input_bytes), bytes_text(crash.minimized_bytes),
