@@ -90,6 +90,31 @@ TEST(ReportCommand, ReportShowsTheRunsMatrixAndFieldReportsFromDirectoriesGiven)
   EXPECT_THAT(html, Not(HasSubstr("Regression matrix")));
 }
 
+TEST(ReportCommand, ReportReadsACellsOriginFromTheSourceTreesFieldReportPages) {
+  // A source tree as a clone has it: the pages in docs/field-reports/, the run's build root in build/,
+  // and a file outside those pages that no scenario may bring into the report.
+  std::string src = scratch_dir("src");
+  fs::create_directories(src + "/docs/field-reports");
+  testing::write_file(src + "/docs/field-reports/000-sigbus-in-count.md",
+                      "# 000: SIGBUS in count() on a cut index file\n<b>the page</b> tells the crash\n");
+  testing::write_file(src + "/docs/secret.md", "not a field report page\n");
+  std::string run = failing_run();
+  auto results = nlohmann::json::parse(read_file(run + "/results.json"));
+  ASSERT_EQ(results["cells"].size(), 2u);
+  results["build_root"] = src + "/build";  // the source root is the directory holding it
+  results["cells"][0]["origin"] = "docs/field-reports/000-sigbus-in-count.md";
+  for (const std::string& outside : {std::string("docs/field-reports/../secret.md"), src + "/docs/secret.md"}) {
+    results["cells"][1]["origin"] = outside;
+    std::string dir = scratch_dir("run");
+    testing::write_file(dir + "/results.json", results.dump());
+    Outcome o = run_crashgate({"report", dir});  // no --field-reports, no --source-root
+    ASSERT_EQ(o.exit_code, 0) << both(o);
+    std::string html = read_file(dir + "/report.html");
+    EXPECT_THAT(html, HasSubstr("# 000: SIGBUS in count() on a cut index file\n&lt;b&gt;the page&lt;/b&gt; tells the crash"));
+    EXPECT_THAT(html, Not(HasSubstr("not a field report page"))) << outside << " lies outside docs/field-reports/";
+  }
+}
+
 TEST(ReportCommand, AMissingOrBrokenResultsFileIsAClearError) {
   std::string dir = scratch_dir("broken");
   Outcome missing = run_crashgate({"report", dir + "/nope.json"});

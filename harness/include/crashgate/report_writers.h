@@ -36,7 +36,8 @@ std::string write_html(const RunResults& results, const ReportInputs& inputs = {
 struct ReportOptions {
   std::string run_dir;                          // where matrix.json is looked for (default: the output directory)
   std::string source_root;                      // default: the directory holding results.build_root, else the working directory
-  std::vector<std::string> field_report_dirs;   // searched first for a cell's origin, then ../shared/field-reports
+  std::vector<std::string> field_report_dirs;   // searched for a cell's origin by file name, after <source_root>/<origin>
+                                                // (which is read only when it lies in the source root's docs/field-reports/)
 };
 
 // Reads what the writers need besides the results: the source root, field report

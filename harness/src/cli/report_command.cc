@@ -102,8 +102,9 @@ void add_report_command(CLI::App& app, int& exit_code) {
   report->add_option("RUN", options->input, "A run directory or its results.json")->required()->type_name("RUN");
   report->add_option("--out", options->out, "Write the reports into DIR (default: beside results.json)")->type_name("DIR");
   report->add_option("--field-reports", options->field_report_dirs,
-                     "Look for the field reports that cells replay (their origin's file name) in DIR first; "
-                     "then ../shared/field-reports")
+                     "Where the field reports that cells replay are: a cell's origin is read from the source "
+                     "root when it is a page in docs/field-reports/ there, else looked up by its file name in "
+                     "DIR (repeatable)")
       ->type_name("DIR");
   report->add_option("--source-root", options->source_root,
                      "The project's source tree: frames below it are project frames, and SARIF paths are relative to "

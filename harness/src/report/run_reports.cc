@@ -20,6 +20,8 @@ namespace fs = std::filesystem;
 
 constexpr std::size_t kExcerptBytes = 4000;
 constexpr int kExcerptLines = 40;
+// The pages, below the source root, that tell the field crashes scenarios replay (their origin).
+constexpr const char* kFieldReportPagesDir = "docs/field-reports";
 
 // The start of a field report: its first lines, cut at a line end, and how much more there is.
 std::optional<std::string> excerpt(const fs::path& path) {
@@ -42,6 +44,28 @@ std::optional<std::string> excerpt(const fs::path& path) {
   if (!ec && size > text.size())
     text += fmt::format("[... {} more bytes in {}]\n", size - text.size(), path.filename().string());
   return text;
+}
+
+// Whether `path` names something below `dir` (not `dir` itself); both normalized.
+bool lies_below(const fs::path& path, const fs::path& dir) {
+  fs::path rel = path.lexically_relative(dir);
+  return !rel.empty() && rel != "." && *rel.begin() != "..";
+}
+
+// `<source_root>/<origin>` when it is a file inside the source tree's docs/field-reports/
+// (after symbolic links are followed too), else nothing.
+std::optional<fs::path> field_report_page(const std::string& source_root, const std::string& origin) {
+  fs::path relative(origin);
+  if (source_root.empty() || relative.empty() || relative.has_root_path()) return std::nullopt;
+  fs::path pages = (fs::path(source_root) / kFieldReportPagesDir).lexically_normal();
+  fs::path page = (fs::path(source_root) / relative).lexically_normal();
+  if (!lies_below(page, pages)) return std::nullopt;
+  std::error_code ec;
+  fs::path real_pages = fs::canonical(pages, ec);
+  if (ec) return std::nullopt;
+  fs::path real_page = fs::canonical(page, ec);
+  if (ec || !lies_below(real_page, real_pages)) return std::nullopt;
+  return page;
 }
 
 std::string default_source_root(const RunResults& results) {
@@ -82,16 +106,20 @@ ReportInputs gather_report_inputs(const RunResults& results, const ReportOptions
   inputs.source_root = fs::absolute(root, ec).lexically_normal().string();
   if (inputs.source_root.size() > 1 && inputs.source_root.back() == '/') inputs.source_root.pop_back();
 
-  // Only the origin's file name is looked up, in known places: a scenario cannot point the report at other files.
-  std::vector<fs::path> dirs(options.field_report_dirs.begin(), options.field_report_dirs.end());
-  dirs.push_back(fs::path(inputs.source_root) / ".." / "shared" / "field-reports");
-  dirs.push_back(fs::path("..") / "shared" / "field-reports");
+  // A cell's origin is read as a page of the source tree's docs/field-reports/, or by its file name
+  // alone in the --field-reports directories: a scenario cannot point the report at other files.
   for (const auto& cell : results.cells) {
     if (cell.origin.empty() || inputs.field_reports.count(cell.origin)) continue;
+    if (auto page = field_report_page(inputs.source_root, cell.origin)) {
+      if (auto text = excerpt(*page)) {
+        inputs.field_reports[cell.origin] = *text;
+        continue;
+      }
+    }
     std::string name = fs::path(cell.origin).filename().string();
     if (name.empty() || name == "." || name == "..") continue;
-    for (const auto& dir : dirs) {
-      if (auto text = excerpt(dir / name)) {
+    for (const auto& dir : options.field_report_dirs) {
+      if (auto text = excerpt(fs::path(dir) / name)) {
         inputs.field_reports[cell.origin] = *text;
         break;
       }
