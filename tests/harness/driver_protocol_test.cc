@@ -88,7 +88,7 @@ targets = ["test"]
 op = "create"
 [[step]]
 op = "sleep"
-duration = 30
+duration = "30ms"
 [expect]
 outcome = "ok"
 )"));
@@ -118,6 +118,50 @@ TEST(ReadStepEvents, MalformedLinesAreNotedAndSkipped) {
   ASSERT_EQ(obs.notes.size(), 2u);
   EXPECT_THAT(obs.notes[0], ::testing::HasSubstr("event line 2 is not a JSON object"));
   EXPECT_THAT(obs.notes[1], ::testing::HasSubstr("unknown event 'mystery'"));
+}
+
+// crashgate judges each step's end against the step's own `expect`, whatever the driver made of it.
+TEST(ReadStepEvents, CrashgateJudgesEachStepEndAgainstItsExpect) {
+  Observation obs;
+  read_step_events({{1, R"({"event":"step-start","index":0,"op":"truncate"})"},
+                    {2, R"({"event":"step-end","index":0,"status":"error","code":"corrupt","message":"cut"})"},
+                    {3, R"({"event":"step-start","index":1,"op":"count"})"},
+                    {4, R"({"event":"step-end","index":1,"status":"ok"})"}},
+                   obs, {"error:corrupt", "error"});
+  ASSERT_EQ(obs.steps.size(), 2u);
+  EXPECT_EQ(obs.steps[0].status, "ok");  // the error it expected
+  EXPECT_EQ(obs.steps[1].status, "error");
+  EXPECT_EQ(obs.steps[1].code, "wrong-result");
+  EXPECT_EQ(obs.steps[1].message, "step expected error, got ok");
+}
+
+TEST(ReadStepEvents, AnErrorOfAnotherCodeThanExpectedIsAWrongResult) {
+  Observation obs;
+  read_step_events({{1, R"({"event":"step-start","index":0,"op":"count"})"},
+                    {2, R"({"event":"step-end","index":0,"status":"error","code":"io","message":"EIO"})"}},
+                   obs, {"error:corrupt"});
+  ASSERT_EQ(obs.steps.size(), 1u);
+  EXPECT_EQ(obs.steps[0].code, "wrong-result");
+  EXPECT_EQ(obs.steps[0].message, "step expected error:corrupt, got io: EIO");
+}
+
+TEST(ReadStepEvents, AStepWithoutExpectKeepsTheErrorItReported) {
+  Observation obs;
+  read_step_events({{1, R"({"event":"step-start","index":0,"op":"count"})"},
+                    {2, R"({"event":"step-end","index":0,"status":"error","code":"corrupt","message":"bad"})"}},
+                   obs, {""});
+  ASSERT_EQ(obs.steps.size(), 1u);
+  EXPECT_EQ(obs.steps[0].status, "error");
+  EXPECT_EQ(obs.steps[0].code, "corrupt");
+}
+
+TEST(CellRunSpec, CarriesEveryStepsExpectForTheJudgement) {
+  Cell cell = cell_from("name = \"e\"\ntargets = [\"test\"]\n[[step]]\nop = \"sync\"\n[[step]]\nop = \"count\"\n"
+                        "expect = \"error:corrupt\"\n[expect]\noutcome = \"ok\"\n");
+  std::string error;
+  auto spec = cell_run_spec(cell, {"driver"}, scratch_dir("expects"), error);
+  ASSERT_TRUE(spec) << error;
+  EXPECT_EQ(spec->step_expects, (std::vector<std::string>{"", "error:corrupt"}));
 }
 
 TEST(CellDocument, CarriesStepsParamsSeedAndWorkerStack) {

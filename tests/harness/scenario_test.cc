@@ -125,7 +125,85 @@ INSTANTIATE_TEST_SUITE_P(
                "3:10: unknown build 'turbo'"},
         Broken{"targets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n", "1:1: missing 'name'"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\nfrobnicate = 1\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
-               "3:14: unknown key 'frobnicate'"}));
+               "3:14: unknown key 'frobnicate'"},
+        // Typed values: never run with a default in place of what was written.
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"create\"\ndim = \"128x\"\n[expect]\noutcome = \"ok\"\n",
+               "5:7: step 0 (create): 'dim' must be a whole number from 0 (u64), not \"128x\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"create\"\nhnsw = \"no\"\n[expect]\noutcome = \"ok\"\n",
+               "5:8: step 0 (create): 'hnsw' must be true or false, not \"no\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"spawn-workload\"\nworkload = \"get\"\nthreads = 0\n"
+               "[expect]\noutcome = \"ok\"\n",
+               "6:11: step 0 (spawn-workload): 'threads' = 0 is out of range (from 1 to 256)"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"delete\"\nfilter = \"a = 'b'\"\nshape = \"spiral\"\n"
+               "[expect]\noutcome = \"ok\"\n",
+               "6:9: step 0 (delete): 'shape' = \"spiral\" is not one of: or, nested, not, in, and-or"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sleep\"\nduration = 100\n[expect]\noutcome = \"ok\"\n",
+               "5:12: step 0 (sleep): 'duration' must be a duration with its unit"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"get\"\nids = [1, \"two\"]\n[expect]\noutcome = \"ok\"\n",
+               "5:7: step 0 (get): 'ids' must hold only whole numbers from 0, not \"two\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"corrupt\"\nfile = \"vectors\"\nat = \"header+\"\n"
+               "[expect]\noutcome = \"ok\"\n",
+               "6:6: step 0 (corrupt): 'at': offset expression \"header+\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"corrupt\"\nfile = \"vectors\"\nat = \"0\"\nvalue = 256\n"
+               "[expect]\noutcome = \"ok\"\n",
+               "7:9: step 0 (corrupt): 'value' must be \"flip\", a byte from 0 to 255"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"count\"\nexpect = \"eror\"\n[expect]\noutcome = \"ok\"\n",
+               "5:10: step 0 (count): 'expect' must be \"ok\", \"error\" or \"error:CODE\""}));
+
+// A bad param value is found after substitution, at the value under [params],
+// naming the param and a cell that would have run with it.
+TEST(Scenario, ABadParamValueNamesTheParamAndTheCellAtItsPlace) {
+  auto parsed = parse_scenario(R"(name = "cuts"
+targets = ["vstore"]
+[params]
+cut = ["0", "12x", "header"]
+[[step]]
+op = "create"
+[[step]]
+op = "truncate"
+file = "vectors"
+to = "{cut}"
+[expect]
+outcome = "ok"
+)", "cuts.toml");
+  EXPECT_FALSE(parsed.scenario);
+  ASSERT_EQ(parsed.errors.size(), 1u);
+  EXPECT_THAT(parsed.errors[0].text(), ::testing::StartsWith("cuts.toml:4:13: step 1 (truncate): 'to': offset expression \"12x\""));
+  EXPECT_THAT(parsed.errors[0].text(), HasSubstr("from param cut = \"12x\", in cell cuts/vstore/release[cut=12x]"));
+}
+
+TEST(Scenario, CellsCarryEachValueInItsTypesOneForm) {
+  auto fixed = parse_scenario(R"(name = "typed"
+targets = ["vstore"]
+[params]
+n = ["2000"]
+flag = ["false"]
+[[step]]
+op = "create"
+vectors = "{n}"
+hnsw = "{flag}"
+[[step]]
+op = "spawn-workload"
+workload = "get"
+duration = "2s"
+stack = "256KiB"
+[[step]]
+op = "corrupt"
+file = "vectors"
+at = 0
+value = 7
+[expect]
+outcome = "ok"
+)", "typed.toml");
+  ASSERT_TRUE(fixed.scenario) << fixed.errors.at(0).text();
+  Cell cell = expand_cells(*fixed.scenario).at(0);
+  EXPECT_EQ(cell.steps[0].args["vectors"], 2000);
+  EXPECT_EQ(cell.steps[0].args["hnsw"], false);
+  EXPECT_EQ(cell.steps[1].args["duration"], 2000);
+  EXPECT_EQ(cell.steps[1].args["stack"], 256 * 1024);
+  EXPECT_EQ(cell.steps[2].args["at"], "0");
+  EXPECT_EQ(cell.steps[2].args["value"], "7");
+}
 
 TEST(Scenario, EveryErrorIsReportedNotJustTheFirst) {
   auto parsed = parse_scenario(

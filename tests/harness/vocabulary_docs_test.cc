@@ -23,8 +23,6 @@ std::string read_doc(const std::string& name) {
   return text.str();
 }
 
-// A table cell as the doc writes it: "`a b` " or "" when empty.
-std::string cell(std::string_view words) { return words.empty() ? "" : "`" + std::string(words) + "` "; }
 
 TEST(VocabularyDocs, ResultSchemaListsEveryKindWithItsExitCode) {
   std::string doc = read_doc("result-schema.md");
@@ -34,11 +32,28 @@ TEST(VocabularyDocs, ResultSchemaListsEveryKindWithItsExitCode) {
   }
 }
 
-TEST(VocabularyDocs, DriverProtocolListsEveryOpAsTheTableDefinesIt) {
+TEST(VocabularyDocs, DriverProtocolHoldsTheOpTableAsTheCodeDefinesIt) {
   std::string doc = read_doc("driver-protocol.md");
+  const std::string begin = "<!-- ops table: `crashgate ops --markdown` -->\n", end = "<!-- end of ops table -->";
+  auto from = doc.find(begin), to = doc.find(end);
+  ASSERT_NE(from, std::string::npos) << "reports/driver-protocol.md lacks the marker: " << begin;
+  ASSERT_NE(to, std::string::npos) << "reports/driver-protocol.md lacks the marker: " << end;
+  EXPECT_EQ(doc.substr(from + begin.size(), to - from - begin.size()), op_table_markdown())
+      << "regenerate it: build/release/bin/crashgate ops --markdown";
+}
+
+TEST(OpTable, EveryOpHasUniqueKeysWithAMeaningAndEveryFixedEnumListsValues) {
+  std::set<std::string_view> ops;
   for (const auto& op : scenario_ops()) {
-    std::string row = fmt::format("| `{}` | {}| {}| {} |", op.name, cell(op.required), cell(op.optional), op.summary);
-    EXPECT_NE(doc.find(row), std::string::npos) << "reports/driver-protocol.md lacks: " << row;
+    EXPECT_TRUE(ops.insert(op.name).second) << op.name;
+    EXPECT_FALSE(op.summary.empty()) << op.name;
+    std::set<std::string_view> keys;
+    for (const auto& key : op.keys) {
+      EXPECT_TRUE(keys.insert(key.name).second) << op.name << "." << key.name;
+      EXPECT_FALSE(key.meaning.empty()) << op.name << "." << key.name;
+      EXPECT_LE(key.min, key.max) << op.name << "." << key.name;
+      for (const auto& common : common_step_keys()) EXPECT_NE(key.name, common.name) << op.name;
+    }
   }
 }
 

@@ -16,6 +16,7 @@
 #include "storage/store_impl.h"
 #include "vstore/failpoint.h"
 #include "vstore/store.h"
+#include "vstore/testing.h"
 #include "vstore/support/scratch.h"
 
 namespace vstore {
@@ -27,7 +28,7 @@ using testing::make_records;
 // The nodes no walk along level-0 links from the entry point reaches, each with
 // its own links (a stranded node is one no search can ever return).
 std::vector<std::string> unreachable_nodes(Store& store) {
-  internal::StoreImpl& impl = store.impl();
+  internal::StoreImpl& impl = vstore::testing::impl(store);
   std::shared_lock lock(impl.state_mutex_for_testing());
   internal::GraphSnapshot snap = impl.graph_snapshot();
   const internal::HnswGraph& graph = *impl.graph_for_testing();
@@ -146,7 +147,7 @@ TEST(HnswConcurrency, PruningWithAnOldSnapshotKeepsLinksToNewerNodes) {
   });
   while (failpoint_hits(FailSite::hnsw_link_after_lookup) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   ASSERT_TRUE(s->add(make_records(301, 300, 8)).ok());  // slots 301..600, linked past the paused one
-  internal::StoreImpl& impl = s->impl();
+  internal::StoreImpl& impl = vstore::testing::impl(*s);
   auto lists = [&] {
     std::shared_lock lock(impl.state_mutex_for_testing());
     internal::GraphSnapshot snap = impl.graph_snapshot();

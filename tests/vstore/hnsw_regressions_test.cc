@@ -14,6 +14,7 @@
 #include "vstore/failpoint.h"
 #include "vstore/regression.h"
 #include "vstore/store.h"
+#include "vstore/testing.h"
 #include "vstore/support/child_process.h"
 #include "vstore/support/scratch.h"
 
@@ -103,7 +104,7 @@ int read_a_list_mid_write() {
   });
   while (failpoint_hits(FailSite::hnsw_link_mid_write) == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  internal::StoreImpl& impl = s->impl();
+  internal::StoreImpl& impl = vstore::testing::impl(*s);
   std::vector<std::vector<uint32_t>> seen;
   {
     std::shared_lock lock(impl.state_mutex_for_testing());

@@ -8,6 +8,7 @@
 #include "storage/store_impl.h"
 #include "vstore/failpoint.h"
 #include "vstore/store.h"
+#include "vstore/testing.h"
 #include "vstore/support/child_process.h"
 #include "vstore/support/scratch.h"
 
@@ -23,7 +24,7 @@ TEST(LargeStore, RecordsPast4GiBReadBackAfterReopenCompactAndFsck) {
   o.dim = 8192;  // 32 KiB slots: 131,073 slots pass 4 GiB
   auto s = std::move(Store::create(d / "s", o)).value();
   ASSERT_TRUE(s->add(make_records(0, 3, 8192)).ok());
-  ASSERT_TRUE(s->impl().append_empty_slots_for_testing(131100).ok());  // sparse: nothing written
+  ASSERT_TRUE(vstore::testing::append_empty_slots(*s, 131100).ok());  // sparse: nothing written
   std::vector<Record> high = make_records(1000, 5, 8192);
   ASSERT_TRUE(s->add(high).ok());
   ASSERT_GT(s->stats().vectors_file_bytes, uint64_t{4} << 30);

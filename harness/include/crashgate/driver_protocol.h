@@ -29,8 +29,13 @@ struct EventLine {
   std::string text;
 };
 
-// Turns the event lines a driver wrote into obs.steps (and notes for malformed lines).
-void read_step_events(const std::vector<EventLine>& lines, Observation& obs);
+// Turns the event lines a driver wrote into obs.steps (and notes for malformed
+// lines). Each step-end is what happened; crashgate judges it against the
+// step's own `expect` (step_expects[index], "" for none: judge_step in
+// step_values.h), so a step that ended as expected is ok, and one that did not
+// is an error with code wrong-result, whatever the driver thought of it.
+void read_step_events(const std::vector<EventLine>& lines, Observation& obs,
+                      const std::vector<std::string>& step_expects = {});
 
 // The cell document a driver reads (--cell PATH).
 nlohmann::json cell_document(const Cell& cell, const std::string& work_dir);

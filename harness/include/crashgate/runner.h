@@ -54,6 +54,8 @@ struct RunSpec {
   CaptureBounds stderr_bounds{1024 * 1024, 1024 * 1024};
   std::chrono::milliseconds kill_grace{1000};  // between SIGTERM and SIGKILL on timeout/cancel
   bool driver_protocol = false;            // open fd 3 for driver step events (driver_protocol.h)
+  std::vector<std::string> step_expects;   // driver protocol: each step's own `expect` by index ("" none);
+                                           // crashgate judges every step-end against it
   bool sanitizer_options = true;           // add defaults to *SAN_OPTIONS (a user's own keys win)
   bool trace = true;                       // ptrace the run; off: exit status and reports only
 };

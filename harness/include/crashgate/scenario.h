@@ -26,8 +26,10 @@ struct SourcePosition {
 struct Step {
   int index = 0;             // 0-based position in the file
   std::string op;            // a name from scenario_ops.h
-  nlohmann::json args;       // every key but "op", as written (after {param} substitution in a cell)
+  nlohmann::json args;       // every key but "op", in its type's canonical form (step_values.h); in a
+                             // scenario, a value with {param}s stays as written until its cell is made
   SourcePosition at;
+  std::map<std::string, SourcePosition> key_at;  // where each key's value is written
 };
 
 struct Expectation {
@@ -63,6 +65,7 @@ struct Scenario {
   std::vector<std::string> targets;
   std::vector<std::string> builds;                       // default: ["release"]
   std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
+  std::map<std::string, std::vector<SourcePosition>> param_value_at;     // where each param value is written
   std::vector<ParamSource> param_sources;                // params filled from the target (param_sources.h)
   Limits limits;
   std::vector<Step> steps;
@@ -101,7 +104,17 @@ ScenarioParse load_scenario(const std::string& path);
 
 // Every cell, in a stable order: targets, then builds, then params (cartesian
 // product, the first param varying slowest). The seed is mixed with the cell id.
+// Each step's values are substituted and put in their typed form; a value
+// that is not what its key's type says is left as written (check_cell_values
+// reports it, and the parser and the param-source resolution refuse such a scenario).
 std::vector<Cell> expand_cells(const Scenario& scenario, std::uint64_t seed = 0);
+
+// Every step value of every param combination checked against its key's type
+// (step_values.h), after {param} substitution: an error names the step, the
+// key, the param and its value, and a cell, at the param value's file:line:column
+// (the key's, when the value comes from several params). Params still filled
+// from a target's table (unresolved param sources) are skipped.
+std::vector<ScenarioError> check_cell_values(const Scenario& scenario);
 
 // Replaces each {param} in `text` ("{{" and "}}" are literal braces).
 // Returns nothing and names the culprit in `error` for an unknown or unclosed placeholder.

@@ -1,51 +1,89 @@
-// The scenario step vocabulary: one table drives validation, `crashgate ops`
-// and the docs (reports/driver-protocol.md lists the same rows).
+// The scenario step vocabulary, typed: every op with every key it takes, the
+// key's type, whether it is required, and whether the op needs an open store.
+// This one table drives the scenario parser's checks (scenario_parse.cc and
+// step_values.h), `crashgate ops`, the driver kit's typed arguments and the op
+// table in reports/driver-protocol.md (tested against it).
 #pragma once
 
+#include <cstdint>
+#include <limits>
 #include <span>
 #include <string_view>
 #include <vector>
 
 namespace crashgate {
 
-// X(name, required keys, optional keys, what a driver does)
-// Keys are space-separated. Every step may also have "name" and "expect" ("ok", "error" or "error:CODE").
-#define CRASHGATE_SCENARIO_OPS(X)                                                                         \
-  X("create", "", "dim vectors metric seed store hnsw m ef_construction",                              \
-    "create a store with `vectors` random vectors of `dim` (hnsw = false: no index; m, ef_construction)") \
-  X("add", "", "vectors ids metadata seed", "add vectors (with metadata) to the open store")             \
-  X("search", "", "queries k ef filter", "run `queries` k-NN searches, optionally filtered")              \
-  X("remove", "", "ids count", "remove vectors by id (or `count` random ones)")                          \
-  X("count", "", "equals", "count the vectors; `equals` checks the result")                              \
-  X("delete", "filter", "clauses shape field",                                                             \
-    "delete_where(filter); `clauses` copies OR-ed, or shaped: nested, not, in, and-or")    \
-  X("compact", "", "", "compact the store (rewrites and remaps files)")                                  \
-  X("sync", "", "", "flush everything to disk")                                                          \
-  X("reopen", "", "", "close and open the store again")                                                  \
-  X("get", "ids", "", "read the records with these ids (any error ends the step)")                        \
-  X("verify", "", "", "every record added and not removed is there and exact; nothing torn; count agrees") \
-  X("truncate", "file to", "while_open", "truncate a store file (`vectors`, `index`, ...) to an offset expression") \
-  X("corrupt", "file at", "bytes value while_open rechecksum", "overwrite `bytes` bytes of a store file at an offset expression") \
-  X("replace", "file with", "", "replace a store file by a directory, an empty file, a fifo, or a foreign store's file") \
-  X("read", "what", "", "read the store one way: open, count, get, search, scan or fsck")                  \
-  X("append-empty-slots", "slots", "", "grow the store by `slots` empty slots on a sparse file (a huge store, unwritten)") \
-  X("fsck", "", "", "close the store and check every file (vstore fsck); problems are a corrupt error")    \
-  X("failpoints", "spec", "", "set failpoints (fail(9) syntax, e.g. name=1*error(ENOSPC))")              \
-  X("spawn-workload", "workload", "threads duration stack", "start concurrent threads running `workload`") \
-  X("second-process", "action", "args", "run `action` in a second process on the same store")            \
-  X("join", "", "", "wait for spawned workloads and second processes; an error if any failed")             \
-  X("sleep", "duration", "", "sleep (e.g. \"100ms\")")
+// X(id, name, what a value looks like)
+#define CRASHGATE_VALUE_TYPES(X)                                                                        \
+  X(u64, "u64", "a whole number from 0 (a TOML integer or a string of digits)")                          \
+  X(i64, "i64", "a signed whole number")                                                                 \
+  X(real, "float", "a number")                                                                           \
+  X(boolean, "bool", "true or false")                                                                    \
+  X(string, "string", "any text")                                                                        \
+  X(duration, "duration", "a time with its unit: \"100ms\", \"2s\", \"1m\"")                              \
+  X(size, "size", "bytes: \"4096\", \"64KiB\", \"2MiB\"")                                                  \
+  X(offset, "offset", "an offset expression: terms such as 0, header, end, field(NAME), slot(N), joined by + and -") \
+  X(u64_list, "list of u64", "a list of whole numbers: [0, 7]")                                          \
+  X(enumeration, "enum", "one of the values listed for the key")                                        \
+  X(table, "table", "a TOML table, passed to the driver as it is")                                      \
+  X(fill, "fill", "the bytes written: \"flip\", a byte 0-255, \"u32le:N\" or \"u64le:N\"")
+
+enum class ValueType : std::uint8_t {
+#define CRASHGATE_VALUE_TYPE_ENUM(id, name, meaning) id,
+  CRASHGATE_VALUE_TYPES(CRASHGATE_VALUE_TYPE_ENUM)
+#undef CRASHGATE_VALUE_TYPE_ENUM
+};
+
+struct ValueTypeInfo {
+  ValueType type;
+  std::string_view name;
+  std::string_view meaning;
+};
+std::span<const ValueTypeInfo> value_types();
+std::string_view to_string(ValueType type);
+
+inline constexpr std::uint64_t kNoMax = std::numeric_limits<std::uint64_t>::max();
+
+struct KeySpec {
+  std::string_view name;
+  ValueType type = ValueType::string;
+  bool required = false;
+  // enumeration: the allowed values, space-separated. Empty: the values are
+  // the engine's, and its driver lists them (`DRIVER --list ops`).
+  std::string_view values = {};
+  // u64, list items, size (bytes) and duration (milliseconds): the range allowed.
+  std::uint64_t min = 0;
+  std::uint64_t max = kNoMax;
+  std::string_view meaning = {};
+  bool engine_values() const { return type == ValueType::enumeration && values.empty(); }
+};
 
 struct OpSpec {
   std::string_view name;
-  std::string_view required;
-  std::string_view optional;
+  std::span<const KeySpec> keys;
+  bool needs_store = false;  // the driver opens the store first (after reopen or damage closed it)
   std::string_view summary;
+  const KeySpec* key(std::string_view key_name) const;  // nullptr when the op has no such key
 };
 
 std::span<const OpSpec> scenario_ops();
 const OpSpec* find_op(std::string_view name);
+
+// Keys every step may have besides its op's: a label and the step's own expected end.
+std::span<const KeySpec> common_step_keys();
+
+// Splits "a b c" into words.
 std::vector<std::string_view> op_keys(std::string_view space_separated);
-inline constexpr std::string_view kCommonStepKeys = "name expect";
+
+// "dim, vectors, ..., name, expect": the keys a step of this op may have, for messages.
+std::string op_key_names(const OpSpec& op);
+
+// A key's type as people read it: "u64 (1 to 256)", "enum: or, nested, not, in, and-or",
+// "enum (the engine's values)".
+std::string key_type_text(const KeySpec& key);
+
+// The op table as Markdown, one row per op and one per key: reports/driver-protocol.md
+// holds exactly this between its "ops table" markers (a test compares them).
+std::string op_table_markdown();
 
 }  // namespace crashgate

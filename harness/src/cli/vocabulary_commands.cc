@@ -20,12 +20,24 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
       std::cout << fmt::format("{:<15} {:>3}  {}\n", kind.name, kind.exit_code, kind.meaning);
     exit_code = 0;
   });
-  app.add_subcommand("ops", "List the scenario step ops with their required and optional keys")->callback([&exit_code] {
-    for (const auto& op : scenario_ops())
-      std::cout << fmt::format("{:<15} required: {:<14} optional: {:<24} {}\n", op.name,
-                               op.required.empty() ? "-" : op.required, op.optional.empty() ? "-" : op.optional,
-                               op.summary);
+  auto markdown = std::make_shared<bool>(false);
+  auto* ops = app.add_subcommand("ops", "List the scenario step ops: each key with its type, and which ops open the store");
+  ops->add_flag("--markdown", *markdown, "Print the table as reports/driver-protocol.md holds it");
+  ops->callback([markdown, &exit_code] {
     exit_code = 0;
+    if (*markdown) {
+      std::cout << op_table_markdown();
+      return;
+    }
+    for (const auto& op : scenario_ops()) {
+      std::cout << fmt::format("{:<19}{}{}\n", op.name, op.summary, op.needs_store ? " [opens the store]" : "");
+      for (const auto& key : op.keys)
+        std::cout << fmt::format("    {:<17}{:<9} {:<44} {}\n", key.name, key.required ? "required" : "optional",
+                                 key_type_text(key), key.meaning);
+    }
+    std::cout << "every step may also have:\n";
+    for (const auto& key : common_step_keys())
+      std::cout << fmt::format("    {:<17}{:<9} {:<44} {}\n", key.name, "optional", key_type_text(key), key.meaning);
   });
   auto files = std::make_shared<std::vector<std::string>>();
   auto* check = app.add_subcommand("check", "Parse scenario files, report every error (file:line:column), list cells");

@@ -196,7 +196,7 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   obs.stderr_excerpt = pump.stderr_excerpt();
   for (auto& note : pump.notes()) obs.notes.push_back(note);
   obs.driver_run = spec.driver_protocol;
-  if (spec.driver_protocol) read_step_events(pump.event_lines(), obs);
+  if (spec.driver_protocol) read_step_events(pump.event_lines(), obs, spec.step_expects);
 
   Outcome outcome = classify(obs);
   triage(outcome, context.known_issues);

@@ -3,10 +3,17 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <set>
+
 #include "crashgate/scenario.h"
+#include "crashgate/scenario_ops.h"
+#include "crashgate/step_values.h"
 
 namespace crashgate {
 namespace {
+
+using Combo = std::map<std::string, std::string>;
 
 nlohmann::json substitute_all(const nlohmann::json& value, const std::map<std::string, std::string>& params) {
   if (value.is_string()) {
@@ -20,6 +27,81 @@ nlohmann::json substitute_all(const nlohmann::json& value, const std::map<std::s
     return out;
   }
   return value;
+}
+
+// The params a value names ({name}; "{{" is a literal brace).
+void referenced_params(const nlohmann::json& value, std::set<std::string>& out) {
+  if (value.is_string()) {
+    const auto& text = value.get_ref<const std::string&>();
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      if (text[i] == '{' && i + 1 < text.size() && text[i + 1] == '{') {
+        ++i;
+        continue;
+      }
+      if (text[i] != '{') continue;
+      auto close = text.find('}', i);
+      if (close == std::string::npos) return;
+      out.insert(text.substr(i + 1, close - i - 1));
+      i = close;
+    }
+  } else if (value.is_array() || value.is_object()) {
+    for (const auto& item : value) referenced_params(item, out);
+  }
+}
+
+const KeySpec* key_spec(const OpSpec* op, std::string_view key) {
+  if (op)
+    if (const KeySpec* spec = op->key(key)) return spec;
+  for (const auto& common : common_step_keys())
+    if (common.name == key) return &common;
+  return nullptr;
+}
+
+// One step's value after substitution, in its typed form; nothing when it is not of its key's type.
+Checked<nlohmann::json> typed_arg(const OpSpec* op, const std::string& key, const nlohmann::json& value) {
+  const KeySpec* spec = key_spec(op, key);
+  if (!spec) return value;  // the parser refused unknown keys; a hand-made Step keeps what it has
+  auto typed = typed_value(*spec, value);
+  if (!typed) return typed;
+  if (key == "expect")
+    if (auto valid = check_step_expect(typed->get<std::string>()); !valid) return failure(valid.error());
+  return typed;
+}
+
+Step typed_step(const Step& step, const Combo& combo) {
+  Step out = step;
+  const OpSpec* op = find_op(step.op);
+  for (auto& [key, value] : out.args.items()) {
+    nlohmann::json substituted = substitute_all(value, combo);
+    auto typed = typed_arg(op, key, substituted);
+    value = typed ? std::move(*typed) : std::move(substituted);
+  }
+  return out;
+}
+
+std::vector<Combo> param_combinations(const Scenario& s) {
+  std::vector<Combo> combos{{}};
+  for (const auto& [name, values] : s.params) {
+    std::vector<Combo> next;
+    for (const auto& combo : combos)
+      for (const auto& value : values) {
+        auto extended = combo;
+        extended[name] = value;
+        next.push_back(std::move(extended));
+      }
+    combos = std::move(next);
+  }
+  return combos;
+}
+
+std::string cell_id(const Scenario& s, const std::string& target, const std::string& build, const Combo& combo) {
+  std::string id = fmt::format("{}/{}/{}", s.name, target, build);
+  if (!s.params.empty()) {
+    std::string list;
+    for (const auto& [name, values] : s.params) list += (list.empty() ? "" : ",") + name + "=" + combo.at(name);
+    id += "[" + list + "]";
+  }
+  return id;
 }
 
 }  // namespace
@@ -60,17 +142,7 @@ std::optional<std::string> substitute_params(std::string_view text, const std::m
 }
 
 std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
-  std::vector<std::map<std::string, std::string>> combos{{}};
-  for (const auto& [name, values] : s.params) {
-    std::vector<std::map<std::string, std::string>> next;
-    for (const auto& combo : combos)
-      for (const auto& value : values) {
-        auto extended = combo;
-        extended[name] = value;
-        next.push_back(std::move(extended));
-      }
-    combos = std::move(next);
-  }
+  std::vector<Combo> combos = param_combinations(s);
   std::vector<Cell> cells;
   for (const auto& target : s.targets)
     for (const auto& build : s.builds)
@@ -80,25 +152,60 @@ std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
         cell.target = target;
         cell.build = build;
         cell.params = combo;
-        cell.id = fmt::format("{}/{}/{}", s.name, target, build);
-        if (!s.params.empty()) {
-          std::string list;
-          for (const auto& [name, values] : s.params) list += (list.empty() ? "" : ",") + name + "=" + combo.at(name);
-          cell.id += "[" + list + "]";
-        }
+        cell.id = cell_id(s, target, build, combo);
         cell.seed = XXH3_64bits_withSeed(cell.id.data(), cell.id.size(), seed);
         cell.limits = s.limits;
         cell.expect = s.expect;
         cell.regression = s.regression;
         cell.matrix_switches = s.matrix_switches;
-        for (const auto& step : s.steps) {
-          Step substituted = step;
-          substituted.args = substitute_all(step.args, combo);
-          cell.steps.push_back(std::move(substituted));
-        }
+        for (const auto& step : s.steps) cell.steps.push_back(typed_step(step, combo));
         cells.push_back(std::move(cell));
       }
   return cells;
+}
+
+std::vector<ScenarioError> check_cell_values(const Scenario& s) {
+  std::set<std::string> unresolved;
+  for (const auto& source : s.param_sources)
+    for (const auto& [name, values] : s.params)
+      if (name == source.param && values.size() == 1 && values.front() == source.placeholder()) unresolved.insert(name);
+  std::vector<ScenarioError> errors;
+  std::set<std::string> seen;
+  std::string target = s.targets.empty() ? "TARGET" : s.targets.front();
+  std::string build = s.builds.empty() ? "release" : s.builds.front();
+  for (const auto& combo : param_combinations(s))
+    for (const auto& step : s.steps) {
+      const OpSpec* op = find_op(step.op);
+      for (const auto& [key, value] : step.args.items()) {
+        std::set<std::string> names;
+        referenced_params(value, names);
+        // Params filled later, or not declared at all (the parser said so): nothing to check yet.
+        if (std::any_of(names.begin(), names.end(), [&](const std::string& n) { return unresolved.count(n) > 0 || !combo.count(n); }))
+          continue;
+        auto typed = typed_arg(op, key, substitute_all(value, combo));
+        if (typed) continue;
+        auto key_at = step.key_at.find(key);
+        SourcePosition at = key_at != step.key_at.end() ? key_at->second : step.at;
+        std::string message = fmt::format("step {} ({}): {}", step.index, step.op, typed.error());
+        if (!names.empty()) {
+          std::string from;
+          for (const auto& n : names) from += fmt::format("{}{} = \"{}\"", from.empty() ? "" : ", ", n, combo.at(n));
+          message += fmt::format(" (from param {}, in cell {})", from, cell_id(s, target, build, combo));
+          // One param: point at the value written under [params].
+          if (names.size() == 1) {
+            const auto& name = *names.begin();
+            auto positions = s.param_value_at.find(name);
+            for (const auto& [param, values] : s.params)
+              if (param == name && positions != s.param_value_at.end())
+                for (std::size_t i = 0; i < values.size() && i < positions->second.size(); ++i)
+                  if (values[i] == combo.at(name)) at = positions->second[i];
+          }
+        }
+        if (seen.insert(fmt::format("{}:{}:{}", at.line, at.column, message.substr(0, message.find(" (from param")))).second)
+          errors.push_back({s.path, at, std::move(message)});
+      }
+    }
+  return errors;
 }
 
 }  // namespace crashgate

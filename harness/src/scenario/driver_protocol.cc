@@ -6,10 +6,11 @@
 #include <map>
 
 #include "crashgate/scenario.h"
+#include "crashgate/step_values.h"
 
 namespace crashgate {
 
-void read_step_events(const std::vector<EventLine>& lines, Observation& obs) {
+void read_step_events(const std::vector<EventLine>& lines, Observation& obs, const std::vector<std::string>& step_expects) {
   std::map<int, std::int64_t> started_at;
   int malformed = 0;
   for (std::size_t n = 0; n < lines.size(); ++n) {
@@ -37,9 +38,12 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs) {
     } else if (kind == "step-end") {
       for (auto& step : obs.steps)
         if (step.index == index) {
-          step.status = event.value("status", "ok");
-          step.code = event.value("code", "");
-          step.message = event.value("message", "");
+          std::string expect = index >= 0 && static_cast<std::size_t>(index) < step_expects.size() ? step_expects[index] : "";
+          bool ok = event.value("status", "ok") != "error";
+          StepJudgement judged = judge_step(expect, ok, event.value("code", ""), event.value("message", ""));
+          step.status = judged.ok ? "ok" : "error";
+          step.code = judged.code;
+          step.message = judged.message;
           step.duration_ms = event.contains("duration_ms") && event["duration_ms"].is_number()
                                  ? event["duration_ms"].get<double>()
                                  : static_cast<double>(lines[n].at_ms - started_at[index]);
@@ -96,6 +100,10 @@ std::optional<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::st
   spec.work_dir = work_dir;
   spec.limits = cell.limits;
   spec.driver_protocol = true;
+  for (const auto& step : cell.steps) {
+    if (static_cast<std::size_t>(step.index) >= spec.step_expects.size()) spec.step_expects.resize(step.index + 1);
+    if (auto it = step.args.find("expect"); it != step.args.end() && it->is_string()) spec.step_expects[step.index] = *it;
+  }
   spec.env.emplace_back("CRASHGATE_SEED", std::to_string(cell.seed));
   // A scenario that replays a historical bug names it; the driver switches it on.
   if (!cell.regression.empty()) spec.env.emplace_back("CRASHGATE_REGRESSION", cell.regression);

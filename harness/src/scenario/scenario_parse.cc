@@ -31,6 +31,12 @@ std::string join(const std::vector<std::string_view>& words) {
   return out;
 }
 
+bool is_common_step_key(std::string_view key) {
+  for (const auto& common : common_step_keys())
+    if (common.name == key) return true;
+  return false;
+}
+
 bool listed(std::string_view words, std::string_view key) {
   for (auto w : op_keys(words))
     if (w == key) return true;
@@ -96,6 +102,8 @@ class Parser {
     read_limits(root, s);
     read_steps(root, s);
     read_expect(root, s);
+    // Every value against its key's type, for every param value: nothing runs with a value it would misread.
+    for (auto& error : check_cell_values(s)) errors_.push_back(std::move(error));
     if (errors_.empty()) result.scenario = std::move(s);
     result.errors = std::move(errors_);
     return result;
@@ -163,10 +171,12 @@ class Parser {
         fail(position(value), fmt::format("param '{}' must be a non-empty list of values", key.str()));
         continue;
       }
+      auto& positions = s.param_value_at[std::string(key.str())];
       for (const auto& item : *array) {
         if (auto text = item.value_exact<std::string>()) values.push_back(*text);
         else if (auto number = item.value_exact<int64_t>()) values.push_back(std::to_string(*number));
         else fail(position(item), fmt::format("param '{}': values must be strings or integers", key.str()));
+        positions.push_back(position(item));
       }
       s.params.emplace_back(std::string(key.str()), std::move(values));
     }
@@ -289,19 +299,19 @@ class Parser {
       step.op = *op_name;
       for (const auto& [key, value] : table) {
         if (key.str() == "op") continue;
-        if (!listed(op->required, key.str()) && !listed(op->optional, key.str()) && !listed(kCommonStepKeys, key.str())) {
-          auto allowed = op_keys(op->required);
-          for (auto k : op_keys(op->optional)) allowed.push_back(k);
-          for (auto k : op_keys(kCommonStepKeys)) allowed.push_back(k);
+        if (!op->key(key.str()) && !is_common_step_key(key.str())) {
           fail(position(value), fmt::format("step {} ({}): unknown key '{}' (expected: {})", step.index, step.op,
-                                            key.str(), join(allowed)));
+                                            key.str(), op_key_names(*op)));
           continue;
         }
         check_placeholders(value, declared);
         step.args[std::string(key.str())] = to_json(value);
+        step.key_at[std::string(key.str())] = position(value);
       }
-      for (auto key : op_keys(op->required))
-        if (!table.get(key)) fail(step.at, fmt::format("step {} ({}): missing required key '{}'", step.index, step.op, key));
+      for (const auto& key : op->keys)
+        if (key.required && !table.get(key.name))
+          fail(step.at, fmt::format("step {} ({}): missing required key '{}' ({})", step.index, step.op, key.name,
+                                    to_string(key.type)));
       s.steps.push_back(std::move(step));
     }
   }

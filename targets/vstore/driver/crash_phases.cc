@@ -5,13 +5,12 @@
 
 #include <fmt/format.h>
 
-#include "index/graph_format.h"
 #include "session.h"
-#include "store_files.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
 #include "vstore/search.h"
 #include "vstore/store.h"
+#include "vstore/testing.h"
 
 namespace crashgate::vstore_driver {
 namespace {
@@ -96,11 +95,8 @@ int run_phased_writes(const std::string& store_dir, const std::string& spare_dir
   // As an interrupted session leaves a store: an orphaned generation's file,
   // and a graph whose dirty mark says links were mid-write.
   std::ofstream(store_dir + "/vectors-000099.bin") << "left by an interrupted compaction";
-  if (vstore::Result<std::string> graph = store_file(store_dir, "graph"); graph.ok()) {
-    std::fstream g(*graph, std::ios::in | std::ios::out | std::ios::binary);
-    g.seekp(static_cast<std::streamoff>(vstore::internal::kDirtyOffset));
-    g.put(1);
-  }
+  // A store without an index has no graph to mark.
+  (void)vstore::testing::mark_graph_dirty(store_dir);
 
   Status st = vstore::configure_failpoints(failpoints);
   if (!st.ok()) {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <random>
 #include <set>
@@ -17,24 +18,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "event_pipe.h"
+#include "crashgate/driver_kit.h"
 #include "vstore/store.h"
 
 namespace crashgate::vstore_driver {
 
-// How a step ended: ok, or an error with a code (an engine Status code, or
-// "wrong-result" when the engine answered but the answer was wrong).
-struct StepOutcome {
-  bool ok = true;
-  std::string code;
-  std::string message;
-  // A second process died of this signal: the driver exits 128 + it without
-  // ending the step, so the runner explains the crash it traced in that process.
-  int descendant_signal = 0;
-  static StepOutcome Ok() { return {}; }
-  static StepOutcome Error(std::string code, std::string message) { return {false, std::move(code), std::move(message)}; }
-  static StepOutcome From(const vstore::Status& st);
-};
+using kit::Args;
+using kit::StepResult;
+
+// A step's end from an engine Status: its code name and message.
+StepResult from_status(const vstore::Status& st);
 
 // The record the driver adds for `id`: the same for the same (id, dim, seed).
 vstore::Record record_for(uint64_t id, uint32_t dim, uint64_t seed);
@@ -52,49 +45,54 @@ struct PhasedWrites {
 
 class Session {
  public:
-  Session(std::string work_dir, uint64_t seed, size_t worker_stack, EventPipe* events);
+  explicit Session(kit::Context& context);
   ~Session();
-  StepOutcome run(const nlohmann::json& step);
+  // One handler per op (main.cc registers them with the driver kit).
+  StepResult create(const Args& step);
+  StepResult add(const Args& step);
+  StepResult remove(const Args& step);
+  StepResult count(const Args& step);
+  StepResult get(const Args& step);
+  StepResult verify(const Args& step);
+  StepResult delete_where(const Args& step);
+  StepResult search(const Args& step);
+  StepResult truncate(const Args& step);
+  StepResult corrupt(const Args& step);
+  StepResult replace(const Args& step);
+  StepResult read(const Args& step);
+  StepResult append_empty_slots(const Args& step);
+  StepResult failpoints(const Args& step);
+  StepResult spawn_workload(const Args& step);
+  StepResult second_process(const Args& step);
+  StepResult sleep(const Args& step);
+  StepResult sync();
+  StepResult compact();
+  StepResult reopen();
+  StepResult fsck();
+  // Opens the store if it is closed (after reopen, truncate or corrupt).
+  StepResult ensure_open();
   // Waits for workloads and second processes; an error if any went wrong.
-  StepOutcome join();
+  StepResult join();
 
  private:
-  StepOutcome dispatch(const nlohmann::json& step);
-  StepOutcome create(const nlohmann::json& step);
-  StepOutcome add(const nlohmann::json& step);
-  StepOutcome remove(const nlohmann::json& step);
-  StepOutcome count(const nlohmann::json& step);
-  StepOutcome get(const nlohmann::json& step);
-  StepOutcome verify(const nlohmann::json& step);
-  StepOutcome delete_where(const nlohmann::json& step);
-  StepOutcome search(const nlohmann::json& step);
-  StepOutcome truncate(const nlohmann::json& step);
-  StepOutcome corrupt(const nlohmann::json& step);
-  StepOutcome spawn_workload(const nlohmann::json& step);
-  StepOutcome second_process(const nlohmann::json& step);
-  StepOutcome sleep(const nlohmann::json& step);
-  StepOutcome replace(const nlohmann::json& step);
-  StepOutcome fsck();
-  StepOutcome read(const nlohmann::json& step);
-  StepOutcome plan_phased_writes(const nlohmann::json& args, PhasedWrites* plan);
-  StepOutcome after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path);
+  StepResult add_records(std::vector<uint64_t> ids, uint64_t seed, const nlohmann::json& metadata);
+  StepResult run_searches(uint64_t queries, uint64_t k, uint64_t ef, const std::optional<std::string>& filter);
+  StepResult plan_phased_writes(const nlohmann::json& args, PhasedWrites* plan);
+  StepResult after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path);
   // The file and offset a truncate or corrupt step names (closing the store first).
   struct DamageTarget {
     std::string path;
     uint64_t offset = 0;
   };
-  vstore::Result<DamageTarget> damage_target(const nlohmann::json& step, const char* offset_key);
-  // Opens the store if it is closed (after reopen, truncate or corrupt).
-  StepOutcome ensure_open();
+  vstore::Result<DamageTarget> damage_target(const Args& step, const char* offset_key);
   void close_store();
-  // Removes ids from the model of live records.
   void forget(const std::vector<uint64_t>& ids);
 
+  kit::Context& context_;
   std::string work_dir_;
   std::string store_dir_;
   uint64_t seed_;
   size_t worker_stack_;
-  EventPipe* events_;
   std::mt19937_64 rng_;
   uint32_t dim_ = 0;
   std::unique_ptr<vstore::Store> store_;
@@ -111,14 +109,13 @@ class Session {
   std::vector<pid_t> second_processes_;
 };
 
-// Parses "100ms", "2s", "1m" or a number of milliseconds; false otherwise.
-bool parse_duration_ms(const nlohmann::json& v, uint64_t* ms);
+// The engine's file layout for crashgate (--list layout, offset expressions), from vstore/testing.h.
+std::vector<kit::LayoutFile> store_layout();
+const kit::LayoutFile* layout_of(std::string_view file);
 
 // --list failpoints|regressions: the engine's tables as JSON lines.
-int print_listing(const std::string& what);
-
-// Recomputes the header checksum of a store file (and MANIFEST's list checksum).
-StepOutcome rechecksum_header(const std::string& path, const std::string& logical);
+int print_failpoints();
+int print_regressions();
 
 // The --second-process entry point: runs one op on the store and exits.
 int run_second_process(int argc, char** argv);

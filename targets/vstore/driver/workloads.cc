@@ -13,9 +13,9 @@
 
 #include <fmt/format.h>
 
-#include "cell_values.h"
 #include "crash_phases.h"
 #include "session.h"
+#include "table_args.h"
 #include "vstore/failpoint.h"
 #include "vstore/regression.h"
 #include "vstore/search.h"
@@ -33,47 +33,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Runs fn on a thread with the given stack size (0: the default).
-std::thread start_thread(size_t stack, std::function<void()> fn) {
-  if (stack == 0) return std::thread(std::move(fn));
-  // std::thread cannot set a stack size: run fn on a pthread and wait for it
-  // from a std::thread, so the caller still joins a std::thread.
-  return std::thread([stack, fn = std::move(fn)]() mutable {
-    pthread_attr_t attr;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, stack);
-    pthread_t t;
-    auto* heap_fn = new std::function<void()>(std::move(fn));
-    if (pthread_create(&t, &attr, [](void* p) -> void* {
-          auto* f = static_cast<std::function<void()>*>(p);
-          (*f)();
-          delete f;
-          return nullptr;
-        }, heap_fn) == 0) {
-      pthread_join(t, nullptr);
-    } else {
-      (*heap_fn)();
-      delete heap_fn;
-    }
-    pthread_attr_destroy(&attr);
-  });
-}
-
 }  // namespace
 
-StepOutcome Session::spawn_workload(const json& step) {
-  std::string kind = get_string(step, "workload");
-  if (kind != "get" && kind != "add" && kind != "remove" && kind != "compact" && kind != "search" && kind != "mixed")
-    return StepOutcome::Error("invalid-argument", fmt::format("unknown workload '{}' (get, add, remove, compact, search, mixed)", kind));
-  uint64_t threads = std::min<uint64_t>(get_u64(step, "threads", 2), 256);
-  uint64_t ms = 500;
-  if (step.contains("duration") && !parse_duration_ms(step["duration"], &ms))
-    return StepOutcome::Error("invalid-argument", "spawn-workload: duration must be like 500ms or 2s");
-  size_t stack = get_u64(step, "stack", worker_stack_);
+StepResult Session::spawn_workload(const Args& step) {
+  // The workloads are the values main.cc lists for spawn-workload.workload; the kit refused any other.
+  std::string kind = step.string("workload");
+  uint64_t threads = step.u64("threads", 2);
+  uint64_t ms = step.duration_ms("duration", 500);
+  size_t stack = step.size("stack", worker_stack_);
   auto deadline = Clock::now() + std::chrono::milliseconds(ms);
   for (uint64_t t = 0; t < threads; ++t) {
     uint64_t thread_seed = seed_ ^ (0x51ED270B + t * 0x9E3779B97F4A7C15ull) ^ workers_.size();
-    workers_.push_back(start_thread(stack, [this, kind, deadline, thread_seed, t] {
+    workers_.push_back(kit::start_thread(stack, [this, kind, deadline, thread_seed, t] {
       std::mt19937_64 rng(thread_seed);
       auto fail = [this](std::string what) {
         if (workload_errors_.fetch_add(1) == 0) {
@@ -133,17 +104,17 @@ StepOutcome Session::spawn_workload(const json& step) {
       }
     }));
   }
-  events_->log(fmt::format("spawned {} {} threads for {} ms", threads, kind, ms));
-  return StepOutcome::Ok();
+  context_.log(fmt::format("spawned {} {} threads for {} ms", threads, kind, ms));
+  return StepResult::ok();
 }
 
-StepOutcome Session::second_process(const json& step) {
-  std::string op = get_string(step, "action");
-  json args = step.contains("args") && step["args"].is_object() ? step["args"] : json::object();
+StepResult Session::second_process(const Args& step) {
+  std::string op = step.string("action");
+  json args = step.table("args");
   PhasedWrites phased;
   if (op == "phased-writes") {
-    StepOutcome planned = plan_phased_writes(args, &phased);
-    if (!planned.ok) return planned;
+    StepResult planned = plan_phased_writes(args, &phased);
+    if (!planned.is_ok) return planned;
     args["failpoints"] = phased.spec;
   }
   if (op == "crash-writes" || op == "phased-writes") close_store();  // the second process becomes the writer
@@ -162,7 +133,7 @@ StepOutcome Session::second_process(const json& step) {
   pid_t pid = 0;
   int rc = posix_spawn(&pid, self.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) return StepOutcome::Error("io", fmt::format("second-process: spawn failed: {}", std::strerror(rc)));
+  if (rc != 0) return StepResult::error("io", fmt::format("second-process: spawn failed: {}", std::strerror(rc)));
   if (op == "phased-writes") return after_phased_writes(phased, pid, synced);
   second_processes_.push_back(pid);
   if (op == "crash-writes") {
@@ -177,71 +148,80 @@ StepOutcome Session::second_process(const json& step) {
       next_id_ = std::max<uint64_t>(next_id_.load(), last + 1);
     }
     next_id_ += 100000;  // past anything it may have added unsynced
-    return StepOutcome::Ok();
+    return StepResult::ok();
   }
   // Wait until it has the store open, so the next step really runs beside it.
   for (int i = 0; i < 500 && !std::filesystem::exists(ready); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  events_->log(fmt::format("second process {} running {}", pid, op));
-  return StepOutcome::Ok();
+  context_.log(fmt::format("second process {} running {}", pid, op));
+  return StepResult::ok();
 }
 
-StepOutcome Session::join() {
+StepResult Session::join() {
   for (std::thread& t : workers_)
     if (t.joinable()) t.join();
   workers_.clear();
-  StepOutcome outcome = StepOutcome::Ok();
+  StepResult outcome = StepResult::ok();
   for (pid_t pid : second_processes_) {
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
-    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && outcome.ok) {
-      outcome = StepOutcome::Error("second-process", fmt::format("second process {} died of signal {} ({})", pid, WTERMSIG(status), strsignal(WTERMSIG(status))));
+    if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL && outcome.is_ok) {
+      outcome = StepResult::error("second-process", fmt::format("second process {} died of signal {} ({})", pid, WTERMSIG(status), strsignal(WTERMSIG(status))));
       outcome.descendant_signal = WTERMSIG(status);
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && outcome.ok)
-      outcome = StepOutcome::Error("second-process", fmt::format("second process {} exited {}", pid, WEXITSTATUS(status)));
+    if (WIFEXITED(status) && WEXITSTATUS(status) != 0 && outcome.is_ok)
+      outcome = StepResult::error("second-process", fmt::format("second process {} exited {}", pid, WEXITSTATUS(status)));
   }
   second_processes_.clear();
-  if (workload_errors_.load() > 0 && outcome.ok) {
+  if (workload_errors_.load() > 0 && outcome.is_ok) {
     std::lock_guard lock(model_mu_);
-    outcome = StepOutcome::Error("wrong-result", fmt::format("{} workload errors; the first: {}", workload_errors_.load(), first_workload_error_));
+    outcome = StepResult::error("wrong-result", fmt::format("{} workload errors; the first: {}", workload_errors_.load(), first_workload_error_));
     workload_errors_ = 0;
   }
   return outcome;
 }
 
-StepOutcome Session::plan_phased_writes(const json& args, PhasedWrites* plan) {
-  plan->site = get_string(args, "site");
-  plan->fault = get_string(args, "fault", "crash");
-  plan->hit = get_u64(args, "hit", 1);
-  if (plan->site.empty()) return StepOutcome::Error("invalid-argument", "phased-writes: args.site names the failpoint site to arm");
-  if (plan->hit == 0) return StepOutcome::Error("invalid-argument", "phased-writes: args.hit counts from 1");
+StepResult Session::plan_phased_writes(const json& args, PhasedWrites* plan) {
+  Checked<std::string> site = table_string(args, "site", "");
+  Checked<std::string> fault = table_string(args, "fault", "crash");
+  Checked<uint64_t> hit = table_u64(args, "hit", 1);
+  for (const std::string* error : {site ? nullptr : &site.error(), fault ? nullptr : &fault.error(), hit ? nullptr : &hit.error()})
+    if (error) return StepResult::error("invalid-argument", "phased-writes: " + *error);
+  plan->site = *site;
+  plan->fault = *fault;
+  plan->hit = *hit;
+  if (plan->site.empty()) return StepResult::error("invalid-argument", "phased-writes: args.site names the failpoint site to arm");
+  if (plan->hit == 0) return StepResult::error("invalid-argument", "phased-writes: args.hit counts from 1");
   plan->spec = plan->hit == 1 ? fmt::format("{}=1*{}", plan->site, plan->fault)
                               : fmt::format("{}={}*off->1*{}", plan->site, plan->hit - 1, plan->fault);
   plan->allowed = {"io", "resource-exhausted"};
-  if (auto it = args.find("errors"); it != args.end() && it->is_array()) {
+  if (auto it = args.find("errors"); it != args.end()) {
+    if (!it->is_array()) return StepResult::error("invalid-argument", "phased-writes: args.errors must be a list of error codes");
     plan->allowed.clear();
-    for (const json& code : *it) plan->allowed.insert(code.get<std::string>());
+    for (const json& code : *it) {
+      if (!code.is_string()) return StepResult::error("invalid-argument", "phased-writes: args.errors must hold error codes (strings)");
+      plan->allowed.insert(code.get<std::string>());
+    }
   }
   plan->first = next_id_.load();
   std::lock_guard lock(model_mu_);
   plan->before = live_;
-  return StepOutcome::Ok();
+  return StepResult::ok();
 }
 
-StepOutcome Session::after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path) {
+StepResult Session::after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path) {
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL) {
-    StepOutcome o = StepOutcome::Error("second-process", fmt::format("second process {} died of signal {} ({}) with {} armed",
+    StepResult o = StepResult::error("second-process", fmt::format("second process {} died of signal {} ({}) with {} armed",
                                                                      pid, WTERMSIG(status), strsignal(WTERMSIG(status)), plan.spec));
     o.descendant_signal = WTERMSIG(status);
     return o;
   }
   bool killed = WIFSIGNALED(status);
   if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-    return StepOutcome::Error("second-process", fmt::format("phased writes could not start (exit {}); see stderr", WEXITSTATUS(status)));
+    return StepResult::error("second-process", fmt::format("phased writes could not start (exit {}); see stderr", WEXITSTATUS(status)));
   int phase = 0;
   uint64_t fired = 0;
   std::string error_code, error_message;
@@ -276,26 +256,26 @@ StepOutcome Session::after_phased_writes(const PhasedWrites& plan, pid_t pid, co
   std::string where = fmt::format("{} (after phase {} was synced)", plan.spec, phase);
   bool crash = plan.fault == "crash";
   if (killed) {
-    if (!crash) return StepOutcome::Error("second-process", fmt::format("phased writes were killed with {}", where));
-    events_->log("crashed at " + where);
-    return StepOutcome::Ok();
+    if (!crash) return StepResult::error("second-process", fmt::format("phased writes were killed with {}", where));
+    context_.log("crashed at " + where);
+    return StepResult::ok();
   }
   if (!error_code.empty() && (crash || fired == 0))
-    return StepOutcome::Error(error_code, fmt::format("phased writes failed with no fault injected yet ({}): {}", plan.spec, error_message));
+    return StepResult::error(error_code, fmt::format("phased writes failed with no fault injected yet ({}): {}", plan.spec, error_message));
   if (!error_code.empty()) {
     if (!plan.allowed.count(error_code))
-      return StepOutcome::Error("wrong-result", fmt::format("{} made the engine report {}: {} (a clean error is one of: {})", where,
+      return StepResult::error("wrong-result", fmt::format("{} made the engine report {}: {} (a clean error is one of: {})", where,
                                                             error_code, error_message, fmt::join(plan.allowed, ", ")));
-    events_->log(fmt::format("clean error at {}: {}: {}", where, error_code, error_message));
-    return StepOutcome::Ok();
+    context_.log(fmt::format("clean error at {}: {}: {}", where, error_code, error_message));
+    return StepResult::ok();
   }
   if (fired == 0 && plan.hit == 1)
-    return StepOutcome::Error("unreached", fmt::format("the phased writes never reach failpoint {}: extend them "
-                                                       "(harness/drivers/vstore/crash_phases.cc) so that every site is tested",
+    return StepResult::error("unreached", fmt::format("the phased writes never reach failpoint {}: extend them "
+                                                       "(targets/vstore/driver/crash_phases.cc) so that every site is tested",
                                                        plan.site));
-  events_->log(fired == 0 ? fmt::format("{} is passed fewer than {} times", plan.site, plan.hit)
+  context_.log(fired == 0 ? fmt::format("{} is passed fewer than {} times", plan.site, plan.hit)
                           : fmt::format("the engine carried on through {}", plan.spec));
-  return StepOutcome::Ok();
+  return StepResult::ok();
 }
 
 namespace {
@@ -319,8 +299,25 @@ int run_second_process(int argc, char** argv) {
   uint64_t seed = std::stoull(arg_after(argc, argv, "--seed"));
   json args = json::parse(arg_after(argc, argv, "--args"), nullptr, false);
   std::string ready = arg_after(argc, argv, "--ready");
-  uint64_t ms = 500;
-  if (args.is_object() && args.contains("duration")) parse_duration_ms(args["duration"], &ms);
+  if (!args.is_object()) {
+    fmt::print(stderr, "second process: --args is not a JSON object\n");
+    return 2;
+  }
+  Checked<uint64_t> duration = table_duration_ms(args, "duration", 500);
+  if (!duration) {
+    fmt::print(stderr, "second process: {}\n", duration.error());
+    return 2;
+  }
+  uint64_t ms = *duration;
+  // A malformed args entry is the scenario's mistake: exit 2 saying which.
+  auto text = [&](const char* key, const std::string& fallback) {
+    Checked<std::string> v = table_string(args, key, fallback);
+    if (!v) {
+      fmt::print(stderr, "second process: {}\n", v.error());
+      std::exit(2);
+    }
+    return *v;
+  };
   auto say = [](const Status& st) {
     fmt::print(stderr, "second process: {}\n", st.to_string());
     return st.ok() ? 0 : 1;
@@ -351,7 +348,7 @@ int run_second_process(int argc, char** argv) {
   if (op == "open-writer") {
     vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
     touch(ready);
-    std::string expect = get_string(args, "expect", "ok");
+    std::string expect = text("expect", "ok");
     std::string got = s.ok() ? "ok" : std::string(vstore::code_name(s.status().code()));
     fmt::print(stderr, "second process: open as writer: {}\n", s.status().to_string());
     return got == expect ? 0 : 1;
@@ -359,7 +356,7 @@ int run_second_process(int argc, char** argv) {
   if (op == "crash-writes") {
     // Writes in synced batches with a failpoint armed (usually a crash), and
     // records each synced id range so the first process can verify them.
-    std::string spec = get_string(args, "failpoints");
+    std::string spec = text("failpoints", "");
     Status st = vstore::configure_failpoints(spec);
     if (!st.ok()) return say(st);
     vstore::Result<std::unique_ptr<vstore::Store>> s = vstore::Store::open(store_dir);
@@ -367,8 +364,12 @@ int run_second_process(int argc, char** argv) {
     uint64_t first = std::stoull(arg_after(argc, argv, "--first-id"));
     uint32_t dim = (*s)->dim();
     std::ofstream synced(arg_after(argc, argv, "--synced"), std::ios::app);
-    uint64_t batches = get_u64(args, "batches", 8);
-    for (uint64_t b = 0; b < batches; ++b) {
+    Checked<uint64_t> batches = table_u64(args, "batches", 8);
+    if (!batches) {
+      fmt::print(stderr, "second process: {}\n", batches.error());
+      return 2;
+    }
+    for (uint64_t b = 0; b < *batches; ++b) {
       std::vector<Record> batch;
       for (uint64_t i = 0; i < 300; ++i) batch.push_back(record_for(first + i, dim, seed));
       if (!(st = (*s)->add(batch)).ok()) return say(st);
@@ -380,8 +381,8 @@ int run_second_process(int argc, char** argv) {
     return say((*s)->close());
   }
   if (op == "phased-writes")
-    return run_phased_writes(store_dir, ready + ".spare", arg_after(argc, argv, "--synced"), get_string(args, "failpoints"),
-                             get_string(args, "site"), std::stoull(arg_after(argc, argv, "--first-id")), seed);
+    return run_phased_writes(store_dir, ready + ".spare", arg_after(argc, argv, "--synced"), text("failpoints", ""),
+                             text("site", ""), std::stoull(arg_after(argc, argv, "--first-id")), seed);
   fmt::print(stderr, "second process: unknown op '{}' (read-loop, count, open-writer, crash-writes, phased-writes)\n", op);
   return 2;
 }

@@ -45,7 +45,7 @@ CellResult make_cell(const std::string& folder, const std::string& scenario, con
   c.seed = 42;
   c.limits.wall = std::chrono::milliseconds(20000);
   c.limits.core = 0;
-  c.steps = {{0, "create", {{"dim", 64}}, {}}, {1, "count", json::object(), {}}};
+  c.steps = {{0, "create", {{"dim", 64}}, {}, {}}, {1, "count", json::object(), {}, {}}};
   c.expect.outcome = "error";
   c.expect.code = "corrupt";
   r.scenario_file = "scenarios/" + folder + "/" + scenario + ".toml";

@@ -19,7 +19,7 @@ RunResults sample_results() {
   cell.limits.cpu = std::chrono::milliseconds(5000);
   cell.limits.wall = std::chrono::milliseconds(20000);
   cell.limits.core = 0;
-  cell.steps = {{0, "create", {{"dim", 64}, {"vectors", 2000}}, {}}, {1, "count", nlohmann::json::object(), {}}};
+  cell.steps = {{0, "create", {{"dim", 64}, {"vectors", 2000}}, {}, {}}, {1, "count", nlohmann::json::object(), {}, {}}};
   cell.expect = {.outcome = "signal", .signal = "SIGBUS", .step = 1, .message = "past the end"};
   cell.regression = "stale-size";
 

@@ -37,6 +37,7 @@ namespace internal {
 class StoreImpl;
 class MapGuard;
 }  // namespace internal
+struct TestingAccess;
 
 struct CreateOptions {
   uint32_t dim = 0;  // 1 to 65,536
@@ -167,9 +168,8 @@ class Store {
   Metric metric() const;
   const std::string& dir() const;
 
-  internal::StoreImpl& impl() { return *impl_; }
-
  private:
+  friend struct TestingAccess;  // vstore/testing.h (the vstore_testing library), for tests only
   explicit Store(std::unique_ptr<internal::StoreImpl> impl);
   std::unique_ptr<internal::StoreImpl> impl_;
 };

@@ -1,0 +1,124 @@
+// The C++ driver kit: typed steps, the driver's own declarations checked,
+// offset expressions from a layout, threads with the asked stack.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <pthread.h>
+
+#include <fstream>
+
+#include "crashgate/driver_kit.h"
+#include "harness/support/crashers.h"
+
+namespace crashgate::kit {
+namespace {
+
+using ::testing::HasSubstr;
+using nlohmann::json;
+
+StepResult nothing(const Args&, Context&) { return StepResult::ok(); }
+
+bool mentions(const std::vector<std::string>& problems, const std::string& text) {
+  for (const auto& p : problems)
+    if (p.find(text) != std::string::npos) return true;
+  return false;
+}
+
+TEST(DriverKitSelfCheck, AHandlerForAnOpOutsideTheTableIsADeclarationError) {
+  Driver d("t");
+  d.on("count", nothing).on("explode", nothing);
+  EXPECT_TRUE(mentions(d.self_check(), "a handler for 'explode', which is not an op of the table"));
+}
+
+TEST(DriverKitSelfCheck, AnOpWhoseEngineValuesAreNotListedIsADeclarationError) {
+  Driver d("t");
+  d.on("read", nothing);
+  EXPECT_TRUE(mentions(d.self_check(), "op 'read' takes what, whose values are the engine's, but the driver lists none"));
+  d.values("read", "what", {"open"});
+  EXPECT_TRUE(d.self_check().empty());
+}
+
+TEST(DriverKitSelfCheck, ValuesForAKeyThatIsNotTheEnginesAreADeclarationError) {
+  Driver d("t");
+  d.on("delete", nothing).values("delete", "shape", {"or"});
+  EXPECT_TRUE(mentions(d.self_check(), "values for delete.shape, which is not a key whose values are the engine's"));
+}
+
+TEST(DriverKitSelfCheck, AFileTheLayoutDoesNotDescribeIsADeclarationError) {
+  Driver d("t");
+  d.on("truncate", nothing).values("truncate", "file", {"data"});
+  d.layout({LayoutFile{.file = "lock", .header_size = 8, .fields = {{"magic", 0, 8, "m"}}}});
+  EXPECT_TRUE(mentions(d.self_check(), "truncate.file accepts 'data', which the layout does not describe"));
+}
+
+TEST(DriverKitSelfCheck, AFieldOutsideItsHeaderIsADeclarationError) {
+  Driver d("t");
+  d.layout({LayoutFile{.file = "data", .header_size = 16, .fields = {{"count", 12, 8, "records"}}}});
+  EXPECT_TRUE(mentions(d.self_check(), "layout data.count: offset 12 + width 8 lies outside the 16-byte header"));
+}
+
+TEST(DriverKitReadSteps, TypesEveryValueAndRefusesOneOfTheWrongType) {
+  auto good = read_steps(json{{"steps", {{{"index", 0}, {"op", "create"}, {"dim", 8}, {"hnsw", false}},
+                                         {{"index", 1}, {"op", "sleep"}, {"duration", 250}}}}});
+  ASSERT_TRUE(good) << good.error();
+  EXPECT_EQ(good->at(0).u64("dim", 64), 8u);
+  EXPECT_EQ(good->at(0).u64("vectors", 7), 7u);  // absent: the fallback
+  EXPECT_FALSE(good->at(0).boolean("hnsw", true));
+  EXPECT_EQ(good->at(1).duration_ms("duration", 0), 250u);
+  auto bad = read_steps(json{{"steps", {{{"index", 0}, {"op", "create"}, {"dim", "128x"}}}}});
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error(), HasSubstr("step 0 (create): 'dim' must be a whole number"));
+  auto unknown = read_steps(json{{"steps", {{{"index", 0}, {"op", "explode"}}}}});
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error(), HasSubstr("unknown op 'explode'"));
+}
+
+TEST(DriverKitArgs, ReadingAKeyAsAnotherTypeIsADriverBug) {
+  auto steps = read_steps(json{{"steps", {{{"index", 0}, {"op", "create"}, {"dim", 8}}}}});
+  ASSERT_TRUE(steps);
+  EXPECT_THROW((void)steps->at(0).string("dim"), std::logic_error);
+  EXPECT_THROW((void)steps->at(0).u64("dimension", 0), std::logic_error);
+}
+
+TEST(DriverKitOffsets, AreEvaluatedFromTheLayoutAndTheFileItself) {
+  std::string path = testing::scratch_dir("offsets") + "/data.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    std::string bytes(64, '\0');
+    bytes[8] = 24;  // the slot size field, little-endian
+    out << bytes;
+  }
+  LayoutFile file{.file = "data", .header_size = 16, .fields = {{"magic", 0, 8, "m"}, {"slot_size", 8, 8, "bytes a slot"}},
+                  .slot_base = 16, .slot_size_field = "slot_size"};
+  auto at = [&](const char* expr) { return evaluate_offset(file, path, expr); };
+  EXPECT_EQ(*at("header-1"), 15u);
+  EXPECT_EQ(*at("end"), 64u);
+  EXPECT_EQ(*at("field(slot_size)+2"), 10u);
+  EXPECT_EQ(*at("slot(2)+5"), 16u + 2 * 24 + 5);
+  ASSERT_FALSE(at("field(count)"));
+  EXPECT_THAT(at("field(count)").error(), HasSubstr("data has no header field 'count' (it has: magic, slot_size)"));
+  ASSERT_FALSE(at("committed"));
+  EXPECT_THAT(at("committed").error(), HasSubstr("unknown term 'committed'"));
+  ASSERT_FALSE(at("header-17"));
+  EXPECT_THAT(at("header-17").error(), HasSubstr("negative"));
+  auto extra = [](const std::string& name, const std::optional<std::string>&) -> std::optional<std::uint64_t> {
+    if (name == "committed") return 40;
+    return std::nullopt;
+  };
+  EXPECT_EQ(*evaluate_offset(file, path, "committed-1", extra), 39u);
+}
+
+TEST(DriverKitThreads, AWorkerGetsTheStackItAskedFor) {
+  std::size_t seen = 0;
+  std::thread t = start_thread(3 * 1024 * 1024, [&] {
+    pthread_attr_t attr;
+    pthread_getattr_np(pthread_self(), &attr);
+    pthread_attr_getstacksize(&attr, &seen);
+    pthread_attr_destroy(&attr);
+  });
+  t.join();
+  EXPECT_GE(seen, 3u * 1024 * 1024);
+  EXPECT_LT(seen, 4u * 1024 * 1024);
+}
+
+}  // namespace
+}  // namespace crashgate::kit
