@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -288,6 +289,28 @@ void run_steps(CellRun& run) {
   }
 }
 
+// Conformance probes (CRASHGATE_PROBE, reports/driver-protocol.md): what
+// `crashgate driver-check` needs to see from inside a driver.
+volatile bool g_probe_forever = true;
+
+[[gnu::noinline]] int probe_recurse(int depth) {
+  volatile char frame[1024];
+  frame[0] = static_cast<char>(depth);
+  if (!g_probe_forever) return frame[0];
+  return probe_recurse(depth + 1) + frame[0];
+}
+
+void run_probe(const std::string& probe, Events& events) {
+  if (probe == "stack") {
+    events.step_start(0, "probe-stack");
+    (void)probe_recurse(0);  // until the worker's stack runs out
+  } else if (probe == "crash-in-step") {
+    events.step_start(0, "probe-crash");
+    std::signal(SIGSEGV, SIG_DFL);
+    std::raise(SIGSEGV);
+  }
+}
+
 }  // namespace
 
 int Driver::run_cell(const std::string& path) {
@@ -336,6 +359,13 @@ int Driver::run_cell(const std::string& path) {
   if (start_)
     if (auto started = start_(cell, run.context); !started) return cannot_run(started.error());
   events.hello(name_, version_);
+  if (const char* probe = std::getenv("CRASHGATE_PROBE"); probe && *probe) {
+    std::string which = probe;
+    if (which != "stack" && which != "crash-in-step") return cannot_run(fmt::format("CRASHGATE_PROBE={}: unknown probe (stack, crash-in-step)", which));
+    std::thread prober = start_thread(run.context.worker_stack, [&] { run_probe(which, events); });
+    prober.join();
+    return cannot_run(fmt::format("CRASHGATE_PROBE={} returned", which));
+  }
   // The steps run on one worker thread with the cell's stack (a 2 MiB tokio worker in the field).
   std::thread worker = start_thread(run.context.worker_stack, [&run] { run_steps(run); });
   worker.join();

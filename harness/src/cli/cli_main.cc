@@ -27,6 +27,7 @@ int crashgate_main(int argc, char** argv) {
   add_matrix_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
   add_report_command(app, exit_code);
   add_vocabulary_commands(app, exit_code);
+  add_driver_check_command(app, exit_code);
   add_gate_command(app, exit_code);
   add_baseline_command(app, exit_code);
   add_merge_command(app, exit_code, std::vector<std::string>(argv, argv + argc));

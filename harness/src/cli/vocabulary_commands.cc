@@ -7,12 +7,37 @@
 #include <iostream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "crashgate/cli.h"
 #include "crashgate/outcome_kind.h"
 #include "crashgate/scenario.h"
 #include "crashgate/scenario_ops.h"
 
 namespace crashgate {
+namespace {
+
+nlohmann::json key_json(const KeySpec& key) {
+  nlohmann::json k = {{"name", key.name}, {"type", to_string(key.type)}, {"required", key.required}, {"meaning", key.meaning}};
+  if (key.type == ValueType::enumeration) {
+    nlohmann::json values = nlohmann::json::array();
+    for (auto v : op_keys(key.values)) values.push_back(v);
+    if (key.engine_values()) k["engine_values"] = true;
+    else k["values"] = values;
+  }
+  if (key.min != 0) k["min"] = key.min;
+  if (key.max != kNoMax) k["max"] = key.max;
+  return k;
+}
+
+nlohmann::json op_json(const OpSpec& op) {
+  nlohmann::json keys = nlohmann::json::array();
+  for (const auto& key : op.keys) keys.push_back(key_json(key));
+  for (const auto& key : common_step_keys()) keys.push_back(key_json(key));
+  return {{"op", op.name}, {"needs_store", op.needs_store}, {"summary", op.summary}, {"keys", keys}};
+}
+
+}  // namespace
 
 void add_vocabulary_commands(CLI::App& app, int& exit_code) {
   app.add_subcommand("kinds", "List the outcome kinds and the exit status `exec` gives each")->callback([&exit_code] {
@@ -21,10 +46,16 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
     exit_code = 0;
   });
   auto markdown = std::make_shared<bool>(false);
+  auto as_json = std::make_shared<bool>(false);
   auto* ops = app.add_subcommand("ops", "List the scenario step ops: each key with its type, and which ops open the store");
   ops->add_flag("--markdown", *markdown, "Print the table as reports/driver-protocol.md holds it");
-  ops->callback([markdown, &exit_code] {
+  ops->add_flag("--json", *as_json, "Print one JSON object per op: its keys with type, values, range (driver kits read this)");
+  ops->callback([markdown, as_json, &exit_code] {
     exit_code = 0;
+    if (*as_json) {
+      for (const auto& op : scenario_ops()) std::cout << op_json(op).dump() << "\n";
+      return;
+    }
     if (*markdown) {
       std::cout << op_table_markdown();
       return;
