@@ -62,7 +62,8 @@ struct Scenario {
   std::string origin;
   std::string regression;
   std::vector<std::string> matrix_switches;              // crashgate matrix injects only these (a heavy scenario); empty: all
-  std::vector<std::string> targets;
+  std::vector<std::string> targets;                      // ["*"]: every target that can run it (target_support.h)
+  bool all_targets = false;                              // written as ["*"], expanded to the built targets
   std::vector<std::string> builds;                       // default: ["release"]
   std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
   std::map<std::string, std::vector<SourcePosition>> param_value_at;     // where each param value is written

@@ -13,11 +13,15 @@ namespace crashgate {
 
 void add_list_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<SelectionOptions>();
+  auto explain = std::make_shared<bool>(false);
   auto* list = app.add_subcommand("list", "List the cells `run` would run: one a line, id then origin");
   add_selection_options(*list, *options);
+  list->add_flag("--explain", *explain,
+                 "Also say, for each scenario of targets = [\"*\"], which built targets were left out and the op or value that ruled each out");
   list->footer(fmt::format("Exit status: 0 listed (an empty shard or selection lists nothing), {} usage, scenario-file or shard errors.", kExitUsage));
-  list->callback([options, &exit_code] {
-    auto cells = load_selected_cells(*options, 0, "list");
+  list->callback([options, explain, &exit_code] {
+    std::vector<RuledOut> ruled_out;
+    auto cells = load_selected_cells(*options, 0, "list", "", nullptr, &ruled_out);
     if (!cells) {
       exit_code = kExitUsage;
       return;
@@ -27,6 +31,12 @@ void add_list_command(CLI::App& app, int& exit_code) {
     for (const auto& c : *cells)
       std::cout << fmt::format("{:<{}}  {}\n", c.cell.id, width, c.origin.empty() ? "-" : c.origin);
     if (cells->empty()) std::cerr << "crashgate list: no cells match the selection\n";
+    if (*explain) {
+      for (const auto& r : ruled_out)
+        std::cout << fmt::format("ruled out: {} on {}: {} cell{} not made; the first because {}\n", r.scenario, r.target, r.cells,
+                                 r.cells == 1 ? "" : "s", r.reason);
+      if (ruled_out.empty()) std::cout << "ruled out: nothing (every target of every selected scenario can run its cells)\n";
+    }
     exit_code = 0;
   });
 }

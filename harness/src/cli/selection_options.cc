@@ -34,7 +34,7 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
 
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
                                                             const char* command, const std::string& build_root,
-                                                            std::optional<Shard>* shard_out) {
+                                                            std::optional<Shard>* shard_out, std::vector<RuledOut>* ruled_out) {
   std::optional<Shard> shard;
   std::string shard_error;
   if (!options.shard.empty()) {
@@ -56,13 +56,26 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
               << (catalog.errors.size() == 1 ? " error" : " errors") << " in the scenario files; nothing was run\n";
     return std::nullopt;
   }
+  std::string root = build_root.empty() ? default_build_root() : build_root;
+  TargetSupport support(root);
+  expand_all_targets(catalog, options.selection, support);
   auto unknown = unknown_selection_values(catalog, options.selection);
   for (const auto& error : unknown) std::cerr << "crashgate " << command << ": " << error << "\n";
   if (!unknown.empty()) return std::nullopt;
-  auto unresolved = resolve_param_sources(catalog, options.selection, build_root.empty() ? default_build_root() : build_root);
+  auto unresolved = resolve_param_sources(catalog, options.selection, root);
   for (const auto& error : unresolved) std::cerr << error.text() << "\n";
   if (!unresolved.empty()) return std::nullopt;
+  // Values filled from a target's table are typed now.
+  for (const auto& s : catalog.scenarios)
+    for (auto& error : check_cell_values(s)) unresolved.push_back(std::move(error));
   auto cells = select_cells(catalog, options.selection, seed);
+  for (auto& error : hold_cells_to_targets(catalog, cells, support, ruled_out)) unresolved.push_back(std::move(error));
+  for (const auto& error : unresolved) std::cerr << error.text() << "\n";
+  if (!unresolved.empty()) {
+    std::cerr << "crashgate " << command << ": " << unresolved.size() << (unresolved.size() == 1 ? " error" : " errors")
+              << " in the scenario files; nothing was run\n";
+    return std::nullopt;
+  }
   if (shard) std::erase_if(cells, [&](const PlannedCell& c) { return !in_shard(c.cell.id, *shard); });
   return cells;
 }

@@ -8,6 +8,7 @@
 
 #include "crashgate/cell_selection.h"
 #include "crashgate/shard.h"
+#include "crashgate/target_support.h"
 
 namespace crashgate {
 
@@ -23,9 +24,12 @@ void add_selection_options(CLI::App& command, SelectionOptions& options);
 // shard in effect goes to `shard_out`). On any scenario or selection error
 // prints them all (file:line:column) to stderr and returns nothing. Params
 // taken from a target's tables are filled by asking drivers under
-// `build_root` ("" = default_build_root()).
+// `build_root` ("" = default_build_root()); so are `targets = ["*"]`, and
+// every cell is held to what its target's driver lists (target_support.h):
+// the cells a `*` scenario's target cannot run go to `ruled_out`.
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
                                                             const char* command, const std::string& build_root = "",
-                                                            std::optional<Shard>* shard_out = nullptr);
+                                                            std::optional<Shard>* shard_out = nullptr,
+                                                            std::vector<RuledOut>* ruled_out = nullptr);
 
 }  // namespace crashgate

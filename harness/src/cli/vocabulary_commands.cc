@@ -13,6 +13,8 @@
 #include "crashgate/outcome_kind.h"
 #include "crashgate/scenario.h"
 #include "crashgate/scenario_ops.h"
+#include "crashgate/driver_location.h"
+#include "crashgate/target_support.h"
 
 namespace crashgate {
 namespace {
@@ -76,6 +78,8 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
   check->footer(fmt::format("Exit status: 0 every file is valid, {} a file has errors (each printed as file:line:column), {} usage.", kExitCheckFailed, kExitUsage));
   check->callback([files, &exit_code] {
     exit_code = 0;
+    // Where drivers are built, each cell is also held to what its target lists (target_support.h).
+    TargetSupport support(default_build_root());
     for (const auto& path : *files) {
       auto parsed = load_scenario(path);
       for (const auto& error : parsed.errors) std::cerr << error.text() << "\n";
@@ -83,9 +87,18 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
         exit_code = kExitCheckFailed;
         continue;
       }
-      auto cells = expand_cells(*parsed.scenario);
+      ScenarioCatalog catalog;
+      catalog.scenarios.push_back(*parsed.scenario);
+      expand_all_targets(catalog, {}, support);
+      auto cells = select_cells(catalog, {}, 0);
+      auto errors = hold_cells_to_targets(catalog, cells, support, nullptr);
+      for (const auto& error : errors) std::cerr << error.text() << "\n";
+      if (!errors.empty()) {
+        exit_code = kExitCheckFailed;
+        continue;
+      }
       std::cout << fmt::format("{}: {} steps, {} cells\n", path, parsed.scenario->steps.size(), cells.size());
-      for (const auto& cell : cells) std::cout << "  " << cell.id << "\n";
+      for (const auto& cell : cells) std::cout << "  " << cell.cell.id << "\n";
     }
   });
 }

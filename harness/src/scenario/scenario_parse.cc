@@ -1,5 +1,6 @@
 // Scenario TOML -> Scenario, with every problem reported at file:line:column.
 // Errors are collected rather than stopping at the first, so one edit fixes a file.
+#include <algorithm>
 #include <array>
 #include <fmt/format.h>
 #include <fstream>
@@ -92,6 +93,11 @@ class Parser {
     s.regression = optional_string(root, "regression");
     s.matrix_switches = string_list(root, "matrix_switches", false);
     s.targets = string_list(root, "targets", true);
+    // ["*"]: every target whose driver can run the scenario's cells (target_support.h).
+    if (std::find(s.targets.begin(), s.targets.end(), "*") != s.targets.end()) {
+      if (s.targets.size() > 1) fail(position_of(root, "targets"), "targets: \"*\" means every target, and stands alone");
+      s.all_targets = true;
+    }
     s.builds = string_list(root, "builds", false);
     if (s.builds.empty()) s.builds = {"release"};
     for (const auto& build : s.builds)
@@ -297,6 +303,7 @@ class Parser {
         continue;
       }
       step.op = *op_name;
+      step.key_at["op"] = position(*op_node);
       for (const auto& [key, value] : table) {
         if (key.str() == "op") continue;
         if (!op->key(key.str()) && !is_common_step_key(key.str())) {

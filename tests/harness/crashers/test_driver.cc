@@ -88,7 +88,19 @@ StepResult run_step(const json& step, const std::string& store) {
 
 }  // namespace
 
+// --list ops: what it runs, as every driver says (reports/driver-protocol.md).
+int list(const std::string& what) {
+  if (what != "ops") return 2;
+  std::printf("%s\n", json{{"op", "create"}, {"needs_store", false}, {"values", {{"metric", {"l2"}}}}}.dump().c_str());
+  std::printf("%s\n", json{{"op", "truncate"}, {"needs_store", false}, {"values", {{"file", {"vectors"}}}}}.dump().c_str());
+  std::printf("%s\n", json{{"op", "count"}, {"needs_store", true}, {"values", json::object()}}.dump().c_str());
+  std::printf("%s\n", json{{"op", "failpoints"}, {"needs_store", false}, {"values", json::object()}}.dump().c_str());
+  std::printf("%s\n", json{{"op", "sleep"}, {"needs_store", false}, {"values", json::object()}}.dump().c_str());
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--list") return list(argv[2]);
   if (argc != 3 || std::string(argv[1]) != "--cell") {
     std::fprintf(stderr, "usage: test_driver --cell CELL.json\n");
     return 2;

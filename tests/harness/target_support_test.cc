@@ -1,0 +1,131 @@
+// Scenarios held to what each target's driver lists: `targets = ["*"]` makes
+// cells only for the targets that can run them (and `list --explain` says why
+// the others were left out); a target a scenario names that cannot run a step
+// is an error at that step's file:line:column.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness/support/crashers.h"
+
+namespace crashgate {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+// A build root whose release build has two targets: vstore (this build's
+// driver) and handmade (a small hand-written driver: create, count, get,
+// sleep, truncate of its file "data").
+std::string two_target_root() {
+  std::string root = testing::scratch_dir("two-targets");
+  fs::create_directories(root + "/release/bin");
+  fs::create_symlink(CRASHGATE_VSTORE_DRIVER, root + "/release/bin/crashgate-driver-vstore");
+  fs::create_symlink(testing::crasher_path("broken_driver"), root + "/release/bin/crashgate-driver-handmade");
+  return root;
+}
+
+std::string scenario_file(const std::string& name, const std::string& text) {
+  std::string path = testing::scratch_dir("scenario-" + name) + "/" + name + ".toml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+Outcome crashgate(std::vector<std::string> args, const std::string& root) {
+  RunSpec spec;
+  spec.argv = {testing::crashgate_binary()};
+  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+  spec.env.emplace_back("CRASHGATE_BUILD_ROOT", root);
+  spec.trace = false;
+  return run_observed(spec);
+}
+
+TEST(TargetSupport, EveryTargetMeansTheBuiltTargetsThatCanRunEachCell) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("open-after-cut", R"(name = "open-after-cut"
+targets = ["*"]
+[[step]]
+op = "create"
+vectors = 10
+[[step]]
+op = "read"
+what = "open"
+[expect]
+outcome = "ok"
+)");
+  Outcome o = crashgate({"list", path, "--explain"}, root);
+  EXPECT_EQ(o.exit_code, 0) << o.stderr_excerpt.text();
+  std::string out = o.stdout_excerpt.text();
+  EXPECT_THAT(out, HasSubstr("open-after-cut/vstore/release"));
+  EXPECT_THAT(out, Not(HasSubstr("open-after-cut/handmade/release")));
+  EXPECT_THAT(out, HasSubstr("ruled out: open-after-cut on handmade: 1 cell not made; the first because step 1 (read): "
+                             "target handmade has no op 'read'"));
+}
+
+TEST(TargetSupport, AValueTheTargetDoesNotListRulesOutOnlyThoseCells) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("cut-each-file", R"(name = "cut-each-file"
+targets = ["*"]
+[params]
+file = ["vectors", "data"]
+[[step]]
+op = "create"
+[[step]]
+op = "truncate"
+file = "{file}"
+to = "0"
+[expect]
+outcome = "ok|error"
+)");
+  Outcome o = crashgate({"list", path, "--explain"}, root);
+  EXPECT_EQ(o.exit_code, 0) << o.stderr_excerpt.text();
+  std::string out = o.stdout_excerpt.text();
+  EXPECT_THAT(out, HasSubstr("cut-each-file/vstore/release[file=vectors]"));
+  EXPECT_THAT(out, HasSubstr("cut-each-file/handmade/release[file=data]"));
+  EXPECT_THAT(out, Not(HasSubstr("cut-each-file/vstore/release[file=data]")));
+  EXPECT_THAT(out, HasSubstr("ruled out: cut-each-file on vstore: 1 cell not made; the first because step 1 (truncate): "
+                             "'file' = \"data\" is not among target vstore's values"));
+}
+
+TEST(TargetSupport, ANamedTargetWithoutTheOpIsRefusedAtTheStep) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("named", R"(name = "named"
+targets = ["handmade"]
+[[step]]
+op = "create"
+[[step]]
+op = "read"
+what = "open"
+[expect]
+outcome = "ok"
+)");
+  Outcome o = crashgate({"list", path}, root);
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":6:6: step 1 (read): target handmade has no op 'read'"));
+}
+
+TEST(TargetSupport, ANamedTargetThatDoesNotAcceptAValueIsRefusedAtTheValue) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("replace-socket", R"(name = "replace-socket"
+targets = ["vstore"]
+[[step]]
+op = "create"
+[[step]]
+op = "replace"
+file = "vectors"
+with = "socket"
+[expect]
+outcome = "error"
+)");
+  Outcome o = crashgate({"run", path, "--build-root", root, "--out", testing::scratch_dir("replace-socket-out")}, root);
+  EXPECT_EQ(o.exit_code, 2);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":8:8: step 1 (replace): 'with' = \"socket\" is not among target vstore's "
+                                                        "values (directory, empty, fifo, foreign)"));
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("nothing was run"));
+}
+
+}  // namespace
+}  // namespace crashgate
