@@ -4,6 +4,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "harness/support/crashers.h"
 #include "harness/support/run_fixtures.h"
 
@@ -23,6 +25,15 @@ Outcome driver_check(const std::string& driver, const std::string& broken = "") 
 
 TEST(DriverCheck, TheVstoreDriverConforms) {
   Outcome o = driver_check(CRASHGATE_VSTORE_DRIVER);
+  EXPECT_EQ(o.exit_code, 0) << o.stdout_excerpt.text() << o.stderr_excerpt.text();
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("12 of 12 checks passed"));
+}
+
+// The Python kit's example: hnswlib through Debian's python3-hnswlib, generated beside the vstore driver.
+TEST(DriverCheck, ThePythonKitsHnswlibDriverConforms) {
+  std::string driver = (std::filesystem::path(CRASHGATE_VSTORE_DRIVER).parent_path() / "crashgate-driver-pyhnswlib").string();
+  if (!std::filesystem::exists(driver)) GTEST_SKIP() << driver << " was not generated (no /usr/bin/python3)";
+  Outcome o = driver_check(driver);
   EXPECT_EQ(o.exit_code, 0) << o.stdout_excerpt.text() << o.stderr_excerpt.text();
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("12 of 12 checks passed"));
 }

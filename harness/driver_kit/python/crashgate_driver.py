@@ -1,0 +1,1472 @@
+"""The Python driver kit: what every crashgate driver needs, so that a driver
+written in Python is its engine's handlers and tables and nothing else
+(reports/driver-protocol.md). It does what the C++ kit
+(harness/include/crashgate/driver_kit.h) does, the same way:
+
+    driver = Driver("myengine")
+
+    @driver.on("create")
+    def create(args, ctx):
+        ...
+        return StepResult.ok()
+
+    driver.values("truncate", "file", ["data"])
+    driver.layout([LayoutFile("data", "data.bin", 64, "the data file", [...])])
+    sys.exit(driver.main(sys.argv))
+
+The kit reads cell.json and types every step's keys from the op table (OPS,
+the same table as `crashgate ops --json`; a test holds them equal), writes the
+events with one os.write each (step-start before the work), runs the steps on
+one worker thread with the cell's worker stack, dispatches each step to its
+op's handler, stops at the first step whose end its `expect` does not allow
+(crashgate judges it again, the same way), answers `--list ops|layout|...`,
+and evaluates offset expressions from the layout. Standard library only.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import fcntl
+import json
+import math
+import os
+import re
+import signal
+import sys
+import threading
+import time
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any, Callable, Iterable, Optional
+
+PROTOCOL = 1
+
+# Driver exit statuses (driver_protocol.h says the same for the runner).
+EXIT_ALL_STEPS_OK = 0
+EXIT_STEP_FAILED = 1
+EXIT_CANNOT_RUN = 2
+# The kit itself failed (a bug of the kit, not of a step): the runner calls any
+# other status "the driver misbehaved", which is what it is.
+EXIT_KIT_FAILED = 70
+
+U64_MAX = (1 << 64) - 1
+NO_MAX = U64_MAX
+MIB = 1024 * 1024
+
+# One write(2) to a pipe of up to PIPE_BUF (4096) bytes stays whole.
+EVENT_LINE_LIMIT = 4000
+MESSAGE_LIMIT = 2000
+
+# ---------------------------------------------------------------------------
+# The op table (harness/contract/scenario_ops.cc, `crashgate ops --json`).
+
+# Value types, named as `crashgate ops` names them.
+U64 = "u64"
+I64 = "i64"
+REAL = "float"
+BOOL = "bool"
+STRING = "string"
+DURATION = "duration"  # integer milliseconds in cell.json
+SIZE = "size"          # integer bytes in cell.json
+OFFSET = "offset"      # an offset expression (a string)
+U64_LIST = "list of u64"
+ENUM = "enum"
+TABLE = "table"
+FILL = "fill"          # "flip", a byte "0".."255", "u32le:N" or "u64le:N"
+VALUE_TYPES = (U64, I64, REAL, BOOL, STRING, DURATION, SIZE, OFFSET, U64_LIST, ENUM, TABLE, FILL)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of an op: its type, whether it is required, its values (a fixed
+    enum) or none (an enum whose values are the engine's: its driver lists
+    them), and the range of a u64, a list's items, a size (bytes) or a
+    duration (milliseconds)."""
+    name: str
+    type: str
+    required: bool = False
+    values: tuple = ()
+    min: int = 0
+    max: int = NO_MAX
+    meaning: str = ""
+
+    @property
+    def engine_values(self) -> bool:
+        return self.type == ENUM and not self.values
+
+    def as_json(self) -> dict:
+        """The key as `crashgate ops --json` prints it."""
+        out = {"name": self.name, "type": self.type, "required": self.required, "meaning": self.meaning}
+        if self.type == ENUM:
+            if self.engine_values:
+                out["engine_values"] = True
+            else:
+                out["values"] = list(self.values)
+        if self.min != 0:
+            out["min"] = self.min
+        if self.max != NO_MAX:
+            out["max"] = self.max
+        return out
+
+
+@dataclass(frozen=True)
+class Op:
+    name: str
+    needs_store: bool  # the driver opens the store first (after reopen or damage closed it)
+    summary: str
+    keys: tuple
+
+    def key(self, name: str) -> Optional[Key]:
+        for k in self.keys:
+            if k.name == name:
+                return k
+        return None
+
+    def as_json(self) -> dict:
+        """The op as `crashgate ops --json` prints it: its keys, then the common ones."""
+        return {"op": self.name, "needs_store": self.needs_store, "summary": self.summary,
+                "keys": [k.as_json() for k in self.keys + COMMON_KEYS]}
+
+
+def _key(name, type_, required=False, values=(), min=0, max=NO_MAX, meaning=""):  # noqa: A002 (the table's words)
+    return Key(name, type_, required, tuple(values), min, max, meaning)
+
+
+def _op(name, needs_store, summary, keys):
+    return Op(name, needs_store, summary, tuple(keys))
+
+
+# Keys every step may have besides its op's: a label and the step's own expected end.
+COMMON_KEYS = (
+    _key("name", STRING, meaning="a label"),
+    _key("expect", STRING, meaning="the step's own end: ok, error or error:CODE"),
+)
+
+OPS = (
+    _op("create", False, "create a store with `vectors` records of `dim` (hnsw = false: no index; m, ef_construction)", (
+        _key("dim", U64, min=1, max=1 << 20, meaning="vector dimension (default 64)"),
+        _key("vectors", U64, meaning="records added and synced at once (default 0)"),
+        _key("metric", ENUM, meaning="distance metric (default the engine's first)"),
+        _key("seed", U64, meaning="seed of the records' vectors (default the cell's)"),
+        _key("store", STRING, meaning="the store's directory under the work directory"),
+        _key("hnsw", BOOL, meaning="false: no index"),
+        _key("m", U64, min=2, max=1024, meaning="HNSW links per node"),
+        _key("ef_construction", U64, min=1, max=1 << 20, meaning="HNSW build beam width"),
+    )),
+    _op("add", True, "add records (with metadata) to the store", (
+        _key("vectors", U64, meaning="how many new records (default 100)"),
+        _key("ids", U64_LIST, meaning="these ids instead"),
+        _key("metadata", TABLE, meaning="attributes added to every record"),
+        _key("seed", U64, meaning="seed of the vectors"),
+    )),
+    _op("search", True, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first", (
+        _key("queries", U64, meaning="how many queries (default 10)"),
+        _key("k", U64, min=1, max=1 << 20, meaning="neighbours per query (default 10)"),
+        _key("ef", U64, min=1, max=1 << 20, meaning="search beam width"),
+        _key("filter", STRING, meaning="keep only hits matching this filter"),
+    )),
+    _op("remove", True, "remove records by id (or `count` random ones)", (
+        _key("ids", U64_LIST, meaning="the ids to remove"),
+        _key("count", U64, meaning="or this many random live records (default 1)"),
+    )),
+    _op("count", True, "count the records; `equals` checks the result", (
+        _key("equals", U64, meaning="the count it must be"),
+    )),
+    _op("delete", True, "delete_where(filter); `clauses` copies OR-ed, or shaped: nested, not, in, and-or", (
+        _key("filter", STRING, required=True, meaning="the filter; %i and %m number each clause"),
+        _key("clauses", U64, min=1, meaning="copies of the filter joined, or the depth of a shape"),
+        _key("shape", ENUM, values=("or", "nested", "not", "in", "and-or"), meaning="how the clauses are joined (default or)"),
+        _key("field", STRING, meaning="the field of an `in` shape (default file_path)"),
+    )),
+    _op("compact", True, "compact the store (rewrites and remaps files)", ()),
+    _op("sync", True, "flush everything to disk", ()),
+    _op("reopen", False, "close and open the store again", ()),
+    _op("get", True, "read the records with these ids (any error ends the step)", (
+        _key("ids", U64_LIST, required=True, meaning="the ids to read"),
+    )),
+    _op("verify", True, "every record added and not removed is there and exact; nothing torn; count agrees", ()),
+    _op("truncate", False, "truncate a store file to an offset expression", (
+        _key("file", ENUM, required=True, meaning="which of the engine's files"),
+        _key("to", OFFSET, required=True, meaning="the new length"),
+        _key("while_open", BOOL, meaning="cut it while the store is open (an outside process)"),
+    )),
+    _op("corrupt", False, "overwrite `bytes` bytes of a store file at an offset expression", (
+        _key("file", ENUM, required=True, meaning="which of the engine's files"),
+        _key("at", OFFSET, required=True, meaning="where"),
+        _key("bytes", U64, min=1, max=64 * MIB, meaning="how many bytes (default 1)"),
+        _key("value", FILL, meaning="what is written (default flip)"),
+        _key("while_open", BOOL, meaning="write while the store is open"),
+        _key("rechecksum", BOOL, meaning="make the header's checksums agree again"),
+    )),
+    _op("replace", False, "replace a store file by something else (a directory, an empty file, a fifo, ...)", (
+        _key("file", ENUM, required=True, meaning="which of the engine's files"),
+        _key("with", ENUM, required=True, meaning="what takes its place"),
+    )),
+    _op("read", False, "open the store and read it one way (open, count, get, search, scan, fsck, ...)", (
+        _key("what", ENUM, required=True, meaning="the way of reading"),
+    )),
+    _op("append-empty-slots", True, "grow the store by `slots` empty slots on a sparse file (a huge store, unwritten)", (
+        _key("slots", U64, required=True, min=1, meaning="empty slots appended"),
+    )),
+    _op("fsck", False, "close the store and check every file; problems are a corrupt error", ()),
+    _op("failpoints", False, "set failpoints (fail(9) syntax, e.g. name=1*error(ENOSPC))", (
+        _key("spec", STRING, required=True, meaning="fail(9) syntax: name=1*error(ENOSPC)"),
+    )),
+    _op("spawn-workload", True, "start concurrent threads running `workload`", (
+        _key("workload", ENUM, required=True, meaning="what the threads do"),
+        _key("threads", U64, min=1, max=256, meaning="how many (default 2)"),
+        _key("duration", DURATION, max=3_600_000, meaning="how long (default 500ms)"),
+        _key("stack", SIZE, min=16 * 1024, max=1 << 30, meaning="each thread's stack (default the cell's worker stack)"),
+    )),
+    _op("second-process", False, "run `action` in a second process on the same store", (
+        _key("action", ENUM, required=True, meaning="what the second process does"),
+        _key("args", TABLE, meaning="the action's arguments"),
+    )),
+    _op("join", False, "wait for spawned workloads and second processes; an error if any failed", ()),
+    _op("sleep", False, "sleep for `duration`", (
+        _key("duration", DURATION, required=True, max=3_600_000, meaning="how long"),
+    )),
+)
+
+_OPS_BY_NAME = {op.name: op for op in OPS}
+
+
+def find_op(name: str) -> Optional[Op]:
+    return _OPS_BY_NAME.get(name)
+
+
+def ops_json() -> list:
+    """The table as `crashgate ops --json` prints it, one object per op."""
+    return [op.as_json() for op in OPS]
+
+
+def op_key_names(op: Op) -> str:
+    return ", ".join(k.name for k in op.keys + COMMON_KEYS)
+
+
+def _key_spec(op: Op, name: str) -> Optional[Key]:
+    spec = op.key(name)
+    if spec is not None:
+        return spec
+    for common in COMMON_KEYS:
+        if common.name == name:
+            return common
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Text forms (harness/contract/limits_text.cc).
+
+def _split_number(text: str):
+    i = 0
+    while i < len(text) and (text[i].isascii() and (text[i].isdigit() or text[i] == ".")):
+        i += 1
+    if i == 0:
+        return None
+    number_text = text[:i]
+    if not re.fullmatch(r"[0-9]*\.?[0-9]*", number_text) or number_text == ".":
+        return None
+    try:
+        number = float(number_text)
+    except ValueError:
+        return None
+    if not math.isfinite(number) or number < 0:
+        return None
+    return number, text[i:].lstrip(" ")
+
+
+def parse_size(text: str) -> Optional[int]:
+    """Bytes from "4096", "64KiB", "2MiB", "1G" (binary units); None if it is not a size."""
+    split = _split_number(text)
+    if split is None:
+        return None
+    number, suffix = split
+    for names, factor in (("", "B", "b"), 1.0), (("K", "KiB", "KB"), 1024.0), (("M", "MiB", "MB"), 1024.0 ** 2), \
+            (("G", "GiB", "GB"), 1024.0 ** 3), (("T", "TiB", "TB"), 1024.0 ** 4):
+        if suffix in names:
+            value = number * factor
+            if value > 1.8e19 or value != math.floor(value):
+                return None
+            return int(value)
+    return None
+
+
+def parse_duration(text: str) -> Optional[int]:
+    """Milliseconds from "100ms", "2s", "1m", "1h" (a bare number is seconds); None if it is not a duration."""
+    split = _split_number(text)
+    if split is None:
+        return None
+    number, suffix = split
+    if suffix in ("", "s"):
+        ms = number * 1000
+    elif suffix == "ms":
+        ms = number
+    elif suffix in ("m", "min"):
+        ms = number * 60_000
+    elif suffix == "h":
+        ms = number * 3_600_000
+    else:
+        return None
+    if ms > 1e15:
+        return None
+    return int(math.ceil(ms))
+
+
+def format_size(n: int) -> str:
+    for factor, name in ((1 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor} {name}"
+    return f"{n:,} bytes"
+
+
+def format_duration(ms: int) -> str:
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
+
+
+# ---------------------------------------------------------------------------
+# Typed values (harness/contract/step_values.cc): one check per type, each
+# naming the key, the value as written and what the type wants.
+
+class InvalidValue(ValueError):
+    """A value that is not of its key's type (the message says which and why)."""
+
+
+def _shown(raw) -> str:
+    return json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+
+
+def _wrong(key: Key, raw, wanted: str) -> InvalidValue:
+    return InvalidValue(f"'{key.name}' must be {wanted}, not {_shown(raw)}")
+
+
+def _is_int(raw) -> bool:
+    return isinstance(raw, int) and not isinstance(raw, bool)
+
+
+def _digits(s: str) -> Optional[int]:
+    if not re.fullmatch(r"[0-9]+", s):
+        return None
+    v = int(s)
+    return v if v <= U64_MAX else None
+
+
+def _as_u64(raw) -> Optional[int]:
+    """An integer from a JSON integer or a {param}'s digits."""
+    if _is_int(raw):
+        return raw if 0 <= raw <= U64_MAX else None
+    if isinstance(raw, str):
+        return _digits(raw)
+    return None
+
+
+def _range_text(key: Key, show: Callable[[int], str]) -> str:
+    if key.max == NO_MAX:
+        return f"at least {show(key.min)}"
+    return f"from {show(key.min)} to {show(key.max)}"
+
+
+def _in_range(key: Key, raw, v: int, show: Callable[[int], str]) -> int:
+    if v < key.min or v > key.max:
+        raise InvalidValue(f"'{key.name}' = {_shown(raw)} is out of range ({_range_text(key, show)})")
+    return v
+
+
+_FLOAT_TEXT = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|-?(?:inf|infinity|nan)", re.IGNORECASE)
+
+
+def typed_value(key: Key, raw, engine_values: Optional[Iterable[str]] = None, form: str = "canonical"):
+    """The value of `key` in its one canonical form (what cell.json carries), or
+    InvalidValue. `engine_values`: for a key whose values are the engine's, the
+    values the driver accepts (None: only the form is checked). `form`:
+    "canonical" (cell.json: a duration may be its milliseconds) or "written"
+    (as a person wrote it: a duration needs its unit)."""
+    t = key.type
+    if t == U64:
+        v = _as_u64(raw)
+        if v is None:
+            raise _wrong(key, raw, "a whole number from 0 (u64)")
+        return _in_range(key, raw, v, str)
+    if t == I64:
+        if _is_int(raw) and -(1 << 63) <= raw < (1 << 63):
+            return raw
+        if isinstance(raw, str) and re.fullmatch(r"-?[0-9]+", raw) and -(1 << 63) <= int(raw) < (1 << 63):
+            return int(raw)
+        raise _wrong(key, raw, "a whole number (i64)")
+    if t == REAL:
+        if (_is_int(raw) or isinstance(raw, float)):
+            return float(raw)
+        if isinstance(raw, str) and _FLOAT_TEXT.fullmatch(raw):
+            return float(raw)
+        raise _wrong(key, raw, "a number (float)")
+    if t == BOOL:
+        if isinstance(raw, bool):
+            return raw
+        if raw == "true":
+            return True
+        if raw == "false":
+            return False
+        raise _wrong(key, raw, "true or false")
+    if t == STRING:
+        if not isinstance(raw, str):
+            raise _wrong(key, raw, "a string")
+        return raw
+    if t == DURATION:
+        if form == "canonical" and _is_int(raw) and 0 <= raw <= U64_MAX:
+            return _in_range(key, raw, raw, format_duration)
+        # A unit is required: a bare number means seconds to some and milliseconds to others.
+        wanted = 'a duration with its unit, such as "500ms" or "2s"'
+        if not isinstance(raw, str):
+            raise _wrong(key, raw, wanted)
+        d = parse_duration(raw) if raw and raw[-1].isascii() and raw[-1].isalpha() else None
+        if d is None:
+            raise _wrong(key, raw, wanted)
+        return _in_range(key, raw, d, format_duration)
+    if t == SIZE:
+        v = parse_size(raw) if isinstance(raw, str) else _as_u64(raw)
+        if v is None:
+            raise _wrong(key, raw, 'a size in bytes, such as 4096, "64KiB" or "2MiB"')
+        return _in_range(key, raw, v, format_size)
+    if t == OFFSET:
+        if _is_int(raw) and 0 <= raw <= U64_MAX:
+            text = str(raw)
+        elif isinstance(raw, str):
+            text = raw
+        else:
+            raise _wrong(key, raw, 'an offset expression such as "header-1" or "slot(17)+5"')
+        try:
+            parse_offset_expression(text)
+        except OffsetError as e:
+            raise InvalidValue(f"'{key.name}': {e}") from None
+        return text
+    if t == U64_LIST:
+        if not isinstance(raw, list):
+            raise _wrong(key, raw, "a list of whole numbers, such as [0, 7]")
+        out = []
+        for item in raw:
+            v = _as_u64(item)
+            if v is None:
+                raise InvalidValue(f"'{key.name}' must hold only whole numbers from 0, not {_shown(item)}")
+            if v < key.min or v > key.max:
+                raise InvalidValue(f"'{key.name}' holds {_shown(item)}, out of range ({_range_text(key, str)})")
+            out.append(v)
+        return out
+    if t == ENUM:
+        if not isinstance(raw, str) or not raw:
+            raise _wrong(key, raw, "one of the key's values (a string)")
+        if not key.engine_values:
+            if raw in key.values:
+                return raw
+            raise InvalidValue(f"'{key.name}' = {_shown(raw)} is not one of: {', '.join(key.values)}")
+        if engine_values is None:
+            return raw
+        allowed = list(engine_values)
+        if raw in allowed:
+            return raw
+        raise InvalidValue(f"'{key.name}' = {_shown(raw)} is not one the target accepts "
+                           f"(it lists: {', '.join(allowed) if allowed else 'none'})")
+    if t == TABLE:
+        if not isinstance(raw, dict):
+            raise _wrong(key, raw, 'a table, such as { duration = "1s" }')
+        return raw
+    if t == FILL:
+        wanted = '"flip", a byte from 0 to 255, "u32le:N" or "u64le:N"'
+        if raw == "flip":
+            return raw
+        byte = _as_u64(raw)
+        if byte is not None:
+            if byte > 255:
+                raise _wrong(key, raw, wanted)
+            return str(byte)
+        if isinstance(raw, str) and (raw.startswith("u32le:") or raw.startswith("u64le:")):
+            n = _digits(raw[6:])
+            if n is not None and (raw.startswith("u64le:") or n <= 0xFFFFFFFF):
+                return raw
+        raise _wrong(key, raw, wanted)
+    raise InvalidValue(f"'{key.name}': unknown type")
+
+
+# ---------------------------------------------------------------------------
+# Offset expressions: terms joined by + and -. A term is a number, a NAME
+# (header, end, or a name the engine adds) or NAME(ARG) (slot(17), field(dim)).
+
+class OffsetError(ValueError):
+    """An offset expression that does not parse, or cannot be evaluated here."""
+
+
+@dataclass
+class OffsetTerm:
+    sign: int = 1
+    name: str = ""            # "" for a number
+    arg: Optional[str] = None  # set for NAME(ARG)
+    number: int = 0
+
+
+_HELP = "terms such as 0, header, end, field(NAME), slot(N), joined by + and -"
+
+
+def parse_offset_expression(text: str) -> list:
+    s = "".join(c for c in text if c not in " \t\n\r\v\f")
+
+    def bad(why: str) -> OffsetError:
+        return OffsetError(f'offset expression "{text}": {why} ({_HELP})')
+
+    if not s:
+        raise bad("it is empty")
+    terms = []
+    pos = 0
+    while pos < len(s):
+        term = OffsetTerm()
+        if s[pos] in "+-":
+            term.sign = -1 if s[pos] == "-" else 1
+            pos += 1
+        elif terms:
+            raise bad(f"expected + or - at '{s[pos:]}'")
+        start = pos
+        if pos < len(s) and "0" <= s[pos] <= "9":
+            while pos < len(s) and "0" <= s[pos] <= "9":
+                pos += 1
+            n = _digits(s[start:pos])
+            if n is None:
+                raise bad(f"'{s[start:pos]}' is too large")
+            term.number = n
+            if pos < len(s) and s[pos] not in "+-":
+                raise bad(f"'{s[start:]}' is not a number")
+        elif pos < len(s) and (s[pos] == "_" or "a" <= s[pos] <= "z"):
+            while pos < len(s) and (s[pos] == "_" or "a" <= s[pos] <= "z" or "0" <= s[pos] <= "9"):
+                pos += 1
+            term.name = s[start:pos]
+            if pos < len(s) and s[pos] == "(":
+                close = s.find(")", pos)
+                if close < 0:
+                    raise bad(f"'(' after {term.name} is not closed")
+                arg = s[pos + 1:close]
+                if not arg or not all((c.isascii() and c.isalnum()) or c in "_." for c in arg):
+                    raise bad(f"{term.name}({arg}) needs a number or a name in its parentheses")
+                term.arg = arg
+                pos = close + 1
+            if pos < len(s) and s[pos] not in "+-":
+                raise bad(f"unexpected '{s[pos:]}'")
+        else:
+            raise bad(f"unexpected '{s[pos:]}'" if pos < len(s) else "it ends with an operator")
+        terms.append(term)
+    return terms
+
+
+def evaluate_offset_expression(text: str, resolve: Callable[[OffsetTerm], int]) -> int:
+    """The expression's value, asking `resolve` for each named term (it raises OffsetError when it cannot)."""
+    total = 0
+    for term in parse_offset_expression(text):
+        v = term.number
+        if term.name:
+            try:
+                v = resolve(term)
+            except OffsetError as e:
+                raise OffsetError(f'offset expression "{text}": {e}') from None
+        total += term.sign * v
+    if total < 0:
+        raise OffsetError(f'offset expression "{text}" is negative here')
+    if total > U64_MAX:
+        raise OffsetError(f'offset expression "{text}" is past 2^64')
+    return total
+
+
+# ---------------------------------------------------------------------------
+# Engine file layouts.
+
+@dataclass
+class LayoutField:
+    """One field of an engine file's header."""
+    name: str
+    offset: int
+    width: int  # bytes
+    meaning: str = ""
+
+
+@dataclass
+class LayoutFile:
+    """One kind of file the engine writes. `slot(N)` is slot_base + N * slot
+    size, the slot size read (little-endian) from the file's
+    `slot_size_field`, or `slot_size` when no field holds it."""
+    file: str                 # the name scenarios use: file = "index"
+    pattern: str              # its name on disk: "index.bin"
+    header_size: int = 0
+    meaning: str = ""
+    fields: list = dataclass_field(default_factory=list)
+    slot_base: int = 0
+    slot_size: int = 0
+    slot_size_field: str = ""
+
+    def field(self, name: str) -> Optional[LayoutField]:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def as_json(self) -> dict:
+        """The `--list layout` line."""
+        line = {"file": self.file, "pattern": self.pattern, "header_size": self.header_size, "meaning": self.meaning,
+                "fields": [{"name": f.name, "offset": f.offset, "width": f.width, "meaning": f.meaning} for f in self.fields]}
+        if self.slot_size or self.slot_size_field:
+            line["slot_base"] = self.slot_base
+            if self.slot_size:
+                line["slot_size"] = self.slot_size
+            if self.slot_size_field:
+                line["slot_size_field"] = self.slot_size_field
+        return line
+
+
+def _layout_file(value) -> LayoutFile:
+    if isinstance(value, LayoutFile):
+        return value
+    if isinstance(value, dict):
+        d = dict(value)
+        d["fields"] = [f if isinstance(f, LayoutField) else LayoutField(**f) for f in d.get("fields", [])]
+        return LayoutFile(**d)
+    raise TypeError(f"a layout file must be a LayoutFile or a dict, not {type(value).__name__}")
+
+
+def _read_le(path: str, offset: int, width: int) -> int:
+    if width == 0 or width > 8:
+        raise OffsetError(f"a field of {width} bytes cannot hold a size")
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            data = f.read(width)
+    except OSError:
+        raise OffsetError(f"cannot open {path}") from None
+    if len(data) != width:
+        raise OffsetError(f"{path} is too short to hold its {width}-byte field at {offset}")
+    return int.from_bytes(data, "little")
+
+
+# The engine's own terms: extra(name, arg) -> int, or None when it is not one of them.
+ExtraTerm = Callable[[str, Optional[str]], Optional[int]]
+
+
+def evaluate_offset(file: LayoutFile, path: str, expr: str, extra: Optional[ExtraTerm] = None) -> int:
+    """Evaluates an offset expression against one file on disk: numbers,
+    header, end (the file's size), field(NAME), slot(N), and any name `extra`
+    resolves (asked first; None: not one of its own; it may raise OffsetError);
+    terms joined by + and -. Raises OffsetError."""
+
+    def resolve(term: OffsetTerm) -> int:
+        if extra is not None:
+            v = extra(term.name, term.arg)
+            if v is not None:
+                return v
+        if term.name == "header" and term.arg is None:
+            return file.header_size
+        if term.name == "end" and term.arg is None:
+            try:
+                return os.stat(path).st_size
+            except OSError:
+                raise OffsetError(f"cannot stat {path}") from None
+        if term.name == "field" and term.arg is not None:
+            f = file.field(term.arg)
+            if f is not None:
+                return f.offset
+            names = ", ".join(x.name for x in file.fields)
+            raise OffsetError(f"{file.file} has no header field '{term.arg}' (it has: {names or 'none'})")
+        if term.name == "slot" and term.arg is not None:
+            n = _digits(term.arg)
+            if n is None:
+                raise OffsetError(f"slot({term.arg}) needs a whole number")
+            slot_size = file.slot_size
+            if file.slot_size_field:
+                f = file.field(file.slot_size_field)
+                if f is None:
+                    raise OffsetError(f"{file.file}'s layout names slot size field '{file.slot_size_field}', which it lacks")
+                slot_size = _read_le(path, f.offset, f.width)
+            if slot_size == 0:
+                raise OffsetError(f"{file.file} has no slots (its slot size is 0)")
+            return file.slot_base + n * slot_size
+        shown = term.name + (f"({term.arg})" if term.arg is not None else "")
+        raise OffsetError(f"unknown term '{shown}' for {file.file} (header, end, field(NAME), slot(N)"
+                          f"{', or the engine' + chr(39) + 's own' if extra is not None else ''})")
+
+    return evaluate_offset_expression(expr, resolve)
+
+
+# ---------------------------------------------------------------------------
+# How a step ended, and how crashgate judges that against its `expect`.
+
+@dataclass
+class StepResult:
+    """How a step ended: what happened, not whether it was expected."""
+    is_ok: bool = True
+    code: str = ""     # the engine's error code: corrupt, io, busy, invalid-argument, ...; wrong-result
+    message: str = ""
+    # A second process died of this signal: the driver exits 128 + it without
+    # ending the step, so the runner explains the crash it traced there.
+    descendant_signal: int = 0
+
+    @staticmethod
+    def ok() -> "StepResult":
+        return StepResult()
+
+    @staticmethod
+    def error(code: str, message: str) -> "StepResult":
+        return StepResult(False, code, message)
+
+    @staticmethod
+    def descendant(signal_number: int, message: str) -> "StepResult":
+        return StepResult(False, "", message, signal_number)
+
+
+class StepError(Exception):
+    """Raised by a handler: the step ends with this error code and message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class DriverBug(Exception):
+    """A driver's own mistake: a key its op does not declare, or read as another type."""
+
+
+class CellError(Exception):
+    """cell.json cannot be run (exit 2)."""
+
+
+@dataclass
+class Judgement:
+    ok: bool = True
+    code: str = ""
+    message: str = ""
+    note: str = ""  # "ended as expected: corrupt: ..." when an expected error came
+
+
+def judge_step(expect: str, ok: bool, code: str, message: str) -> Judgement:
+    """How one step ended, judged against its `expect` ("", "ok", "error",
+    "error:CODE") exactly as crashgate's judge_step does: without an expect the
+    step must end ok; a met expectation of an error makes the step ok (with a
+    note); an unmet one is an error with code wrong-result."""
+    reported = "ok" if ok else f"{code}{': ' if message else ''}{message}"
+    if not expect:
+        return Judgement(True) if ok else Judgement(False, code, message)
+    if expect == "ok":
+        met = ok
+    elif expect == "error":
+        met = not ok
+    else:
+        met = not ok and expect.startswith("error:") and code == expect[6:]
+    if met:
+        return Judgement(True, note="" if ok else f"ended as expected: {reported}")
+    return Judgement(False, "wrong-result", f"step expected {expect}, got {reported}")
+
+
+# ---------------------------------------------------------------------------
+# One step's keys, typed.
+
+class Args:
+    """One step's keys, typed. Values were checked against the op table when
+    the cell was read: an accessor's fallback applies only to a key the step
+    does not have, never to a value of the wrong form. Asking for a key the op
+    does not declare, or as another type, raises DriverBug."""
+
+    def __init__(self, op: Op, index: int, values: dict):
+        self._op = op
+        self._index = index
+        self._values = values
+
+    @property
+    def op(self) -> Op:
+        return self._op
+
+    @property
+    def index(self) -> int:
+        return self._index
+
+    @property
+    def values(self) -> dict:
+        return dict(self._values)
+
+    def has(self, key: str) -> bool:
+        return key in self._values
+
+    def _typed(self, key: str, *types: str):
+        spec = _key_spec(self._op, key)
+        if spec is None:
+            raise DriverBug(f"op '{self._op.name}' has no key '{key}' (crashgate ops)")
+        if spec.type not in types:
+            raise DriverBug(f"{self._op.name}.{key} is a {spec.type}, read as another type")
+        return self._values.get(key)
+
+    def u64(self, key: str, fallback: Optional[int] = None) -> Optional[int]:
+        v = self._typed(key, U64)
+        return fallback if v is None else v
+
+    def i64(self, key: str, fallback: Optional[int] = None) -> Optional[int]:
+        v = self._typed(key, I64)
+        return fallback if v is None else v
+
+    def real(self, key: str, fallback: Optional[float] = None) -> Optional[float]:
+        v = self._typed(key, REAL)
+        return fallback if v is None else v
+
+    def boolean(self, key: str, fallback: Optional[bool] = None) -> Optional[bool]:
+        v = self._typed(key, BOOL)
+        return fallback if v is None else v
+
+    def string(self, key: str, fallback: str = "") -> str:
+        """A string, enum, offset or fill key."""
+        v = self._typed(key, STRING, ENUM, OFFSET, FILL)
+        return fallback if v is None else v
+
+    def duration_ms(self, key: str, fallback: Optional[int] = None) -> Optional[int]:
+        v = self._typed(key, DURATION)
+        return fallback if v is None else v
+
+    def size(self, key: str, fallback: Optional[int] = None) -> Optional[int]:
+        v = self._typed(key, SIZE)
+        return fallback if v is None else v
+
+    def u64_list(self, key: str) -> list:
+        """The list; empty when absent."""
+        v = self._typed(key, U64_LIST)
+        return [] if v is None else list(v)
+
+    def table(self, key: str) -> dict:
+        """The table; an empty one when absent."""
+        v = self._typed(key, TABLE)
+        return {} if v is None else json.loads(json.dumps(v))
+
+    def __repr__(self) -> str:
+        return f"Args(step {self._index}, {self._op.name}, {self._values!r})"
+
+
+def read_steps(cell: dict) -> list:
+    """cell.json's steps as Args: every key checked against its type. Raises
+    CellError naming the step and the key."""
+    steps = cell.get("steps") if isinstance(cell, dict) else None
+    if not isinstance(steps, list):
+        raise CellError('cell.json has no "steps" array')
+    out = []
+    for position, step in enumerate(steps):
+        if not isinstance(step, dict):
+            raise CellError(f"step {position}: not an object")
+        index = step["index"] if _is_int(step.get("index")) else position
+        name = step.get("op")
+        if not isinstance(name, str):
+            raise CellError(f'step {index}: no "op"')
+        op = find_op(name)
+        if op is None:
+            raise CellError(f"step {index}: unknown op '{name}' (crashgate ops lists them)")
+        values = {}
+        for key, raw in step.items():
+            if key in ("op", "index"):
+                continue
+            spec = _key_spec(op, key)
+            if spec is None:
+                raise CellError(f"step {index} ({name}): unknown key '{key}' (expected: {op_key_names(op)})")
+            try:
+                values[key] = typed_value(spec, raw, None, "canonical")
+            except InvalidValue as e:
+                raise CellError(f"step {index} ({name}): {e}") from None
+        for key in op.keys:
+            if key.required and key.name not in values:
+                raise CellError(f"step {index} ({name}): missing required key '{key.name}'")
+        out.append(Args(op, index, values))
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Events (fd 3, CRASHGATE_EVENT_FD), each one os.write of a whole line.
+
+def _dump(obj) -> str:
+    # As the C++ kit's nlohmann dump: compact, keys sorted, UTF-8.
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "replace")
+
+
+class Events:
+    def __init__(self, fd: Optional[int] = None):
+        if fd is None:
+            env = os.environ.get("CRASHGATE_EVENT_FD")
+            try:
+                fd = int(env) if env is not None else 3
+            except ValueError:
+                fd = -1
+        self.fd = -1
+        if fd >= 0:
+            try:
+                fcntl.fcntl(fd, fcntl.F_GETFD)
+                self.fd = fd
+            except OSError:
+                self.fd = -1
+
+    def emit(self, event: dict) -> None:
+        if self.fd < 0:
+            return
+        line = _utf8(_dump(event))
+        if len(line) > EVENT_LINE_LIMIT:
+            line = _utf8(_dump({"event": event.get("event", "log"), "truncated": True}))
+        try:
+            os.write(self.fd, line + b"\n")  # one write: the runner reads whole lines
+        except OSError:
+            pass  # the runner went away: nothing to tell
+
+    def hello(self, driver: str, version: str) -> None:
+        self.emit({"event": "hello", "protocol": PROTOCOL, "driver": driver, "version": version})
+
+    def step_start(self, index: int, op: str) -> None:
+        self.emit({"event": "step-start", "index": index, "op": op})
+
+    def step_end(self, index: int, result: StepResult, duration_ms: float) -> None:
+        e = {"event": "step-end", "index": index, "status": "ok" if result.is_ok else "error", "duration_ms": duration_ms}
+        if not result.is_ok:
+            e["code"] = result.code
+            message = _utf8(result.message)
+            e["message"] = (message[:MESSAGE_LIMIT].decode("utf-8", "ignore") + "...") if len(message) > MESSAGE_LIMIT \
+                else result.message
+        self.emit(e)
+
+    def log(self, message: str) -> None:
+        self.emit({"event": "log", "message": message})
+
+    def done(self) -> None:
+        self.emit({"event": "done"})
+
+
+class Context:
+    """What a handler has besides its step's keys."""
+
+    def __init__(self, driver: "Driver", cell: dict, events: Events):
+        self.driver = driver
+        self.cell = cell
+        self.events = events
+        self.work_dir = cell.get("work_dir", ".") if isinstance(cell.get("work_dir"), str) else "."
+        seed = cell.get("seed")
+        self.seed = seed if _is_int(seed) and 0 <= seed <= U64_MAX else 1
+        stack = cell.get("worker_stack")
+        self.worker_stack = stack if _is_int(stack) and 0 <= stack <= U64_MAX else 0  # bytes; 0: the default
+
+    def log(self, message: str) -> None:
+        self.events.log(message)
+
+    def offset(self, file: str, path: str, expr: str, extra: Optional[ExtraTerm] = None) -> int:
+        """An offset expression evaluated against `path`, a file the layout calls
+        `file`; one that cannot be evaluated is StepError invalid-argument."""
+        layout = self.driver.layout_file(file)
+        if layout is None:
+            raise StepError("invalid-argument", f"the layout has no file '{file}'")
+        try:
+            return evaluate_offset(layout, path, expr, extra)
+        except OffsetError as e:
+            raise StepError("invalid-argument", str(e)) from None
+
+
+class ThreadStartError(RuntimeError):
+    pass
+
+
+def thread_stack_size() -> Optional[int]:
+    """The calling thread's stack size in bytes as the C library sees it
+    (pthread_getattr_np), or None where that cannot be asked."""
+    try:
+        import ctypes  # noqa: PLC0415
+        libc = ctypes.CDLL(None)
+        libc.pthread_self.restype = ctypes.c_ulong
+        attr = ctypes.create_string_buffer(256)  # a pthread_attr_t (56 bytes on x86_64)
+        if libc.pthread_getattr_np(ctypes.c_ulong(libc.pthread_self()), attr) != 0:
+            return None
+        size = ctypes.c_size_t()
+        rc = libc.pthread_attr_getstacksize(attr, ctypes.byref(size))
+        libc.pthread_attr_destroy(attr)
+        return size.value if rc == 0 else None
+    except (OSError, AttributeError):
+        return None
+
+
+# glibc rounds a requested stack up to whole pages; anything larger means the
+# thread got another stack than asked.
+STACK_SLACK = 64 * 1024
+
+
+def stack_mismatch(requested: int) -> Optional[str]:
+    """Why the calling thread's stack is not the `requested` one, or None when
+    it is (or cannot be told). glibc hands a new thread a cached stack of an
+    ended thread when it is at most 4 times the size asked for, so a thread
+    asked to have 2 MiB can get 8 MiB: a cell must not silently run on that."""
+    if not requested:
+        return None
+    actual = thread_stack_size()
+    if actual is None or requested <= actual <= requested + STACK_SLACK:
+        return None
+    return (f"the worker thread got a {format_size(actual)} stack, not the cell's worker_stack of {format_size(requested)} "
+            "(glibc reuses the cached stack of an ended thread up to 4 times the size asked for: start no threads "
+            "that end before the worker, e.g. in on_start)")
+
+
+def start_thread(stack: int, fn: Callable[[], None], name: str = "crashgate-worker") -> threading.Thread:
+    """Starts fn on a thread with this stack size in bytes (0: the default) and
+    returns it (join it). The process's default is restored at once. Raises
+    ThreadStartError when no thread with that stack can be started: never run
+    on another stack than asked, the cell would test something else."""
+    previous = None
+    try:
+        if stack:
+            previous = threading.stack_size(stack)
+        t = threading.Thread(target=fn, name=name)
+        t.start()
+        return t
+    except (ValueError, RuntimeError, OverflowError) as e:
+        raise ThreadStartError(f"cannot start a thread with a {stack}-byte stack: {e}") from None
+    finally:
+        if previous is not None:
+            threading.stack_size(previous)
+
+
+# ---------------------------------------------------------------------------
+# Conformance probes (CRASHGATE_PROBE): what `crashgate driver-check` needs to
+# see from inside a driver. Both run on a thread with the cell's worker stack.
+
+PROBES = ("stack", "crash-in-step")
+
+
+def _probe_descend(depth: int) -> int:
+    # CPython 3.11 runs a Python-to-Python call without a new C frame; a call
+    # through a method-wrapper (a C callable) enters the evaluation loop again,
+    # so each level takes C stack (hundreds of bytes) until the guard page.
+    return _probe_descend.__call__(depth + 1) + 1
+
+
+def overflow_c_stack() -> str:
+    """Recurses on the calling thread until its C stack overflows: the process
+    dies of SIGSEGV in the thread's guard page. Returns (why) only if something
+    stopped the recursion first. CPython 3.11's recursion limit counts these
+    C-level calls too: raised out of the way, the C stack runs out first.
+    (CPython 3.12 and later cap C-level recursion on their own and raise
+    RecursionError: there the probe returns, and the cell exits 2 saying so.)"""
+    sys.setrecursionlimit(1 << 30)
+    try:
+        _probe_descend(0)
+    except BaseException as e:  # noqa: BLE001 (whatever stopped it, the probe failed)
+        return f"the recursion stopped with {type(e).__name__}: {e}"
+    return "the recursion returned"
+
+
+def _run_probe(which: str, events: Events) -> str:
+    if which == "stack":
+        events.step_start(0, "probe-stack")
+        return overflow_c_stack()
+    if which == "crash-in-step":
+        events.step_start(0, "probe-crash")
+        # SIG_DFL was restored by the main thread (signal.signal works there only);
+        # the signal goes to this thread, as raise(3) would send it.
+        signal.pthread_kill(threading.get_ident(), signal.SIGSEGV)
+        time.sleep(5)
+        return "SIGSEGV did not end the process"
+    return f"unknown probe '{which}'"
+
+
+# ---------------------------------------------------------------------------
+# The driver.
+
+Handler = Callable[[Args, Context], Optional[StepResult]]
+
+
+def _flush_all() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class _Run:
+    def __init__(self, driver: "Driver", steps: list, context: Context):
+        self.driver = driver
+        self.steps = steps
+        self.context = context
+        self.exit_code = EXIT_ALL_STEPS_OK
+        self.finished = False
+        self.failure: Optional[str] = None
+        self.wrong_stack: Optional[str] = None
+
+
+class Driver:
+    def __init__(self, name: str, version: str = "1"):
+        self.name = name
+        self.version = version
+        self._handlers: dict = {}
+        self._open_store: Optional[Handler] = None
+        self._values: dict = {}  # (op, key) -> [values]
+        self._layout: list = []
+        self._listings: dict = {}
+        self._second_process: Optional[Callable[[list], int]] = None
+        self._finish: Optional[Callable[[Context], Optional[StepResult]]] = None
+        self._start: Optional[Callable[[dict, Context], Any]] = None
+        self._declaration_errors: list = []
+
+    # -- declarations ------------------------------------------------------
+
+    def on(self, op: str, handler: Optional[Handler] = None):
+        """The handler of an op of the table: driver.on("count", fn) (returns the
+        driver, to chain) or @driver.on("count") (returns the function)."""
+        def register(fn):
+            if find_op(op) is None:
+                self._declaration_errors.append(f"a handler for '{op}', which is not an op of the table (crashgate ops)")
+            elif op in self._handlers:
+                self._declaration_errors.append(f"two handlers for '{op}'")
+            self._handlers[op] = fn
+            return fn
+        if handler is None:
+            return register
+        register(handler)
+        return self
+
+    def before_store_ops(self, fn: Handler) -> Handler:
+        """fn(args, ctx) runs before every op the table marks as needing an open
+        store (it opens the store when it is closed); an error ends the step."""
+        self._open_store = fn
+        return fn
+
+    def values(self, op: str, key: str, accepted: Iterable[str]) -> "Driver":
+        """The values the engine accepts for one of its enum keys (a file, a read mode, ...)."""
+        spec = find_op(op)
+        k = spec.key(key) if spec else None
+        if k is None or not k.engine_values:
+            self._declaration_errors.append(f"values for {op}.{key}, which is not a key whose values are the engine's")
+        self._values[(op, key)] = list(accepted)
+        return self
+
+    def layout(self, files: Iterable) -> "Driver":
+        """The engine's file layout (--list layout, offset expressions): LayoutFile objects or dicts."""
+        self._layout = [_layout_file(f) for f in files]
+        return self
+
+    def listing(self, what: str, fn: Optional[Callable[[], Any]] = None):
+        """Another table for --list WHAT. fn() prints it and returns the exit
+        status, or returns the rows (dicts) for the kit to print as JSON lines."""
+        def register(f):
+            if what in ("ops", "layout"):
+                self._declaration_errors.append(f"--list {what} is the kit's own")
+            self._listings[what] = f
+            return f
+        if fn is None:
+            return register
+        register(fn)
+        return self
+
+    def second_process(self, fn: Callable[[list], int]) -> Callable[[list], int]:
+        """fn(argv) -> exit status: the entry point of `DRIVER --second-process ARGS...`."""
+        self._second_process = fn
+        return fn
+
+    def on_finish(self, fn: Callable[[Context], Optional[StepResult]]):
+        """fn(ctx) runs once the steps ended (or stopped): wait for background work; its error ends the cell."""
+        self._finish = fn
+        return fn
+
+    def on_start(self, fn: Callable[[dict, Context], Any]):
+        """fn(cell, ctx) runs before the first step (before hello): set up the
+        engine. Raising, or returning an error message, makes the cell one the
+        driver cannot run (exit 2)."""
+        self._start = fn
+        return fn
+
+    # -- what was declared -------------------------------------------------
+
+    def self_check(self) -> list:
+        """Every problem of the driver's own declarations; empty: fine."""
+        problems = list(self._declaration_errors)
+        for op, handler in self._handlers.items():
+            if handler is None:
+                problems.append(f"op '{op}' is listed with no handler")
+            spec = find_op(op)
+            if spec is None:
+                continue
+            for key in spec.keys:
+                if key.engine_values and (op, key.name) not in self._values:
+                    problems.append(f"op '{op}' takes {key.name}, whose values are the engine's, but the driver lists none "
+                                    f"(Driver.values)")
+        for (op, key), accepted in self._values.items():
+            if op not in self._handlers:
+                problems.append(f"values for {op}.{key}, but no handler for op '{op}'")
+            if not accepted:
+                problems.append(f"an empty list of values for {op}.{key}")
+        for file in self._layout:
+            if not file.file:
+                problems.append("a layout file with no name")
+            for f in file.fields:
+                if f.width == 0 or (file.header_size and f.offset + f.width > file.header_size):
+                    problems.append(f"layout {file.file}.{f.name}: offset {f.offset} + width {f.width} lies outside the "
+                                    f"{file.header_size}-byte header")
+        for (op, key), accepted in self._values.items():
+            if key == "file" and op != "replace":
+                for name in accepted:
+                    if self.layout_file(name) is None:
+                        problems.append(f"{op}.{key} accepts '{name}', which the layout does not describe")
+        return problems
+
+    def layout_files(self) -> list:
+        return list(self._layout)
+
+    def layout_file(self, file: str) -> Optional[LayoutFile]:
+        for f in self._layout:
+            if f.file == file:
+                return f
+        return None
+
+    def accepted_values(self, op: str, key: str) -> Optional[list]:
+        v = self._values.get((op, key))
+        return None if v is None else list(v)
+
+    def ops_listing(self) -> list:
+        """The `--list ops` lines: one object per op this driver handles, in the table's order."""
+        out = []
+        for op in OPS:
+            if op.name not in self._handlers:
+                continue
+            values = {k.name: self._values[(op.name, k.name)] for k in op.keys if (op.name, k.name) in self._values}
+            out.append({"op": op.name, "needs_store": op.needs_store, "values": values})
+        return out
+
+    def layout_listing(self) -> list:
+        return [f.as_json() for f in self._layout]
+
+    # -- the command line --------------------------------------------------
+
+    def main(self, argv: Optional[list] = None) -> int:
+        """Parses the command line (--cell PATH, --list WHAT, --second-process,
+        --help) and runs; returns the exit status. argv as sys.argv (argv[0] the program)."""
+        argv = list(sys.argv if argv is None else argv)
+        args = argv[1:]
+        if args and args[0] == "--second-process":
+            if self._second_process is None:
+                return self._usage("this driver starts no second processes", EXIT_CANNOT_RUN)
+            return self._second_process(argv)
+        if args and args[0] in ("--help", "-h"):
+            return self._usage("", 0)
+        if len(args) == 2 and args[0] == "--list":
+            return self._list(args[1])
+        if len(args) == 2 and args[0] == "--cell":
+            return self.run_cell(args[1])
+        return self._usage("expected --cell PATH" if not args else f"unexpected arguments starting at '{args[0]}'",
+                           EXIT_CANNOT_RUN)
+
+    def _usage(self, why: str, status: int) -> int:
+        more = "".join("|" + what for what in sorted(self._listings))
+        text = ((f"crashgate-driver-{self.name}: {why}\n" if why else "")
+                + f"usage: crashgate-driver-{self.name} --cell WORK_DIR/cell.json\n"
+                f"       crashgate-driver-{self.name} --list ops|layout{more}\n"
+                f"Runs one crashgate scenario cell against {self.name} (driver protocol 1: reports/driver-protocol.md),\n"
+                "or prints one of its tables as JSON lines.\n"
+                "Exit status: 0 every step ended as expected, 1 a step did not (the driver stopped there),\n"
+                "2 the cell cannot be run (bad cell.json, an op or value this driver does not support).\n")
+        stream = sys.stdout if status == 0 else sys.stderr
+        stream.write(text)
+        stream.flush()
+        return status
+
+    def _list(self, what: str) -> int:
+        if what in ("ops", "layout"):
+            for line in (self.ops_listing() if what == "ops" else self.layout_listing()):
+                sys.stdout.write(_dump(line) + "\n")
+            sys.stdout.flush()
+            return EXIT_ALL_STEPS_OK
+        if what in self._listings:
+            result = self._listings[what]()
+            if result is None:
+                status = EXIT_ALL_STEPS_OK
+            elif isinstance(result, int) and not isinstance(result, bool):
+                status = result
+            else:
+                for row in result:
+                    sys.stdout.write(_dump(row) + "\n")
+                status = EXIT_ALL_STEPS_OK
+            sys.stdout.flush()
+            return status
+        known = ", ".join(["ops", "layout"] + sorted(self._listings))
+        sys.stderr.write(f"crashgate-driver-{self.name}: --list takes one of {known}, not '{what}'\n")
+        return EXIT_CANNOT_RUN
+
+    # -- a cell --------------------------------------------------------------
+
+    def _cannot_run(self, why: str) -> int:
+        sys.stderr.write(f"crashgate-driver-{self.name}: {why}\n")
+        sys.stderr.flush()
+        return EXIT_CANNOT_RUN
+
+    def check_cell(self, cell, path: str = "cell.json") -> list:
+        """The cell's steps as Args, or CellError: protocol, types, and what this driver supports."""
+        if not isinstance(cell, dict):
+            raise CellError(f"{path}: not valid JSON")
+        protocol = cell.get("protocol", 0)
+        if not _is_int(protocol) or protocol != PROTOCOL:
+            raise CellError(f"{path}: not a protocol-1 cell (this driver speaks protocol 1)")
+        try:
+            steps = read_steps(cell)
+        except CellError as e:
+            raise CellError(f"{path}: {e}") from None
+        for step in steps:
+            if step.op.name not in self._handlers:
+                raise CellError(f"{path}: step {step.index}: this driver does not support op '{step.op.name}' "
+                                "(--list ops says what it does)")
+            for key in step.op.keys:
+                accepted = self._values.get((step.op.name, key.name))
+                if accepted is None or not step.has(key.name):
+                    continue
+                try:
+                    typed_value(key, step._values[key.name], accepted, "canonical")
+                except InvalidValue as e:
+                    raise CellError(f"{path}: step {step.index} ({step.op.name}): {e}") from None
+        return steps
+
+    def run_cell(self, path: str) -> int:
+        problems = self.self_check()
+        if problems:
+            return self._cannot_run("the driver's own declarations are wrong:" + "".join("\n  " + p for p in problems))
+        try:
+            with open(path, "rb") as f:
+                text = f.read()
+        except OSError:
+            return self._cannot_run(f"cannot read {path}")
+        try:
+            cell = json.loads(text.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError):
+            return self._cannot_run(f"{path}: not valid JSON")
+        try:
+            steps = self.check_cell(cell, path)
+        except CellError as e:
+            return self._cannot_run(str(e))
+        events = Events()
+        context = Context(self, cell, events)
+        if self._start is not None:
+            try:
+                started = self._start(cell, context)
+            except Exception as e:  # noqa: BLE001
+                return self._cannot_run(str(e) or type(e).__name__)
+            if isinstance(started, str) and started:
+                return self._cannot_run(started)
+        events.hello(self.name, self.version)
+        probe = os.environ.get("CRASHGATE_PROBE", "")
+        if probe:
+            return self._probe(probe, context)
+        # The steps run on one worker thread with the cell's stack (a 2 MiB tokio worker in the field).
+        run = _Run(self, steps, context)
+        try:
+            worker = start_thread(context.worker_stack, lambda: self._run_steps(run))
+        except ThreadStartError as e:
+            return self._cannot_run(str(e))
+        worker.join()
+        if run.wrong_stack:
+            return self._cannot_run(run.wrong_stack)
+        if not run.finished:
+            sys.stderr.write(f"crashgate-driver-{self.name}: the driver kit failed: {run.failure or 'the worker ended early'}\n")
+            _flush_all()
+            return EXIT_KIT_FAILED
+        if run.exit_code == EXIT_ALL_STEPS_OK:
+            events.done()
+        _flush_all()
+        return run.exit_code
+
+    def _probe(self, which: str, context: Context) -> int:
+        if which not in PROBES:
+            return self._cannot_run(f"CRASHGATE_PROBE={which}: unknown probe ({', '.join(PROBES)})")
+        # A handler would hide the crash: the signal must end the process as it would a C++ driver.
+        faulthandler.disable()
+        signal.signal(signal.SIGSEGV, signal.SIG_DFL)
+        outcome = []
+        try:
+            prober = start_thread(context.worker_stack, lambda: outcome.append(_run_probe(which, context.events)))
+        except ThreadStartError as e:
+            return self._cannot_run(str(e))
+        prober.join()
+        return self._cannot_run(f"CRASHGATE_PROBE={which} returned: {outcome[0] if outcome else 'no result'}")
+
+    # -- the worker ------------------------------------------------------------
+
+    def _run_one(self, run: _Run, step: Args) -> StepResult:
+        try:
+            if step.op.needs_store and self._open_store is not None:
+                opened = _as_result(self._open_store(step, run.context))
+                if not opened.is_ok or opened.descendant_signal:
+                    return opened
+            return _as_result(self._handlers[step.op.name](step, run.context))
+        except StepError as e:
+            return StepResult.error(e.code, e.message)
+        except Exception as e:  # noqa: BLE001
+            # A driver's own mistake (a key read as the wrong type) or the engine's
+            # exception: reported as the step's error, not a crash.
+            return StepResult.error("invalid-argument", f"step {step.index} ({step.op.name}): {_exception_text(e)}")
+
+    def _finish_result(self, run: _Run) -> StepResult:
+        try:
+            return _as_result(self._finish(run.context))
+        except StepError as e:
+            return StepResult.error(e.code, e.message)
+        except Exception as e:  # noqa: BLE001
+            return StepResult.error("invalid-argument", f"finish: {_exception_text(e)}")
+
+    def _run_steps(self, run: _Run) -> None:
+        try:
+            run.wrong_stack = stack_mismatch(run.context.worker_stack)
+            if run.wrong_stack is None:
+                self._run_steps_unguarded(run)
+            run.finished = True
+        except BaseException as e:  # noqa: BLE001 (a kit bug, or SystemExit from a handler)
+            import traceback
+            run.failure = f"{type(e).__name__}: {e}\n{traceback.format_exc()}"
+
+    def _run_steps_unguarded(self, run: _Run) -> None:
+        events = run.context.events
+        for step in run.steps:
+            events.step_start(step.index, step.op.name)
+            start = time.monotonic()
+            r = self._run_one(run, step)
+            if r.descendant_signal:
+                _exit_for_descendant(r)
+            ms = (time.monotonic() - start) * 1000.0
+            events.step_end(step.index, r, ms)
+            # Go on only while each step ended as its `expect` allows (crashgate judges the same way).
+            expect = step.string("expect") if step.has("expect") else ""
+            judged = judge_step(expect, r.is_ok, r.code, r.message)
+            if judged.note:
+                events.log(f"step {step.index} ({step.op.name}) {judged.note}")
+            if not judged.ok:
+                sys.stderr.write(f"step {step.index} ({step.op.name}): {judged.code}: {judged.message}\n")
+                sys.stderr.flush()
+                run.exit_code = EXIT_STEP_FAILED
+                if self._finish is not None:
+                    self._finish_result(run)  # background work stops; its result cannot change this one
+                return
+        if self._finish is None:
+            return
+        joined = self._finish_result(run)
+        index = len(run.steps)
+        if joined.descendant_signal:
+            events.step_start(index, "join")
+            _exit_for_descendant(joined)
+        if not joined.is_ok:
+            events.step_start(index, "join")
+            events.step_end(index, joined, 0)
+            sys.stderr.write(f"background work: {joined.code}: {joined.message}\n")
+            sys.stderr.flush()
+            run.exit_code = EXIT_STEP_FAILED
+
+
+def _as_result(value) -> StepResult:
+    if value is None:
+        return StepResult.ok()
+    if isinstance(value, StepResult):
+        return value
+    raise DriverBug(f"a handler returned {type(value).__name__}, not a StepResult")
+
+
+def _exception_text(e: BaseException) -> str:
+    text = str(e)
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _exit_for_descendant(r: StepResult) -> None:
+    # A second process crashed: leave the step unended and exit 128 + signal, the
+    # shell's convention, so the runner attributes the crash it traced there.
+    sys.stderr.write(r.message + "\n")
+    _flush_all()
+    os._exit(128 + r.descendant_signal)
