@@ -72,6 +72,12 @@ TEST(AttributeFault, OffsetsCountFromTheMappingsFileOffset) {
   EXPECT_EQ(a.file_offset, 0x2010u);
 }
 
+TEST(AttributeFault, AGeneralProtectionFaultIsNotANullPointer) {
+  Attribution a = attribute_fault(fault(SIGSEGV, SI_KERNEL, 0), {});
+  EXPECT_FALSE(a.null_page);
+  EXPECT_THAT(a.description, ::testing::HasSubstr("a general-protection fault: the kernel gives no address"));
+}
+
 TEST(AttributeFault, SmallAddressesAreTheNullPage) {
   auto maps = parse_maps(kMaps);
   Attribution a = attribute_fault(fault(SIGSEGV, SEGV_MAPERR, 0x18), maps);

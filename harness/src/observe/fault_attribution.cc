@@ -112,6 +112,17 @@ Attribution attribute_fault(const FaultContext& ctx, std::span<const MapEntry> m
   if (m) a.mapping = m->line;
   std::string at = fmt::format("{} at 0x{:x}", a.access, ctx.address);
 
+  // A general-protection fault (SI_KERNEL): the kernel reports no address at
+  // all, so 0 here is not a null pointer. x86-64 raises it for a non-canonical
+  // address, which a wild pointer (a forged index times a stride) often is.
+  if (ctx.signo == SIGSEGV && ctx.si_code == SI_KERNEL) {
+    a.access = "access";
+    a.mapping.clear();
+    a.description = "a general-protection fault: the kernel gives no address (a non-canonical pointer, such as a wild index "
+                    "far outside the address space)";
+    return a;
+  }
+
   if (ctx.address < kNullPageLimit && !m) {
     a.null_page = true;
     a.description = ctx.address == 0 ? fmt::format("{}: a null pointer", at)
