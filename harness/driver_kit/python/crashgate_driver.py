@@ -1266,9 +1266,12 @@ class Driver:
 
     def _list(self, what: str) -> int:
         if what in ("ops", "layout"):
-            for line in (self.ops_listing() if what == "ops" else self.layout_listing()):
-                sys.stdout.write(_dump(line) + "\n")
-            sys.stdout.flush()
+            try:
+                for line in (self.ops_listing() if what == "ops" else self.layout_listing()):
+                    sys.stdout.write(_dump(line) + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:  # `--list ops | head`: the reader has what it wanted
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_ALL_STEPS_OK
         if what in self._listings:
             result = self._listings[what]()

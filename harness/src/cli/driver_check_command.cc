@@ -32,6 +32,9 @@ int run_driver_check(const DriverCheckOptions& o) {
   std::string driver = o.driver;
   bool is_path = driver.find('/') != std::string::npos;
   if (!is_path) driver = driver_path(o.build_root.empty() ? default_build_root() : o.build_root, o.build, o.driver);
+  // The checks run in their own directories: a relative path would name nothing there.
+  std::error_code absolute_ec;
+  if (auto absolute = fs::absolute(driver, absolute_ec); !absolute_ec) driver = absolute.lexically_normal().string();
   if (::access(driver.c_str(), X_OK) != 0) {
     if (is_path) std::cerr << fmt::format("crashgate driver-check: {} is not an executable file\n", driver);
     else std::cerr << "crashgate driver-check: " << missing_driver_message(driver, o.build, o.driver).value_or(driver + " cannot run") << "\n";
