@@ -147,6 +147,9 @@ INSTANTIATE_TEST_SUITE_P(
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"corrupt\"\nfile = \"vectors\"\nat = \"0\"\nvalue = 256\n"
                "[expect]\noutcome = \"ok\"\n",
                "7:9: step 0 (corrupt): 'value' must be \"flip\", a byte from 0 to 255"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[params]\nspot = { from = \"layout\", where = \"syscall\" }\n[[step]]\n"
+               "op = \"count\"\n[expect]\noutcome = \"ok\"\n",
+               "4:8: param 'spot': from = \"layout\" takes file and field, not where or name"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"count\"\nexpect = \"eror\"\n[expect]\noutcome = \"ok\"\n",
                "5:10: step 0 (count): 'expect' must be \"ok\", \"error\" or \"error:CODE\""}));
 

@@ -127,5 +127,36 @@ outcome = "error"
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("nothing was run"));
 }
 
+// `from = "layout"`: every header field of every file each target describes,
+// each target's own, with the field's parts for the steps.
+TEST(TargetSupport, ALayoutParamSweepsEveryHeaderFieldOfEachTarget) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("sweep", R"(name = "sweep"
+targets = ["*"]
+[params]
+spot = { from = "layout", file = "*", field = "*" }
+[[step]]
+op = "create"
+[[step]]
+op = "truncate"
+file = "{spot.file}"
+to = "{spot.offset}"
+[[step]]
+op = "count"
+[expect]
+outcome = "ok|error"
+)");
+  Outcome listed = crashgate({"list", path}, root);
+  EXPECT_EQ(listed.exit_code, 0) << listed.stderr_excerpt.text();
+  std::string out = listed.stdout_excerpt.text();
+  EXPECT_THAT(out, HasSubstr("sweep/handmade/release[spot=data.count]"));
+  EXPECT_THAT(out, HasSubstr("sweep/vstore/release[spot=vectors.record_size]"));
+  EXPECT_THAT(out, HasSubstr("sweep/vstore/release[spot=manifest.slot_count]"));
+  EXPECT_THAT(out, Not(HasSubstr("sweep/handmade/release[spot=vectors")));
+  Outcome ran = crashgate({"run", path, "--target", "handmade", "--build-root", root, "--out", testing::scratch_dir("sweep-out")}, root);
+  EXPECT_EQ(ran.exit_code, 0) << ran.stdout_excerpt.text() << ran.stderr_excerpt.text();
+  EXPECT_THAT(ran.stderr_excerpt.text() + ran.stdout_excerpt.text(), HasSubstr("1 cells"));
+}
+
 }  // namespace
 }  // namespace crashgate

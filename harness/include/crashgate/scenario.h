@@ -43,14 +43,21 @@ struct Expectation {
 
 // A param whose values are read from the target's own table when cells are
 // made, so that a new failpoint site is covered without a new file:
-// `site = { from = "failpoints", where = ["write-path"], name = "*.pwrite" }`.
+// `site = { from = "failpoints", where = ["write-path"], name = "*.pwrite" }`,
+// or every header field of every file the target's layout describes:
+// `spot = { from = "layout", file = "*", field = "*" }`, whose values are
+// "FILE.FIELD" and whose parts steps name as {spot.file}, {spot.at}
+// (field(FIELD)), {spot.offset} and {spot.width}; those values are each target's own.
 struct ParamSource {
   std::string param;
-  std::string from;                  // "failpoints"
-  std::vector<std::string> where;    // conditions that must all hold: syscall, logic, write-path, read-only
-  std::string name_glob;             // "" = any name
+  std::string from;                  // "failpoints" or "layout"
+  std::vector<std::string> where;    // failpoints: conditions that must all hold: syscall, logic, write-path, read-only
+  std::string name_glob;             // failpoints: "" = any name
+  std::string file_glob = "*";       // layout: which files
+  std::string field_glob = "*";      // layout: which header fields
   SourcePosition at;
   std::string placeholder() const;   // the param's value until resolved: "<failpoints: write-path>"
+  std::vector<std::string> parts() const;  // layout: file, at, offset, width; else none
 };
 bool is_param_source_condition(std::string_view word);
 std::string param_source_conditions();  // "syscall, logic, write-path, read-only"
@@ -68,6 +75,10 @@ struct Scenario {
   std::vector<std::pair<std::string, std::vector<std::string>>> params;  // in key order
   std::map<std::string, std::vector<SourcePosition>> param_value_at;     // where each param value is written
   std::vector<ParamSource> param_sources;                // params filled from the target (param_sources.h)
+  // Params whose values are each target's own (from = "layout"): param -> target -> values,
+  // and each value's parts: "TARGET\nPARAM=VALUE" -> {"PARAM.file": ..., "PARAM.at": ..., ...}.
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> target_params;
+  std::map<std::string, std::map<std::string, std::string>> value_parts;
   Limits limits;
   std::vector<Step> steps;
   Expectation expect;

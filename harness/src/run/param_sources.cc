@@ -25,6 +25,66 @@ bool holds(const nlohmann::json& row, const std::string& condition) {
   return false;
 }
 
+// `from = "layout"`: each selected target's own files and fields, from its
+// driver's `--list layout`; a target whose driver is not built, or whose
+// layout has no such field, is an error for a target the scenario names, and
+// leaves no cells for one that `*` brought in.
+void resolve_layout_source(Scenario& s, const ParamSource& source, const CellSelection& selection,
+                           const std::string& build_root, std::map<std::string, DriverListing>& cache,
+                           std::vector<ScenarioError>& errors) {
+  auto selected = [](const std::vector<std::string>& chosen, const std::string& value) {
+    return chosen.empty() || std::find(chosen.begin(), chosen.end(), value) != chosen.end();
+  };
+  for (const auto& target : s.targets) {
+    if (!selected(selection.targets, target)) continue;
+    std::vector<std::string> candidates;
+    for (const auto& build : s.builds)
+      if (selected(selection.builds, build)) candidates.push_back(driver_path(build_root, build, target));
+    if (candidates.empty()) continue;
+    for (const char* build : {"release", "debug", "asan", "tsan", "coverage", "fuzz"})
+      candidates.push_back(driver_path(build_root, build, target));
+    const DriverListing* listing = nullptr;
+    for (const auto& driver : candidates) {
+      std::error_code ec;
+      if (!std::filesystem::exists(driver, ec)) continue;
+      auto [it, fresh] = cache.try_emplace(driver + "\n--list layout");
+      if (fresh) it->second = list_from_driver(driver, "layout", "file");
+      listing = &it->second;
+      break;
+    }
+    if (!listing) {
+      errors.push_back({s.path, source.at, fmt::format("param '{}' takes its values from target {}'s layout, and no driver of it "
+                                                       "is built; build one: ci/build {}", source.param, target, s.builds.front())});
+      continue;
+    }
+    if (!listing->error.empty()) {
+      errors.push_back({s.path, source.at, fmt::format("param '{}': {}", source.param, listing->error)});
+      continue;
+    }
+    std::vector<std::string> values;
+    for (const auto& row : listing->rows) {
+      std::string file = row["file"].is_string() ? row["file"].get<std::string>() : "";
+      if (file.empty() || !cell_glob_match(source.file_glob, file) || !row.contains("fields") || !row["fields"].is_array()) continue;
+      for (const auto& field : row["fields"]) {
+        if (!field.is_object() || !field.contains("name") || !field["name"].is_string()) continue;
+        std::string name = field["name"];
+        if (!cell_glob_match(source.field_glob, name)) continue;
+        std::string value = file + "." + name;
+        values.push_back(value);
+        auto& parts = s.value_parts[target + "\n" + source.param + "=" + value];
+        parts[source.param + ".file"] = file;
+        parts[source.param + ".at"] = "field(" + name + ")";
+        parts[source.param + ".offset"] = std::to_string(field.value("offset", std::uint64_t{0}));
+        parts[source.param + ".width"] = std::to_string(field.value("width", std::uint64_t{0}));
+      }
+    }
+    if (values.empty() && !s.all_targets)
+      errors.push_back({s.path, source.at, fmt::format("param '{}': target {}'s layout has no field matching {}", source.param,
+                                                       target, source.placeholder())});
+    s.target_params[source.param][target] = std::move(values);
+  }
+}
+
 }  // namespace
 
 bool is_param_source_condition(std::string_view word) {
@@ -37,7 +97,13 @@ std::string param_source_conditions() {
   return out;
 }
 
+std::vector<std::string> ParamSource::parts() const {
+  if (from == "layout") return {"file", "at", "offset", "width"};
+  return {};
+}
+
 std::string ParamSource::placeholder() const {
+  if (from == "layout") return fmt::format("<layout: {}.{}>", file_glob, field_glob);
   std::string conditions;
   for (const auto& w : where) conditions += (conditions.empty() ? "" : ",") + w;
   if (!name_glob.empty()) conditions += (conditions.empty() ? "" : ",") + name_glob;
@@ -54,6 +120,10 @@ std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const
       return chosen.empty() || std::find(chosen.begin(), chosen.end(), value) != chosen.end();
     };
     for (const ParamSource& source : s.param_sources) {
+      if (source.from == "layout") {
+        resolve_layout_source(s, source, selection, build_root, cache, errors);
+        continue;
+      }
       // One driver answers for every cell: the table is the target's, the same in every build that has it.
       // The scenario's own builds first; failing those, any build of the
       // target: every build's driver lists the same names (release says its

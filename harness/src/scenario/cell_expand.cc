@@ -79,14 +79,22 @@ Step typed_step(const Step& step, const Combo& combo) {
   return out;
 }
 
-std::vector<Combo> param_combinations(const Scenario& s) {
+// Every combination of the params' values for one target: a param whose
+// values are the target's own (target_params) takes those, with their parts
+// ({spot.file}, ...) beside it.
+std::vector<Combo> param_combinations(const Scenario& s, const std::string& target) {
   std::vector<Combo> combos{{}};
-  for (const auto& [name, values] : s.params) {
+  for (const auto& [name, declared] : s.params) {
+    const std::vector<std::string>* values = &declared;
+    if (auto own = s.target_params.find(name); own != s.target_params.end())
+      if (auto for_target = own->second.find(target); for_target != own->second.end()) values = &for_target->second;
     std::vector<Combo> next;
     for (const auto& combo : combos)
-      for (const auto& value : values) {
+      for (const auto& value : *values) {
         auto extended = combo;
         extended[name] = value;
+        if (auto parts = s.value_parts.find(target + "\n" + name + "=" + value); parts != s.value_parts.end())
+          for (const auto& [part, text] : parts->second) extended[part] = text;
         next.push_back(std::move(extended));
       }
     combos = std::move(next);
@@ -105,6 +113,10 @@ std::string cell_id(const Scenario& s, const std::string& target, const std::str
 }
 
 }  // namespace
+
+void check_target_values(const Scenario& s, const std::string& target, const std::string& build,
+                         const std::set<std::string>& unresolved, std::set<std::string>& seen,
+                         std::vector<ScenarioError>& errors);
 
 std::optional<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values,
                                              std::string& error) {
@@ -142,16 +154,15 @@ std::optional<std::string> substitute_params(std::string_view text, const std::m
 }
 
 std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
-  std::vector<Combo> combos = param_combinations(s);
   std::vector<Cell> cells;
   for (const auto& target : s.targets)
     for (const auto& build : s.builds)
-      for (const auto& combo : combos) {
+      for (const auto& combo : param_combinations(s, target)) {
         Cell cell;
         cell.scenario = s.name;
         cell.target = target;
         cell.build = build;
-        cell.params = combo;
+        for (const auto& [name, values] : s.params) cell.params[name] = combo.at(name);
         cell.id = cell_id(s, target, build, combo);
         cell.seed = XXH3_64bits_withSeed(cell.id.data(), cell.id.size(), seed);
         cell.limits = s.limits;
@@ -165,15 +176,32 @@ std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
 }
 
 std::vector<ScenarioError> check_cell_values(const Scenario& s) {
-  std::set<std::string> unresolved;
-  for (const auto& source : s.param_sources)
-    for (const auto& [name, values] : s.params)
-      if (name == source.param && values.size() == 1 && values.front() == source.placeholder()) unresolved.insert(name);
   std::vector<ScenarioError> errors;
   std::set<std::string> seen;
-  std::string target = s.targets.empty() ? "TARGET" : s.targets.front();
   std::string build = s.builds.empty() ? "release" : s.builds.front();
-  for (const auto& combo : param_combinations(s))
+  std::vector<std::string> targets = s.targets;
+  if (targets.empty()) targets = {"*"};  // ["*"] expanded to no built target: check the form alone
+  for (const auto& target : targets) {
+    // Params still to be filled from this target's tables (and their parts): nothing to check yet.
+    std::set<std::string> unresolved;
+    for (const auto& source : s.param_sources) {
+      auto own = s.target_params.find(source.param);
+      bool filled = own != s.target_params.end() && own->second.count(target);
+      for (const auto& [name, values] : s.params)
+        if (name == source.param && !filled && values.size() == 1 && values.front() == source.placeholder()) {
+          unresolved.insert(name);
+          for (const auto& part : source.parts()) unresolved.insert(name + "." + part);
+        }
+    }
+    check_target_values(s, target, build, unresolved, seen, errors);
+  }
+  return errors;
+}
+
+void check_target_values(const Scenario& s, const std::string& target, const std::string& build,
+                         const std::set<std::string>& unresolved, std::set<std::string>& seen,
+                         std::vector<ScenarioError>& errors) {
+  for (const auto& combo : param_combinations(s, target))
     for (const auto& step : s.steps) {
       const OpSpec* op = find_op(step.op);
       for (const auto& [key, value] : step.args.items()) {
@@ -205,7 +233,6 @@ std::vector<ScenarioError> check_cell_values(const Scenario& s) {
           errors.push_back({s.path, at, std::move(message)});
       }
     }
-  return errors;
 }
 
 }  // namespace crashgate

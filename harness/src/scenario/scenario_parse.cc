@@ -199,8 +199,14 @@ class Parser {
       std::string k(key.str());
       if (k == "from") {
         auto from = node.value_exact<std::string>();
-        if (!from || *from != "failpoints") fail(position(node), fmt::format("param '{}': 'from' must be \"failpoints\" (the target's failpoint table)", param));
+        if (!from || (*from != "failpoints" && *from != "layout"))
+          fail(position(node), fmt::format("param '{}': 'from' must be \"failpoints\" (the target's failpoint table) or \"layout\" "
+                                           "(its files' header fields)", param));
         else source.from = *from;
+      } else if (k == "file" || k == "field") {
+        auto glob = node.value_exact<std::string>();
+        if (!glob || glob->empty()) fail(position(node), fmt::format("param '{}': '{}' must be a glob string such as \"*\"", param, k));
+        else (k == "file" ? source.file_glob : source.field_glob) = *glob;
       } else if (k == "where") {
         std::vector<std::string> words;
         if (auto one = node.value_exact<std::string>()) words.push_back(*one);
@@ -217,11 +223,16 @@ class Parser {
         if (!glob) fail(position(node), fmt::format("param '{}': 'name' must be a glob string such as \"*.pwrite\"", param));
         else source.name_glob = *glob;
       } else {
-        fail(position(node), fmt::format("param '{}': unknown key '{}' (expected from, where, name)", param, k));
+        fail(position(node), fmt::format("param '{}': unknown key '{}' (expected from, where, name, file, field)", param, k));
       }
     }
     if (source.from.empty() && !table.contains("from"))
-      fail(at, fmt::format("param '{}': a table of values needs from = \"failpoints\"", param));
+      fail(at, fmt::format("param '{}': a table of values needs from = \"failpoints\" or from = \"layout\"", param));
+    bool layout = source.from == "layout";
+    if (layout && (table.contains("where") || table.contains("name")))
+      fail(at, fmt::format("param '{}': from = \"layout\" takes file and field, not where or name", param));
+    if (!layout && !source.from.empty() && (table.contains("file") || table.contains("field")))
+      fail(at, fmt::format("param '{}': file and field are for from = \"layout\"", param));
     s.params.emplace_back(param, std::vector<std::string>{source.placeholder()});
     s.param_sources.push_back(std::move(source));
   }
@@ -281,6 +292,8 @@ class Parser {
     }
     std::map<std::string, std::string> declared;
     for (const auto& [name, values] : s.params) declared[name] = values.front();
+    for (const auto& source : s.param_sources)
+      for (const auto& part : source.parts()) declared[source.param + "." + part] = source.placeholder();
     int index = 0;
     for (const auto& item : *array) {
       const auto& table = *item.as_table();
