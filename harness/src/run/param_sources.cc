@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "crashgate/builds.h"
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/scenario.h"
@@ -41,8 +42,8 @@ void resolve_layout_source(Scenario& s, const ParamSource& source, const CellSel
     for (const auto& build : s.builds)
       if (selected(selection.builds, build)) candidates.push_back(driver_path(build_root, build, target));
     if (candidates.empty()) continue;
-    for (const char* build : {"release", "debug", "asan", "tsan", "coverage", "fuzz"})
-      candidates.push_back(driver_path(build_root, build, target));
+    for (std::string_view build : kBuilds)
+      candidates.push_back(driver_path(build_root, std::string(build), target));
     const DriverListing* listing = nullptr;
     for (const auto& driver : candidates) {
       std::error_code ec;
@@ -135,8 +136,8 @@ std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const
             candidates.push_back(driver_path(build_root, build, target));
       if (candidates.empty()) continue;  // none of its cells is selected
       for (const auto& target : s.targets)
-        for (const char* build : {"release", "debug", "asan", "tsan", "coverage", "fuzz"})
-          candidates.push_back(driver_path(build_root, build, target));
+        for (std::string_view build : kBuilds)
+          candidates.push_back(driver_path(build_root, std::string(build), target));
       const DriverListing* listing = nullptr;
       std::string tried;
       for (const auto& driver : candidates) {

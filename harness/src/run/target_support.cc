@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/builds.h"
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/scenario_ops.h"
@@ -68,8 +69,8 @@ const TargetOps* TargetSupport::ops(const std::string& target, const std::string
   auto [it, fresh] = cache_.try_emplace(target);
   if (fresh) {
     std::vector<std::string> candidates = {driver_path(build_root_, build, target)};
-    for (const char* other : {"release", "debug", "asan", "tsan", "coverage", "fuzz"})
-      candidates.push_back(driver_path(build_root_, other, target));
+    for (std::string_view other : kBuilds)
+      candidates.push_back(driver_path(build_root_, std::string(other), target));
     for (const auto& driver : candidates) {
       if (::access(driver.c_str(), X_OK) != 0) continue;
       DriverListing listing = list_from_driver(driver, "ops", "op");

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "crashgate/builds.h"
 #include "crashgate/outcome.h"
 #include "crashgate/outcome_kind.h"
 #include "crashgate/scenario.h"
@@ -16,8 +17,6 @@
 namespace crashgate {
 namespace {
 
-// The CMake presets a scenario may name (CMakePresets.json).
-constexpr std::array<std::string_view, 6> kBuilds = {"release", "debug", "asan", "tsan", "fuzz", "coverage"};
 constexpr std::string_view kTopLevelKeys =
     "name summary origin regression matrix_switches targets builds params limits step expect";
 constexpr std::string_view kExpectKeys = "outcome code signal check step message";
@@ -101,9 +100,8 @@ class Parser {
     s.builds = string_list(root, "builds", false);
     if (s.builds.empty()) s.builds = {"release"};
     for (const auto& build : s.builds)
-      if (std::find(kBuilds.begin(), kBuilds.end(), build) == kBuilds.end())
-        fail(position_of(root, "builds"), fmt::format("unknown build '{}' (expected one of: release, debug, asan, tsan, "
-                                                      "fuzz, coverage)", build));
+      if (!is_build(build))
+        fail(position_of(root, "builds"), fmt::format("unknown build '{}' (expected one of: {})", build, build_names()));
     read_params(root, s);
     read_limits(root, s);
     read_steps(root, s);
