@@ -47,11 +47,17 @@ std::string read(const std::string& path) {
   return ss.str();
 }
 
-// corpora/fuzz_crasher/ with seeds one mutation away from each crash.
-std::string make_corpora(const std::string& root) {
+// corpora/fuzz_crasher/ with seeds one mutation away from each crash; with
+// `crashing_seeds`, also a seed that is each crash, so that both are found
+// whatever the fuzzer's luck within its time (a loaded machine runs it slowly).
+std::string make_corpora(const std::string& root, bool crashing_seeds = false) {
   std::string corpora = root + "/corpora";
   write(corpora + "/fuzz_crasher/seed/near-crash", "CRAS");
   write(corpora + "/fuzz_crasher/seed/near-boom", "BOO");
+  if (crashing_seeds) {
+    write(corpora + "/fuzz_crasher/seed/crash", "CRASH!!");
+    write(corpora + "/fuzz_crasher/seed/boom", "BOOM??");
+  }
   write(corpora + "/fuzz_crasher/fuzz_crasher.dict", "a=\"CRASH\"\nb=\"BOOM\"\n");
   write(corpora + "/fuzz_crasher/fuzz_crasher.options", "[libfuzzer]\nmax_len = 64\n");
   return corpora;
@@ -65,7 +71,7 @@ std::vector<std::string> fuzz_args(const std::string& root, const std::string& c
 
 TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   std::string root = testing::scratch_dir("fuzz-e2e");
-  std::string corpora = make_corpora(root);
+  std::string corpora = make_corpora(root, /*crashing_seeds=*/true);
   Outcome o = crashgate(fuzz_args(root, corpora), std::chrono::seconds(240));
   std::string err = o.stderr_excerpt.text();
   ASSERT_EQ(o.exit_code, 1) << "expected exit 1 (crashes found)\n" << err;
