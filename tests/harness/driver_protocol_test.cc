@@ -155,6 +155,38 @@ TEST(ReadStepEvents, AStepWithoutExpectKeepsTheErrorItReported) {
   EXPECT_EQ(obs.steps[0].code, "corrupt");
 }
 
+// Under TSan (no alternate signal stack) a stack overflow's SIGSEGV cannot be
+// handled, and the kernel forces a second one with no address: the first one,
+// in the guard page, is the crash.
+TEST(Classify, AForcedSigsegvAfterAGuardPageFaultIsTheStackOverflow) {
+  Observation obs;
+  obs.main_pid = 10;
+  obs.exited = true;
+  obs.term_signal = SIGSEGV;
+  SignalCapture fault;
+  fault.pid = 10;
+  fault.tid = 11;
+  fault.signo = SIGSEGV;
+  fault.si_code = SEGV_ACCERR;
+  fault.address = 0x7f0000000ff8;
+  fault.handled_by_program = true;
+  fault.attribution = Attribution{};
+  fault.attribution->stack_guard = true;
+  fault.attribution->description = "write at 0x7f0000000ff8 in the stack guard of thread 11";
+  SignalCapture forced;
+  forced.pid = 10;
+  forced.tid = 11;
+  forced.signo = SIGSEGV;
+  forced.si_code = SI_KERNEL;
+  forced.attribution = Attribution{};
+  forced.attribution->description = "a general-protection fault";
+  obs.signals = {fault, forced};
+  Outcome o = classify(obs);
+  EXPECT_EQ(o.kind, OutcomeKind::stack_overflow);
+  EXPECT_EQ(o.si_code, SEGV_ACCERR);
+  EXPECT_THAT(o.detail, ::testing::HasSubstr("in the stack guard of thread 11"));
+}
+
 TEST(CellRunSpec, CarriesEveryStepsExpectForTheJudgement) {
   Cell cell = cell_from("name = \"e\"\ntargets = [\"test\"]\n[[step]]\nop = \"sync\"\n[[step]]\nop = \"count\"\n"
                         "expect = \"error:corrupt\"\n[expect]\noutcome = \"ok\"\n");

@@ -31,6 +31,22 @@ const SignalCapture* capture_for(const Observation& obs, std::int64_t pid, int s
   return found;
 }
 
+// The kernel forces SIGSEGV (SI_KERNEL, no address) when it cannot run the
+// program's SIGSEGV handler, as when the stack that overflowed is the one the
+// handler would run on (a sanitizer without an alternate signal stack, TSan's
+// default). The fault itself is the same thread's SIGSEGV just before, which
+// the program's handler was to take: its address says what happened.
+const SignalCapture* fault_behind_forced_signal(const Observation& obs, const SignalCapture& forced) {
+  if (forced.signo != SIGSEGV || forced.si_code != SI_KERNEL) return nullptr;
+  const SignalCapture* earlier = nullptr;
+  for (const auto& c : obs.signals) {
+    if (&c == &forced) break;
+    if (c.tid == forced.tid && c.signo == SIGSEGV && c.si_code != SI_KERNEL && c.handled_by_program && c.attribution)
+      earlier = &c;
+  }
+  return earlier;
+}
+
 // A libFuzzer line is a consequence of a sanitizer report when both exist; a
 // TSan race is a warning and a later deadly report is what ended the run.
 const SanitizerReport* primary_report(const std::vector<SanitizerReport>& reports) {
@@ -151,6 +167,13 @@ Outcome classify(const Observation& obs) {
     const SignalCapture* c = capture_for(obs, main_pid, sig, true);
     if (!c) c = capture_for(obs, main_pid, sig, false);
     if (c) take_signal_capture(o, *c);
+    if (const SignalCapture* fault = c ? fault_behind_forced_signal(obs, *c) : nullptr) {
+      o.si_code = fault->si_code;
+      o.fault_address = fault->address;
+      o.attribution = fault->attribution;
+      o.notes.push_back(fmt::format("the kernel forced this SIGSEGV (SI_KERNEL): the program's handler could not run after the "
+                                    "fault at 0x{:x}, which is the one explained", fault->address));
+    }
     if (sig == SIGKILL && !obs.killed_by_harness) {
       o.kind = obs.oom_kill_seen ? OutcomeKind::oom : OutcomeKind::signal;
       o.detail = obs.oom_kill_seen ? "killed by SIGKILL while the kernel's OOM killer was active"
