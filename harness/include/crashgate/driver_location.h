@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace crashgate {
 
@@ -13,6 +14,12 @@ namespace crashgate {
 std::string default_build_root();
 
 std::string driver_path(const std::string& build_root, const std::string& build, const std::string& target);
+
+// The first of `preferred` (driver paths) that exists, else the driver of any
+// build of any of `targets`: every build's driver lists the same tables.
+// `tried` (when given) collects the paths that did not exist.
+std::optional<std::string> first_built_driver(const std::vector<std::string>& preferred, const std::string& build_root,
+                                              const std::vector<std::string>& targets, std::string* tried = nullptr);
 
 // Why `driver` cannot run, with how to build it; nothing when it is an executable file.
 std::optional<std::string> missing_driver_message(const std::string& driver, const std::string& build,

@@ -1,5 +1,7 @@
 #include "crashgate/driver_location.h"
 
+#include "crashgate/builds.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,6 +22,19 @@ std::string default_build_root() {
 
 std::string driver_path(const std::string& build_root, const std::string& build, const std::string& target) {
   return fmt::format("{}/{}/bin/crashgate-driver-{}", build_root, build, target);
+}
+
+std::optional<std::string> first_built_driver(const std::vector<std::string>& preferred, const std::string& build_root,
+                                              const std::vector<std::string>& targets, std::string* tried) {
+  std::vector<std::string> candidates = preferred;
+  for (const auto& target : targets)
+    for (std::string_view build : kBuilds) candidates.push_back(driver_path(build_root, std::string(build), target));
+  for (const auto& driver : candidates) {
+    std::error_code ec;
+    if (std::filesystem::exists(driver, ec)) return driver;
+    if (tried) *tried += (tried->empty() ? "" : ", ") + driver;
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> missing_driver_message(const std::string& driver, const std::string& build,

@@ -7,7 +7,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "crashgate/builds.h"
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/scenario.h"
@@ -38,20 +37,15 @@ void resolve_layout_source(Scenario& s, const ParamSource& source, const CellSel
   };
   for (const auto& target : s.targets) {
     if (!selected(selection.targets, target)) continue;
-    std::vector<std::string> candidates;
+    std::vector<std::string> preferred;
     for (const auto& build : s.builds)
-      if (selected(selection.builds, build)) candidates.push_back(driver_path(build_root, build, target));
-    if (candidates.empty()) continue;
-    for (std::string_view build : kBuilds)
-      candidates.push_back(driver_path(build_root, std::string(build), target));
+      if (selected(selection.builds, build)) preferred.push_back(driver_path(build_root, build, target));
+    if (preferred.empty()) continue;
     const DriverListing* listing = nullptr;
-    for (const auto& driver : candidates) {
-      std::error_code ec;
-      if (!std::filesystem::exists(driver, ec)) continue;
-      auto [it, fresh] = cache.try_emplace(driver + "\n--list layout");
-      if (fresh) it->second = list_from_driver(driver, "layout", "file");
+    if (auto driver = first_built_driver(preferred, build_root, {target})) {
+      auto [it, fresh] = cache.try_emplace(*driver + "\n--list layout");
+      if (fresh) it->second = list_from_driver(*driver, "layout", "file");
       listing = &it->second;
-      break;
     }
     if (!listing) {
       errors.push_back({s.path, source.at, fmt::format("param '{}' takes its values from target {}'s layout, and no driver of it "
@@ -129,27 +123,18 @@ std::vector<ScenarioError> resolve_param_sources(ScenarioCatalog& catalog, const
       // The scenario's own builds first; failing those, any build of the
       // target: every build's driver lists the same names (release says its
       // failpoints are not compiled in, and a cell arming one there fails saying so).
-      std::vector<std::string> candidates;
+      std::vector<std::string> preferred;
       for (const auto& target : s.targets)
         for (const auto& build : s.builds)
           if (selected(selection.targets, target) && selected(selection.builds, build))
-            candidates.push_back(driver_path(build_root, build, target));
-      if (candidates.empty()) continue;  // none of its cells is selected
-      for (const auto& target : s.targets)
-        for (std::string_view build : kBuilds)
-          candidates.push_back(driver_path(build_root, std::string(build), target));
+            preferred.push_back(driver_path(build_root, build, target));
+      if (preferred.empty()) continue;  // none of its cells is selected
       const DriverListing* listing = nullptr;
       std::string tried;
-      for (const auto& driver : candidates) {
-        std::error_code ec;
-        if (!std::filesystem::exists(driver, ec)) {
-          tried += (tried.empty() ? "" : ", ") + driver;
-          continue;
-        }
-        auto [it, fresh] = cache.try_emplace(driver);
-        if (fresh) it->second = list_from_driver(driver, source.from, "name");
+      if (auto driver = first_built_driver(preferred, build_root, s.targets, &tried)) {
+        auto [it, fresh] = cache.try_emplace(*driver);
+        if (fresh) it->second = list_from_driver(*driver, source.from, "name");
         listing = &it->second;
-        break;
       }
       ScenarioError error{s.path, source.at, ""};
       if (!listing) {

@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 
-#include "crashgate/builds.h"
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/scenario_ops.h"
@@ -68,27 +67,22 @@ std::vector<std::string> TargetSupport::built_targets(const std::vector<std::str
 const TargetOps* TargetSupport::ops(const std::string& target, const std::string& build, std::string* error) {
   auto [it, fresh] = cache_.try_emplace(target);
   if (fresh) {
-    std::vector<std::string> candidates = {driver_path(build_root_, build, target)};
-    for (std::string_view other : kBuilds)
-      candidates.push_back(driver_path(build_root_, std::string(other), target));
-    for (const auto& driver : candidates) {
-      if (::access(driver.c_str(), X_OK) != 0) continue;
-      DriverListing listing = list_from_driver(driver, "ops", "op");
+    if (auto driver = first_built_driver({driver_path(build_root_, build, target)}, build_root_, {target})) {
+      DriverListing listing = list_from_driver(*driver, "ops", "op");
       if (!listing.error.empty()) {
         errors_[target] = listing.error;
-        break;
+      } else {
+        TargetOps ops;
+        for (const auto& row : listing.rows) {
+          auto& keys = ops.ops[row["op"].get<std::string>()];
+          if (row.contains("values") && row["values"].is_object())
+            for (const auto& [key, values] : row["values"].items())
+              if (values.is_array())
+                for (const auto& v : values)
+                  if (v.is_string()) keys[key].push_back(v.get<std::string>());
+        }
+        it->second = std::move(ops);
       }
-      TargetOps ops;
-      for (const auto& row : listing.rows) {
-        auto& keys = ops.ops[row["op"].get<std::string>()];
-        if (row.contains("values") && row["values"].is_object())
-          for (const auto& [key, values] : row["values"].items())
-            if (values.is_array())
-              for (const auto& v : values)
-                if (v.is_string()) keys[key].push_back(v.get<std::string>());
-      }
-      it->second = std::move(ops);
-      break;
     }
   }
   if (error) *error = errors_.count(target) ? errors_[target] : "";
