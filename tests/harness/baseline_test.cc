@@ -17,13 +17,6 @@ namespace {
 using testing::gate_cell;
 using testing::gate_run;
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 RunResults mixed_run() {
   return gate_run({gate_cell("z/vstore/debug", Verdict::fail, "00000000000000bb"),
                    gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000cc"),
@@ -60,13 +53,13 @@ TEST(Baseline, RoundTripsThroughItsFileByteForByte) {
   std::string path = testing::scratch_dir("baseline") + "/baseline.json";
   std::string error;
   ASSERT_TRUE(write_baseline(b, path, error)) << error;
-  std::string first = file_text(path);
+  std::string first = testing::read_file(path);
   EXPECT_EQ(first.rfind("{\n  \"schema\": \"crashgate.baseline/1\",\n  \"cells\": [", 0), 0u) << first;
   auto back = load_baseline(path, error);
   ASSERT_TRUE(back) << error;
   EXPECT_EQ(*back, b);
   ASSERT_TRUE(write_baseline(*back, path, error)) << error;
-  EXPECT_EQ(file_text(path), first) << "writing what was read changes nothing, so updates diff cleanly";
+  EXPECT_EQ(testing::read_file(path), first) << "writing what was read changes nothing, so updates diff cleanly";
 }
 
 TEST(Baseline, BadFilesAreRefusedNamingTheFileAndTheField) {

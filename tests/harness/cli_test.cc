@@ -5,24 +5,15 @@
 #include "crashgate/result_json.h"
 #include "crashgate/runner.h"
 #include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
 
 namespace crashgate {
 namespace {
 
 using ::testing::HasSubstr;
 
-Outcome crashgate(std::vector<std::string> args) {
-  RunSpec spec;
-  spec.argv = {testing::crashgate_binary()};
-  for (auto& a : args) spec.argv.push_back(std::move(a));
-  spec.limits.wall = std::chrono::seconds(60);
-  // Untraced: a process has one tracer, and the crashgate under test must be the one for its children.
-  spec.trace = false;
-  return run_observed(spec);
-}
-
 TEST(Cli, ExecJsonPrintsTheResultAndExitsWithTheKindsCode) {
-  Outcome o = crashgate({"exec", "--json", "--", testing::crasher_path("null_deref")});
+  Outcome o = testing::run_crashgate({"exec", "--json", "--", testing::crasher_path("null_deref")});
   ASSERT_EQ(o.kind, OutcomeKind::exit) << o.stderr_excerpt.text();
   EXPECT_EQ(o.exit_code, exit_code_of(OutcomeKind::signal));
   auto json = nlohmann::json::parse(o.stdout_excerpt.text());
@@ -35,7 +26,7 @@ TEST(Cli, ExecJsonPrintsTheResultAndExitsWithTheKindsCode) {
 
 TEST(Cli, ExecSummaryNamesTheFileOffsetAndSize) {
   std::string dir = testing::scratch_dir("store");
-  Outcome o = crashgate({"exec", "--", testing::crasher_path("mmap_past_eof"), dir});
+  Outcome o = testing::run_crashgate({"exec", "--", testing::crasher_path("mmap_past_eof"), dir});
   EXPECT_EQ(o.exit_code, exit_code_of(OutcomeKind::signal));
   EXPECT_THAT(o.stdout_excerpt.head, HasSubstr("SIGBUS (BUS_ADRERR): read at offset 12,288 of vectors.bin, which is 4,096 bytes long"));
   EXPECT_THAT(o.stdout_excerpt.head, HasSubstr("read_slot(float const*, long) at "));
@@ -43,27 +34,27 @@ TEST(Cli, ExecSummaryNamesTheFileOffsetAndSize) {
 }
 
 TEST(Cli, ExecOkExitsZero) {
-  Outcome o = crashgate({"exec", "--", "/bin/true"});
+  Outcome o = testing::run_crashgate({"exec", "--", "/bin/true"});
   EXPECT_EQ(o.exit_code, 0) << o.stdout_excerpt.text();
 }
 
 TEST(Cli, BadLimitsAreUsageErrorsNamingTheFlag) {
-  Outcome o = crashgate({"exec", "--stack", "8 parsecs", "--", "/bin/true"});
+  Outcome o = testing::run_crashgate({"exec", "--stack", "8 parsecs", "--", "/bin/true"});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--stack: '8 parsecs' is not a size"));
-  o = crashgate({"exec", "--timeout", "soon", "--", "/bin/true"});
+  o = testing::run_crashgate({"exec", "--timeout", "soon", "--", "/bin/true"});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--timeout"));
 }
 
 TEST(Cli, UnknownFlagsAndMissingCommandsAreUsageErrors) {
-  EXPECT_EQ(crashgate({"exec", "--frobnicate", "--", "/bin/true"}).exit_code, 2);
-  EXPECT_EQ(crashgate({"exec"}).exit_code, 2);
-  EXPECT_EQ(crashgate({}).exit_code, 2);
+  EXPECT_EQ(testing::run_crashgate({"exec", "--frobnicate", "--", "/bin/true"}).exit_code, 2);
+  EXPECT_EQ(testing::run_crashgate({"exec"}).exit_code, 2);
+  EXPECT_EQ(testing::run_crashgate({}).exit_code, 2);
 }
 
 TEST(Cli, ExecHelpListsEveryKindsExitCodeAndEveryLimitFlag) {
-  Outcome o = crashgate({"exec", "--help"});
+  Outcome o = testing::run_crashgate({"exec", "--help"});
   EXPECT_EQ(o.exit_code, 0);
   for (const auto& kind : outcome_kinds())
     EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr(std::string(kind.name))) << kind.name;
@@ -72,7 +63,7 @@ TEST(Cli, ExecHelpListsEveryKindsExitCodeAndEveryLimitFlag) {
 }
 
 TEST(Cli, RepeatTalliesOutcomes) {
-  Outcome o = crashgate({"exec", "--repeat", "4", "-j", "2", "--", "/bin/true"});
+  Outcome o = testing::run_crashgate({"exec", "--repeat", "4", "-j", "2", "--", "/bin/true"});
   EXPECT_EQ(o.exit_code, 0);
   EXPECT_THAT(o.stdout_excerpt.head, HasSubstr("4 runs"));
 }
@@ -83,7 +74,7 @@ TEST(Cli, CheckReportsScenarioErrorsWithPositions) {
   FILE* f = fopen(path.c_str(), "w");
   fputs("name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"explode\"\n[expect]\noutcome = \"ok\"\n", f);
   fclose(f);
-  Outcome o = crashgate({"check", path});
+  Outcome o = testing::run_crashgate({"check", path});
   EXPECT_EQ(o.exit_code, 1);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":4:6: step 0: unknown op 'explode'"));
 }

@@ -19,6 +19,7 @@
 #include "crashgate/runner.h"
 #include "fuzz/libfuzzer_output.h"
 #include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
 
 namespace crashgate {
 namespace {
@@ -26,25 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-Outcome crashgate(std::vector<std::string> args, std::chrono::seconds wall = std::chrono::seconds(60)) {
-  RunSpec spec;
-  spec.argv = {testing::crashgate_binary()};
-  for (auto& a : args) spec.argv.push_back(std::move(a));
-  spec.limits.wall = wall;
-  spec.trace = false;  // the crashgate under test traces its own children
-  return run_observed(spec);
-}
-
 void write(const std::string& path, const std::string& bytes) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path, std::ios::binary) << bytes;
-}
-
-std::string read(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // corpora/fuzz_crasher/ with seeds one mutation away from each crash; with
@@ -72,7 +57,7 @@ std::vector<std::string> fuzz_args(const std::string& root, const std::string& c
 TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   std::string root = testing::scratch_dir("fuzz-e2e");
   std::string corpora = make_corpora(root, /*crashing_seeds=*/true);
-  Outcome o = crashgate(fuzz_args(root, corpora), std::chrono::seconds(240));
+  Outcome o = testing::run_crashgate(fuzz_args(root, corpora), {.wall = std::chrono::seconds(240)});
   std::string err = o.stderr_excerpt.text();
   ASSERT_EQ(o.exit_code, 1) << "expected exit 1 (crashes found)\n" << err;
 
@@ -83,23 +68,23 @@ TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   for (const fs::path& d : dirs) {
     for (const char* f : {"input", "minimized", "diagnosis.txt", "result.json", "repro.sh", "crash.json", "inputs.txt"})
       EXPECT_TRUE(fs::exists(d / f)) << d / f << " missing";
-    auto meta = nlohmann::json::parse(read((d / "crash.json").string()));
+    auto meta = nlohmann::json::parse(testing::read_file((d / "crash.json").string()));
     std::string sig = meta["signature"];
     EXPECT_FALSE(sig.empty()) << d << " holds a crash that did not reproduce";
     EXPECT_TRUE(signatures.insert(sig).second) << "signature " << sig << " has two directories";
     EXPECT_LE(fs::file_size(d / "minimized"), fs::file_size(d / "input")) << d;
-    EXPECT_THAT(read((d / "diagnosis.txt").string()), HasSubstr("signature: " + sig));
-    std::istringstream list(read((d / "inputs.txt").string()));
+    EXPECT_THAT(testing::read_file((d / "diagnosis.txt").string()), HasSubstr("signature: " + sig));
+    std::istringstream list(testing::read_file((d / "inputs.txt").string()));
     for (std::string line; std::getline(list, line);) inputs += !line.empty();
   }
   EXPECT_EQ(signatures.size(), 2u) << "expected the abort and the null write, each once\n" << err;
   EXPECT_GE(inputs, dirs.size());
   // Each crash ends a libFuzzer run; the next run, with the next seed, goes on fuzzing.
-  std::string log = read(root + "/out/fuzz_crasher/fuzzer.log");
+  std::string log = testing::read_file(root + "/out/fuzz_crasher/fuzzer.log");
   EXPECT_THAT(log, HasSubstr("# run 2: "));
   EXPECT_THAT(log, HasSubstr(" -seed=4 "));
 
-  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("2 distinct crashes"));
+  EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("2 distinct crashes"));
   std::string error;
   auto results = load_results(root + "/out/results.json", error);
   ASSERT_TRUE(results) << error;
@@ -108,13 +93,13 @@ TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   // The working corpus was merged: it exists and holds the seeds' coverage.
   EXPECT_TRUE(fs::is_directory(root + "/corpus/fuzz_crasher"));
 
-  Outcome p = crashgate({"fuzz", "--promote", dirs.front().string(), "--corpora", corpora});
+  Outcome p = testing::run_crashgate({"fuzz", "--promote", dirs.front().string(), "--corpora", corpora});
   ASSERT_EQ(p.exit_code, 0) << p.stderr_excerpt.text();
-  std::string sig = nlohmann::json::parse(read((dirs.front() / "crash.json").string()))["signature"];
+  std::string sig = nlohmann::json::parse(testing::read_file((dirs.front() / "crash.json").string()))["signature"];
   std::string promoted = corpora + "/fuzz_crasher/regressions/" + sig;
   ASSERT_TRUE(fs::exists(promoted)) << p.stdout_excerpt.text();
-  EXPECT_EQ(read(promoted), read((dirs.front() / "minimized").string()));
-  Outcome again = crashgate({"fuzz", "--promote", dirs.front().string(), "--corpora", corpora});
+  EXPECT_EQ(testing::read_file(promoted), testing::read_file((dirs.front() / "minimized").string()));
+  Outcome again = testing::run_crashgate({"fuzz", "--promote", dirs.front().string(), "--corpora", corpora});
   EXPECT_EQ(again.exit_code, 0);
   EXPECT_THAT(again.stdout_excerpt.text(), HasSubstr("already promoted"));
 }
@@ -124,36 +109,36 @@ TEST(fuzz_command, BadArgumentsAreUsageErrorsSayingWhatWasWrong) {
   std::string corpora = make_corpora(root);
   auto args = fuzz_args(root, corpora);
   args[2] = "no_such_target";
-  Outcome o = crashgate(args);
+  Outcome o = testing::run_crashgate(args);
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("unknown target 'no_such_target'"));
 
   args = fuzz_args(root, corpora);
   args[12] = "a while";  // --time
-  o = crashgate(args);
+  o = testing::run_crashgate(args);
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--time: 'a while' is not a duration"));
 
   args = fuzz_args(root, corpora);
   args.insert(args.end(), {"--jobs", "0"});
-  o = crashgate(args);
+  o = testing::run_crashgate(args);
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--jobs: '0' is not a whole number of 1 or more"));
 
-  o = crashgate({"fuzz", "--corpora", corpora});
+  o = testing::run_crashgate({"fuzz", "--corpora", corpora});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--target T"));
 
-  o = crashgate({"fuzz", "--promote", root, "--corpora", corpora});
+  o = testing::run_crashgate({"fuzz", "--promote", root, "--corpora", corpora});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("no crash.json"));
 
-  o = crashgate({"fuzz", "--target", "fuzz_crasher", "--corpora", corpora, "--fuzzer-dir", root});
+  o = testing::run_crashgate({"fuzz", "--target", "fuzz_crasher", "--corpora", corpora, "--fuzzer-dir", root});
   EXPECT_EQ(o.exit_code, 3);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("no libFuzzer binary"));
 
-  EXPECT_EQ(crashgate({"fuzz", "--help"}).exit_code, 0);
-  EXPECT_EQ(crashgate({"coverage", "--help"}).exit_code, 0);
+  EXPECT_EQ(testing::run_crashgate({"fuzz", "--help"}).exit_code, 0);
+  EXPECT_EQ(testing::run_crashgate({"coverage", "--help"}).exit_code, 0);
 }
 
 TEST(fuzz_command, CtrlCStopsTheFuzzerAndStillWritesTheReport) {
@@ -195,16 +180,16 @@ TEST(fuzz_command, SeedThatCrashesByItselfIsQuarantinedAndFuzzingGoesOn) {
   write(corpora + "/fuzz_crasher/seed/crashes-alone", "CRASH!");
   auto args = fuzz_args(root, corpora);
   args[12] = "15s";  // --time
-  Outcome o = crashgate(args, std::chrono::seconds(180));
+  Outcome o = testing::run_crashgate(args, {.wall = std::chrono::seconds(180)});
   std::string err = o.stderr_excerpt.text();
   ASSERT_EQ(o.exit_code, 1) << err;
   // The repository's seed stays; the run's copy of it left the corpus.
   EXPECT_TRUE(fs::exists(corpora + "/fuzz_crasher/seed/crashes-alone"));
-  EXPECT_EQ(read(root + "/out/fuzz_crasher/quarantine/crashes-alone"), "CRASH!");
+  EXPECT_EQ(testing::read_file(root + "/out/fuzz_crasher/quarantine/crashes-alone"), "CRASH!");
   EXPECT_FALSE(fs::exists(root + "/out/fuzz_crasher/seed/crashes-alone"));
-  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("crashes-alone crashes by itself"));
+  EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("crashes-alone crashes by itself"));
   // With it out of the way, the fuzzer got through the corpus and found the other crash too.
-  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("2 distinct crashes")) << err;
+  EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("2 distinct crashes")) << err;
   // The merge at the end crashes on that seed as well; what it leaves stays in OUT.
   for (const auto& e : fs::directory_iterator(fs::current_path()))
     EXPECT_NE(e.path().filename().string().rfind("crash-", 0), 0u) << e.path() << " left in the working directory";
@@ -215,9 +200,9 @@ TEST(fuzz_command, JobsRunThatManyProcessesEachWithItsOwnSeed) {
   std::string corpora = make_corpora(root);
   auto args = fuzz_args(root, corpora);
   args.insert(args.end(), {"--jobs", "2", "--until-crash", "--no-merge"});
-  Outcome o = crashgate(args, std::chrono::seconds(120));
+  Outcome o = testing::run_crashgate(args, {.wall = std::chrono::seconds(120)});
   ASSERT_EQ(o.exit_code, 1) << o.stderr_excerpt.text();
-  std::string log = read(root + "/out/fuzz_crasher/fuzzer.log");
+  std::string log = testing::read_file(root + "/out/fuzz_crasher/fuzzer.log");
   EXPECT_THAT(log, HasSubstr("# [0] run 1: "));
   EXPECT_THAT(log, HasSubstr("# [1] run 1: "));
   EXPECT_THAT(log, HasSubstr(" -seed=3 "));
@@ -230,11 +215,11 @@ TEST(fuzz_command, ForkRunsLibFuzzersOwnForkModeAndStillTriages) {
   std::string corpora = make_corpora(root);
   auto args = fuzz_args(root, corpora);
   args.insert(args.end(), {"--fork", "--until-crash", "--no-merge"});
-  Outcome o = crashgate(args, std::chrono::seconds(120));
+  Outcome o = testing::run_crashgate(args, {.wall = std::chrono::seconds(120)});
   ASSERT_EQ(o.exit_code, 1) << o.stderr_excerpt.text();
-  EXPECT_THAT(read(root + "/out/fuzz_crasher/fuzzer.log"), HasSubstr(" -fork=1 -ignore_crashes=1 "));
-  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("libFuzzer -fork=1"));
-  EXPECT_THAT(read(root + "/out/report.md"), HasSubstr("1 distinct crash"));
+  EXPECT_THAT(testing::read_file(root + "/out/fuzz_crasher/fuzzer.log"), HasSubstr(" -fork=1 -ignore_crashes=1 "));
+  EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("libFuzzer -fork=1"));
+  EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("1 distinct crash"));
 }
 
 TEST(fuzz_command, ReadsTheArtifactAndFinalCountOfAStoppedRun) {

@@ -18,14 +18,6 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 namespace fs = std::filesystem;
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string both(const Outcome& o) { return "stdout:\n" + o.stdout_excerpt.text() + "\nstderr:\n" + o.stderr_excerpt.text(); }
 
 std::string id(const std::string& scenario) { return scenario + "/test/" + testing::this_build(); }
 
@@ -38,7 +30,7 @@ class GateCommand : public ::testing::Test {
     Outcome o = testing::run_crashgate({"run", testing::source_dir() + "/tests/harness/data/gate",
                                         testing::run_fixture("flaky"), testing::run_fixture("failing"), "--build",
                                         testing::this_build(), "--build-root", *root_, "--out", *out_});
-    ASSERT_EQ(o.exit_code, 1) << both(o);
+    ASSERT_EQ(o.exit_code, 1) << testing::output_of(o);
     auto results = testing::latest_results(*out_);
     signature_ = new std::string(testing::results_cell(results, id("unexpected-sigbus"))["outcome"]["signature"]);
     ASSERT_EQ(signature_->size(), 16u);
@@ -93,12 +85,12 @@ TEST_F(GateCommand, ClassifiesNewFixedFlakyAndKnownAndBlocksOnTheNewOne) {
                                {id("fails-once"), "pass", ""},
                                {id("wrong-expectation"), "fail", ""}});
   Outcome o = gate({"--baseline", base});
-  EXPECT_EQ(o.exit_code, 1) << both(o);
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   std::string out = o.stdout_excerpt.text();
   EXPECT_THAT(out, HasSubstr("rerunning 2 new failures up to 2 times"));
   EXPECT_THAT(out, HasSubstr("rerun 1: " + id("fails-once") + " passed (flaky)"));
   EXPECT_THAT(out, HasSubstr("rerun 2: " + id("unexpected-sigbus") + " fail"));
-  std::string md = file_text(run_dir() + "/summary.md");
+  std::string md = testing::read_file(run_dir() + "/summary.md");
   EXPECT_EQ(md.rfind("## ❌ crashgate gate: FAIL — 1 new failure, 1 flaky cell, 1 known failure, 1 fixed", 0), 0u) << md;
   EXPECT_THAT(out, HasSubstr(md)) << "the gate prints what it writes";
   EXPECT_THAT(md, HasSubstr("### New failures (1)\n\n- `" + id("unexpected-sigbus") + "` — scenario `unexpected-sigbus`"));
@@ -116,10 +108,10 @@ TEST_F(GateCommand, StrictMakesTheFlakyCellBlock) {
                                {id("wrong-expectation"), "fail", ""}},
                               {*signature_});
   Outcome lenient = gate({"--baseline", base});
-  EXPECT_EQ(lenient.exit_code, 0) << both(lenient);
+  EXPECT_EQ(lenient.exit_code, 0) << testing::output_of(lenient);
   EXPECT_THAT(lenient.stdout_excerpt.text(), HasSubstr("## ✅ crashgate gate: pass — no new failures, 1 flaky cell, 2 known failures"));
   Outcome strict = gate({"--baseline", base, "--strict"});
-  EXPECT_EQ(strict.exit_code, 1) << both(strict);
+  EXPECT_EQ(strict.exit_code, 1) << testing::output_of(strict);
   EXPECT_THAT(strict.stdout_excerpt.text(), HasSubstr("### Flaky (blocking: --strict) (1)"));
 }
 
@@ -128,7 +120,7 @@ TEST_F(GateCommand, AKnownIssueHoldingTheSignatureKeepsTheCrashFromBlocking) {
   std::string known = testing::scratch_dir("known-sigbus") + "/known.toml";
   std::ofstream(known) << "[[issue]]\nid = \"VS-7\"\ntitle = \"reads past a cut file\"\nsignatures = [\"" << *signature_ << "\"]\n";
   Outcome o = testing::run_crashgate({"gate", run_dir(), "--baseline", base, "--known-issues", known});
-  EXPECT_EQ(o.exit_code, 0) << both(o);
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("`" + id("unexpected-sigbus") + "` — known issue VS-7: reads past a cut file"));
   EXPECT_THAT(o.stdout_excerpt.text(), Not(HasSubstr("rerun 1: " + id("unexpected-sigbus")))) << "known failures are not rerun";
 }
@@ -139,7 +131,7 @@ TEST_F(GateCommand, AnEscapedRegressionInTheRunsMatrixBlocks) {
   std::ofstream(matrix) << R"({"schema":"crashgate.matrix/1","verdict":"fail","regressions":[)"
                         << R"({"id":"stale-size","status":"caught"},{"id":"offset32","status":"escaped","cells":0}]})";
   Outcome o = gate({"--baseline", base, "--matrix", matrix});
-  EXPECT_EQ(o.exit_code, 1) << both(o);
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("### Escaped regressions (1)\n\n- `offset32`: escaped — cells: 0"));
   std::ofstream(matrix) << R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"id":"stale-size","status":"caught"}]})";
   EXPECT_EQ(gate({"--baseline", base, "--matrix", matrix}).exit_code, 0);
@@ -148,7 +140,7 @@ TEST_F(GateCommand, AnEscapedRegressionInTheRunsMatrixBlocks) {
   std::ofstream(in_run) << R"({"schema":"crashgate.matrix/1","verdict":"fail","regressions":[{"id":"offset32","status":"wrong-kind"}]})";
   Outcome from_run = gate({"--baseline", base});
   fs::remove(in_run);
-  EXPECT_EQ(from_run.exit_code, 1) << both(from_run);
+  EXPECT_EQ(from_run.exit_code, 1) << testing::output_of(from_run);
   EXPECT_THAT(from_run.stdout_excerpt.text(), HasSubstr("- `offset32`: wrong-kind"));
   std::ofstream(matrix) << R"({"schema":"crashgate.matrix/9","regressions":[]})";
   Outcome bad = gate({"--baseline", base, "--matrix", matrix});
@@ -158,7 +150,7 @@ TEST_F(GateCommand, AnEscapedRegressionInTheRunsMatrixBlocks) {
 
 TEST_F(GateCommand, WithoutABaselineEveryFailureIsNewAndAMissingOneIsAnError) {
   Outcome none = gate({"--baseline", "none", "--rerun-failures", "0"});
-  EXPECT_EQ(none.exit_code, 1) << both(none);
+  EXPECT_EQ(none.exit_code, 1) << testing::output_of(none);
   EXPECT_THAT(none.stdout_excerpt.text(), HasSubstr("No baseline: every failure is new."));
   EXPECT_THAT(none.stdout_excerpt.text(), HasSubstr("### New failures (3)"));
   Outcome missing = gate({"--baseline", "/nonexistent/baseline.json"});
@@ -170,14 +162,14 @@ TEST_F(GateCommand, WithoutABaselineEveryFailureIsNewAndAMissingOneIsAnError) {
 TEST_F(GateCommand, BaselineUpdateFromTheRunThenGatesItClean) {
   std::string path = testing::scratch_dir("update") + "/reports/baseline.json";
   Outcome update = testing::run_crashgate({"baseline", "update", run_dir(), "--out", path});
-  ASSERT_EQ(update.exit_code, 0) << both(update);
+  ASSERT_EQ(update.exit_code, 0) << testing::output_of(update);
   EXPECT_THAT(update.stdout_excerpt.text(), HasSubstr("4 cells from run"));
-  std::string first = file_text(path);
+  std::string first = testing::read_file(path);
   EXPECT_THAT(first, HasSubstr("\"signature\": \"" + *signature_ + "\""));
   ASSERT_EQ(testing::run_crashgate({"baseline", "update", run_dir() + "/results.json", "--out", path}).exit_code, 0);
-  EXPECT_EQ(file_text(path), first) << "the same run makes the same file";
+  EXPECT_EQ(testing::read_file(path), first) << "the same run makes the same file";
   Outcome o = gate({"--baseline", path, "--rerun-failures", "0"});
-  EXPECT_EQ(o.exit_code, 0) << both(o) << "\nthe run's own failures are all in its baseline";
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o) << "\nthe run's own failures are all in its baseline";
   Outcome bad = testing::run_crashgate({"baseline", "update", "/nonexistent", "--out", path});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_THAT(bad.stderr_excerpt.text(), HasSubstr("/nonexistent: cannot read it"));
@@ -187,8 +179,8 @@ TEST_F(GateCommand, RunWritesASummaryWhereEveryFailureIsNew) {
   // The shared run's summary.md is rewritten by the gates above; a fresh run shows run's own.
   std::string out = testing::scratch_dir("run-summary");
   Outcome o = testing::crashgate_run({"failing"}, *root_, out, {"--build", testing::this_build()});
-  ASSERT_EQ(o.exit_code, 1) << both(o);
-  std::string own = file_text(out + "/latest/summary.md");
+  ASSERT_EQ(o.exit_code, 1) << testing::output_of(o);
+  std::string own = testing::read_file(out + "/latest/summary.md");
   EXPECT_EQ(own.rfind("## ❌ crashgate run: FAIL — 1 new failure\n", 0), 0u) << own;
   EXPECT_THAT(own, HasSubstr("No baseline: every failure is new."));
   EXPECT_THAT(own, HasSubstr("expected error corrupt, got ok"));

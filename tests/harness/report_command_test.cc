@@ -23,14 +23,11 @@ using testing::run_crashgate;
 using testing::scratch_dir;
 using testing::this_build;
 
-std::string junit_xsd() { return testing::source_dir() + "/tests/harness/data/junit-10.xsd"; }
-std::string both(const Outcome& o) { return "stdout:\n" + o.stdout_excerpt.text() + "\nstderr:\n" + o.stderr_excerpt.text(); }
-
 // A real run with a failing cell and a passing one; its run directory.
 std::string failing_run() {
   std::string out = scratch_dir("reports");
   Outcome o = testing::crashgate_run({"failing", "basic/fine.toml"}, testing::fake_build_root(), out, {"--build", this_build()});
-  EXPECT_EQ(o.exit_code, 1) << both(o);
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   return fs::canonical(out + "/latest").string();
 }
 
@@ -39,7 +36,7 @@ TEST(ReportCommand, CrashgateRunWritesEveryReportBesideResultsJson) {
   std::string failing = "wrong-expectation/test/" + this_build();
   for (const char* name : {"results.json", "junit.xml", "results.sarif", "report.html"})
     EXPECT_TRUE(fs::is_regular_file(run + "/" + name)) << name;
-  EXPECT_EQ(testing::xml_schema_errors(junit_xsd(), run + "/junit.xml"), "");
+  EXPECT_EQ(testing::xml_schema_errors(testing::junit_schema(), run + "/junit.xml"), "");
   EXPECT_EQ(testing::xpath(run + "/junit.xml", "string(//testcase[@name='wrong-expectation@" + this_build() + "']/failure/@message)"),
             "ok: exited with status 0 (expected error corrupt)");
   EXPECT_EQ(testing::xpath(run + "/junit.xml", "string(//testcase[@name='wrong-expectation@" + this_build() + "']/@classname)"),
@@ -59,7 +56,7 @@ TEST(ReportCommand, ReportRewritesTheReportsFromResultsJsonIntoOut) {
   std::string run = failing_run();
   std::string out = scratch_dir("out");
   Outcome o = run_crashgate({"report", run + "/results.json", "--out", out});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   for (const char* name : {"junit.xml", "results.sarif", "report.html"}) {
     ASSERT_TRUE(fs::is_regular_file(out + "/" + name)) << name;
     EXPECT_EQ(read_file(out + "/" + name), read_file(run + "/" + name)) << name << ": the same results, the same report";
@@ -76,15 +73,15 @@ TEST(ReportCommand, ReportShowsTheRunsMatrixAndFieldReportsFromDirectoriesGiven)
   std::string out = scratch_dir("reports-truncated");
   Outcome ran = testing::crashgate_run({"basic/truncated.toml"}, testing::fake_build_root(), out,
                                        {"--build", this_build(), "--filter", "*cut=100]"});
-  ASSERT_EQ(ran.exit_code, 0) << both(ran);
+  ASSERT_EQ(ran.exit_code, 0) << testing::output_of(ran);
   testing::write_file(reports + "/000_391c9c321774cbc0.txt", "# A field report\n<b>SIGBUS</b> in count()\n");
   std::string truncated_run = fs::canonical(out + "/latest").string();
   Outcome with_matrix = run_crashgate({"report", run});
-  ASSERT_EQ(with_matrix.exit_code, 0) << both(with_matrix);
+  ASSERT_EQ(with_matrix.exit_code, 0) << testing::output_of(with_matrix);
   EXPECT_THAT(read_file(run + "/report.html"), HasSubstr("data-regression=\"stale-size\" data-status=\"caught\""));
 
   Outcome with_reports = run_crashgate({"report", truncated_run, "--field-reports", reports});
-  ASSERT_EQ(with_reports.exit_code, 0) << both(with_reports);
+  ASSERT_EQ(with_reports.exit_code, 0) << testing::output_of(with_reports);
   std::string html = read_file(truncated_run + "/report.html");
   EXPECT_THAT(html, HasSubstr("&lt;b&gt;SIGBUS&lt;/b&gt; in count()"));
   EXPECT_THAT(html, Not(HasSubstr("Regression matrix")));
@@ -108,7 +105,7 @@ TEST(ReportCommand, ReportReadsACellsOriginFromTheSourceTreesFieldReportPages) {
     std::string dir = scratch_dir("run");
     testing::write_file(dir + "/results.json", results.dump());
     Outcome o = run_crashgate({"report", dir});  // no --field-reports, no --source-root
-    ASSERT_EQ(o.exit_code, 0) << both(o);
+    ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
     std::string html = read_file(dir + "/report.html");
     EXPECT_THAT(html, HasSubstr("# 000: SIGBUS in count() on a cut index file\n&lt;b&gt;the page&lt;/b&gt; tells the crash"));
     EXPECT_THAT(html, Not(HasSubstr("not a field report page"))) << outside << " lies outside docs/field-reports/";

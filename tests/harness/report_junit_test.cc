@@ -21,8 +21,6 @@ using ::testing::Not;
 using testing::scratch_dir;
 using testing::xpath;
 
-std::string junit_xsd() { return testing::source_dir() + "/tests/harness/data/junit-10.xsd"; }
-
 std::string written(const RunResults& results, const std::string& name = "junit.xml") {
   std::string path = scratch_dir("junit") + "/" + name;
   testing::write_file(path, write_junit(results));
@@ -34,7 +32,7 @@ std::string testcase(const std::string& name) { return "//testcase[@name='" + na
 
 TEST(ReportJunit, IsValidAgainstThePublishedJunitSchema) {
   std::string file = written(testing::report_results());
-  EXPECT_EQ(testing::xml_schema_errors(junit_xsd(), file), "");
+  EXPECT_EQ(testing::xml_schema_errors(testing::junit_schema(), file), "");
 }
 
 TEST(ReportJunit, TheSchemaCheckRejectsWhatTheSchemaForbids) {
@@ -43,8 +41,8 @@ TEST(ReportJunit, TheSchemaCheckRejectsWhatTheSchemaForbids) {
   testing::write_file(dir + "/no-name.xml", "<testsuites><testsuite name=\"x\" tests=\"1\" failures=\"0\" errors=\"0\">"
                                             "<testcase classname=\"c\"/></testsuite></testsuites>");
   testing::write_file(dir + "/no-counts.xml", "<testsuites><testsuite name=\"x\"/></testsuites>");
-  EXPECT_THAT(testing::xml_schema_errors(junit_xsd(), dir + "/no-name.xml"), HasSubstr("name"));
-  EXPECT_THAT(testing::xml_schema_errors(junit_xsd(), dir + "/no-counts.xml"), HasSubstr("tests"));
+  EXPECT_THAT(testing::xml_schema_errors(testing::junit_schema(), dir + "/no-name.xml"), HasSubstr("name"));
+  EXPECT_THAT(testing::xml_schema_errors(testing::junit_schema(), dir + "/no-counts.xml"), HasSubstr("tests"));
 }
 
 TEST(ReportJunit, OneTestcasePerCellNamedScenarioParamsAtBuildInItsFaultClass) {
@@ -103,7 +101,7 @@ TEST(ReportJunit, HostileTextIsEscapedAndComesBackAsTextNotMarkup) {
   EXPECT_THAT(xml, Not(HasSubstr("\x01"))) << "XML 1.0 cannot carry control characters, even as references";
   EXPECT_THAT(xml, Not(HasSubstr("\xff")));
   std::string file = written(results);
-  ASSERT_EQ(testing::xml_schema_errors(junit_xsd(), file), "");
+  ASSERT_EQ(testing::xml_schema_errors(testing::junit_schema(), file), "");
   // The reader sees the text: markup as characters, controls and bad bytes made visible.
   std::string err = xpath(file, "string(" + testcase("truncated-vectors-bin[cut=end-1]@release") + "/system-err)");
   EXPECT_THAT(err, HasSubstr("<script>alert('x')</script> & \"quotes\" ]]> \\x01\\x07\\x1b[31mred"));
@@ -113,7 +111,7 @@ TEST(ReportJunit, HostileTextIsEscapedAndComesBackAsTextNotMarkup) {
 
 TEST(ReportJunit, NoCellsIsAnEmptyValidReport) {
   std::string file = written(testing::empty_results());
-  EXPECT_EQ(testing::xml_schema_errors(junit_xsd(), file), "");
+  EXPECT_EQ(testing::xml_schema_errors(testing::junit_schema(), file), "");
   EXPECT_EQ(xpath(file, "string(/testsuites/@tests)"), "0");
 }
 
@@ -122,7 +120,7 @@ TEST(ReportJunit, FiveHundredFailingCellsStayValidAndSane) {
   std::string xml = write_junit(results);
   std::string file = scratch_dir("many") + "/junit.xml";
   testing::write_file(file, xml);
-  EXPECT_EQ(testing::xml_schema_errors(junit_xsd(), file), "");
+  EXPECT_EQ(testing::xml_schema_errors(testing::junit_schema(), file), "");
   EXPECT_EQ(xpath(file, "count(//testcase/failure)"), "500");
   EXPECT_LT(xml.size(), 6u << 20) << "500 failing cells with 1 MiB of stderr each";
   EXPECT_EQ(xpath(file, "count(//testcase/system-err[contains(., 'last line of stderr')])"), "500")

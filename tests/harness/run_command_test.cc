@@ -22,7 +22,6 @@ using testing::this_build;
 
 std::string out_text(const Outcome& o) { return o.stdout_excerpt.text(); }
 std::string err_text(const Outcome& o) { return o.stderr_excerpt.text(); }
-std::string both(const Outcome& o) { return "stdout:\n" + out_text(o) + "\nstderr:\n" + err_text(o); }
 
 // "name/test/<this build>[params]"
 std::string cell_id(const std::string& name, const std::string& target, const std::string& params = "") {
@@ -32,7 +31,7 @@ std::string cell_id(const std::string& name, const std::string& target, const st
 TEST(RunCommand, CellsMeetingTheirExpectationsExitZeroAndAreWrittenToResultsJson) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"basic"}, fake_build_root(), out, {"--build", this_build(), "-j", "2"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(out_text(o), HasSubstr("3 cells"));
   EXPECT_THAT(out_text(o), HasSubstr("3 pass"));
   EXPECT_THAT(out_text(o), HasSubstr("seed 1"));
@@ -76,7 +75,7 @@ TEST(RunCommand, CellsMeetingTheirExpectationsExitZeroAndAreWrittenToResultsJson
 TEST(RunCommand, KeepWorkDirsKeepsWhatPassingCellsLeft) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"basic/fine.toml"}, fake_build_root(), out, {"--build", this_build(), "--keep-work-dirs"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   auto cell = results_cell(latest_results(out), cell_id("fine", "test"));
   EXPECT_TRUE(std::filesystem::exists(cell["work_dir"].get<std::string>() + "/vectors.bin"));
 }
@@ -84,7 +83,7 @@ TEST(RunCommand, KeepWorkDirsKeepsWhatPassingCellsLeft) {
 TEST(RunCommand, AWrongExpectationFailsExitsOneAndTheSummarySaysWhatDiffered) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"failing"}, fake_build_root(), out, {"--build", this_build()});
-  ASSERT_EQ(o.exit_code, 1) << both(o);
+  ASSERT_EQ(o.exit_code, 1) << testing::output_of(o);
   std::string id = cell_id("wrong-expectation", "test");
   EXPECT_THAT(out_text(o), HasSubstr("failed:\n  " + id));
   EXPECT_THAT(out_text(o), HasSubstr("expected  error corrupt"));
@@ -101,7 +100,7 @@ TEST(RunCommand, AWrongExpectationFailsExitsOneAndTheSummarySaysWhatDiffered) {
 TEST(RunCommand, AMalformedFileExitsTwoNamingEveryErrorAndRunsNothing) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"malformed"}, fake_build_root(), out);
-  EXPECT_EQ(o.exit_code, 2) << both(o);
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
   std::string dir = testing::run_fixture("malformed");
   EXPECT_THAT(err_text(o), HasSubstr(dir + "/bad-op.toml:5:6: step 0: unknown op 'explode'"));
   EXPECT_THAT(err_text(o), HasSubstr(dir + "/bad-expect.toml:8:11: unknown outcome 'crashed'"));
@@ -113,7 +112,7 @@ TEST(RunCommand, AMissingDriverIsAHarnessErrorThatSaysHowToBuildIt) {
   std::string out = scratch_dir("reports");
   std::string other = this_build() == "asan" ? "tsan" : "asan";
   Outcome o = crashgate_run({"basic/fine.toml"}, fake_build_root(), out, {"--build", this_build() + "," + other});
-  ASSERT_EQ(o.exit_code, 3) << both(o);
+  ASSERT_EQ(o.exit_code, 3) << testing::output_of(o);
   EXPECT_THAT(out_text(o), HasSubstr("build it with `ci/build " + other + "`"));
   auto results = latest_results(out);
   EXPECT_EQ(results_cell(results, "fine/test/" + this_build())["verdict"], "pass");
@@ -128,7 +127,7 @@ TEST(RunCommand, AFailingCellThatPassesOnARerunIsFlakyWithBothOutcomes) {
   std::string out = scratch_dir("reports");
   std::string root = fake_build_root();
   Outcome o = crashgate_run({"flaky"}, root, out, {"--build", this_build(), "--rerun-failures", "2"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(out_text(o), HasSubstr("1 flaky"));
   EXPECT_THAT(out_text(o), HasSubstr("flaky (met the expectation on a rerun):"));
   auto cell = results_cell(latest_results(out), cell_id("fails-once", "test"));
@@ -142,7 +141,7 @@ TEST(RunCommand, AFailingCellThatPassesOnARerunIsFlakyWithBothOutcomes) {
   // Without reruns the same cell simply fails.
   std::string out2 = scratch_dir("reports-no-rerun");
   Outcome once = crashgate_run({"flaky"}, root, out2, {"--build", this_build()});
-  EXPECT_EQ(once.exit_code, 1) << both(once);
+  EXPECT_EQ(once.exit_code, 1) << testing::output_of(once);
   EXPECT_EQ(results_cell(latest_results(out2), cell_id("fails-once", "test"))["verdict"], "fail");
 }
 
@@ -150,7 +149,7 @@ TEST(RunCommand, FilterBuildAndTargetSelectTheCellsThatRun) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"basic", "vstore"}, fake_build_root(), out,
                             {"--build", this_build(), "--target", "test", "--filter", "*cut=0]"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   auto results = latest_results(out);
   ASSERT_EQ(results["cells"].size(), 1u) << results["cells"].dump(1);
   EXPECT_EQ(results["cells"][0]["id"], cell_id("truncated", "test", "cut=0"));
@@ -177,7 +176,7 @@ TEST(RunCommand, TheSeedIsRecordedAndDecidesEveryCellsSeed) {
   auto cell_seed = [&](const std::string& out, std::vector<std::string> extra) {
     extra.insert(extra.end(), {"--build", this_build()});
     Outcome o = crashgate_run({"basic/fine.toml"}, root, out, extra);
-    EXPECT_EQ(o.exit_code, 0) << both(o);
+    EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
     auto results = latest_results(out);
     return std::pair{results["seed"].get<std::uint64_t>(), results["cells"][0]["seed"].get<std::uint64_t>()};
   };
@@ -193,7 +192,7 @@ TEST(RunCommand, TheSeedIsRecordedAndDecidesEveryCellsSeed) {
 TEST(RunCommand, VstoreReportsATruncatedVectorsFileAsACorruptError) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"vstore"}, fake_build_root(), out, {"--build", this_build(), "-j", "2"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   auto results = latest_results(out);
   ASSERT_EQ(results["counts"]["pass"], 3) << results.dump(1).substr(0, 4000);
   auto cell = results_cell(results, cell_id("vstore-truncated-vectors", "vstore", "cut=header-1"));
@@ -205,7 +204,7 @@ TEST(RunCommand, VstoreReportsATruncatedVectorsFileAsACorruptError) {
 TEST(RunCommand, VstoreHealthyStoreExpectedCorruptFails) {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"vstore-failing"}, fake_build_root(), out, {"--build", this_build()});
-  ASSERT_EQ(o.exit_code, 1) << both(o);
+  ASSERT_EQ(o.exit_code, 1) << testing::output_of(o);
   auto cell = results_cell(latest_results(out), cell_id("vstore-healthy-expected-corrupt", "vstore"));
   EXPECT_EQ(cell["verdict"], "fail");
   EXPECT_EQ(cell["outcome"]["kind"], "ok");

@@ -21,7 +21,6 @@ using testing::run_fixture;
 using testing::scratch_dir;
 using testing::this_build;
 
-std::string both(const Outcome& o) { return "stdout:\n" + o.stdout_excerpt.text() + "\nstderr:\n" + o.stderr_excerpt.text(); }
 
 std::string truncated_cell() { return "truncated/test/" + this_build() + "[cut=100]"; }
 
@@ -29,13 +28,13 @@ std::string truncated_cell() { return "truncated/test/" + this_build() + "[cut=1
 std::string finished_run() {
   std::string out = scratch_dir("reports");
   Outcome o = crashgate_run({"basic", "failing"}, fake_build_root(), out, {"--build", this_build()});
-  EXPECT_EQ(o.exit_code, 1) << both(o);
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   return out;
 }
 
 TEST(ListCommand, PrintsEveryCellWithItsOriginOneALine) {
   Outcome o = run_crashgate({"list", run_fixture("basic")});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   std::string text = o.stdout_excerpt.text();
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 15) << text;  // 5 builds x (1 + 2 params)
   std::string line = text.substr(text.find("truncated/test/asan[cut=100] "));
@@ -48,7 +47,7 @@ TEST(ListCommand, HonoursBuildTargetAndFilterWrittenBeforeOrAfterThePaths) {
   // Each option takes one word, so the paths after them are still paths.
   Outcome o = run_crashgate({"list", "--build", "release,tsan", "--filter", "truncated*[cut=0]", run_fixture("basic"),
                              "--target", "test", "--filter", "*[cut=100]", run_fixture("vstore")});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_EQ(o.stdout_excerpt.text(),
             "truncated/test/release[cut=0]    field-reports/000_391c9c321774cbc0.txt\n"
             "truncated/test/release[cut=100]  field-reports/000_391c9c321774cbc0.txt\n"
@@ -65,7 +64,7 @@ TEST(ListCommand, AMalformedFileIsAUsageError) {
 TEST(ShowCommand, ExplainsACrashedCellFromTheRunsResults) {
   std::string out = finished_run();
   Outcome o = run_crashgate({"show", truncated_cell(), "--run", out + "/latest"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   std::string text = o.stdout_excerpt.text();
   EXPECT_THAT(text, HasSubstr("cell       " + truncated_cell()));
   EXPECT_THAT(text, HasSubstr("origin     field-reports/000_391c9c321774cbc0.txt"));
@@ -84,7 +83,7 @@ TEST(ShowCommand, ExplainsACrashedCellFromTheRunsResults) {
 TEST(ShowCommand, ExplainsAFailureWithExpectationOutcomeAndStderr) {
   std::string out = finished_run();
   Outcome o = run_crashgate({"show", "wrong-expectation*", "--run", out + "/latest/results.json"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("verdict    fail"));
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("unmet      outcome: expected error, got ok"));
 }
@@ -107,7 +106,7 @@ TEST(ReproCommand, RerunsTheCellWithItsSeedAndJudgesItAgain) {
   std::string out = finished_run();
   auto recorded = results_cell(latest_results(out), truncated_cell());
   Outcome o = run_crashgate({"repro", truncated_cell(), "--run", out + "/latest"});
-  ASSERT_EQ(o.exit_code, 0) << both(o);
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("SIGBUS (BUS_ADRERR)"));
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("expected signal SIGBUS at step 2, message containing 'past the end of "
                                                  "the file', got signal SIGBUS at step 2: pass"));
@@ -128,7 +127,7 @@ TEST(ReproCommand, RerunsTheCellWithItsSeedAndJudgesItAgain) {
 TEST(ReproCommand, AFailingCellStillFailsAndExitsOne) {
   std::string out = finished_run();
   Outcome o = run_crashgate({"repro", "wrong-expectation/test/" + this_build(), "--run", out + "/latest"});
-  EXPECT_EQ(o.exit_code, 1) << both(o);
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("got ok: fail"));
 }
 
@@ -136,7 +135,7 @@ TEST(ReproCommand, GdbRunsTheDriverOnTheCellsCellJson) {
   std::string out = finished_run();
   // gdb reads its commands from stdin, here empty: it runs the driver (-ex run), shows the crash, then quits.
   Outcome o = run_crashgate({"repro", truncated_cell(), "--gdb", "--run", out + "/latest"});
-  std::string text = both(o);
+  std::string text = testing::output_of(o);
   EXPECT_THAT(text, HasSubstr("gdb -q -ex run --args "));
   EXPECT_THAT(text, HasSubstr("crashgate-driver-test --cell "));
   EXPECT_THAT(text, HasSubstr("SIGBUS")) << "gdb should have run the driver into its crash";

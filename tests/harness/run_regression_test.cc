@@ -15,7 +15,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string both(const Outcome& o) { return "stdout:\n" + o.stdout_excerpt.text() + "\nstderr:\n" + o.stderr_excerpt.text(); }
 
 TEST(RunRegression, ABuildHasTheSwitchesWhenItsCMakeCacheSaysSo) {
   std::string root = testing::scratch_dir("cache-root");
@@ -45,7 +44,7 @@ TEST(RunRegression, ARunWhereNoBuildHasTheSwitchesIsAUsageError) {
   std::string out = testing::scratch_dir("reports");
   Outcome o = testing::crashgate_run({"vstore"}, testing::fake_build_root(), out,
                                      {"--build", testing::this_build(), "--regression", "unvalidated-header"});
-  EXPECT_EQ(o.exit_code, 2) << both(o);
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--regression unvalidated-header: no selected build has regression "
                                                  "switches compiled in (" + testing::this_build() + " under "));
   Outcome bad = testing::crashgate_run({"vstore"}, testing::fake_build_root(), out,
@@ -61,13 +60,13 @@ TEST(RunRegression, TheSwitchTurnsACleanErrorIntoANewCrashTheGateBlocks) {
   std::string out = testing::scratch_dir("reports");
   std::string filter = "*[cut=0]";
   Outcome clean = testing::crashgate_run({"vstore"}, root, out, {"--build", testing::this_build(), "--filter", filter});
-  ASSERT_EQ(clean.exit_code, 0) << both(clean);
+  ASSERT_EQ(clean.exit_code, 0) << testing::output_of(clean);
   std::string baseline = out + "/baseline.json";
   ASSERT_EQ(testing::run_crashgate({"baseline", "update", out + "/latest", "--out", baseline}).exit_code, 0);
 
   Outcome broken = testing::crashgate_run({"vstore"}, root, out, {"--build", testing::this_build(), "--filter", filter,
                                                                   "--regression", "unvalidated-header"});
-  EXPECT_EQ(broken.exit_code, 1) << both(broken);
+  EXPECT_EQ(broken.exit_code, 1) << testing::output_of(broken);
   EXPECT_THAT(broken.stdout_excerpt.text(), HasSubstr("regression unvalidated-header switched on in 1 of 1 cells"));
   auto results = testing::latest_results(out);
   EXPECT_EQ(results["regression"], "unvalidated-header");
@@ -77,7 +76,7 @@ TEST(RunRegression, TheSwitchTurnsACleanErrorIntoANewCrashTheGateBlocks) {
   EXPECT_EQ(cell["outcome"]["signature"].get<std::string>().size(), 16u) << cell["outcome"].dump();
 
   Outcome gate = testing::run_crashgate({"gate", out + "/latest", "--baseline", baseline, "--rerun-failures", "1"});
-  EXPECT_EQ(gate.exit_code, 1) << both(gate);
+  EXPECT_EQ(gate.exit_code, 1) << testing::output_of(gate);
   std::string md = gate.stdout_excerpt.text();
   EXPECT_THAT(md, HasSubstr("### New crash signatures (1)"));
   EXPECT_THAT(md, HasSubstr("of scenario `vstore-truncated-vectors` (1)"));

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
 
 namespace crashgate {
 namespace {
@@ -34,15 +35,6 @@ std::string scenario_file(const std::string& name, const std::string& text) {
   return path;
 }
 
-Outcome crashgate(std::vector<std::string> args, const std::string& root) {
-  RunSpec spec;
-  spec.argv = {testing::crashgate_binary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env.emplace_back("CRASHGATE_BUILD_ROOT", root);
-  spec.trace = false;
-  return run_observed(spec);
-}
-
 TEST(TargetSupport, EveryTargetMeansTheBuiltTargetsThatCanRunEachCell) {
   std::string root = two_target_root();
   std::string path = scenario_file("open-after-cut", R"(name = "open-after-cut"
@@ -56,7 +48,7 @@ what = "open"
 [expect]
 outcome = "ok"
 )");
-  Outcome o = crashgate({"list", path, "--explain"}, root);
+  Outcome o = testing::run_crashgate({"list", path, "--explain"}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(o.exit_code, 0) << o.stderr_excerpt.text();
   std::string out = o.stdout_excerpt.text();
   EXPECT_THAT(out, HasSubstr("open-after-cut/vstore/release"));
@@ -80,7 +72,7 @@ to = "0"
 [expect]
 outcome = "ok|error"
 )");
-  Outcome o = crashgate({"list", path, "--explain"}, root);
+  Outcome o = testing::run_crashgate({"list", path, "--explain"}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(o.exit_code, 0) << o.stderr_excerpt.text();
   std::string out = o.stdout_excerpt.text();
   EXPECT_THAT(out, HasSubstr("cut-each-file/vstore/release[file=vectors]"));
@@ -102,7 +94,7 @@ what = "open"
 [expect]
 outcome = "ok"
 )");
-  Outcome o = crashgate({"list", path}, root);
+  Outcome o = testing::run_crashgate({"list", path}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":6:6: step 1 (read): target handmade has no op 'read'"));
 }
@@ -120,7 +112,7 @@ with = "socket"
 [expect]
 outcome = "error"
 )");
-  Outcome o = crashgate({"run", path, "--build-root", root, "--out", testing::scratch_dir("replace-socket-out")}, root);
+  Outcome o = testing::run_crashgate({"run", path, "--build-root", root, "--out", testing::scratch_dir("replace-socket-out")}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(o.exit_code, 2);
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":8:8: step 1 (replace): 'with' = \"socket\" is not among target vstore's "
                                                         "values (directory, empty, fifo, foreign)"));
@@ -146,14 +138,14 @@ op = "count"
 [expect]
 outcome = "ok|error"
 )");
-  Outcome listed = crashgate({"list", path}, root);
+  Outcome listed = testing::run_crashgate({"list", path}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(listed.exit_code, 0) << listed.stderr_excerpt.text();
   std::string out = listed.stdout_excerpt.text();
   EXPECT_THAT(out, HasSubstr("sweep/handmade/release[spot=data.count]"));
   EXPECT_THAT(out, HasSubstr("sweep/vstore/release[spot=vectors.record_size]"));
   EXPECT_THAT(out, HasSubstr("sweep/vstore/release[spot=manifest.slot_count]"));
   EXPECT_THAT(out, Not(HasSubstr("sweep/handmade/release[spot=vectors")));
-  Outcome ran = crashgate({"run", path, "--target", "handmade", "--build-root", root, "--out", testing::scratch_dir("sweep-out")}, root);
+  Outcome ran = testing::run_crashgate({"run", path, "--target", "handmade", "--build-root", root, "--out", testing::scratch_dir("sweep-out")}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
   EXPECT_EQ(ran.exit_code, 0) << ran.stdout_excerpt.text() << ran.stderr_excerpt.text();
   EXPECT_THAT(ran.stderr_excerpt.text() + ran.stdout_excerpt.text(), HasSubstr("1 cells"));
 }

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
 
 namespace crashgate {
 namespace {
@@ -24,35 +25,26 @@ std::string gate_root() {
   return root;
 }
 
-Outcome crashgate(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
-  RunSpec spec;
-  spec.argv = {testing::crashgate_binary()};
-  spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.env = std::move(env);
-  spec.trace = false;
-  return run_observed(spec);
-}
-
 bool have_system_python() { return fs::exists("/usr/bin/python3"); }
 
 TEST(Walkthrough, TheExampleDriverConforms) {
   if (!have_system_python()) GTEST_SKIP() << "no /usr/bin/python3";
-  Outcome o = crashgate({"driver-check", "tinyvec", "--build-root", gate_root(), "--timeout", "30s"});
+  Outcome o = testing::run_crashgate({"driver-check", "tinyvec", "--build-root", gate_root(), "--timeout", "30s"});
   EXPECT_EQ(o.exit_code, 0) << o.stdout_excerpt.text();
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("12 of 12 checks passed"));
 }
 
 TEST(Walkthrough, TheTruncationAndCorruptionScenariosPassOnTheHardenedEngine) {
   if (!have_system_python()) GTEST_SKIP() << "no /usr/bin/python3";
-  Outcome o = crashgate({"run", example() + "/scenarios", "--build-root", gate_root(), "--out", testing::scratch_dir("reports")});
+  Outcome o = testing::run_crashgate({"run", example() + "/scenarios", "--build-root", gate_root(), "--out", testing::scratch_dir("reports")});
   EXPECT_EQ(o.exit_code, 0) << o.stdout_excerpt.text() << o.stderr_excerpt.text();
   EXPECT_THAT(o.stderr_excerpt.text() + o.stdout_excerpt.text(), HasSubstr("16 cells"));
 }
 
 TEST(Walkthrough, WithTheHeaderCheckRemovedCrashgateReportsTheSignalInTheReadStep) {
   if (!have_system_python()) GTEST_SKIP() << "no /usr/bin/python3";
-  Outcome o = crashgate({"run", example() + "/scenarios", "--build-root", gate_root(), "--out", testing::scratch_dir("reports")},
-                        {{"TINYVEC_TRUST_HEADER", "1"}});
+  Outcome o = testing::run_crashgate({"run", example() + "/scenarios", "--build-root", gate_root(), "--out", testing::scratch_dir("reports")},
+                                   {.env = {{"TINYVEC_TRUST_HEADER", "1"}}});
   EXPECT_EQ(o.exit_code, 1);
   std::string text = o.stdout_excerpt.text() + o.stderr_excerpt.text();
   EXPECT_THAT(text, HasSubstr("tinyvec-header-fields/tinyvec/release[field=record_size,value=u64le:1000000]"));

@@ -16,12 +16,6 @@ namespace {
 using testing::kTinyStack;
 using testing::run_with_stack;
 
-Record record(std::vector<Attribute> attributes) {
-  Record r;
-  r.attributes = std::move(attributes);
-  return r;
-}
-
 // Everything a filter goes through, all of it on the small thread.
 struct Lifecycle {
   Status status;
@@ -52,8 +46,8 @@ Lifecycle on_tiny_stack(const std::string& text, const Record& hit, const Record
 
 TEST(FilterDeepInput, MillionClauseOrChainRunsOnA64KiBStack) {
   std::string text = testing::report_chain(1'000'000);
-  Lifecycle r = on_tiny_stack(text, record({{"file_path", testing::report_path(999'999)}}),
-                              record({{"file_path", "src/not/in/the/list.py"}}));
+  Lifecycle r = on_tiny_stack(text, testing::with_attributes({{"file_path", testing::report_path(999'999)}}),
+                              testing::with_attributes({{"file_path", "src/not/in/the/list.py"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
   EXPECT_TRUE(r.matched_hit);
   EXPECT_FALSE(r.matched_miss);
@@ -64,8 +58,8 @@ TEST(FilterDeepInput, MillionClauseOrChainRunsOnA64KiBStack) {
 TEST(FilterDeepInput, FieldReportChainRunsOnA64KiBStack) {
   std::string text = testing::report_chain(31'985);
   EXPECT_NEAR(static_cast<double>(text.size()), 1.73e6, 0.02e6) << "the field's 1.74 MB filter";
-  Lifecycle r = on_tiny_stack(text, record({{"file_path", testing::report_path(31'984)}}),
-                              record({{"file_path", testing::report_path(31'985)}}));
+  Lifecycle r = on_tiny_stack(text, testing::with_attributes({{"file_path", testing::report_path(31'984)}}),
+                              testing::with_attributes({{"file_path", testing::report_path(31'985)}}));
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
   EXPECT_TRUE(r.matched_hit);
   EXPECT_FALSE(r.matched_miss);
@@ -73,7 +67,7 @@ TEST(FilterDeepInput, FieldReportChainRunsOnA64KiBStack) {
 }
 
 TEST(FilterDeepInput, HundredThousandNestedParenthesesRunOnA64KiBStack) {
-  Lifecycle r = on_tiny_stack(testing::nested_parentheses(100'000), record({{"a", "x"}}), record({{"a", "y"}}));
+  Lifecycle r = on_tiny_stack(testing::nested_parentheses(100'000), testing::with_attributes({{"a", "x"}}), testing::with_attributes({{"a", "y"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
   EXPECT_TRUE(r.matched_hit);
   EXPECT_FALSE(r.matched_miss);
@@ -81,11 +75,11 @@ TEST(FilterDeepInput, HundredThousandNestedParenthesesRunOnA64KiBStack) {
 }
 
 TEST(FilterDeepInput, HundredThousandChainedNotsRunOnA64KiBStack) {
-  Lifecycle even = on_tiny_stack(testing::not_chain(100'000), record({{"a", "x"}}), record({{"a", "y"}}));
+  Lifecycle even = on_tiny_stack(testing::not_chain(100'000), testing::with_attributes({{"a", "x"}}), testing::with_attributes({{"a", "y"}}));
   ASSERT_TRUE(even.status.ok()) << even.status.to_string();
   EXPECT_TRUE(even.matched_hit);
   EXPECT_FALSE(even.matched_miss);
-  Lifecycle odd = on_tiny_stack(testing::not_chain(100'001), record({{"a", "y"}}), record({{"a", "x"}}));
+  Lifecycle odd = on_tiny_stack(testing::not_chain(100'001), testing::with_attributes({{"a", "y"}}), testing::with_attributes({{"a", "x"}}));
   ASSERT_TRUE(odd.status.ok()) << odd.status.to_string();
   EXPECT_TRUE(odd.matched_hit);
   EXPECT_FALSE(odd.matched_miss);
@@ -94,8 +88,8 @@ TEST(FilterDeepInput, HundredThousandChainedNotsRunOnA64KiBStack) {
 
 TEST(FilterDeepInput, HundredThousandLevelsThatCannotFlattenRunOnA64KiBStack) {
   // The evaluator and printer walk all 100,000 levels here: nothing simplifies away.
-  Lifecycle r = on_tiny_stack(testing::alternating_nest(100'000), record({{"x", "1"}, {"y", "1"}, {"c", "end"}}),
-                              record({{"x", "1"}, {"y", "1"}}));
+  Lifecycle r = on_tiny_stack(testing::alternating_nest(100'000), testing::with_attributes({{"x", "1"}, {"y", "1"}, {"c", "end"}}),
+                              testing::with_attributes({{"x", "1"}, {"y", "1"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
   EXPECT_TRUE(r.matched_hit);
   EXPECT_FALSE(r.matched_miss);
@@ -103,8 +97,8 @@ TEST(FilterDeepInput, HundredThousandLevelsThatCannotFlattenRunOnA64KiBStack) {
 }
 
 TEST(FilterDeepInput, HundredThousandNegatedLevelsRunOnA64KiBStack) {
-  Lifecycle r = on_tiny_stack(testing::negated_nest(100'000), record({{"x", "1"}, {"c", "end"}}),
-                              record({{"x", "1"}}));
+  Lifecycle r = on_tiny_stack(testing::negated_nest(100'000), testing::with_attributes({{"x", "1"}, {"c", "end"}}),
+                              testing::with_attributes({{"x", "1"}}));
   ASSERT_TRUE(r.status.ok()) << r.status.to_string();
   EXPECT_TRUE(r.matched_hit);
   EXPECT_FALSE(r.matched_miss);
@@ -115,7 +109,7 @@ TEST(FilterDeepInput, OverTheLimitsFailsCleanlyOnA64KiBStack) {
   FilterLimits limits;
   limits.max_depth = 50'000;
   limits.max_clauses = 500'000;
-  Record any = record({});
+  Record any = testing::with_attributes({});
   Lifecycle deep = on_tiny_stack(testing::nested_parentheses(100'000), any, any, limits);
   EXPECT_EQ(deep.status.code(), Code::invalid_argument);
   EXPECT_NE(deep.status.message().find("column 50001: nesting deeper than max_depth = 50000"), std::string::npos)

@@ -7,15 +7,10 @@
 #include <gtest/gtest.h>
 
 #include "vstore/filter.h"
+#include "vstore/support/filter_inputs.h"
 
 namespace vstore {
 namespace {
-
-Record record(std::vector<Attribute> attributes) {
-  Record r;
-  r.attributes = std::move(attributes);
-  return r;
-}
 
 Filter parse_ok(std::string_view text) {
   Result<Filter> f = Filter::parse(text);
@@ -28,19 +23,19 @@ std::string canonical(std::string_view text) { return parse_ok(text).to_string()
 
 TEST(FilterGrammar, EqualityMatchesTheExactValue) {
   Filter f = parse_ok("file_path = 'a.txt'");
-  EXPECT_TRUE(f.matches(record({{"file_path", "a.txt"}})));
-  EXPECT_FALSE(f.matches(record({{"file_path", "a.txt "}})));
-  EXPECT_FALSE(f.matches(record({{"file_path", "A.TXT"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"file_path", "a.txt"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"file_path", "a.txt "}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"file_path", "A.TXT"}})));
 }
 
 TEST(FilterGrammar, InequalityMatchesEveryOtherValue) {
   Filter f = parse_ok("lang != 'en'");
-  EXPECT_FALSE(f.matches(record({{"lang", "en"}})));
-  EXPECT_TRUE(f.matches(record({{"lang", "de"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"lang", "en"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"lang", "de"}})));
 }
 
 TEST(FilterGrammar, MissingAttributeEqualsNothing) {
-  Record none = record({{"other", "x"}});
+  Record none = testing::with_attributes({{"other", "x"}});
   EXPECT_FALSE(parse_ok("f = 'x'").matches(none));
   EXPECT_TRUE(parse_ok("f != 'x'").matches(none));
   EXPECT_FALSE(parse_ok("f IN ('x', 'y')").matches(none));
@@ -50,46 +45,46 @@ TEST(FilterGrammar, MissingAttributeEqualsNothing) {
 
 TEST(FilterGrammar, InListMatchesAnyOfItsValues) {
   Filter f = parse_ok("f IN ('a', 'b', 'c')");
-  EXPECT_TRUE(f.matches(record({{"f", "b"}})));
-  EXPECT_FALSE(f.matches(record({{"f", "d"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f", "b"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"f", "d"}})));
   Filter g = parse_ok("f NOT IN ('a', 'b')");
-  EXPECT_FALSE(g.matches(record({{"f", "a"}})));
-  EXPECT_TRUE(g.matches(record({{"f", "z"}})));
+  EXPECT_FALSE(g.matches(testing::with_attributes({{"f", "a"}})));
+  EXPECT_TRUE(g.matches(testing::with_attributes({{"f", "z"}})));
 }
 
 TEST(FilterGrammar, KeywordsAreCaseInsensitiveFieldsAndValuesAreNot) {
   EXPECT_EQ(canonical("a = 'x' and b = 'y' Or not c in ('z') OR d nOt In ('w')"),
             "a = 'x' AND b = 'y' OR c != 'z' OR d != 'w'");
   Filter f = parse_ok("Name = 'Bob'");
-  EXPECT_FALSE(f.matches(record({{"name", "Bob"}})));
-  EXPECT_TRUE(f.matches(record({{"Name", "Bob"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"name", "Bob"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"Name", "Bob"}})));
 }
 
 TEST(FilterGrammar, NotBindsTighterThanAndWhichBindsTighterThanOr) {
   Filter f = parse_ok("a = '1' OR b = '1' AND NOT c = '1'");
-  EXPECT_TRUE(f.matches(record({{"a", "1"}, {"c", "1"}})));
-  EXPECT_FALSE(f.matches(record({{"b", "1"}, {"c", "1"}})));
-  EXPECT_TRUE(f.matches(record({{"b", "1"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"a", "1"}, {"c", "1"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"b", "1"}, {"c", "1"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"b", "1"}})));
   Filter g = parse_ok("(a = '1' OR b = '1') AND NOT c = '1'");
-  EXPECT_FALSE(g.matches(record({{"a", "1"}, {"c", "1"}})));
+  EXPECT_FALSE(g.matches(testing::with_attributes({{"a", "1"}, {"c", "1"}})));
   EXPECT_EQ(g.to_string(), "(a = '1' OR b = '1') AND c != '1'");
 }
 
 TEST(FilterGrammar, QuotesInsideValuesAreDoubledAndBackslashIsPlain) {
   Filter f = parse_ok("f = 'it''s' OR g = 'C:\\dir\\x'");
-  EXPECT_TRUE(f.matches(record({{"f", "it's"}})));
-  EXPECT_TRUE(f.matches(record({{"g", "C:\\dir\\x"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f", "it's"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"g", "C:\\dir\\x"}})));
   EXPECT_EQ(f.to_string(), "f = 'it''s' OR g = 'C:\\dir\\x'");
-  EXPECT_TRUE(parse_ok("f = ''").matches(record({{"f", ""}})));
-  EXPECT_TRUE(parse_ok("f = 'line\nbreak'").matches(record({{"f", "line\nbreak"}})));
+  EXPECT_TRUE(parse_ok("f = ''").matches(testing::with_attributes({{"f", ""}})));
+  EXPECT_TRUE(parse_ok("f = 'line\nbreak'").matches(testing::with_attributes({{"f", "line\nbreak"}})));
 }
 
 TEST(FilterGrammar, QuotedFieldNamesReachAnyAttributeKey) {
   Filter f = parse_ok("\"file path\" = 'x' OR \"and\" = 'y' OR \"say \"\"hi\"\"\" = 'z' OR \"\" = 'e'");
-  EXPECT_TRUE(f.matches(record({{"file path", "x"}})));
-  EXPECT_TRUE(f.matches(record({{"and", "y"}})));
-  EXPECT_TRUE(f.matches(record({{"say \"hi\"", "z"}})));
-  EXPECT_TRUE(f.matches(record({{"", "e"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"file path", "x"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"and", "y"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"say \"hi\"", "z"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"", "e"}})));
   EXPECT_EQ(f.to_string(), "\"file path\" = 'x' OR \"and\" = 'y' OR \"say \"\"hi\"\"\" = 'z' OR \"\" = 'e'");
   EXPECT_EQ(canonical("\"plain_name.v2\" = 'x'"), "plain_name.v2 = 'x'");
 }
@@ -147,10 +142,10 @@ TEST(FilterGrammar, ManyFieldsAreEachListedOnceAndMatchTheirOwnValues) {
   ASSERT_EQ(f.fields().size(), 20u);
   for (int i = 0; i < 20; ++i) EXPECT_EQ(f.fields()[i], fmt::format("f{}", (i * 7) % 20)) << i;
   EXPECT_EQ(f.clause_count(), 40u);
-  EXPECT_TRUE(f.matches(record({{"f3", "v1"}})));
-  EXPECT_TRUE(f.matches(record({{"f19", "v0"}})));
-  EXPECT_FALSE(f.matches(record({{"f3", "v2"}})));
-  EXPECT_FALSE(f.matches(record({{"f20", "v0"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f3", "v1"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f19", "v0"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"f3", "v2"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"f20", "v0"}})));
   EXPECT_EQ(canonical(f.to_string()), f.to_string());
 }
 
@@ -168,10 +163,10 @@ TEST(FilterGrammar, LongInListUsesTheHashIndexAndStillMatchesExactly) {
   for (int i = 0; i < 1000; ++i) text += (i ? ", '" : "'") + std::to_string(i * 7) + "'";
   text += ")";
   Filter f = parse_ok(text);
-  EXPECT_TRUE(f.matches(record({{"f", "0"}})));
-  EXPECT_TRUE(f.matches(record({{"f", "6993"}})));
-  EXPECT_FALSE(f.matches(record({{"f", "6994"}})));
-  EXPECT_FALSE(f.matches(record({{"f", "699"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f", "0"}})));
+  EXPECT_TRUE(f.matches(testing::with_attributes({{"f", "6993"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"f", "6994"}})));
+  EXPECT_FALSE(f.matches(testing::with_attributes({{"f", "699"}})));
 }
 
 }  // namespace

@@ -6,11 +6,12 @@
 #include "vstore/support/clustered.h"
 #include "vstore/support/hnswlib_reference.h"
 #include "vstore/support/scratch.h"
+#include "vstore/support/sanitizers.h"
 
 namespace vstore {
 namespace {
 
-constexpr uint32_t kDim = 64;
+constexpr uint32_t kVectorDim = 64;
 constexpr uint64_t kPoints = 20000;
 constexpr uint64_t kQueries = 200;
 constexpr size_t kK = 10;
@@ -25,36 +26,27 @@ std::vector<Record> as_records(const std::vector<float>& data, uint32_t dim, uin
   return out;
 }
 
-bool under_tsan() {
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return true;
-#endif
-#endif
-  return false;
-}
-
 TEST(HnswRecall, AtEf64ReachesAtLeast095AndAtLeastHnswlibOnClusteredData) {
   // Not a concurrency test; and hnswlib's own two mutexes (label lock, visited
   // pool) are taken in both orders, which TSan's deadlock detector reports.
-  if (under_tsan()) GTEST_SKIP() << "recall is measured in the release and asan builds";
-  std::vector<float> data = testing::clustered_vectors(kPoints, kDim, 1);
-  std::vector<float> queries = testing::clustered_vectors(kQueries, kDim, 2);
-  auto truth = testing::exact_neighbours(data, queries, kDim, kK);
+  if (testing::under_tsan()) GTEST_SKIP() << "recall is measured in the release and asan builds";
+  std::vector<float> data = testing::clustered_vectors(kPoints, kVectorDim, 1);
+  std::vector<float> queries = testing::clustered_vectors(kQueries, kVectorDim, 2);
+  auto truth = testing::exact_neighbours(data, queries, kVectorDim, kK);
 
   testing::ScratchDir d;
   CreateOptions o;
-  o.dim = kDim;
+  o.dim = kVectorDim;
   auto store = std::move(Store::create(d / "s", o)).value();
-  for (uint64_t first = 0; first < kPoints; first += 2000) ASSERT_TRUE(store->add(as_records(data, kDim, first, 2000)).ok());
+  for (uint64_t first = 0; first < kPoints; first += 2000) ASSERT_TRUE(store->add(as_records(data, kVectorDim, first, 2000)).ok());
   std::vector<std::vector<uint64_t>> ours(kQueries);
   for (uint64_t q = 0; q < kQueries; ++q) {
-    auto hits = store->search({queries.data() + q * kDim, kDim}, {.k = kK, .ef = kEf});
+    auto hits = store->search({queries.data() + q * kVectorDim, kVectorDim}, {.k = kK, .ef = kEf});
     ASSERT_TRUE(hits.ok()) << hits.status().to_string();
     for (const SearchHit& h : *hits) ours[q].push_back(h.id);
   }
 
-  auto theirs = testing::hnswlib_knn(data, queries, kDim, 16, 200, kEf, kK);
+  auto theirs = testing::hnswlib_knn(data, queries, kVectorDim, 16, 200, kEf, kK);
 
   double r_ours = testing::recall_at_k(truth, ours), r_theirs = testing::recall_at_k(truth, theirs);
   RecordProperty("vstore_recall", std::to_string(r_ours));

@@ -17,6 +17,7 @@
 #include "vstore/testing.h"
 #include "vstore/support/child_process.h"
 #include "vstore/support/scratch.h"
+#include "vstore/support/sanitizers.h"
 
 namespace vstore {
 namespace {
@@ -30,15 +31,6 @@ using testing::ScratchDir;
 #define REQUIRE_SWITCHES()                                                                   \
   if (!regressions_compiled_in()) GTEST_SKIP() << "regression switches are not compiled in"; \
   if (!failpoints_compiled_in()) GTEST_SKIP() << "failpoints are not compiled in"
-
-bool under_tsan() {
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return true;
-#endif
-#endif
-  return false;
-}
 
 bool crashed(const ChildResult& r) {
   return (!r.exited && (r.signal == SIGSEGV || r.signal == SIGBUS)) || r.output.find("ERROR: AddressSanitizer") != std::string::npos ||
@@ -128,7 +120,7 @@ int read_a_list_mid_write() {
 TEST(IndexRegression, UnlockedLinksReadsATornNeighbourList) {
   REQUIRE_SWITCHES();
   ChildResult on = with_switch("unlocked-links", read_a_list_mid_write);
-  if (under_tsan())
+  if (testing::under_tsan())
     EXPECT_TRUE(tsan_reported(on) || (on.exited && on.exit_code == 1)) << on.describe();
   else
     EXPECT_TRUE(on.exited && on.exit_code == 1) << "a torn list: " << on.describe();
@@ -164,7 +156,7 @@ int search_across_growth() {
 
 TEST(IndexRegression, ToctouNeighborUsesANodeItsSnapshotDoesNotHold) {
   REQUIRE_SWITCHES();
-  if (under_tsan()) GTEST_SKIP() << "a heap overflow, which ASan reports; TSan has no check for it";
+  if (testing::under_tsan()) GTEST_SKIP() << "a heap overflow, which ASan reports; TSan has no check for it";
   ChildResult on = with_switch("toctou-neighbor", search_across_growth);
   EXPECT_TRUE(crashed(on) || (on.exited && on.exit_code == 1)) << on.describe();
   ChildResult off = with_switch("", search_across_growth);

@@ -20,6 +20,7 @@
 #include "vstore/support/child_process.h"
 #include "vstore/support/crash_workload.h"
 #include "vstore/support/scratch.h"
+#include "vstore/support/sanitizers.h"
 
 namespace vstore {
 namespace {
@@ -32,17 +33,6 @@ using testing::ScratchDir;
 #define REQUIRE_SWITCHES()                                                                   \
   if (!regressions_compiled_in()) GTEST_SKIP() << "regression switches are not compiled in"; \
   if (!failpoints_compiled_in()) GTEST_SKIP() << "failpoints are not compiled in"
-
-bool under_tsan() {
-#if defined(__SANITIZE_THREAD__)
-  return true;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-  return true;
-#endif
-#endif
-  return false;
-}
 
 // Kind of death a plain build shows, and what TSan shows instead for races.
 bool died_of(const ChildResult& r, int sig) { return !r.exited && r.signal == sig; }
@@ -182,7 +172,7 @@ int readers_during_growth() {
 TEST(StorageRegression, UnlockedGrowUnmapsUnderReaders) {
   REQUIRE_SWITCHES();
   ChildResult on = with_switch("unlocked-grow", readers_during_growth);
-  if (under_tsan())
+  if (testing::under_tsan())
     EXPECT_TRUE(tsan_reported(on) || died_of(on, SIGSEGV)) << on.describe();
   else
     EXPECT_TRUE(crashed(on, SIGSEGV, "SEGV") || crashed(on, SIGBUS, "BUS")) << on.describe();
@@ -249,7 +239,7 @@ TEST(StorageRegression, InPlaceCompactionSigbusesAnotherReader) {
 
 TEST(StorageRegression, Offset32CorruptsRecordsCompactedPast4GiB) {
   REQUIRE_SWITCHES();
-  if (under_tsan()) GTEST_SKIP() << "writes 8 GiB; the asan and debug builds cover it";
+  if (testing::under_tsan()) GTEST_SKIP() << "writes 8 GiB; the asan and debug builds cover it";
   // 16,400 records of dimension 65,536 (256 KiB each) are 4.1 GiB of live data.
   auto steps = [] {
     ScratchDir d;

@@ -4,8 +4,10 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace crashgate::testing {
 
@@ -13,14 +15,50 @@ std::string crasher_path(const std::string& name) { return std::string(CRASHGATE
 std::string crashgate_binary() { return CRASHGATE_BIN; }
 std::string source_dir() { return CRASHGATE_SOURCE_DIR; }
 
+namespace {
+
+std::filesystem::path process_scratch_root() {
+  return std::filesystem::temp_directory_path() / ("crashgate-test-" + std::to_string(getpid()));
+}
+
+// This process's scratch directories go when its tests have passed; a failure
+// keeps them for whoever reads the failure, and says where they are.
+class ScratchCleanup : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    std::filesystem::path root = process_scratch_root();
+    std::error_code ec;
+    if (!std::filesystem::exists(root, ec)) return;
+    if (::testing::UnitTest::GetInstance()->Passed())
+      std::filesystem::remove_all(root, ec);
+    else
+      std::fprintf(stderr, "crashgate tests: scratch files kept in %s\n", root.c_str());
+  }
+};
+
+[[maybe_unused]] auto* const scratch_cleanup = ::testing::AddGlobalTestEnvironment(new ScratchCleanup);
+
+}  // namespace
+
 std::string scratch_dir(const std::string& name) {
   auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("crashgate-test-" + std::to_string(getpid())) /
-                              (std::string(info ? info->name() : "none") + "-" + name);
+  std::filesystem::path dir = process_scratch_root() / (std::string(info ? info->name() : "none") + "-" + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   return dir.string();
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 Outcome run_crasher(const std::string& name, std::vector<std::string> args, Limits limits) {

@@ -25,6 +25,10 @@ const Frame* find_frame(const Outcome& outcome, const std::string& needle);
 // The stack with the given role, or nullptr.
 const Thread* find_stack(const Outcome& outcome, const std::string& role);
 
+// Writes `text` to `path` (the test fails when it cannot); the whole of a file.
+void write_file(const std::string& path, const std::string& text);
+std::string read_file(const std::string& path);
+
 // Whether a process is gone or a zombie: it no longer runs.
 bool process_gone(long pid);
 

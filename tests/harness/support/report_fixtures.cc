@@ -220,18 +220,7 @@ RunResults many_failing_results(int n) {
   return r;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  ASSERT_TRUE(out.good()) << "cannot write " << path;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+std::string junit_schema() { return source_dir() + "/tests/harness/data/junit-10.xsd"; }
 
 Outcome run_tool(const std::vector<std::string>& argv, const std::string& stdout_path, int seconds) {
   RunSpec spec;

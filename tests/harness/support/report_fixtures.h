@@ -8,6 +8,7 @@
 
 #include "crashgate/outcome.h"
 #include "crashgate/run_results.h"
+#include "harness/support/crashers.h"
 
 namespace crashgate::testing {
 
@@ -32,9 +33,8 @@ RunResults many_failing_results(int n);
 // A run with no cells.
 RunResults empty_results();
 
-// Writes `text` to `path` (the test fails when it cannot).
-void write_file(const std::string& path, const std::string& text);
-std::string read_file(const std::string& path);
+// tests/harness/data/junit-10.xsd: the JUnit schema reports are validated against.
+std::string junit_schema();
 
 // Runs argv (untraced) with stdout written to `stdout_path` ("" = captured in
 // the outcome like stderr); a wall-clock limit of `seconds`.

@@ -26,13 +26,18 @@ std::string fake_build_root() {
   return root;
 }
 
-Outcome run_crashgate(const std::vector<std::string>& args) {
+Outcome run_crashgate(const std::vector<std::string>& args, const CrashgateCall& call) {
   RunSpec spec;
   spec.argv = {crashgate_binary()};
   spec.argv.insert(spec.argv.end(), args.begin(), args.end());
-  spec.limits.wall = std::chrono::seconds(120);
+  spec.limits.wall = call.wall;
+  spec.env = call.env;
   spec.trace = false;
   return run_observed(spec);
+}
+
+std::string output_of(const Outcome& o) {
+  return "stdout:\n" + o.stdout_excerpt.text() + "\nstderr:\n" + o.stderr_excerpt.text();
 }
 
 Outcome crashgate_run(const std::vector<std::string>& fixtures, const std::string& build_root, const std::string& out,

@@ -3,7 +3,9 @@
 // drivers, and the crashgate binary run as a child.
 #pragma once
 
+#include <chrono>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -24,9 +26,18 @@ std::string this_build();
 // exist for BUILD = this_build() only: every other build's driver is missing.
 std::string fake_build_root();
 
+// How run_crashgate runs the binary: its wall-clock limit and extra environment.
+struct CrashgateCall {
+  std::chrono::seconds wall{120};
+  std::vector<std::pair<std::string, std::string>> env;
+};
+
 // Runs the crashgate binary (untraced: it must be its children's tracer) and
 // returns how it ended; its stdout and stderr are in the excerpts.
-Outcome run_crashgate(const std::vector<std::string>& args);
+Outcome run_crashgate(const std::vector<std::string>& args, const CrashgateCall& call = {});
+
+// "stdout:\n...\nstderr:\n...": both of an outcome's excerpts, for a failure message.
+std::string output_of(const Outcome& o);
 
 // `crashgate run FIXTURE... --build-root ROOT --out OUT` plus `extra`.
 Outcome crashgate_run(const std::vector<std::string>& fixtures, const std::string& build_root,

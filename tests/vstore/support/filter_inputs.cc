@@ -4,6 +4,12 @@
 
 namespace vstore::testing {
 
+Record with_attributes(std::vector<Attribute> attributes) {
+  Record r;
+  r.attributes = std::move(attributes);
+  return r;
+}
+
 std::string report_path(size_t i) {
   return fmt::format("src/pkg_{:04}/mod_{:04}/file_{:06}.py", (i / 1000) % 10000, i % 10000, i % 1000000);
 }

@@ -3,8 +3,14 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
+
+#include "vstore/record.h"
 
 namespace vstore::testing {
+
+// A record with only these attributes (no id, no vector): what a filter looks at.
+Record with_attributes(std::vector<Attribute> attributes);
 
 // The value of clause `i` of a field-report chain: a 36-byte file path.
 std::string report_path(size_t i);
