@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -309,6 +310,67 @@ class ArgsTest(unittest.TestCase):
         self.assertIn("count.equals is a u64, read as another type", str(cm.exception))
         with self.assertRaises(kit.DriverBug):
             self.args("sleep", duration=5).u64("duration", 0)
+
+
+class RecordsTest(unittest.TestCase):
+    """The records every driver adds (the C++ kit's DriverRecords test holds
+    the same values) and the model verify checks against."""
+
+    def test_record_values_are_the_shared_sequence(self):
+        self.assertEqual(kit.record_values(7, 4, 42), [-431, -825, 274, 950])
+        self.assertEqual(kit.record_values(0, 3, 0), [-452, 757, -609])
+        self.assertEqual(kit.file_path_for(7), "src/mcp_vector_search/module_000000/file_00000007.py")
+        self.assertEqual(kit.file_path_for(1234567), "src/mcp_vector_search/module_001234/file_01234567.py")
+        long = kit.record_values(3, 2100, 9)
+        self.assertEqual(long[1024], long[0])
+        self.assertEqual(long[2099], long[2099 % 1024])
+        self.assertNotEqual(kit.record_values(3, 8, 9), kit.record_values(3, 8, 10))
+
+    def test_record_vector_is_float32(self):
+        v = kit.record_vector(7, 4, 42)
+        self.assertEqual(struct.pack("<4f", *v), struct.pack("<4f", -0.431, -0.825, 0.274, 0.95))
+        self.assertEqual(v[3], struct.unpack("f", struct.pack("f", 0.95))[0])
+
+    def model(self):
+        m = kit.Records()
+        m.reset(4)
+        m.added([0, 1, 2], 5)
+        m.added([10], 6)
+        m.removed([1])
+        store = {i: kit.record_vector(i, 4, 5) for i in (0, 2)}
+        store[10] = kit.record_vector(10, 4, 6)
+        return m, store
+
+    def verdict(self, m, store, count=None):
+        try:
+            m.verify(store.get, count)
+        except kit.StepError as e:
+            return e.code + ": " + e.message
+        return "ok"
+
+    def test_verify_passes_on_exactly_the_live_records(self):
+        m, store = self.model()
+        self.assertEqual(self.verdict(m, store, 3), "ok")
+        self.assertEqual(list(m.live()), [0, 2, 10])
+        self.assertEqual(m.next_id(), 11)
+        self.assertEqual(m.sample(2), [0, 10])
+
+    def test_verify_names_the_first_difference(self):
+        m, store = self.model()
+        del store[2]
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 2 was added and not removed, and is missing")
+        m, store = self.model()
+        store[10] = kit.record_vector(10, 4, 5)
+        self.assertIn("verify: id 10 differs at value 0", self.verdict(m, store))
+        m, store = self.model()
+        store[0] = store[0][:3]
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 0 has 3 values, not 4")
+        m, store = self.model()
+        store[1] = kit.record_vector(1, 4, 5)
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 1 was removed and is still there")
+        m, store = self.model()
+        self.assertEqual(self.verdict(m, store, 4),
+                         "wrong-result: verify: the store counts 4 records; 3 were added and not removed")
 
 
 class JudgementTest(unittest.TestCase):

@@ -129,6 +129,16 @@ class LayoutTest(unittest.TestCase):
 
 
 @unittest.skipIf(NO_HNSWLIB, NO_HNSWLIB)
+@unittest.skipIf(NO_HNSWLIB, NO_HNSWLIB)
+class RecordsTest(unittest.TestCase):
+    def test_numpy_vectors_are_the_kits_records(self):
+        pyh.import_engine()
+        ids = [0, 1, 7, 999, 123456]
+        got = pyh.record_vectors(ids, 1030, 42)
+        for row, i in enumerate(ids):
+            self.assertEqual(got[row].tolist(), kit.record_vector(i, 1030, 42), i)
+
+
 class DirectTest(unittest.TestCase):
     """Cells run by the driver directly (events read from its pipe)."""
 

@@ -687,6 +687,120 @@ def evaluate_offset(file: LayoutFile, path: str, expr: str, extra: Optional[Extr
 
 
 # ---------------------------------------------------------------------------
+# The records every driver adds, and the model verify checks against
+# (crashgate/driver_records.h: the same values, bit for bit).
+
+def file_path_for(record_id: int) -> str:
+    return f"src/mcp_vector_search/module_{record_id // 1000:06}/file_{record_id:08}.py"
+
+
+def record_values(record_id: int, dim: int, seed: int) -> list:
+    """The vector a driver adds for `record_id`, as integers in -1000..1000:
+    the value is that over 1000 as a float32. Past 1,024 dimensions the first
+    1,024 values repeat. (An engine reached through numpy can compute the same
+    for many ids at once; a test holds it to this.)"""
+    x = (((record_id + 1) * 0x9E3779B97F4A7C15) & U64_MAX) ^ seed
+    out = []
+    for i in range(dim):
+        if i >= 1024:
+            out.append(out[i % 1024])
+            continue
+        x ^= x >> 31
+        x = (x * 0xBF58476D1CE4E5B9) & U64_MAX
+        x ^= x >> 29
+        out.append(x % 2001 - 1000)
+    return out
+
+
+def record_vector(record_id: int, dim: int, seed: int) -> list:
+    """record_values as float32 values (Python floats holding exactly them)."""
+    import struct  # noqa: PLC0415
+    thousandths = record_values(record_id, dim, seed)
+    # v / 1000 rounded once to float32, as float(v) / 1000.0f is in C++: for
+    # these 2,001 values rounding the double quotient gives the same float.
+    return [struct.unpack("f", struct.pack("f", v / 1000.0))[0] for v in thousandths]
+
+
+class Records:
+    """The model of what must be in the store: the ids added and not removed
+    since it was created, each with the seed its vector came from, and the ids
+    removed. Safe to use from several threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.dim = 0
+        self._live = {}        # id -> the seed of its vector
+        self._removed = set()
+        self._next_id = 0
+
+    def reset(self, dim: int) -> None:
+        with self._lock:
+            self.dim, self._live, self._removed, self._next_id = dim, {}, set(), 0
+
+    def added(self, ids: Iterable[int], seed: int) -> None:
+        with self._lock:
+            for i in ids:
+                self._live[i] = seed
+                self._removed.discard(i)
+                self._next_id = max(self._next_id, i + 1)
+
+    def removed(self, ids: Iterable[int]) -> None:
+        with self._lock:
+            for i in ids:
+                if self._live.pop(i, None) is not None:
+                    self._removed.add(i)
+
+    def next_id(self) -> int:
+        with self._lock:
+            return self._next_id
+
+    def live(self) -> dict:
+        """id -> seed of every live record, sorted by id."""
+        with self._lock:
+            return dict(sorted(self._live.items()))
+
+    def removed_ids(self) -> list:
+        with self._lock:
+            return sorted(self._removed)
+
+    def holds(self, record_id: int) -> bool:
+        with self._lock:
+            return record_id in self._live
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._live)
+
+    def sample(self, every: int) -> list:
+        with self._lock:
+            return [i for n, i in enumerate(sorted(self._live)) if n % max(every, 1) == 0]
+
+    def verify(self, lookup: Callable[[int], Optional[list]], count: Optional[int] = None) -> None:
+        """Every live record is there and exact (its vector bit for bit), every
+        removed one is gone, and `count`, when the engine has one, agrees.
+        `lookup(id)` returns the stored vector (floats) or None when the store
+        does not have it; an engine error is its own StepError. The first
+        difference raises a wrong-result StepError naming the id."""
+        live, removed = self.live(), self.removed_ids()
+        for i, seed in live.items():
+            got = lookup(i)
+            if got is None:
+                raise StepError("wrong-result", f"verify: id {i} was added and not removed, and is missing")
+            want = record_vector(i, self.dim, seed)
+            if len(got) != len(want):
+                raise StepError("wrong-result", f"verify: id {i} has {len(got)} values, not {len(want)}")
+            for at, (g, w) in enumerate(zip(got, want)):
+                if g != w:
+                    raise StepError("wrong-result", f"verify: id {i} differs at value {at}: {g} instead of {w}")
+        for i in removed:
+            if lookup(i) is not None:
+                raise StepError("wrong-result", f"verify: id {i} was removed and is still there")
+        if count is not None and count != len(live):
+            raise StepError("wrong-result",
+                            f"verify: the store counts {count} records; {len(live)} were added and not removed")
+
+
+# ---------------------------------------------------------------------------
 # How a step ended, and how crashgate judges that against its `expect`.
 
 @dataclass

@@ -25,7 +25,7 @@ import sys
 import time
 
 from crashgate_driver import (
-    Args, Context, Driver, LayoutField, LayoutFile, OffsetError, StepError, StepResult,
+    Args, Context, Driver, LayoutField, LayoutFile, OffsetError, Records, StepError, StepResult,
 )
 
 NAME = "pyhnswlib"
@@ -73,8 +73,8 @@ def import_engine() -> None:
 
 
 def record_vectors(ids, dim: int, seed: int):
-    """The records' vectors, float32, from their ids and the seed: the vstore
-    driver's record_for, so that the same seed gives the same records."""
+    """The records' vectors, float32, from their ids and the seed: the kit's
+    record_vector (every driver's records) for many ids at once with numpy."""
     ids = np.asarray(ids, dtype=np.uint64)
     out = np.empty((len(ids), dim), dtype=np.float32)
     x = ((ids + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(seed)
@@ -126,9 +126,7 @@ class Session:
         self.dirty = False      # changed since it was last saved
         self.dim = 0
         self.metric = METRICS[0]
-        self.live = {}          # id -> the seed of its vector
-        self.removed = set()
-        self.next_id = 0
+        self.records = Records()  # the model: live ids with the seed of their vectors, removed ids
         self.rng = random.Random(context.seed)
         self.queries = np.random.default_rng(context.seed)
 
@@ -185,7 +183,8 @@ class Session:
     def add_records(self, ids, seed: int) -> None:
         if not ids:
             return
-        new = [i for i in ids if i not in self.live and i not in self.removed]
+        removed = set(self.records.removed_ids())
+        new = [i for i in ids if not self.records.holds(i) and i not in removed]
         need = self.index.element_count + len(new)
         try:
             if need > self.index.max_elements:
@@ -194,13 +193,10 @@ class Session:
                 batch = ids[start:start + 10_000]
                 self.index.add_items(record_vectors(batch, self.dim, seed), np.asarray(batch, dtype=np.uint64),
                                      num_threads=1)
-                for i in batch:
-                    self.live[i] = seed
-                    self.removed.discard(i)
+                self.records.added(batch, seed)
                 self.dirty = True
         except BaseException as e:  # noqa: BLE001
             raise engine_error(e, "add_items") from None
-        self.next_id = max(self.next_id, max(ids) + 1)
 
     # -- ops ---------------------------------------------------------------------
 
@@ -215,7 +211,7 @@ class Session:
         os.makedirs(self.store_dir, exist_ok=True)
         n = a.u64("vectors", 0)
         seed = a.u64("seed", self.seed)
-        self.live, self.removed, self.next_id = {}, set(), 0
+        self.records.reset(self.dim)
         index = hnswlib.Index(space=self.metric, dim=self.dim)
         try:
             index.init_index(max_elements=max(n, 100), M=a.u64("m", 16), ef_construction=a.u64("ef_construction", 200),
@@ -231,7 +227,8 @@ class Session:
     def add(self, a: Args, ctx: Context):
         if a.table("metadata"):
             raise StepError("invalid-argument", "hnswlib keeps no metadata")
-        ids = a.u64_list("ids") if a.has("ids") else list(range(self.next_id, self.next_id + a.u64("vectors", 100)))
+        first = self.records.next_id()
+        ids = a.u64_list("ids") if a.has("ids") else list(range(first, first + a.u64("vectors", 100)))
         self.add_records(ids, a.u64("seed", self.seed))
         ctx.log(f"added {len(ids)} records")
 
@@ -243,9 +240,10 @@ class Session:
     def run_searches(self, queries: int, k: int, ef: int, ctx: Context):
         # k-NN queries from the cell's seed; every hit must be a live record,
         # nearest first, no more than k of them.
-        k = min(k, len(self.live))
+        live = self.records.live()
+        k = min(k, len(live))
         if k == 0 or queries == 0:
-            ctx.log(f"{queries} searches on {len(self.live)} live records: nothing to find")
+            ctx.log(f"{queries} searches on {len(live)} live records: nothing to find")
             return
         q = self.queries.uniform(-1.0, 1.0, size=(queries, self.dim)).astype(np.float32)
         try:
@@ -260,7 +258,7 @@ class Session:
             if len(set(row)) != len(row):
                 raise StepError("wrong-result", f"search returned an id twice: {row}")
             for h, label in enumerate(row):
-                if label not in self.live:
+                if label not in live:
                     raise StepError("wrong-result", f"search returned id {label}, which is not a live record")
                 if h > 0 and dist[h] < dist[h - 1]:
                     raise StepError("wrong-result", "search hits are not ordered nearest first")
@@ -271,15 +269,14 @@ class Session:
         if a.has("ids"):
             ids = a.u64_list("ids")
         else:
-            live = sorted(self.live)
+            live = sorted(self.records.live())
             ids = self.rng.sample(live, min(len(live), a.u64("count", 1)))
         for i in ids:
             try:
                 self.index.mark_deleted(i)
             except BaseException as e:  # noqa: BLE001
                 raise engine_error(e, f"mark_deleted({i})") from None
-            self.live.pop(i, None)
-            self.removed.add(i)
+            self.records.removed([i])
             self.dirty = True
         ctx.log(f"removed {len(ids)} records")
 
@@ -303,7 +300,8 @@ class Session:
         # Every live record is there and exact, no removed one came back, and
         # the index's count agrees with the model.
         by_seed = {}
-        for i, seed in self.live.items():
+        live = self.records.live()
+        for i, seed in live.items():
             by_seed.setdefault(seed, []).append(i)
         for seed, ids in sorted(by_seed.items()):
             ids.sort()
@@ -323,13 +321,13 @@ class Session:
                 if got.shape != want.shape or not np.array_equal(got, want):
                     row = next((r for r in range(len(batch)) if got.shape != want.shape or not np.array_equal(got[r], want[r])), 0)
                     raise StepError("wrong-result", f"record {batch[row]} comes back different from what was added")
-        for i in sorted(self.removed):
+        for i in self.records.removed_ids():
             if self.has_label(i):
                 raise StepError("wrong-result", f"record {i} was removed and is back")
         n = self.engine_count()
-        if n != len(self.live):
-            raise StepError("wrong-result", f"the index holds {n} live records, the model {len(self.live)}")
-        ctx.log(f"verified {len(self.live)} records")
+        if n != len(live):
+            raise StepError("wrong-result", f"the index holds {n} live records, the model {len(live)}")
+        ctx.log(f"verified {len(live)} records")
 
     def has_label(self, i: int) -> bool:
         try:
@@ -415,7 +413,7 @@ class Session:
             ctx.log(f"count {self.engine_count()}")
             return
         if what == "get":
-            for n, i in enumerate(sorted(self.live)):
+            for n, i in enumerate(sorted(self.records.live())):
                 if n % 97 == 0:
                     self.get_one(i)
             return

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/driver_records.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
 #include "vstore/search.h"
@@ -32,23 +33,12 @@ StepResult from_status(const Status& st) {
 }
 
 Record record_for(uint64_t id, uint32_t dim, uint64_t seed) {
+  // The kit's record: the same data every driver adds for (id, dim, seed).
+  kit::RecordData data = kit::record_for(id, dim, seed);
   Record r;
   r.id = id;
-  r.vector.resize(dim);
-  uint64_t x = (id + 1) * 0x9E3779B97F4A7C15ull ^ seed;
-  // Past 1,024 dimensions the first 1,024 values repeat: as distinct per
-  // record, and a 4 GiB store is generated in seconds, not minutes.
-  for (uint32_t i = 0; i < dim; ++i) {
-    if (i >= 1024) {
-      r.vector[i] = r.vector[i % 1024];
-      continue;
-    }
-    x ^= x >> 31;
-    x *= 0xBF58476D1CE4E5B9ull;
-    x ^= x >> 29;
-    r.vector[i] = static_cast<float>(static_cast<int64_t>(x % 2001) - 1000) / 1000.0f;
-  }
-  r.attributes.push_back({"file_path", fmt::format("src/mcp_vector_search/module_{:06}/file_{:08}.py", id / 1000, id)});
+  r.vector = std::move(data.vector);
+  r.attributes.push_back({"file_path", std::move(data.file_path)});
   return r;
 }
 
