@@ -1,0 +1,114 @@
+// The env: opening it (damage shows here first: mdb_env_open reads both meta
+// pages), closing it, and the transactions every op runs in.
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "guards.h"
+#include "session.h"
+
+namespace crashgate::lmdb_driver {
+
+namespace {
+
+// How large a map may grow before a full map is an error (a runaway write, not a store).
+constexpr std::size_t kLargestMapSize = std::size_t{1} << 40;
+
+}  // namespace
+
+Session::Session(kit::Context& context)
+    : context_(context), work_dir_(context.work_dir), store_dir_(work_dir_ + "/store"), seed_(context.seed), rng_(context.seed) {}
+
+Session::~Session() { close_env(); }
+
+StepResult Session::ensure_open() {
+  if (env_) return StepResult::ok();
+  if (!created_) return StepResult::error("not-found", "there is no store: no create step made one");
+  return open_env(false, 0);
+}
+
+StepResult Session::open_env(bool creating, std::uint64_t mapsize) {
+  // An env's directory with no data.mdb is a new env to LMDB: opening one that
+  // lost its data file would quietly make an empty store, so say it is gone.
+  if (!creating) {
+    struct stat st {};
+    if (::lstat(data_path().c_str(), &st) != 0) {
+      int err = errno;
+      return mdb_error(err, "open: data.mdb is not there");
+    }
+  }
+  MDB_env* env = nullptr;
+  if (int rc = mdb_env_create(&env); rc != 0) return mdb_error(rc, "mdb_env_create");
+  if (creating)
+    if (int rc = mdb_env_set_mapsize(env, mapsize); rc != 0) {
+      mdb_env_close(env);
+      return mdb_error(rc, fmt::format("mdb_env_set_mapsize({})", mapsize));
+    }
+  if (int rc = mdb_env_open(env, store_dir_.c_str(), 0, 0644); rc != 0) {
+    mdb_env_close(env);  // what mdb_env_open's documentation asks after a failure
+    return mdb_error(rc, "mdb_env_open");
+  }
+  // The main DB with integer keys: the flag is written at create (a write
+  // transaction) and asked for again at every open (a read-only one).
+  TxnGuard t;
+  if (int rc = mdb_txn_begin(env, nullptr, creating ? 0 : MDB_RDONLY, &t.txn); rc != 0) {
+    mdb_env_close(env);
+    return mdb_error(rc, "open: mdb_txn_begin");
+  }
+  MDB_dbi dbi = 0;
+  if (int rc = mdb_dbi_open(t.txn, nullptr, MDB_INTEGERKEY | (creating ? MDB_CREATE : 0), &dbi); rc != 0) {
+    t.abort();
+    mdb_env_close(env);
+    return mdb_error(rc, "open: mdb_dbi_open(main DB, MDB_INTEGERKEY)");
+  }
+  if (int rc = t.commit(); rc != 0) {
+    mdb_env_close(env);
+    return mdb_error(rc, "open: mdb_txn_commit");
+  }
+  env_ = env;
+  dbi_ = dbi;
+  return StepResult::ok();
+}
+
+void Session::close_env() {
+  if (!env_) return;
+  mdb_env_close(env_);
+  env_ = nullptr;
+}
+
+StepResult Session::write(std::string_view doing, const std::function<int(MDB_txn*, std::string& where)>& work) {
+  for (;;) {
+    TxnGuard t;
+    if (int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn); rc != 0) return mdb_error(rc, fmt::format("{}: mdb_txn_begin", doing));
+    std::string where;
+    int rc = work(t.txn, where);
+    if (rc == 0) {
+      rc = t.commit();
+      if (rc != 0) where = "mdb_txn_commit";
+    }
+    if (rc == 0) return StepResult::ok();
+    t.abort();
+    std::string what = where.empty() ? std::string(doing) : fmt::format("{}: {}", doing, where);
+    if (rc != MDB_MAP_FULL) return mdb_error(rc, what);
+    // The map is full: grow it (no transaction of this process is active now) and write again.
+    MDB_envinfo info{};
+    if (int irc = mdb_env_info(env_, &info); irc != 0) return mdb_error(irc, fmt::format("{}: mdb_env_info", what));
+    if (info.me_mapsize >= kLargestMapSize) return mdb_error(rc, fmt::format("{} (a map of {} bytes)", what, info.me_mapsize));
+    std::size_t bigger = info.me_mapsize * 2;
+    if (int grc = mdb_env_set_mapsize(env_, bigger); grc != 0)
+      return mdb_error(grc, fmt::format("{}: the map is full and cannot grow to {} bytes", what, bigger));
+    context_.log(fmt::format("{}: the map was full; grown to {} bytes", doing, bigger));
+  }
+}
+
+StepResult Session::read_only(std::string_view doing, const std::function<StepResult(MDB_txn*)>& work) {
+  TxnGuard t;
+  if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &t.txn); rc != 0) return mdb_error(rc, fmt::format("{}: mdb_txn_begin", doing));
+  return work(t.txn);
+}
+
+}  // namespace crashgate::lmdb_driver

@@ -1,0 +1,100 @@
+// One cell's run against an LMDB env: the env, the records the driver added
+// (the kit's Records model) and the steps. Every random choice comes from the
+// cell's seed.
+//
+// The store is an env directory (default: WORK_DIR/store, or create's `store`)
+// holding data.mdb and lock.mdb, opened with no flags (a subdirectory, synced
+// commits, read-write) and the main DB with MDB_INTEGERKEY; records are as
+// value.h says. After `create` the map's size is whatever the file's meta says
+// (mm_mapsize): an open never sets it, so the header field is what an open
+// uses. A write that fills the map grows it (mdb_env_set_mapsize, doubling)
+// and runs again; only a map that cannot grow is resource-exhausted.
+#pragma once
+
+#include <lmdb.h>
+
+#include <cstdint>
+#include <functional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crashgate/driver_kit.h"
+#include "crashgate/driver_records.h"
+
+namespace crashgate::lmdb_driver {
+
+using kit::Args;
+using kit::StepResult;
+
+class Session {
+ public:
+  explicit Session(kit::Context& context);
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // The records (store_ops.cc).
+  StepResult create(const Args& step);
+  StepResult add(const Args& step);
+  StepResult remove(const Args& step);
+  StepResult count(const Args& step);
+  StepResult get(const Args& step);
+  StepResult search(const Args& step);
+  StepResult verify(const Args& step);
+  StepResult read(const Args& step);
+  StepResult sync();
+  StepResult reopen();
+  StepResult sleep(const Args& step);
+  StepResult join();
+  // Damage from outside (damage.cc).
+  StepResult truncate(const Args& step);
+  StepResult corrupt(const Args& step);
+  StepResult replace(const Args& step);
+  // Opens the env if it is closed (after reopen, truncate, corrupt or replace) (env.cc).
+  StepResult ensure_open();
+
+ private:
+  // env.cc: the env and its transactions.
+  StepResult open_env(bool creating, std::uint64_t mapsize);
+  void close_env();
+  // Runs `work` in a write transaction and commits it; when the map is full,
+  // grows the map and runs it again from the start.
+  // `work` returns LMDB's code, and may name the call that failed in `where`.
+  StepResult write(std::string_view doing, const std::function<int(MDB_txn*, std::string& where)>& work);
+  // Runs `work` in a read-only transaction.
+  StepResult read_only(std::string_view doing, const std::function<StepResult(MDB_txn*)>& work);
+  std::string data_path() const { return store_dir_ + "/data.mdb"; }
+
+  // store_ops.cc
+  StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);
+  StepResult run_searches(std::uint64_t queries, std::uint64_t k);
+  StepResult scan_all();
+  StepResult store_count(MDB_txn* txn, std::uint64_t& n);
+
+  // damage.cc
+  struct DamageTarget {
+    std::string path;
+    std::uint64_t offset = 0;
+  };
+  StepResult damage_target(const Args& step, const char* offset_key, DamageTarget& target);
+  std::string file_path(const std::string& file) const;
+  StepResult make_foreign(const std::string& dir);
+
+  kit::Context& context_;
+  std::string work_dir_;
+  std::string store_dir_;
+  std::uint64_t seed_;
+  std::mt19937_64 rng_;
+  kit::Records records_;  // ids added and not removed, with their seeds; the dimension
+  bool created_ = false;
+  MDB_env* env_ = nullptr;
+  MDB_dbi dbi_ = 0;
+};
+
+// The engine's file layout (--list layout, offset expressions) (layout.cc).
+std::vector<kit::LayoutFile> lmdb_layout();
+const kit::LayoutFile* layout_of(std::string_view file);
+
+}  // namespace crashgate::lmdb_driver

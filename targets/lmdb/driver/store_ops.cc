@@ -1,0 +1,331 @@
+// The ops on records: create, add, remove, count, get, search, verify, read,
+// sync, reopen. Judged against the kit's Records model (driver_records.h).
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <queue>
+#include <set>
+#include <span>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "guards.h"
+#include "session.h"
+#include "value.h"
+
+namespace crashgate::lmdb_driver {
+
+namespace {
+
+// A write transaction holds at most this many records, or this many bytes of values.
+constexpr std::size_t kBatchRecords = 10'000;
+constexpr std::size_t kBatchBytes = std::size_t{64} << 20;
+
+// The map a new store starts with: room for its first records twice over, at least 16 MiB.
+std::uint64_t first_map_size(std::uint64_t records, std::uint32_t dim) {
+  std::uint64_t value = std::uint64_t{dim} * sizeof(float) + 64;
+  // Past half a page a value goes to overflow pages of its own (mdb.c's me_nodemax).
+  std::uint64_t per_record = value > 2000 ? (value + 16 + 4095) / 4096 * 4096 : value + 32;
+  std::uint64_t want = 2 * records * per_record + (std::uint64_t{4} << 20);
+  std::uint64_t mib = std::uint64_t{1} << 20;
+  return std::max<std::uint64_t>(std::uint64_t{16} << 20, (want + mib - 1) / mib * mib);
+}
+
+std::uint64_t id_of(const MDB_val& key) {
+  std::uint64_t id = 0;
+  std::memcpy(&id, key.mv_data, sizeof id);
+  return id;
+}
+
+// A value of the wrong size is a record the driver did not write (or one LMDB tore).
+StepResult check_value_size(std::string_view doing, std::uint64_t id, const MDB_val& value, std::uint32_t dim) {
+  if (value.mv_size == value_size(id, dim)) return StepResult::ok();
+  return StepResult::error("wrong-result", fmt::format("{}: id {}'s value is {} bytes; a record of {} dimensions is {}", doing, id,
+                                                       value.mv_size, dim, value_size(id, dim)));
+}
+
+}  // namespace
+
+StepResult Session::create(const Args& step) {
+  // LMDB keeps records by key: no metric, no index.
+  if (step.has("metric") && step.string("metric") != "none")
+    return StepResult::error("invalid-argument", fmt::format("LMDB has no distance metric ('none'), not '{}'", step.string("metric")));
+  if (step.boolean("hnsw", false) || step.has("m") || step.has("ef_construction"))
+    return StepResult::error("invalid-argument", "LMDB has no index: hnsw = true, m and ef_construction have no meaning here");
+  auto dim = static_cast<std::uint32_t>(step.u64("dim", 64));
+  std::uint64_t vectors = step.u64("vectors", 0);
+  close_env();
+  if (step.has("store")) store_dir_ = work_dir_ + "/" + step.string("store");
+  std::error_code ec;
+  if (std::filesystem::exists(data_path(), ec))
+    return StepResult::error("invalid-argument", fmt::format("create: {}/data.mdb exists: a store is there already",
+                                                             std::filesystem::path(store_dir_).filename().string()));
+  std::filesystem::create_directories(store_dir_, ec);
+  if (ec) return mdb_error(ec.value(), "create: the env's directory");
+  std::uint64_t mapsize = first_map_size(vectors, dim);
+  if (StepResult o = open_env(true, mapsize); !o.is_ok) return o;
+  records_.reset(dim);
+  created_ = true;
+  std::vector<std::uint64_t> ids(vectors);
+  for (std::uint64_t i = 0; i < vectors; ++i) ids[i] = i;
+  if (StepResult o = add_records(ids, step.u64("seed", seed_)); !o.is_ok) return o;
+  if (int rc = mdb_env_sync(env_, 1); rc != 0) return mdb_error(rc, "create: mdb_env_sync");
+  context_.log(fmt::format("created an env of {} records of {} dimensions, a map of {} bytes", vectors, dim, mapsize));
+  return StepResult::ok();
+}
+
+StepResult Session::add(const Args& step) {
+  if (!step.table("metadata").empty())
+    return StepResult::error("invalid-argument", "this driver's LMDB records are a vector and a file_path: it stores no metadata");
+  std::vector<std::uint64_t> ids = step.u64_list("ids");
+  if (!step.has("ids")) {
+    std::uint64_t first = records_.next_id(), n = step.u64("vectors", 100);
+    for (std::uint64_t i = 0; i < n; ++i) ids.push_back(first + i);
+  }
+  if (StepResult o = add_records(ids, step.u64("seed", seed_)); !o.is_ok) return o;
+  context_.log(fmt::format("added {} records", ids.size()));
+  return StepResult::ok();
+}
+
+StepResult Session::add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed) {
+  std::uint32_t dim = records_.dim();
+  for (std::size_t start = 0; start < ids.size();) {
+    std::size_t end = start, bytes = 0;
+    while (end < ids.size() && end - start < kBatchRecords && bytes < kBatchBytes) bytes += value_size(ids[end++], dim);
+    std::span<const std::uint64_t> batch(ids.data() + start, end - start);
+    StepResult o = write("add", [&](MDB_txn* txn, std::string& where) {
+      for (std::uint64_t id : batch) {
+        std::string value = encode_value(kit::record_for(id, dim, seed));
+        MDB_val k = key_of(id), v{value.size(), value.data()};
+        if (int rc = mdb_put(txn, dbi_, &k, &v, 0); rc != 0) {
+          where = fmt::format("mdb_put(id {})", id);
+          return rc;
+        }
+      }
+      return 0;
+    });
+    if (!o.is_ok) return o;
+    records_.added(batch, seed);  // committed: durable, as the env syncs every commit
+    start = end;
+  }
+  return StepResult::ok();
+}
+
+StepResult Session::remove(const Args& step) {
+  std::vector<std::uint64_t> ids = step.u64_list("ids");
+  if (!step.has("ids")) {
+    std::set<std::uint64_t> live = records_.live();
+    ids.assign(live.begin(), live.end());
+    std::shuffle(ids.begin(), ids.end(), rng_);
+    ids.resize(std::min<std::size_t>(ids.size(), step.u64("count", 1)));
+  }
+  // One transaction: every id goes, or (one is not there) none.
+  StepResult o = write("remove", [&](MDB_txn* txn, std::string& where) {
+    for (std::uint64_t id : ids) {
+      std::uint64_t key = id;
+      MDB_val k = key_of(key);
+      if (int rc = mdb_del(txn, dbi_, &k, nullptr); rc != 0) {
+        where = fmt::format("mdb_del(id {})", id);
+        return rc;
+      }
+    }
+    return 0;
+  });
+  if (!o.is_ok) return o;
+  records_.removed(ids);
+  context_.log(fmt::format("removed {} records", ids.size()));
+  return StepResult::ok();
+}
+
+StepResult Session::store_count(MDB_txn* txn, std::uint64_t& n) {
+  MDB_stat st{};
+  if (int rc = mdb_stat(txn, dbi_, &st); rc != 0) return mdb_error(rc, "mdb_stat(main DB)");
+  n = st.ms_entries;
+  return StepResult::ok();
+}
+
+StepResult Session::count(const Args& step) {
+  std::uint64_t n = 0;
+  if (StepResult o = read_only("count", [&](MDB_txn* txn) { return store_count(txn, n); }); !o.is_ok) return o;
+  context_.log(fmt::format("count = {}", n));
+  if (step.has("equals") && n != step.u64("equals", 0))
+    return StepResult::error("wrong-result", fmt::format("count is {} (mdb_stat's ms_entries), expected {}", n, step.u64("equals", 0)));
+  return StepResult::ok();
+}
+
+StepResult Session::get(const Args& step) {
+  std::vector<std::uint64_t> ids = step.u64_list("ids");
+  return read_only("get", [&](MDB_txn* txn) {
+    for (std::uint64_t id : ids) {
+      std::uint64_t key = id;
+      MDB_val k = key_of(key), v{};
+      if (int rc = mdb_get(txn, dbi_, &k, &v); rc != 0) return mdb_error(rc, fmt::format("get: mdb_get(id {})", id));
+      if (StepResult o = check_value_size("get", id, v, records_.dim()); !o.is_ok) return o;
+    }
+    return StepResult::ok();
+  });
+}
+
+StepResult Session::search(const Args& step) {
+  if (step.has("filter")) return StepResult::error("invalid-argument", "LMDB has no filtered search (and this driver keeps no attributes to filter on)");
+  return run_searches(step.u64("queries", 10), step.u64("k", 10));
+}
+
+StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k) {
+  // LMDB has no k-NN: an exact search, one cursor pass over every record for
+  // all the queries at once, keeping each query's k nearest by L2 distance.
+  // Every hit must be a live record of the model, nearest first.
+  std::uint32_t dim = records_.dim();
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<std::vector<float>> q(queries, std::vector<float>(dim));
+  for (auto& query : q)
+    for (float& x : query) x = uniform(rng_);
+  using Hit = std::pair<float, std::uint64_t>;  // (squared distance, id): a max-heap keeps the k nearest
+  std::vector<std::priority_queue<Hit>> nearest(queries);
+  std::uint64_t scanned = 0;
+  StepResult o = read_only("search", [&](MDB_txn* txn) {
+    CursorGuard c;
+    if (int rc = mdb_cursor_open(txn, dbi_, &c.cursor); rc != 0) return mdb_error(rc, "search: mdb_cursor_open");
+    MDB_val key{}, value{};
+    for (int rc = mdb_cursor_get(c.cursor, &key, &value, MDB_FIRST); rc != MDB_NOTFOUND;
+         rc = mdb_cursor_get(c.cursor, &key, &value, MDB_NEXT)) {
+      if (rc != 0) return mdb_error(rc, fmt::format("search: mdb_cursor_get after {} records", scanned));
+      if (key.mv_size != sizeof(std::uint64_t))
+        return StepResult::error("wrong-result", fmt::format("search: a key of {} bytes, not 8", key.mv_size));
+      std::uint64_t id = id_of(key);
+      if (StepResult ok = check_value_size("search", id, value, dim); !ok.is_ok) return ok;
+      ++scanned;
+      std::vector<float> v(dim);
+      std::memcpy(v.data(), value.mv_data, std::size_t{dim} * sizeof(float));
+      for (std::uint64_t i = 0; i < queries; ++i) {
+        float d = 0;
+        for (std::uint32_t j = 0; j < dim; ++j) d += (v[j] - q[i][j]) * (v[j] - q[i][j]);
+        nearest[i].push({d, id});
+        if (nearest[i].size() > k) nearest[i].pop();
+      }
+    }
+    return StepResult::ok();
+  });
+  if (!o.is_ok) return o;
+  std::uint64_t hits = 0;
+  for (auto& heap : nearest) {
+    std::vector<Hit> found;
+    for (; !heap.empty(); heap.pop()) found.push_back(heap.top());
+    std::reverse(found.begin(), found.end());  // nearest first
+    for (const Hit& h : found)
+      if (!records_.holds(h.second))
+        return StepResult::error("wrong-result", fmt::format("search returned id {}, which is not a live record", h.second));
+    hits += found.size();
+  }
+  context_.log(fmt::format("{} exact searches over {} records, k {}: {} hits", queries, scanned, k, hits));
+  return StepResult::ok();
+}
+
+StepResult Session::verify(const Args&) {
+  // The kit's verdicts: every live record there and exact (vector bit for bit,
+  // file_path), every removed one gone, mdb_stat's count the model's.
+  std::uint32_t dim = records_.dim();
+  StepResult o = read_only("verify", [&](MDB_txn* txn) {
+    kit::Lookup lookup = [&](std::uint64_t id, std::optional<kit::Found>& found) {
+      std::uint64_t key = id;
+      MDB_val k = key_of(key), v{};
+      int rc = mdb_get(txn, dbi_, &k, &v);
+      if (rc == MDB_NOTFOUND) {
+        found.reset();
+        return StepResult::ok();
+      }
+      if (rc != 0) return mdb_error(rc, fmt::format("verify: mdb_get(id {})", id));
+      found = decode_value(v, dim);
+      return StepResult::ok();
+    };
+    std::uint64_t n = 0;
+    if (StepResult counted = store_count(txn, n); !counted.is_ok) return counted;
+    return records_.verify(lookup, n);
+  });
+  if (o.is_ok) context_.log(fmt::format("verified {} records", records_.size()));
+  return o;
+}
+
+StepResult Session::scan_all() {
+  // Every record, in key order: an 8-byte key and a value of the size a record
+  // of this dimension has; as many as mdb_stat counts.
+  std::uint32_t dim = records_.dim();
+  std::uint64_t scanned = 0, counted = 0;
+  StepResult o = read_only("scan", [&](MDB_txn* txn) {
+    if (StepResult c = store_count(txn, counted); !c.is_ok) return c;
+    CursorGuard c;
+    if (int rc = mdb_cursor_open(txn, dbi_, &c.cursor); rc != 0) return mdb_error(rc, "scan: mdb_cursor_open");
+    MDB_val key{}, value{};
+    for (int rc = mdb_cursor_get(c.cursor, &key, &value, MDB_FIRST); rc != MDB_NOTFOUND;
+         rc = mdb_cursor_get(c.cursor, &key, &value, MDB_NEXT)) {
+      if (rc != 0) return mdb_error(rc, fmt::format("scan: mdb_cursor_get after {} records", scanned));
+      if (key.mv_size != sizeof(std::uint64_t))
+        return StepResult::error("wrong-result", fmt::format("scan: record {} has a key of {} bytes, not 8", scanned, key.mv_size));
+      if (StepResult ok = check_value_size("scan", id_of(key), value, dim); !ok.is_ok) return ok;
+      ++scanned;
+    }
+    return StepResult::ok();
+  });
+  if (!o.is_ok) return o;
+  if (scanned != counted)
+    return StepResult::error("wrong-result", fmt::format("scan: {} records, but mdb_stat counts {}", scanned, counted));
+  context_.log(fmt::format("scanned {} records", scanned));
+  return StepResult::ok();
+}
+
+StepResult Session::read(const Args& step) {
+  // Open the env (if the step before closed it) and read it one way.
+  std::string what = step.string("what");
+  StepResult o = ensure_open();
+  if (!o.is_ok || what == "open") return o;
+  if (what == "count") {
+    std::uint64_t n = 0;
+    if (StepResult c = read_only("read count", [&](MDB_txn* txn) { return store_count(txn, n); }); !c.is_ok) return c;
+    context_.log(fmt::format("count {}", n));
+    return StepResult::ok();
+  }
+  if (what == "get") {
+    // Every 97th live record of the model.
+    std::vector<std::uint64_t> ids = records_.sample(97);
+    return read_only("read get", [&](MDB_txn* txn) {
+      for (std::uint64_t id : ids) {
+        std::uint64_t key = id;
+        MDB_val k = key_of(key), v{};
+        if (int rc = mdb_get(txn, dbi_, &k, &v); rc != 0)
+          return mdb_error(rc, fmt::format("read get: mdb_get(id {}), a record added and not removed", id));
+        if (StepResult c = check_value_size("read get", id, v, records_.dim()); !c.is_ok) return c;
+      }
+      context_.log(fmt::format("read {} records", ids.size()));
+      return StepResult::ok();
+    });
+  }
+  if (what == "search") return run_searches(5, 10);
+  if (what == "scan") return scan_all();
+  return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search or scan, not '{}'", what));
+}
+
+StepResult Session::sync() {
+  if (int rc = mdb_env_sync(env_, 1); rc != 0) return mdb_error(rc, "mdb_env_sync(force)");
+  return StepResult::ok();
+}
+
+StepResult Session::reopen() {
+  close_env();
+  return ensure_open();
+}
+
+StepResult Session::sleep(const Args& step) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(step.duration_ms("duration", 0)));
+  return StepResult::ok();
+}
+
+StepResult Session::join() {
+  // Nothing runs in the background: this driver starts no workloads and no second processes.
+  return StepResult::ok();
+}
+
+}  // namespace crashgate::lmdb_driver
