@@ -1,0 +1,236 @@
+// The LMDB driver (targets/lmdb): it conforms to the driver protocol, a cell
+// that writes, removes, reopens and verifies ends ok, LMDB refuses an env
+// whose meta magic is gone with a clean error, and its --list layout says
+// where the fields of a real data.mdb and lock.mdb are.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crashgate/driver_listing.h"
+#include "crashgate/driver_protocol.h"
+#include "crashgate/outcome_kind.h"
+#include "crashgate/runner.h"
+#include "crashgate/scenario.h"
+#include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+
+#ifdef CRASHGATE_LMDB_DRIVER
+constexpr const char* kLmdbDriver = CRASHGATE_LMDB_DRIVER;
+#else
+constexpr const char* kLmdbDriver = "";
+#endif
+
+#define SKIP_WITHOUT_LMDB_DRIVER() \
+  if (std::string(kLmdbDriver).empty()) GTEST_SKIP() << "no LMDB driver in this build (LMDB was not found at configure)"
+
+// Runs the only cell of a one-cell scenario against the LMDB driver, in `work_dir`.
+Outcome run_lmdb_cell(const std::string& toml, const std::string& work_dir) {
+  ScenarioParse parsed = parse_scenario(toml, "inline.toml");
+  EXPECT_TRUE(parsed.errors.empty()) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
+  if (!parsed.scenario) return {};
+  std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
+  EXPECT_EQ(cells.size(), 1u);
+  std::string error;
+  std::optional<RunSpec> spec = cell_run_spec(cells.at(0), {kLmdbDriver}, work_dir, error);
+  EXPECT_TRUE(spec.has_value()) << error;
+  if (!spec) return {};
+  return run_observed(*spec);
+}
+
+std::string steps_of(const Outcome& o) {
+  std::string out;
+  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, s.status, s.code, s.message);
+  return o.detail + out;
+}
+
+// A little-endian number of `width` bytes at `offset` of `bytes`.
+std::uint64_t lmdb_le(const std::string& bytes, std::uint64_t offset, std::uint64_t width) {
+  std::uint64_t v = 0;
+  for (std::uint64_t i = 0; i < width && offset + i < bytes.size(); ++i)
+    v |= std::uint64_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
+  return v;
+}
+
+TEST(LmdbDriver, PassesDriverCheck) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  Outcome o = testing::run_crashgate(
+      {"driver-check", kLmdbDriver, "--timeout", "30s", "--work-dir", testing::scratch_dir("lmdb-driver-check")});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("12 of 12 checks passed")) << testing::output_of(o);
+}
+
+TEST(LmdbDriver, ACellThatCreatesAddsRemovesReopensAndVerifiesEndsOk) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-round-trip"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 16
+vectors = 300
+[[step]]
+op = "add"
+vectors = 50
+[[step]]
+op = "add"
+ids = [1000, 1001]
+seed = 99
+[[step]]
+op = "remove"
+ids = [5]
+[[step]]
+op = "remove"
+count = 10
+[[step]]
+op = "count"
+equals = 341
+[[step]]
+op = "reopen"
+[[step]]
+op = "verify"
+[[step]]
+op = "search"
+queries = 5
+k = 10
+[[step]]
+op = "read"
+what = "scan"
+[[step]]
+op = "get"
+ids = [5]
+expect = "error:not-found"
+[expect]
+outcome = "ok"
+)",
+                            testing::scratch_dir("round-trip"));
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 11u) << steps_of(o);
+}
+
+// LMDB reads both meta pages at open and refuses the env at the first whose
+// magic is wrong (mdb_env_read_header: MDB_INVALID), the other one intact or not.
+TEST(LmdbDriver, ZeroedMetaMagicIsACleanCorruptErrorAtOpen) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  for (const char* metas : {"meta0", "meta1", "both"}) {
+    std::string corrupt;
+    for (const char* meta : {"meta0", "meta1"})
+      if (std::string(metas) == "both" || std::string(metas) == meta)
+        corrupt += fmt::format("[[step]]\nop = \"corrupt\"\nfile = \"data\"\nat = \"field({}.mm_magic)\"\nbytes = 4\nvalue = 0\n", meta);
+    Outcome o = run_lmdb_cell(fmt::format(R"(
+name = "lmdb-no-magic"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 8
+vectors = 100
+{}[[step]]
+op = "read"
+what = "open"
+[expect]
+outcome = "error"
+)",
+                                          corrupt),
+                              testing::scratch_dir(std::string("no-magic-") + metas));
+    int open_step = std::string(metas) == "both" ? 3 : 2;
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << metas << ": " << steps_of(o);
+    ASSERT_TRUE(o.failed_step.has_value()) << metas << ": " << steps_of(o);
+    EXPECT_EQ(*o.failed_step, open_step) << metas;
+    ASSERT_EQ(o.steps.size(), static_cast<std::size_t>(open_step + 1)) << metas << ": " << steps_of(o);
+    EXPECT_EQ(o.steps.back().code, "corrupt") << metas;
+    EXPECT_THAT(o.steps.back().message, HasSubstr("mdb_env_open: MDB_INVALID: File is not an LMDB file")) << metas;
+  }
+}
+
+// --list layout against the files of a real env: three commits (the main DB's
+// flags, 200 records, 5 more), so meta page 1 holds transaction 3 and meta
+// page 0 transaction 2.
+TEST(LmdbDriver, LayoutOffsetsMatchARealEnv) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  DriverListing listing = list_from_driver(kLmdbDriver, "layout", "file");
+  ASSERT_TRUE(listing.error.empty()) << listing.error;
+  std::map<std::string, nlohmann::json> files;
+  for (const auto& row : listing.rows) files[row["file"].get<std::string>()] = row;
+  ASSERT_TRUE(files.count("data") && files.count("lock"));
+  auto field = [&](const std::string& file, const std::string& name) -> std::pair<std::uint64_t, std::uint64_t> {
+    for (const auto& f : files[file]["fields"])
+      if (f["name"] == name) return {f["offset"].get<std::uint64_t>(), f["width"].get<std::uint64_t>()};
+    ADD_FAILURE() << file << " has no field " << name;
+    return {1u << 30, 0};
+  };
+  EXPECT_EQ(files["data"]["pattern"], "data.mdb");
+  EXPECT_EQ(files["data"]["header_size"], 8192u);
+  EXPECT_EQ(files["data"]["fields"].size(), 54u);
+
+  std::string dir = testing::scratch_dir("layout-env");
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-layout"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 8
+vectors = 200
+[[step]]
+op = "add"
+vectors = 5
+[[step]]
+op = "count"
+equals = 205
+[expect]
+outcome = "ok"
+)",
+                            dir);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
+  std::string data = testing::read_file(dir + "/store/data.mdb");
+  ASSERT_GE(data.size(), 8192u);
+  auto at = [&](const std::string& name) {
+    auto [offset, width] = field("data", name);
+    return lmdb_le(data, offset, width);
+  };
+  for (int m = 0; m < 2; ++m) {
+    std::string meta = fmt::format("meta{}", m);
+    SCOPED_TRACE(meta);
+    EXPECT_EQ(at(meta + ".mm_magic"), 0xBEEFC0DEu);
+    EXPECT_EQ(field("data", meta + ".mm_magic").first, m * 4096u + 16u);
+    EXPECT_EQ(at(meta + ".mm_version"), 1u);
+    EXPECT_EQ(at(meta + ".mp_pgno"), static_cast<std::uint64_t>(m));
+    EXPECT_EQ(at(meta + ".mp_flags"), 0x08u) << "P_META";
+    EXPECT_EQ(at(meta + ".free.mm_psize"), 4096u);
+    EXPECT_EQ(at(meta + ".main.md_flags"), 0x08u) << "MDB_INTEGERKEY";
+    EXPECT_EQ(at(meta + ".mm_address"), 0u);
+  }
+  // Transaction N writes meta page N % 2.
+  EXPECT_EQ(at("meta1.mm_txnid"), 3u);
+  EXPECT_EQ(at("meta1.main.md_entries"), 205u);
+  EXPECT_EQ(at("meta0.mm_txnid"), 2u);
+  EXPECT_EQ(at("meta0.main.md_entries"), 200u);
+  EXPECT_GE(at("meta1.main.md_root"), 2u);
+  EXPECT_LE(at("meta1.main.md_root"), at("meta1.mm_last_pg"));
+  EXPECT_EQ(data.size(), (at("meta1.mm_last_pg") + 1) * 4096) << "the file is its last page and no more";
+  EXPECT_EQ(at("meta1.mm_mapsize"), at("meta0.mm_mapsize"));
+
+  std::string lock = testing::read_file(dir + "/store/lock.mdb");
+  auto lock_at = [&](const std::string& name) {
+    auto [offset, width] = field("lock", name);
+    return lmdb_le(lock, offset, width);
+  };
+  EXPECT_EQ(lock_at("mti_magic"), 0xBEEFC0DEu);
+  EXPECT_EQ(lock_at("mti_format"), 0x10001u) << "MDB_LOCK_VERSION 1 + MDB_PIDLOCK << 16";
+  EXPECT_EQ(lock_at("mti_txnid"), 3u) << "the last committed transaction";
+  EXPECT_GE(lock_at("mti_numreaders"), 1u) << "count ran a read transaction";
+  EXPECT_EQ(lock.size(), 128u + 126u * 64u) << "the header, then 126 reader slots of 64 bytes";
+}
+
+}  // namespace
+}  // namespace crashgate
