@@ -119,6 +119,48 @@ outcome = "ok"
   EXPECT_EQ(o.steps.size(), 11u) << steps_of(o);
 }
 
+// Readers while writers commit and grow the map (mdb_env_set_mapsize with
+// every reader outside its transaction): the workload's writer thread and an
+// add step too large for the first map. The store ends whole, and larger.
+TEST(LmdbDriver, ReadersWhileAWriterGrowsTheMapEndOk) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  std::string dir = testing::scratch_dir("growth");
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-growth"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 65536
+vectors = 2
+[[step]]
+op = "spawn-workload"
+workload = "mixed"
+threads = 3
+duration = "1500ms"
+[[step]]
+op = "add"
+vectors = 100
+[[step]]
+op = "count"
+[[step]]
+op = "join"
+[[step]]
+op = "verify"
+[[step]]
+op = "read"
+what = "scan"
+[expect]
+outcome = "ok"
+)",
+                            dir);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 7u) << steps_of(o);
+  // The add step's 100 records of 256 KiB (and the writer's 20 a commit) do not fit the first 16 MiB map.
+  std::string data = testing::read_file(dir + "/store/data.mdb");
+  std::uint64_t newer = lmdb_le(data, 4096 + 144, 8) > lmdb_le(data, 144, 8) ? 4096 : 0;  // mm_txnid
+  EXPECT_GT(lmdb_le(data, newer + 32, 8), std::uint64_t{16} << 20) << "mm_mapsize: the map grew";
+}
+
 // LMDB reads both meta pages at open and refuses the env at the first whose
 // magic is wrong (mdb_env_read_header: MDB_INVALID), the other one intact or not.
 TEST(LmdbDriver, ZeroedMetaMagicIsACleanCorruptErrorAtOpen) {

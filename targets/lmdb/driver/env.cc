@@ -4,6 +4,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <shared_mutex>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -24,6 +27,10 @@ Session::Session(kit::Context& context)
     : context_(context), work_dir_(context.work_dir), store_dir_(work_dir_ + "/store"), seed_(context.seed), rng_(context.seed) {}
 
 Session::~Session() { close_env(); }
+
+void Session::wait_until_map_is_grown() {
+  while (growers_.load() > 0) std::this_thread::yield();
+}
 
 StepResult Session::ensure_open() {
   if (env_) return StepResult::ok();
@@ -75,6 +82,7 @@ StepResult Session::open_env(bool creating, std::uint64_t mapsize) {
 }
 
 void Session::close_env() {
+  stop_workloads();  // they use the env
   if (!env_) return;
   mdb_env_close(env_);
   env_ = nullptr;
@@ -82,22 +90,36 @@ void Session::close_env() {
 
 StepResult Session::write(std::string_view doing, const std::function<int(MDB_txn*, std::string& where)>& work) {
   for (;;) {
-    TxnGuard t;
-    if (int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn); rc != 0) return mdb_error(rc, fmt::format("{}: mdb_txn_begin", doing));
-    std::string where;
-    int rc = work(t.txn, where);
-    if (rc == 0) {
-      rc = t.commit();
-      if (rc != 0) where = "mdb_txn_commit";
+    std::string what;
+    std::size_t full_at = 0;  // the map's size when it was full
+    {
+      wait_until_map_is_grown();
+      std::shared_lock in_txn(map_mu_);
+      TxnGuard t;
+      if (int rc = mdb_txn_begin(env_, nullptr, 0, &t.txn); rc != 0) return mdb_error(rc, fmt::format("{}: mdb_txn_begin", doing));
+      std::string where;
+      int rc = work(t.txn, where);
+      if (rc == 0) {
+        rc = t.commit();
+        if (rc != 0) where = "mdb_txn_commit";
+      }
+      if (rc == 0) return StepResult::ok();
+      t.abort();
+      what = where.empty() ? std::string(doing) : fmt::format("{}: {}", doing, where);
+      if (rc != MDB_MAP_FULL) return mdb_error(rc, what);
+      MDB_envinfo info{};
+      if (int irc = mdb_env_info(env_, &info); irc != 0) return mdb_error(irc, fmt::format("{}: mdb_env_info", what));
+      full_at = info.me_mapsize;
     }
-    if (rc == 0) return StepResult::ok();
-    t.abort();
-    std::string what = where.empty() ? std::string(doing) : fmt::format("{}: {}", doing, where);
-    if (rc != MDB_MAP_FULL) return mdb_error(rc, what);
-    // The map is full: grow it (no transaction of this process is active now) and write again.
+    // The map is full: grow it while no transaction of this process is active
+    // (this one ended; the others finish theirs and wait), then write again.
+    ++growers_;
+    std::unique_lock alone(map_mu_);
+    --growers_;
     MDB_envinfo info{};
     if (int irc = mdb_env_info(env_, &info); irc != 0) return mdb_error(irc, fmt::format("{}: mdb_env_info", what));
-    if (info.me_mapsize >= kLargestMapSize) return mdb_error(rc, fmt::format("{} (a map of {} bytes)", what, info.me_mapsize));
+    if (info.me_mapsize > full_at) continue;  // another writer grew it meanwhile
+    if (info.me_mapsize >= kLargestMapSize) return mdb_error(MDB_MAP_FULL, fmt::format("{} (a map of {} bytes)", what, info.me_mapsize));
     std::size_t bigger = info.me_mapsize * 2;
     if (int grc = mdb_env_set_mapsize(env_, bigger); grc != 0)
       return mdb_error(grc, fmt::format("{}: the map is full and cannot grow to {} bytes", what, bigger));
@@ -106,6 +128,8 @@ StepResult Session::write(std::string_view doing, const std::function<int(MDB_tx
 }
 
 StepResult Session::read_only(std::string_view doing, const std::function<StepResult(MDB_txn*)>& work) {
+  wait_until_map_is_grown();
+  std::shared_lock in_txn(map_mu_);
   TxnGuard t;
   if (int rc = mdb_txn_begin(env_, nullptr, MDB_RDONLY, &t.txn); rc != 0) return mdb_error(rc, fmt::format("{}: mdb_txn_begin", doing));
   return work(t.txn);

@@ -3,9 +3,9 @@
 // protocol; this file says which handler runs each op, which values of the
 // engine's enum keys LMDB accepts, and its file layout.
 //
-// What LMDB has not, the driver does not list (a cell with such an op is
-// refused before it runs): delete (no filters), compact, append-empty-slots,
-// fsck, failpoints, spawn-workload and second-process.
+// What LMDB has not, or this driver does not do yet, it does not list (a cell
+// with such an op is refused before it runs): delete (no filters), compact,
+// append-empty-slots, fsck, failpoints and second-process.
 #include <cstdlib>
 #include <memory>
 
@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
       .on("corrupt", step(&Session::corrupt))
       .on("replace", step(&Session::replace))
       .on("read", step(&Session::read))
+      .on("spawn-workload", step(&Session::spawn_workload))
       .on("join", plain(&Session::join))
       .on("sleep", step(&Session::sleep));
   const std::vector<std::string> files = {"data", "lock"};
@@ -55,7 +56,8 @@ int main(int argc, char** argv) {
       .values("corrupt", "file", files)
       .values("replace", "file", files)
       .values("replace", "with", {"empty", "directory", "fifo", "foreign"})
-      .values("read", "what", {"open", "count", "get", "search", "scan"});
+      .values("read", "what", {"open", "count", "get", "search", "scan"})
+      .values("spawn-workload", "workload", {"get", "add", "mixed"});
   driver.layout(lmdb_layout());
   return driver.main(argc, argv);
 }

@@ -9,15 +9,26 @@
 // (mm_mapsize): an open never sets it, so the header field is what an open
 // uses. A write that fills the map grows it (mdb_env_set_mapsize, doubling)
 // and runs again; only a map that cannot grow is resource-exhausted.
+//
+// Workloads (workloads.cc) run on threads of their own beside the steps: each
+// transaction, the steps' and theirs, holds `map_mu_` shared, and growing the
+// map holds it alone, as LMDB asks (no transaction of the process active while
+// mdb_env_set_mapsize runs).
 #pragma once
 
 #include <lmdb.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
 #include <random>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "crashgate/driver_kit.h"
@@ -47,6 +58,9 @@ class Session {
   StepResult sync();
   StepResult reopen();
   StepResult sleep(const Args& step);
+  // Background work (workloads.cc): threads reading, adding, or both, until their duration ends.
+  StepResult spawn_workload(const Args& step);
+  // Waits for the workloads; the first error any of them met.
   StepResult join();
   // Damage from outside (damage.cc).
   StepResult truncate(const Args& step);
@@ -59,6 +73,8 @@ class Session {
   // env.cc: the env and its transactions.
   StepResult open_env(bool creating, std::uint64_t mapsize);
   void close_env();
+  // A writer is about to grow the map: a new transaction waits until it has (else readers could starve it).
+  void wait_until_map_is_grown();
   // Runs `work` in a write transaction and commits it; when the map is full,
   // grows the map and runs it again from the start.
   // `work` returns LMDB's code, and may name the call that failed in `where`.
@@ -69,6 +85,8 @@ class Session {
 
   // store_ops.cc
   StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);
+  // `n` ids no record has used and no other writer will take.
+  std::uint64_t allocate_ids(std::uint64_t n);
   StepResult run_searches(std::uint64_t queries, std::uint64_t k);
   StepResult scan_all();
   StepResult store_count(MDB_txn* txn, std::uint64_t& n);
@@ -82,6 +100,15 @@ class Session {
   std::string file_path(const std::string& file) const;
   StepResult make_foreign(const std::string& dir);
 
+  // workloads.cc
+  using Deadline = std::chrono::steady_clock::time_point;
+  StepResult reader_loop(std::uint64_t thread, Deadline deadline, const std::vector<std::uint64_t>& ids);
+  StepResult writer_loop(Deadline deadline);
+  void workload_failed(const StepResult& r);
+  // Stops the workloads early and waits for them (before the env closes); their errors wait for join.
+  void stop_workloads();
+  void wait_for_workloads();
+
   kit::Context& context_;
   std::string work_dir_;
   std::string store_dir_;
@@ -91,6 +118,17 @@ class Session {
   bool created_ = false;
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
+
+  std::mutex ids_mu_;
+  std::uint64_t reserved_ids_ = 0;  // ids below this are taken (allocate_ids)
+
+  std::shared_mutex map_mu_;          // shared: a transaction is active; alone: the map grows
+  std::atomic<int> growers_{0};       // writers waiting to grow the map: new transactions wait
+  std::vector<std::thread> workers_;
+  std::atomic<bool> stop_workers_{false};
+  std::atomic<std::uint64_t> workload_reads_{0}, workload_commits_{0}, workload_missing_{0};
+  std::mutex workload_mu_;
+  std::optional<StepResult> workload_error_;  // the first, under workload_mu_
 };
 
 // The engine's file layout (--list layout, offset expressions) (layout.cc).

@@ -69,6 +69,10 @@ StepResult Session::create(const Args& step) {
   std::uint64_t mapsize = first_map_size(vectors, dim);
   if (StepResult o = open_env(true, mapsize); !o.is_ok) return o;
   records_.reset(dim);
+  {
+    std::lock_guard lock(ids_mu_);
+    reserved_ids_ = 0;
+  }
   created_ = true;
   std::vector<std::uint64_t> ids(vectors);
   for (std::uint64_t i = 0; i < vectors; ++i) ids[i] = i;
@@ -83,12 +87,20 @@ StepResult Session::add(const Args& step) {
     return StepResult::error("invalid-argument", "this driver's LMDB records are a vector and a file_path: it stores no metadata");
   std::vector<std::uint64_t> ids = step.u64_list("ids");
   if (!step.has("ids")) {
-    std::uint64_t first = records_.next_id(), n = step.u64("vectors", 100);
+    std::uint64_t n = step.u64("vectors", 100), first = allocate_ids(n);
     for (std::uint64_t i = 0; i < n; ++i) ids.push_back(first + i);
   }
   if (StepResult o = add_records(ids, step.u64("seed", seed_)); !o.is_ok) return o;
   context_.log(fmt::format("added {} records", ids.size()));
   return StepResult::ok();
+}
+
+std::uint64_t Session::allocate_ids(std::uint64_t n) {
+  // After the ids the model has seen and those handed out to writers that have not committed yet.
+  std::lock_guard lock(ids_mu_);
+  std::uint64_t first = std::max(reserved_ids_, records_.next_id());
+  reserved_ids_ = first + n;
+  return first;
 }
 
 StepResult Session::add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed) {
@@ -320,11 +332,6 @@ StepResult Session::reopen() {
 
 StepResult Session::sleep(const Args& step) {
   std::this_thread::sleep_for(std::chrono::milliseconds(step.duration_ms("duration", 0)));
-  return StepResult::ok();
-}
-
-StepResult Session::join() {
-  // Nothing runs in the background: this driver starts no workloads and no second processes.
   return StepResult::ok();
 }
 
