@@ -2,6 +2,7 @@
 // the worker thread with the cell's stack, dispatch, the stop rule, listings.
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,30 +65,39 @@ void Context::log(std::string_view message) const {
 
 std::thread start_thread(std::uint64_t stack, std::function<void()> fn) {
   if (stack == 0) return std::thread(std::move(fn));
-  // std::thread cannot set a stack size: run fn on a pthread that has it, and
-  // wait for that from a std::thread, so the caller still joins a std::thread.
+  // std::thread cannot set a stack: run fn on a pthread that has one, and wait
+  // for that from a std::thread, so the caller still joins a std::thread.
   return std::thread([stack, fn = std::move(fn)]() mutable {
+    // The kit maps the stack itself, one guard page below it: given only a
+    // size, glibc may hand out a cached stack of up to four times that size,
+    // and a cell asking for 64 KiB would then not overflow where it should.
+    const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const std::size_t size = (static_cast<std::size_t>(stack) + page - 1) / page * page;
+    auto cannot = [&](const std::string& why) {
+      // Never run on another stack than asked: the cell would test something else.
+      fmt::print(stderr, "cannot start a thread with a {}-byte stack: {}\n", stack, why);
+      std::fflush(nullptr);
+      ::_exit(kExitCannotRun);
+    };
+    void* block = ::mmap(nullptr, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (block == MAP_FAILED) cannot(std::strerror(errno));
+    if (::mprotect(block, page, PROT_NONE) != 0) cannot(std::strerror(errno));
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, stack);
+    int rc = pthread_attr_setstack(&attr, static_cast<char*>(block) + page, size);
+    if (rc != 0) cannot(std::string(std::strerror(rc)) + " (pthread_attr_setstack)");
     pthread_t t;
     auto* heap_fn = new std::function<void()>(std::move(fn));
-    int rc = pthread_create(&t, &attr, [](void* p) -> void* {
+    rc = pthread_create(&t, &attr, [](void* p) -> void* {
       auto* f = static_cast<std::function<void()>*>(p);
       (*f)();
       delete f;
       return nullptr;
     }, heap_fn);
     pthread_attr_destroy(&attr);
-    if (rc == 0) {
-      pthread_join(t, nullptr);
-    } else {
-      // Never run on another stack than asked: the cell would test something else.
-      fmt::print(stderr, "cannot start a thread with a {}-byte stack: {}\n", stack, std::strerror(rc));
-      delete heap_fn;
-      std::fflush(nullptr);
-      ::_exit(kExitCannotRun);
-    }
+    if (rc != 0) cannot(std::strerror(rc));
+    pthread_join(t, nullptr);
+    ::munmap(block, size + page);
   });
 }
 

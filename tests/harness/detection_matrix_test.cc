@@ -32,7 +32,7 @@ Outcome error_outcome(const std::string& code) {
   Outcome o;
   o.kind = OutcomeKind::error;
   o.failed_step = 2;
-  o.steps = {{0, "create", "ok", "", "", 1}, {1, "add", "ok", "", "", 1}, {2, "verify", "error", code, "record 7 is missing", 1}};
+  o.steps = {{0, "create", StepStatus::ok, "", "", 1}, {1, "add", StepStatus::ok, "", "", 1}, {2, "verify", StepStatus::error, code, "record 7 is missing", 1}};
   return o;
 }
 
@@ -148,12 +148,12 @@ TEST(MatrixJudge, CaughtWrongKindAndEscapedAreToldApart) {
   add(result("cut/vstore/debug+quiet", "cut", "quiet", Verdict::pass, error_outcome("corrupt")), MatrixRole::injected);
   DetectionMatrix m = judge_detection_matrix(r, roles, three, {});
   ASSERT_EQ(m.regressions.size(), 3u);
-  EXPECT_EQ(m.regressions[0].status, "caught");
+  EXPECT_EQ(m.regressions[0].status, RegressionStatus::caught);
   EXPECT_EQ(m.regressions[0].caught_by.at(0).detail, "SIGBUS@past-eof");
   EXPECT_EQ(m.regressions[0].caught_by.at(0).ms, 250);
-  EXPECT_EQ(m.regressions[1].status, "wrong-kind");
-  EXPECT_EQ(m.regressions[2].status, "escaped");
-  EXPECT_EQ(m.verdict, "fail");
+  EXPECT_EQ(m.regressions[1].status, RegressionStatus::wrong_kind);
+  EXPECT_EQ(m.regressions[2].status, RegressionStatus::escaped);
+  EXPECT_FALSE(m.passed);
   EXPECT_EQ(m.problems.size(), 2u);
   nlohmann::json j = to_json(m);
   EXPECT_EQ(j["schema"], "crashgate.matrix/1");
@@ -164,13 +164,76 @@ TEST(MatrixJudge, CaughtWrongKindAndEscapedAreToldApart) {
   EXPECT_THAT(md, HasSubstr("| cut | signal SIGBUS@past-eof 0.2s | (other: signal SIGSEGV) |  |"));
 }
 
+TEST(MatrixJson, WhatTheMatrixWritesReadsBackAsTheSameModel) {
+  DetectionMatrix m;
+  m.run_id = "20261202-010203-abcd";
+  m.passed = false;
+  m.problems = {"offset32 escapes"};
+  m.hardened_cells = 7;
+  m.hardened_failures = {"cut/vstore/release"};
+  m.scenarios = {"cut", "replay"};
+  m.options = {.plain_build = "debug", .sample = 4};
+  m.duration_ms = 12500;
+  MatrixRegression caught{.info = kSwitches[0], .status = RegressionStatus::caught, .cells = 3};
+  caught.caught_by.push_back({"cut/vstore/debug+sig", "cut", "debug", "signal", "SIGBUS@past-eof", 250});
+  caught.other_failures.push_back({"replay/vstore/asan+sig", "replay", "asan", "asan", "SEGV", 1200});
+  MatrixRegression escaped{.info = {"offset32", "002", "32-bit offsets", "asan|signal:SIGSEGV"}, .status = RegressionStatus::escaped, .cells = 5};
+  m.regressions = {caught, escaped};
+
+  Checked<DetectionMatrix> back = detection_matrix_from_json(nlohmann::json::parse(to_json(m).dump()));
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->run_id, m.run_id);
+  EXPECT_FALSE(back->passed);
+  EXPECT_EQ(back->problems, m.problems);
+  EXPECT_EQ(back->hardened_cells, 7);
+  EXPECT_EQ(back->hardened_failures, m.hardened_failures);
+  EXPECT_EQ(back->scenarios, m.scenarios);
+  EXPECT_EQ(back->options.sample, 4u);
+  EXPECT_EQ(back->duration_ms, 12500);
+  ASSERT_EQ(back->regressions.size(), 2u);
+  const MatrixRegression& r = back->regressions[0];
+  EXPECT_EQ(r.info.id, kSwitches[0].id);
+  EXPECT_EQ(r.info.shows_as, kSwitches[0].shows_as);
+  EXPECT_EQ(r.status, RegressionStatus::caught);
+  EXPECT_EQ(r.cells, 3);
+  ASSERT_EQ(r.caught_by.size(), 1u);
+  EXPECT_EQ(r.caught_by[0].cell, "cut/vstore/debug+sig");
+  EXPECT_EQ(r.caught_by[0].detail, "SIGBUS@past-eof");
+  EXPECT_EQ(r.caught_by[0].ms, 250);
+  EXPECT_EQ(r.other_failures.at(0).build, "asan");
+  EXPECT_EQ(back->regressions[1].info.shows_as, "asan|signal:SIGSEGV");
+  EXPECT_EQ(back->regressions[1].status, RegressionStatus::escaped);
+  EXPECT_EQ(regression_detail(back->regressions[1]), "5 cells ran; none failed");
+}
+
+TEST(MatrixJson, AFileThatIsNotTheModelIsRefusedNamingTheField) {
+  auto refusal = [](const char* text) {
+    Checked<DetectionMatrix> m = detection_matrix_from_json(nlohmann::json::parse(text));
+    return m ? std::string("accepted") : m.error();
+  };
+  EXPECT_THAT(refusal(R"({"schema":"crashgate.matrix/9","verdict":"pass","regressions":[]})"), HasSubstr("schema: \"crashgate.matrix/9\""));
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","regressions":[]})"), "verdict: missing");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"maybe","regressions":[]})"), "verdict: 'maybe' is not pass or fail");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass"})"), "regressions: missing");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"id":"x","status":"lost"}]})"),
+            "regressions[0].status: 'lost' is not caught, wrong-kind or escaped");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"status":"caught"}]})"),
+            "regressions[0].id: missing");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"id":"x","status":"caught","cells":"three"}]})"),
+            "regressions[0].cells: has the wrong type");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass","regressions":[{"id":"x","status":"caught","caught_by":[{"kind":"signal"}]}]})"),
+            "regressions[0].caught_by[0].cell: missing");
+  EXPECT_EQ(refusal(R"({"schema":"crashgate.matrix/1","verdict":"pass","hardened":{"cells":-1.5},"regressions":[]})"),
+            "hardened.cells: has the wrong type");
+}
+
 TEST(MatrixJudge, AHardenedCellNotMetFailsTheMatrixEvenWhenEverySwitchIsCaught) {
   RunResults r;
   r.cells.push_back(result("cut/vstore/release", "cut", "", Verdict::fail, signal_outcome(SIGSEGV, false)));
   r.cells.push_back(result("replay/vstore/debug", "replay", "sig", Verdict::pass, signal_outcome(SIGBUS, true)));
   DetectionMatrix m = judge_detection_matrix(r, {MatrixRole::hardened, MatrixRole::replay}, {kSwitches[0]}, {});
-  EXPECT_EQ(m.regressions[0].status, "caught");
-  EXPECT_EQ(m.verdict, "fail");
+  EXPECT_EQ(m.regressions[0].status, RegressionStatus::caught);
+  EXPECT_FALSE(m.passed);
   EXPECT_THAT(m.problems.at(0), HasSubstr("hardened cell cut/vstore/release did not meet its expectation"));
 }
 

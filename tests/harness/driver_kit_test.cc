@@ -116,8 +116,28 @@ TEST(DriverKitThreads, AWorkerGetsTheStackItAskedFor) {
     pthread_attr_destroy(&attr);
   });
   t.join();
-  EXPECT_GE(seen, 3u * 1024 * 1024);
-  EXPECT_LT(seen, 4u * 1024 * 1024);
+  EXPECT_EQ(seen, 3u * 1024 * 1024);
+}
+
+std::size_t stack_size_seen_by(std::uint64_t asked) {
+  std::size_t seen = 0;
+  std::thread t = start_thread(asked, [&] {
+    pthread_attr_t attr;
+    pthread_getattr_np(pthread_self(), &attr);
+    pthread_attr_getstacksize(&attr, &seen);
+    pthread_attr_destroy(&attr);
+  });
+  t.join();
+  return seen;
+}
+
+TEST(DriverKitThreads, AWorkerNeverRunsOnALargerStackLeftByAnEarlierThread) {
+  // glibc keeps the stacks of finished threads and hands one out again to a
+  // thread that asks for up to a quarter of its size: a 64 KiB worker would
+  // run on 256 KiB and not overflow where the cell says it must.
+  ASSERT_EQ(stack_size_seen_by(256 * 1024), 256u * 1024);
+  EXPECT_EQ(stack_size_seen_by(64 * 1024), 64u * 1024);
+  EXPECT_EQ(stack_size_seen_by(64 * 1024 + 1), 68u * 1024) << "rounded up to whole pages";
 }
 
 }  // namespace

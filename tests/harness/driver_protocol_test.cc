@@ -51,10 +51,10 @@ TEST(DriverProtocol, ACrashInAStepNamesTheStep) {
   ASSERT_EQ(o.kind, OutcomeKind::signal) << summary_text(o);
   EXPECT_EQ(o.signal, SIGBUS);
   ASSERT_EQ(o.steps.size(), 3u) << summary_text(o);
-  EXPECT_EQ(o.steps[0].status, "ok");
-  EXPECT_EQ(o.steps[1].status, "ok");
+  EXPECT_EQ(o.steps[0].status, StepStatus::ok);
+  EXPECT_EQ(o.steps[1].status, StepStatus::ok);
   EXPECT_EQ(o.steps[2].op, "count");
-  EXPECT_EQ(o.steps[2].status, "died");
+  EXPECT_EQ(o.steps[2].status, StepStatus::died);
   EXPECT_EQ(o.failed_step, 2);
   EXPECT_THAT(o.detail, ::testing::HasSubstr("in step 2 (count)"));
   ASSERT_TRUE(o.attribution);
@@ -112,9 +112,9 @@ TEST(ReadStepEvents, MalformedLinesAreNotedAndSkipped) {
                    obs);
   EXPECT_TRUE(obs.protocol_spoken);
   ASSERT_EQ(obs.steps.size(), 2u);
-  EXPECT_EQ(obs.steps[0].status, "ok");
+  EXPECT_EQ(obs.steps[0].status, StepStatus::ok);
   EXPECT_EQ(obs.steps[0].duration_ms, 3);
-  EXPECT_EQ(obs.steps[1].status, "died");
+  EXPECT_EQ(obs.steps[1].status, StepStatus::died);
   ASSERT_EQ(obs.notes.size(), 2u);
   EXPECT_THAT(obs.notes[0], ::testing::HasSubstr("event line 2 is not a JSON object"));
   EXPECT_THAT(obs.notes[1], ::testing::HasSubstr("unknown event 'mystery'"));
@@ -129,8 +129,8 @@ TEST(ReadStepEvents, CrashgateJudgesEachStepEndAgainstItsExpect) {
                     {4, R"({"event":"step-end","index":1,"status":"ok"})"}},
                    obs, {"error:corrupt", "error"});
   ASSERT_EQ(obs.steps.size(), 2u);
-  EXPECT_EQ(obs.steps[0].status, "ok");  // the error it expected
-  EXPECT_EQ(obs.steps[1].status, "error");
+  EXPECT_EQ(obs.steps[0].status, StepStatus::ok);  // the error it expected
+  EXPECT_EQ(obs.steps[1].status, StepStatus::error);
   EXPECT_EQ(obs.steps[1].code, "wrong-result");
   EXPECT_EQ(obs.steps[1].message, "step expected error, got ok");
 }
@@ -151,7 +151,7 @@ TEST(ReadStepEvents, AStepWithoutExpectKeepsTheErrorItReported) {
                     {2, R"({"event":"step-end","index":0,"status":"error","code":"corrupt","message":"bad"})"}},
                    obs, {""});
   ASSERT_EQ(obs.steps.size(), 1u);
-  EXPECT_EQ(obs.steps[0].status, "error");
+  EXPECT_EQ(obs.steps[0].status, StepStatus::error);
   EXPECT_EQ(obs.steps[0].code, "corrupt");
 }
 

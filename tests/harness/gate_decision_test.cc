@@ -130,12 +130,13 @@ TEST(GateDecision, ASignatureIsNotCalledFixedWhenItsCellsDidNotRun) {
 TEST(GateDecision, ARegressionTheMatrixDidNotCatchEscapesAndBlocks) {
   auto run = gate_run({gate_cell("a/vstore/debug", Verdict::pass)});
   GateOptions options;
-  options.regressions = {{"stale-size", "caught", ""}, {"offset32", "escaped", "no cell failed"},
-                         {"unlocked-grow", "wrong-kind", ""}};
+  auto line = [](const char* id, RegressionStatus status) { return MatrixRegression{.info = {.id = id}, .status = status}; };
+  options.regressions = {line("stale-size", RegressionStatus::caught), line("offset32", RegressionStatus::escaped),
+                         line("unlocked-grow", RegressionStatus::wrong_kind)};
   GateDecision d = decide_gate(run, options);
   ASSERT_EQ(d.escaped.size(), 2u);
-  EXPECT_EQ(d.escaped[0].id, "offset32");
-  EXPECT_EQ(d.escaped[1].id, "unlocked-grow");
+  EXPECT_EQ(d.escaped[0].info.id, "offset32");
+  EXPECT_EQ(d.escaped[1].info.id, "unlocked-grow");
   EXPECT_TRUE(d.blocks());
   EXPECT_EQ(d.headline(), "2 escaped regressions");
 }

@@ -90,6 +90,11 @@ TEST(ParamSources, NoDriverBuiltIsAnErrorThatSaysWhatToBuild) {
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_EQ(errors[0].file, "every-site.toml");
   EXPECT_THAT(errors[0].message, HasSubstr("ci/build debug"));
+  // Each place looked in is named once: the scenario's own builds first, then the others.
+  std::string debug_driver = "/debug/bin/crashgate-driver-vstore";
+  const std::string& m = errors[0].message;
+  EXPECT_EQ(m.find(debug_driver), m.rfind(debug_driver)) << m;
+  EXPECT_LT(m.find("/asan/bin/"), m.find("/release/bin/")) << m;
 }
 
 TEST(ParamSources, TheRealDriverListsItsFailpointTableEvenWhereTheyAreCompiledOut) {

@@ -157,11 +157,11 @@ TEST(ReportHtml, TheNetworkCheckSeesARequestWhenThereIsOne) {
 
 TEST(ReportHtml, TheRegressionMatrixIsASecondGridWhenTheRunHasOne) {
   ReportInputs inputs = inputs_with_field_report();
-  inputs.matrix = nlohmann::json::parse(R"({"schema":"crashgate.matrix/1","verdict":"fail","regressions":[
+  inputs.matrix = *detection_matrix_from_json(nlohmann::json::parse(R"({"schema":"crashgate.matrix/1","verdict":"fail","regressions":[
     {"id":"stale-size","status":"caught","expected_kinds":["signal"],
      "caught_by":[{"cell":"truncated/vstore/debug","kind":"signal","detail":"SIGBUS at <offset>","seconds":1.5}]},
     {"id":"unlocked-grow","status":"escaped","expected_kinds":["tsan"],"caught_by":[]},
-    {"id":"offset32","status":"wrong-kind","expected_kinds":["asan"],"caught_by":[]}]})");
+    {"id":"offset32","status":"wrong-kind","expected_kinds":["asan"],"caught_by":[]}]})"));
   RenderedPage page = render(write_html(testing::report_results(), inputs));
   ASSERT_EQ(page.problem, "");
   auto rows = chips(page, "tr");

@@ -42,7 +42,7 @@ Outcome full_outcome() {
   o.stderr_excerpt = {"err", "", 3};
   o.command = {"./x", "arg with space"};
   o.repro = "crashgate exec -- ./x 'arg with space'";
-  o.steps.push_back(StepRecord{2, "count", "died", "", "", 1.5});
+  o.steps.push_back(StepRecord{2, "count", StepStatus::died, "", "", 1.5});
   o.failed_step = 2;
   o.notes = {"a note"};
   return o;

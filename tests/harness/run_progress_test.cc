@@ -30,7 +30,7 @@ TEST(EllipsizeMiddle, KeepsTheScenarioAndTheParams) {
 TEST(AttemptLine, SaysVerdictCellOutcomeAndWhatWasExpected) {
   CellResult cell;
   cell.cell.id = "t/vstore/release";
-  cell.cell.expect.outcome = "error";
+  cell.cell.expect.outcome = {OutcomeKind::error};
   cell.cell.expect.code = "corrupt";
   Attempt a;
   a.verdict = Verdict::fail;

@@ -53,7 +53,7 @@ TEST(Scenario, TheDesignExampleParses) {
   EXPECT_EQ(s.steps[0].op, "create");
   EXPECT_EQ(s.steps[0].args["dim"], 64);
   EXPECT_EQ(s.steps[1].at, (SourcePosition{18, 1}));
-  EXPECT_EQ(s.expect.outcome, "error");
+  EXPECT_EQ(s.expect.outcome, OutcomeKinds{OutcomeKind::error});
   EXPECT_EQ(s.expect.code, "corrupt");
 }
 

@@ -150,5 +150,28 @@ outcome = "ok|error"
   EXPECT_THAT(ran.stderr_excerpt.text() + ran.stdout_excerpt.text(), HasSubstr("1 cells"));
 }
 
+TEST(TargetSupport, CheckFillsALayoutParamFromTheNamedTargetsDriverAndSaysWhenNoneIsBuilt) {
+  std::string root = two_target_root();
+  std::string path = scenario_file("named-sweep", R"(name = "named-sweep"
+targets = ["handmade"]
+[params]
+spot = { from = "layout", file = "*", field = "*" }
+[[step]]
+op = "create"
+[[step]]
+op = "truncate"
+file = "{spot.file}"
+to = "{spot.offset}"
+[expect]
+outcome = "ok|error"
+)");
+  Outcome checked = testing::run_crashgate({"check", path}, {.env = {{"CRASHGATE_BUILD_ROOT", root}}});
+  EXPECT_EQ(checked.exit_code, 0) << testing::output_of(checked);
+  EXPECT_THAT(checked.stdout_excerpt.text(), HasSubstr("named-sweep/handmade/release[spot=data.count]"));
+  Outcome unbuilt = testing::run_crashgate({"check", path}, {.env = {{"CRASHGATE_BUILD_ROOT", testing::scratch_dir("no-builds")}}});
+  EXPECT_EQ(unbuilt.exit_code, 0) << testing::output_of(unbuilt);
+  EXPECT_THAT(unbuilt.stdout_excerpt.text(), HasSubstr("no driver of handmade is built to fill its params from"));
+}
+
 }  // namespace
 }  // namespace crashgate

@@ -8,6 +8,7 @@
 
 #include "crashgate/matrix_file.h"
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crashgate/cell_selection.h"
+#include "crashgate/checked.h"
 #include "crashgate/run_results.h"
 
 namespace crashgate {
@@ -70,16 +72,25 @@ struct MatrixCatch {
   std::string detail;        // "SIGBUS", "data-race", "wrong-result"
   std::int64_t ms = 0;       // time to detect: the cell's run time
 };
+// Whether the catalog caught a switch: some cell ended the way its bug shows
+// (caught), cells failed but only in other ways (wrong-kind), or none failed
+// (escaped). Only caught passes the matrix and the gate.
+enum class RegressionStatus { caught, wrong_kind, escaped };
+std::string_view to_string(RegressionStatus status);  // "caught", "wrong-kind", "escaped"
+std::optional<RegressionStatus> parse_regression_status(std::string_view name);
+
 struct MatrixRegression {
   RegressionSwitch info;
-  std::string status;        // caught, wrong-kind, escaped
+  RegressionStatus status = RegressionStatus::escaped;
   std::vector<MatrixCatch> caught_by;
   std::vector<MatrixCatch> other_failures;  // failed, but not the way this bug shows
   int cells = 0;
 };
+// matrix.json's model: `crashgate matrix` writes it, the gate and the HTML
+// report read it back.
 struct DetectionMatrix {
   std::string run_id;
-  std::string verdict;       // pass or fail
+  bool passed = false;       // "verdict": "pass" or "fail"
   std::vector<std::string> problems;  // why it fails, one a line
   int hardened_cells = 0;
   std::vector<std::string> hardened_failures;  // ids
@@ -93,7 +104,16 @@ struct DetectionMatrix {
 DetectionMatrix judge_detection_matrix(const RunResults& results, const std::vector<MatrixRole>& roles,
                                        const std::vector<RegressionSwitch>& switches, const MatrixOptions& options);
 
+// matrix.json (crashgate.matrix/1) and back. Reading checks the schema and
+// the type of every field present; id and status are required of each
+// regression, the rest may be absent (empty). A failure names the field.
 nlohmann::json to_json(const DetectionMatrix& matrix);
+Checked<DetectionMatrix> detection_matrix_from_json(const nlohmann::json& json);
+// Reads the file; a failure names the path as well.
+Checked<DetectionMatrix> load_detection_matrix(const std::string& path);
+// What a person reads after a regression's status: "3 cells ran; none failed",
+// or the first unrelated failure of a wrong-kind one.
+std::string regression_detail(const MatrixRegression& regression);
 // The Markdown table (regression x scenario): kind caught and time to detect.
 std::string matrix_markdown(const DetectionMatrix& matrix);
 

@@ -15,6 +15,8 @@
 // `--list ops|layout|...`, and evaluates offset expressions from the layout.
 // A handler for an op outside the table, or an op listed with no handler, is
 // a startup error (Driver::self_check), so a driver's own test catches it.
+// The records a driver adds and the model `verify` checks them against are in
+// crashgate/driver_records.h.
 #pragma once
 
 #include <cstdint>
@@ -132,7 +134,8 @@ struct Context {
   void log(std::string_view message) const;
 };
 
-// Starts fn on a thread with this stack size (0: the default); join the std::thread returned.
+// Starts fn on a thread with exactly this stack (rounded up to whole pages,
+// mapped by the kit above one guard page; 0: the default); join the std::thread returned.
 std::thread start_thread(std::uint64_t stack, std::function<void()> fn);
 
 using Handler = std::function<StepResult(const Args&, Context&)>;

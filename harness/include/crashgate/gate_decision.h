@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "crashgate/baseline.h"
-#include "crashgate/regression_matrix.h"
+#include "crashgate/detection_matrix.h"
 #include "crashgate/run_results.h"
 #include "crashgate/triage.h"
 
@@ -46,7 +46,7 @@ struct NewSignature {
 struct GateOptions {
   const Baseline* baseline = nullptr;        // nullptr: no baseline, every failure is new
   const KnownIssues* known_issues = nullptr; // nullptr: the known_issue each outcome recorded when it ran
-  std::vector<RegressionStatus> regressions; // from matrix.json, when there is one
+  std::vector<MatrixRegression> regressions; // from matrix.json, when there is one
   bool strict = false;                       // flaky cells block too
 };
 
@@ -54,7 +54,7 @@ struct GateDecision {
   std::vector<GateCell> new_failures, flaky, known, fixed;  // each in run order
   std::vector<NewSignature> new_signatures;                 // in order of first appearance
   std::vector<BaselineSignature> fixed_signatures;          // baseline signatures whose cells all ran and none crashed so
-  std::vector<RegressionStatus> escaped;
+  std::vector<MatrixRegression> escaped;  // every status but caught
   bool has_baseline = false;
   bool strict = false;
   std::size_t baseline_cells_missing = 0;  // in the baseline, not in this run (a narrower selection, a shard)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crashgate/outcome_kind.h"
@@ -52,12 +53,19 @@ struct Attribution {
   bool operator==(const Attribution&) const = default;
 };
 
+// How a driver step ended, judged against its `expect`: ok (it ended as its
+// expect allows: an expected error is ok), error (it ended otherwise), or died
+// (it started and never ended: the process died or hung in it).
+enum class StepStatus { ok, error, died };
+std::string_view to_string(StepStatus status);
+std::optional<StepStatus> parse_step_status(std::string_view name);
+
 // A driver step as reported over the driver protocol (driver_protocol.h).
 struct StepRecord {
   int index = 0;
   std::string op;
-  std::string status;          // "ok", "error", or "died" (started, never ended)
-  std::string code;            // error code when status == "error" ("corrupt", "io", ...)
+  StepStatus status = StepStatus::died;
+  std::string code;            // the error code the step ended with ("corrupt", "io", ...), "" when ok
   std::string message;
   double duration_ms = 0;
   bool operator==(const StepRecord&) const = default;

@@ -4,7 +4,11 @@
 
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
+#include <vector>
+
+#include "crashgate/checked.h"
 
 namespace crashgate {
 
@@ -43,5 +47,12 @@ std::string_view to_string(OutcomeKind kind);
 int exit_code_of(OutcomeKind kind);
 // The kind named `name` ("stack-overflow"), or nothing when no kind has that name.
 std::optional<OutcomeKind> parse_outcome_kind(std::string_view name);
+
+// An expectation's kinds: one, or alternatives written "ok|error" (a damaged
+// store may be refused or read, never crashed on).
+using OutcomeKinds = std::vector<OutcomeKind>;
+// Fails naming the first word that is no kind, and the kinds there are.
+Checked<OutcomeKinds> parse_outcome_kinds(std::string_view text);
+std::string to_string(const OutcomeKinds& kinds);  // "ok|error"
 
 }  // namespace crashgate

@@ -3,7 +3,7 @@
 // and report.html (one self-contained page). Mappings: reports/report-formats.md.
 #pragma once
 
-#include "crashgate/matrix_file.h"
+#include "crashgate/detection_matrix.h"
 #include <map>
 #include <optional>
 #include <string>
@@ -23,7 +23,7 @@ inline constexpr const char* kHtmlFile = "report.html";
 struct ReportInputs {
   std::string source_root;                          // project frames lie below it; SARIF and HTML paths are relative to it
   std::map<std::string, std::string> field_reports;  // a cell's origin -> the start of that file (HTML)
-  std::optional<nlohmann::json> matrix;             // the run's matrix.json (crashgate.matrix/1), when it has one
+  std::optional<DetectionMatrix> matrix;            // the run's matrix.json (crashgate.matrix/1), when it has one
   std::string matrix_problem;                       // why a matrix.json that exists could not be used
 };
 

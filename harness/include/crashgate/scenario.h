@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/outcome_kind.h"
 #include "crashgate/limits.h"
 
 namespace crashgate {
@@ -33,7 +34,7 @@ struct Step {
 };
 
 struct Expectation {
-  std::string outcome;       // an outcome kind name
+  OutcomeKinds outcome;      // the kind, or alternatives ("ok|error" in a file)
   std::string code;          // for "error": the engine's error code
   std::string signal;        // for "signal": "SIGBUS"
   std::string check;         // for sanitizer kinds: "heap-buffer-overflow"

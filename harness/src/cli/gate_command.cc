@@ -126,9 +126,9 @@ int gate(const GateCommandOptions& options) {
   std::string matrix_path = options.matrix;
   if (matrix_path.empty() && fs::exists(run_dir + "/" + kMatrixFile)) matrix_path = run_dir + "/" + kMatrixFile;
   if (!matrix_path.empty()) {
-    auto matrix = load_regression_matrix(matrix_path, error);
+    Checked<DetectionMatrix> matrix = load_detection_matrix(matrix_path);
     if (!matrix) {
-      std::cerr << "crashgate gate: --matrix: " << error << "\n";
+      std::cerr << "crashgate gate: --matrix: " << matrix.error() << "\n";
       return kExitUsage;
     }
     gate_options.regressions = matrix->regressions;

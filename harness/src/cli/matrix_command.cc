@@ -178,10 +178,10 @@ int matrix_command(const MatrixCommandOptions& o) {
 
   DetectionMatrix matrix = judge_detection_matrix(results, roles, *switches, o.matrix);
   if (results.interrupted) {
-    matrix.verdict = "fail";
+    matrix.passed = false;
     matrix.problems.insert(matrix.problems.begin(), "interrupted: the matrix is incomplete");
   }
-  results.exit_code = results.interrupted ? kExitInterrupted : matrix.verdict == "pass" ? 0 : kExitCellsFailed;
+  results.exit_code = results.interrupted ? kExitInterrupted : matrix.passed ? 0 : kExitCellsFailed;
   std::string markdown = matrix_markdown(matrix);
   std::string json_text = to_json(matrix).dump(2) + "\n";
   bool ok = write_results(results, run_dir->path, error) &&
@@ -201,11 +201,11 @@ int matrix_command(const MatrixCommandOptions& o) {
         if (c.ms < b->ms) b = &c;
       best = fmt::format("{} {} in {:.2f} s by {}", b->kind, b->detail, b->ms / 1000.0, b->cell);
     }
-    std::cout << fmt::format("  {:<26} {:<10} {:>3} of {:>3} cells  {}\n", r.info.id, r.status, r.caught_by.size(), r.cells, best);
+    std::cout << fmt::format("  {:<26} {:<10} {:>3} of {:>3} cells  {}\n", r.info.id, to_string(r.status), r.caught_by.size(), r.cells, best);
   }
   std::cout << fmt::format("crashgate matrix: {} · {} hardened cells, {} not met · {} of {} regressions caught · {:.1f} s\n",
-                           matrix.verdict, matrix.hardened_cells, matrix.hardened_failures.size(),
-                           std::count_if(matrix.regressions.begin(), matrix.regressions.end(), [](const auto& r) { return r.status == "caught"; }),
+                           matrix.passed ? "pass" : "fail", matrix.hardened_cells, matrix.hardened_failures.size(),
+                           std::count_if(matrix.regressions.begin(), matrix.regressions.end(), [](const auto& r) { return r.status == RegressionStatus::caught; }),
                            matrix.regressions.size(), results.duration_ms / 1000.0);
   for (const std::string& p : matrix.problems) std::cout << "  problem: " << p << "\n";
   std::cout << fmt::format("matrix: {}/{} and matrix.md\n", display_path(run_dir->path), kMatrixFile);

@@ -40,7 +40,7 @@ std::string failed_step_text(const Outcome& o) {
   if (!o.failed_step) return "";
   for (const auto& step : o.steps)
     if (step.index == *o.failed_step)
-      return fmt::format("step {} ({}) {}{}{}", step.index, step.op, step.status == "died" ? "died" : "ended in error",
+      return fmt::format("step {} ({}) {}{}{}", step.index, step.op, step.status == StepStatus::died ? "died" : "ended in error",
                          step.code.empty() ? "" : ": " + step.code, step.message.empty() ? "" : ": " + step.message);
   return fmt::format("step {}", *o.failed_step);
 }

@@ -30,7 +30,7 @@ Cell fuzz_cell(const FuzzCampaign& c, const std::string& target, const std::stri
   cell.build = "fuzz";
   cell.seed = c.options.seed.value_or(0);
   cell.limits.wall = std::chrono::milliseconds(c.options.time);
-  cell.expect.outcome = "ok";
+  cell.expect.outcome = {OutcomeKind::ok};
   cell.regression = c.options.regression;
   return cell;
 }

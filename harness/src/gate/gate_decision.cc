@@ -100,7 +100,7 @@ GateDecision decide_gate(const RunResults& results, const GateOptions& options) 
     }
   }
   for (const auto& r : options.regressions)
-    if (!r.caught()) d.escaped.push_back(r);
+    if (r.status != RegressionStatus::caught) d.escaped.push_back(r);
   return d;
 }
 

@@ -67,58 +67,20 @@ DetectionMatrix judge_detection_matrix(const RunResults& results, const std::vec
     }
   }
   for (MatrixRegression& line : m.regressions) {
-    line.status = !line.caught_by.empty() ? "caught" : !line.other_failures.empty() ? "wrong-kind" : "escaped";
-    if (line.status == "wrong-kind")
+    line.status = !line.caught_by.empty()         ? RegressionStatus::caught
+                  : !line.other_failures.empty() ? RegressionStatus::wrong_kind
+                                                 : RegressionStatus::escaped;
+    if (line.status == RegressionStatus::wrong_kind)
       m.problems.push_back(fmt::format("{} is caught only as unrelated kinds (first: {} {} in {}); it shows as {}", line.info.id,
                                        line.other_failures[0].kind, line.other_failures[0].detail, line.other_failures[0].cell,
                                        line.info.shows_as));
-    if (line.status == "escaped")
+    if (line.status == RegressionStatus::escaped)
       m.problems.push_back(fmt::format("{} escapes: no scenario's cell fails with it on ({} cells ran)", line.info.id, line.cells));
   }
   for (const std::string& id : m.hardened_failures)
     m.problems.insert(m.problems.begin(), fmt::format("hardened cell {} did not meet its expectation", id));
-  m.verdict = m.problems.empty() ? "pass" : "fail";
+  m.passed = m.problems.empty();
   return m;
-}
-
-nlohmann::json to_json(const DetectionMatrix& m) {
-  using nlohmann::json;
-  auto catches = [](const std::vector<MatrixCatch>& list) {
-    json out = json::array();
-    for (const MatrixCatch& c : list)
-      out.push_back({{"cell", c.cell}, {"scenario", c.scenario}, {"build", c.build}, {"kind", c.kind}, {"detail", c.detail},
-                     {"seconds", static_cast<double>(c.ms) / 1000.0}});
-    return out;
-  };
-  json regressions = json::array();
-  for (const MatrixRegression& r : m.regressions) {
-    json expected = json::array();
-    size_t pos = 0;
-    while (pos <= r.info.shows_as.size()) {
-      size_t bar = r.info.shows_as.find('|', pos);
-      if (bar == std::string::npos) bar = r.info.shows_as.size();
-      expected.push_back(r.info.shows_as.substr(pos, bar - pos));
-      pos = bar + 1;
-    }
-    regressions.push_back({{"id", r.info.id},
-                           {"field_report", r.info.field_report},
-                           {"what", r.info.what},
-                           {"status", r.status},
-                           {"expected_kinds", expected},
-                           {"cells", r.cells},
-                           {"caught_by", catches(r.caught_by)},
-                           {"other_failures", catches(r.other_failures)}});
-  }
-  return {{"schema", kMatrixSchema},
-          {"run_id", m.run_id},
-          {"verdict", m.verdict},
-          {"problems", m.problems},
-          {"duration_seconds", static_cast<double>(m.duration_ms) / 1000.0},
-          {"plain_build", m.options.plain_build},
-          {"sample", m.options.sample},
-          {"hardened", {{"cells", m.hardened_cells}, {"failed", m.hardened_failures}}},
-          {"scenarios", m.scenarios},
-          {"regressions", regressions}};
 }
 
 std::string matrix_markdown(const DetectionMatrix& m) {
@@ -128,9 +90,9 @@ std::string matrix_markdown(const DetectionMatrix& m) {
          "shows as a sanitizer report). A cell reads `kind detail time`: how the fastest catching cell of that scenario "
          "ended, and its run time (time to detect). `(other)` marks failures that are not the way the bug shows.\n\n";
   int caught = 0;
-  for (const MatrixRegression& r : m.regressions) caught += r.status == "caught";
+  for (const MatrixRegression& r : m.regressions) caught += r.status == RegressionStatus::caught;
   out += fmt::format("**Verdict: {}** · {} of {} regressions caught · {} hardened cells, {} not met · run {} in {:.0f} s{}\n\n",
-                     m.verdict, caught, m.regressions.size(), m.hardened_cells, m.hardened_failures.size(), m.run_id,
+                     m.passed ? "pass" : "fail", caught, m.regressions.size(), m.hardened_cells, m.hardened_failures.size(), m.run_id,
                      static_cast<double>(m.duration_ms) / 1000.0,
                      m.options.sample ? fmt::format(" · injected cells sampled: at most {} per scenario and build", m.options.sample) : "");
   out += "| regression | field report | shows as | status | fastest catch |\n|---|---|---|---|---|\n";
@@ -144,7 +106,7 @@ std::string matrix_markdown(const DetectionMatrix& m) {
     }
     std::string shows = r.info.shows_as;
     for (size_t p; (p = shows.find('|')) != std::string::npos;) shows.replace(p, 1, " or ");
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", r.info.id, r.info.field_report, shows, r.status, fastest);
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", r.info.id, r.info.field_report, shows, to_string(r.status), fastest);
   }
   out += "\n## Regression × scenario\n\n| scenario |";
   for (const MatrixRegression& r : m.regressions) out += fmt::format(" `{}` |", r.info.id);

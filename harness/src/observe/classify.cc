@@ -85,7 +85,7 @@ std::string signal_detail(const Outcome& o) {
 
 void mark_failed_step(Outcome& o) {
   for (const auto& step : o.steps)
-    if (step.status == "died" || step.status == "error") {
+    if (step.status == StepStatus::died || step.status == StepStatus::error) {
       o.failed_step = step.index;
       return;
     }
@@ -204,7 +204,7 @@ Outcome classify(const Observation& obs) {
   }
   if (obs.protocol_spoken && o.failed_step) {
     for (const auto& step : o.steps)
-      if (step.index == *o.failed_step && step.status == "error") {
+      if (step.index == *o.failed_step && step.status == StepStatus::error) {
         o.kind = OutcomeKind::error;
         o.detail = fmt::format("step {} ({}) failed: {}{}", step.index, step.op, step.code,
                                step.message.empty() ? "" : ": " + step.message);

@@ -73,7 +73,7 @@ void append_steps(std::string& out, const Outcome& o) {
          "<th>ms</th></tr>\n";
   for (const auto& s : o.steps)
     out += fmt::format("<tr class=\"step-{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1f}</td></tr>\n",
-                       s.status == "ok" ? "ok" : "bad", s.index, e(s.op), e(s.status), e(s.code), e(s.message),
+                       s.status == StepStatus::ok ? "ok" : "bad", s.index, e(s.op), e(std::string(to_string(s.status))), e(s.code), e(s.message),
                        s.duration_ms);
   out += "</table>\n";
 }

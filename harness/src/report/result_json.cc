@@ -54,6 +54,16 @@ struct Reader {
     out = value;
     return true;
   }
+  // A name of one of the table's values: `parse` returns it, or nothing.
+  template <class T, class Parse>
+  bool get_named(const json& j, const std::string& field, T& out, Parse parse, std::string_view expected) {
+    std::string text;
+    if (!get(j, field, text)) return false;
+    std::optional<T> value = parse(text);
+    if (!value) return fail(field, fmt::format("'{}' is not one of {}", text, expected));
+    out = *value;
+    return true;
+  }
   bool get_hex(const json& j, const std::string& field, std::uint64_t& out) {
     std::string text;
     if (!get(j, field, text)) return false;
@@ -95,7 +105,7 @@ json to_json(const Outcome& o) {
   }
   json steps = json::array();
   for (const auto& s : o.steps)
-    steps.push_back({{"index", s.index}, {"op", s.op}, {"status", s.status}, {"code", s.code},
+    steps.push_back({{"index", s.index}, {"op", s.op}, {"status", to_string(s.status)}, {"code", s.code},
                      {"message", s.message}, {"duration_ms", s.duration_ms}});
   json known = nullptr;
   if (o.known_issue)
@@ -239,7 +249,7 @@ std::optional<Outcome> outcome_from_json(const json& j, std::string& error) {
     const json& s = j["steps"][i];
     Reader sr{error, fmt::format("steps[{}].", i)};
     StepRecord step;
-    if (!(sr.get(s, "index", step.index) && sr.get(s, "op", step.op) && sr.get(s, "status", step.status) &&
+    if (!(sr.get(s, "index", step.index) && sr.get(s, "op", step.op) && sr.get_named(s, "status", step.status, parse_step_status, "ok, error, died") &&
           sr.get(s, "code", step.code) && sr.get(s, "message", step.message) &&
           sr.get(s, "duration_ms", step.duration_ms)))
       return std::nullopt;

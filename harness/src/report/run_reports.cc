@@ -79,21 +79,11 @@ void read_matrix(const std::string& run_dir, ReportInputs& inputs) {
   fs::path path = fs::path(run_dir) / kMatrixFile;
   std::error_code ec;
   if (run_dir.empty() || !fs::exists(path, ec)) return;  // no matrix ran: nothing to show
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) {
-    inputs.matrix_problem = fmt::format("{}: cannot read it", path.string());
-    return;
-  }
-  auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (json.is_discarded()) {
-    inputs.matrix_problem = fmt::format("{}: not valid JSON", path.string());
-  } else if (!json.is_object() || json.value("schema", "") != kMatrixSchema) {
-    inputs.matrix_problem = fmt::format("{}: schema is not {}", path.string(), kMatrixSchema);
-  } else {
-    inputs.matrix = std::move(json);
-  }
+  Checked<DetectionMatrix> matrix = load_detection_matrix(path.string());
+  if (matrix)
+    inputs.matrix = std::move(*matrix);
+  else
+    inputs.matrix_problem = matrix.error();
 }
 
 

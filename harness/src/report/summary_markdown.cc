@@ -171,9 +171,9 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
                         return item + "\n";
                       }});
   sections.push_back({"Escaped regressions", d.escaped.size(), [&](std::size_t k) {
-                        const RegressionStatus& m = d.escaped[k];
-                        return fmt::format("- {}: {}{}\n", code(m.id, 100), plain(m.status, 60),
-                                           m.detail.empty() ? "" : " — " + plain(m.detail, 400));
+                        const MatrixRegression& m = d.escaped[k];
+                        return fmt::format("- {}: {} — {}\n", code(m.info.id, 100), to_string(m.status),
+                                           plain(regression_detail(m), 400));
                       }});
   sections.push_back({"Fixed (good news)", d.fixed.size() + d.fixed_signatures.size(), [&](std::size_t k) {
                         if (k < d.fixed.size()) {

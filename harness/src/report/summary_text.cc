@@ -50,7 +50,7 @@ std::string summary_text(const Outcome& o, const SummaryOptions& options) {
   if (o.fault_address) out += fmt::format("  fault address: 0x{:x}\n", *o.fault_address);
   if (o.attribution && !o.attribution->mapping.empty()) out += fmt::format("  mapping: {}\n", o.attribution->mapping);
   for (const auto& step : o.steps)
-    out += fmt::format("  step {} {}: {}{}\n", step.index, step.op, step.status,
+    out += fmt::format("  step {} {}: {}{}\n", step.index, step.op, to_string(step.status),
                        step.code.empty() ? "" : " (" + step.code + ")");
   if (o.crashing_thread >= 0 && o.crashing_thread < static_cast<int>(o.threads.size()))
     append_stack(out, o.threads[o.crashing_thread], options.frames_per_thread);

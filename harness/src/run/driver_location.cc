@@ -2,6 +2,7 @@
 
 #include "crashgate/builds.h"
 
+#include <algorithm>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,7 +29,10 @@ std::optional<std::string> first_built_driver(const std::vector<std::string>& pr
                                               const std::vector<std::string>& targets, std::string* tried) {
   std::vector<std::string> candidates = preferred;
   for (const auto& target : targets)
-    for (std::string_view build : kBuilds) candidates.push_back(driver_path(build_root, std::string(build), target));
+    for (std::string_view build : kBuilds)
+      if (std::string path = driver_path(build_root, std::string(build), target);
+          std::find(candidates.begin(), candidates.end(), path) == candidates.end())
+        candidates.push_back(std::move(path));  // each path once: the message lists what was looked for
   for (const auto& driver : candidates) {
     std::error_code ec;
     if (std::filesystem::exists(driver, ec)) return driver;

@@ -26,7 +26,7 @@ std::string limit_json_key(std::string_view key, LimitUnit unit) {
 }
 
 json expectation_json(const Expectation& e) {
-  return {{"outcome", e.outcome}, {"code", e.code},
+  return {{"outcome", to_string(e.outcome)}, {"code", e.code},
           {"signal", e.signal},   {"check", e.check},
           {"step", e.step ? json(*e.step) : json(nullptr)}, {"message", e.message}};
 }
@@ -163,7 +163,12 @@ bool read_cell(const json& j, Reader& r, CellResult& out) {
   if (!parsed_limits) return r.fail("limits.", limits_error);
   c.limits = *parsed_limits;
   Reader er{r.error, r.where + "expectation."};
-  if (!(er.get(expect, "outcome", c.expect.outcome) && er.get(expect, "code", c.expect.code) &&
+  std::string outcome;
+  if (!er.get(expect, "outcome", outcome)) return false;
+  Checked<OutcomeKinds> kinds = parse_outcome_kinds(outcome);
+  if (!kinds) return er.fail("outcome", kinds.error());
+  c.expect.outcome = std::move(*kinds);
+  if (!(er.get(expect, "code", c.expect.code) &&
         er.get(expect, "signal", c.expect.signal) && er.get(expect, "check", c.expect.check) &&
         er.get(expect, "message", c.expect.message)))
     return false;

@@ -21,7 +21,7 @@ constexpr std::array kVerdicts = {
 std::string failed_step_code(const Outcome& o) {
   if (!o.failed_step) return "";
   for (const auto& step : o.steps)
-    if (step.index == *o.failed_step && step.status == "error") return step.code;
+    if (step.index == *o.failed_step && step.status == StepStatus::error) return step.code;
   return "";
 }
 
@@ -51,13 +51,7 @@ bool met(Verdict verdict) { return verdict == Verdict::pass || verdict == Verdic
 Judgement judge(const Expectation& expect, const Outcome& o) {
   Judgement j;
   // "ok|error": any of the alternatives (a damaged store may be refused or read, never crash on).
-  std::vector<OutcomeKind> expected_kinds;
-  for (std::string_view rest = expect.outcome;;) {
-    size_t bar = rest.find('|');
-    if (auto kind = parse_outcome_kind(rest.substr(0, bar))) expected_kinds.push_back(*kind);
-    if (bar == std::string_view::npos) break;
-    rest.remove_prefix(bar + 1);
-  }
+  const OutcomeKinds& expected_kinds = expect.outcome;
   auto expects = [&](OutcomeKind k) { return std::find(expected_kinds.begin(), expected_kinds.end(), k) != expected_kinds.end(); };
   if (o.kind == OutcomeKind::harness_error && !expects(OutcomeKind::harness_error)) {
     j.verdict = Verdict::harness_error;
@@ -65,7 +59,7 @@ Judgement judge(const Expectation& expect, const Outcome& o) {
     return j;
   }
   if (!expects(o.kind))
-    j.unmet.push_back(fmt::format("outcome: expected {}, got {} ({})", expect.outcome, to_string(o.kind), o.detail));
+    j.unmet.push_back(fmt::format("outcome: expected {}, got {} ({})", to_string(expect.outcome), to_string(o.kind), o.detail));
   // The code is about the error alternative: an expected ok needs none.
   if (!expect.code.empty() && (o.kind == OutcomeKind::error || expected_kinds.size() == 1) && failed_step_code(o) != expect.code)
     j.unmet.push_back(fmt::format("code: expected {}, got {}", expect.code, or_none(failed_step_code(o))));
@@ -86,7 +80,7 @@ Judgement judge(const Expectation& expect, const Outcome& o) {
 }
 
 std::string expectation_text(const Expectation& e) {
-  std::string out = e.outcome;
+  std::string out = to_string(e.outcome);
   for (const auto* part : {&e.code, &e.signal, &e.check})
     if (!part->empty()) out += " " + *part;
   if (e.step) out += fmt::format(" at step {}", *e.step);

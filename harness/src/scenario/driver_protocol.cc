@@ -32,7 +32,7 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs, con
       StepRecord step;
       step.index = index;
       step.op = event.value("op", "");
-      step.status = "died";  // until a step-end says otherwise
+      step.status = StepStatus::died;  // until a step-end says otherwise
       obs.steps.push_back(step);
       started_at[index] = lines[n].at_ms;
     } else if (kind == "step-end") {
@@ -41,7 +41,7 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs, con
           std::string expect = index >= 0 && static_cast<std::size_t>(index) < step_expects.size() ? step_expects[index] : "";
           bool ok = event.value("status", "ok") != "error";
           StepJudgement judged = judge_step(expect, ok, event.value("code", ""), event.value("message", ""));
-          step.status = judged.ok ? "ok" : "error";
+          step.status = judged.ok ? StepStatus::ok : StepStatus::error;
           step.code = judged.code;
           step.message = judged.message;
           step.duration_ms = event.contains("duration_ms") && event["duration_ms"].is_number()

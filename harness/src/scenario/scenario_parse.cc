@@ -348,19 +348,13 @@ class Parser {
     for (const auto& [key, value] : *table)
       if (!listed(kExpectKeys, key.str()))
         fail(position(value), fmt::format("unknown expectation '{}' (expected: {})", key.str(), join(op_keys(kExpectKeys))));
-    s.expect.outcome = required_string(*table, "outcome");
     // One kind, or alternatives: "ok|error".
-    for (std::string_view rest = s.expect.outcome; !s.expect.outcome.empty();) {
-      size_t bar = rest.find('|');
-      std::string_view one = rest.substr(0, bar);
-      if (!parse_outcome_kind(one)) {
-        std::vector<std::string_view> names;
-        for (const auto& k : outcome_kinds()) names.push_back(k.name);
-        fail(position_of(*table, "outcome"),
-             fmt::format("unknown outcome '{}' (expected one of: {}; alternatives as \"ok|error\")", one, join(names)));
-      }
-      if (bar == std::string_view::npos) break;
-      rest.remove_prefix(bar + 1);
+    if (std::string outcome = required_string(*table, "outcome"); !outcome.empty()) {
+      Checked<OutcomeKinds> kinds = parse_outcome_kinds(outcome);
+      if (kinds)
+        s.expect.outcome = std::move(*kinds);
+      else
+        fail(position_of(*table, "outcome"), kinds.error());
     }
     s.expect.code = optional_string(*table, "code");
     s.expect.signal = optional_string(*table, "signal");

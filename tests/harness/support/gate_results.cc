@@ -10,7 +10,7 @@ CellResult gate_cell(const std::string& id, Verdict verdict, const std::string& 
   c.cell.scenario = id.substr(0, id.find('/'));
   c.cell.target = "vstore";
   c.cell.build = "debug";
-  c.cell.expect.outcome = "error";
+  c.cell.expect.outcome = {OutcomeKind::error};
   c.cell.expect.code = "corrupt";
   c.scenario_file = "scenarios/x/" + c.cell.scenario + ".toml";
   c.repro = "crashgate repro '" + id + "' --run /r";

@@ -46,7 +46,7 @@ CellResult make_cell(const std::string& folder, const std::string& scenario, con
   c.limits.wall = std::chrono::milliseconds(20000);
   c.limits.core = 0;
   c.steps = {{0, "create", {{"dim", 64}}, {}, {}}, {1, "count", json::object(), {}, {}}};
-  c.expect.outcome = "error";
+  c.expect.outcome = {OutcomeKind::error};
   c.expect.code = "corrupt";
   r.scenario_file = "scenarios/" + folder + "/" + scenario + ".toml";
   r.summary = "summary of " + scenario;
@@ -62,8 +62,8 @@ Attempt make_attempt(Verdict verdict, OutcomeKind kind, const std::string& detai
   a.outcome.detail = detail;
   a.outcome.duration_ms = ms;
   a.work_dir = "/r/cells/0/attempt-1";
-  a.outcome.steps = {{0, "create", "ok", "", "", 3.5},
-                     {1, "count", kind == OutcomeKind::ok ? "ok" : kind == OutcomeKind::error ? "error" : "died",
+  a.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3.5},
+                     {1, "count", kind == OutcomeKind::ok ? StepStatus::ok : kind == OutcomeKind::error ? StepStatus::error : StepStatus::died,
                       kind == OutcomeKind::error ? "io" : "", "", 0}};
   return a;
 }
@@ -162,7 +162,7 @@ RunResults report_results() {
 
   CellResult mismatch = make_cell("io-errors", "disk-full-on-append", "debug");
   mismatch.verdict = Verdict::fail;
-  mismatch.cell.expect = {.outcome = "error", .code = "resource-exhausted"};
+  mismatch.cell.expect = {.outcome = {OutcomeKind::error}, .code = "resource-exhausted"};
   mismatch.attempts = {make_attempt(Verdict::fail, OutcomeKind::error, std::string("step 1 (count) ended in error: io: ") +
                                                                            kHostileText, 30)};
   mismatch.attempts[0].outcome.failed_step = 1;
@@ -170,7 +170,7 @@ RunResults report_results() {
 
   CellResult flaky = make_cell("concurrency", "readers-during-growth", "tsan");
   flaky.verdict = Verdict::flaky;
-  flaky.cell.expect = {.outcome = "ok"};
+  flaky.cell.expect = {.outcome = {OutcomeKind::ok}};
   Attempt race = make_attempt(Verdict::fail, OutcomeKind::tsan, "data-race WRITE 8 in vstore::Store::grow", 300);
   race.outcome.check = "data-race WRITE 8";
   race.outcome.threads = {{0, "T2", "access", {frame("vstore::Store::grow()", in_root("targets/vstore/src/store.cc"), 230)}, ""},

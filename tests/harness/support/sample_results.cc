@@ -20,7 +20,7 @@ RunResults sample_results() {
   cell.limits.wall = std::chrono::milliseconds(20000);
   cell.limits.core = 0;
   cell.steps = {{0, "create", {{"dim", 64}, {"vectors", 2000}}, {}, {}}, {1, "count", nlohmann::json::object(), {}, {}}};
-  cell.expect = {.outcome = "signal", .signal = "SIGBUS", .step = 1, .message = "past the end"};
+  cell.expect = {.outcome = {OutcomeKind::signal}, .signal = "SIGBUS", .step = 1, .message = "past the end"};
   cell.regression = "stale-size";
 
   Attempt failed;
@@ -31,7 +31,7 @@ RunResults sample_results() {
   failed.outcome.signal = SIGSEGV;
   failed.outcome.detail = "SIGSEGV (SEGV_MAPERR) at 0x10";
   failed.outcome.failed_step = 1;
-  failed.outcome.steps = {{0, "create", "ok", "", "", 3}, {1, "count", "died", "", "", 0}};
+  failed.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3}, {1, "count", StepStatus::died, "", "", 0}};
   failed.outcome.threads = {{1234, "driver", "crashed", {{"f", "a.cc", 3, 1, "/bin/d", 0x10, 0x5510}}, ""}};
   failed.outcome.crashing_thread = 0;
   Attempt passed;
