@@ -85,9 +85,8 @@ TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   EXPECT_THAT(log, HasSubstr(" -seed=4 "));
 
   EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("2 distinct crashes"));
-  std::string error;
-  auto results = load_results(root + "/out/results.json", error);
-  ASSERT_TRUE(results) << error;
+  auto results = load_results(root + "/out/results.json");
+  ASSERT_TRUE(results) << results.error();
   EXPECT_EQ(results->cells.size(), 3u);  // the target, then one cell per crash
 
   // The working corpus was merged: it exists and holds the seeds' coverage.
@@ -167,9 +166,8 @@ TEST(fuzz_command, CtrlCStopsTheFuzzerAndStillWritesTheReport) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  std::string error;
-  auto results = load_results(root + "/out/results.json", error);
-  ASSERT_TRUE(results) << error;
+  auto results = load_results(root + "/out/results.json");
+  ASSERT_TRUE(results) << results.error();
   EXPECT_TRUE(results->interrupted);
   EXPECT_TRUE(fs::exists(root + "/out/report.md"));
 }

@@ -21,9 +21,9 @@ struct BaselineOptions {
 int update_baseline(const BaselineOptions& options) {
   std::string path = options.results.empty() ? latest_run_dir() : options.results;
   std::string error;
-  auto results = load_results(path, error);
+  auto results = load_results(path);
   if (!results) {
-    std::cerr << "crashgate baseline update: " << error << "\n";
+    std::cerr << "crashgate baseline update: " << results.error() << "\n";
     return kExitUsage;
   }
   if (results->interrupted) {

@@ -142,9 +142,9 @@ int fuzz_command(FuzzCommandOptions& o) {
   f.command_line = o.command_line;
   std::string error;
   if (o.out.empty()) {
-    auto dir = create_run_directory(build_root + "/reports/fuzz", error);
+    auto dir = create_run_directory(build_root + "/reports/fuzz");
     if (!dir) {
-      std::cerr << "crashgate fuzz: " << error << "\n";
+      std::cerr << "crashgate fuzz: " << dir.error() << "\n";
       return kExitHarnessError;
     }
     f.out_dir = dir->path;

@@ -87,9 +87,9 @@ bool rerun_new_failures(RunResults& results, const std::string& run_dir, const G
 int gate(const GateCommandOptions& options) {
   std::string results_path = options.results.empty() ? latest_run_dir() : options.results;
   std::string error;
-  auto results = load_results(results_path, error);
+  auto results = load_results(results_path);
   if (!results) {
-    std::cerr << "crashgate gate: " << error << "\n";
+    std::cerr << "crashgate gate: " << results.error() << "\n";
     return kExitUsage;
   }
   std::string run_dir = run_dir_of(results_path);
@@ -147,8 +147,8 @@ int gate(const GateCommandOptions& options) {
   summary.run_dir = display_path(run_dir);
   std::string text = summary_markdown(*results, decision, summary);
   std::cout << text;
-  if (!write_summary_markdown(run_dir, text, error))
-    std::cerr << "crashgate gate: " << error << "\n";
+  if (auto written = write_summary_markdown(run_dir, text); !written)
+    std::cerr << "crashgate gate: " << written.error() << "\n";
   else
     std::cout << fmt::format("summary: {}/{}\n", display_path(run_dir), kSummaryFile);
   return decision.blocks() ? kExitCellsFailed : 0;

@@ -221,7 +221,9 @@ bool write_fuzz_report(const FuzzCampaign& c, int exit_code, std::string& error)
     error = md_path + ": cannot be written";
     return false;
   }
-  return write_results(fuzz_results(c, exit_code), c.options.out_dir, error);
+  auto written = write_results(fuzz_results(c, exit_code), c.options.out_dir);
+  if (!written) error = written.error();
+  return written.ok();
 }
 
 }  // namespace crashgate

@@ -168,7 +168,9 @@ bool write_baseline(const Baseline& baseline, const std::string& path, std::stri
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return write_file_atomically(path, to_json(baseline).dump(2) + "\n", error);
+  auto written = write_file_atomically(path, to_json(baseline).dump(2) + "\n");
+  if (!written) error = written.error();
+  return written.ok();
 }
 
 }  // namespace crashgate
