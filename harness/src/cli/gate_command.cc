@@ -96,9 +96,9 @@ int gate(const GateCommandOptions& options) {
 
   std::optional<Baseline> baseline;
   if (options.baseline != kNoBaseline) {
-    baseline = load_baseline(options.baseline, error);
-    if (!baseline) {
-      std::cerr << "crashgate gate: " << error;
+    auto loaded = load_baseline(options.baseline);
+    if (!loaded) {
+      std::cerr << "crashgate gate: " << loaded.error();
       if (!fs::exists(options.baseline))
         std::cerr << fmt::format(" (write one from a run with `crashgate baseline update RESULTS --out {}`, "
                                  "or gate without one: --baseline none, and every failure is new)",
@@ -106,17 +106,19 @@ int gate(const GateCommandOptions& options) {
       std::cerr << "\n";
       return kExitUsage;
     }
+    baseline = std::move(*loaded);
   }
 
   std::optional<KnownIssues> known;
   std::string known_path = options.known_issues;
   if (known_path.empty() && fs::exists(kDefaultKnownIssues)) known_path = kDefaultKnownIssues;
   if (!known_path.empty()) {
-    known = KnownIssues::load(known_path, error);
-    if (!known) {
-      std::cerr << "crashgate gate: --known-issues: " << error << "\n";
+    auto loaded = KnownIssues::load(known_path);
+    if (!loaded) {
+      std::cerr << "crashgate gate: --known-issues: " << loaded.error() << "\n";
       return kExitUsage;
     }
+    known = std::move(*loaded);
   }
 
   GateOptions gate_options;

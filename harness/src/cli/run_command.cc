@@ -89,13 +89,13 @@ std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok
     if (!std::filesystem::exists(kDefaultKnownIssues)) return std::nullopt;
     path = kDefaultKnownIssues;
   }
-  std::string error;
-  auto known = KnownIssues::load(path, error);
+  auto known = KnownIssues::load(path);
   if (!known) {
-    std::cerr << "crashgate run: --known-issues: " << error << "\n";
+    std::cerr << "crashgate run: --known-issues: " << known.error() << "\n";
     ok = false;
+    return std::nullopt;
   }
-  return known;
+  return std::move(*known);
 }
 
 // --regression: added to every cell whose build has the switches; an error
