@@ -246,13 +246,13 @@ TEST(fuzz_command, ReadsLibFuzzerStatusLinesOfBothModes) {
 TEST(fuzz_command, OptionsFilesBecomeFlagsAndBadLinesAreNamed) {
   std::string root = testing::scratch_dir("fuzz-options");
   write(root + "/t.options", "[libfuzzer]\nmax_len = 4096\ndict = t.dict\n\n[afl]\nx = 1\n");
-  std::string error;
-  auto flags = read_fuzzer_options(root + "/t.options", error);
-  ASSERT_TRUE(flags) << error;
+  auto flags = read_fuzzer_options(root + "/t.options");
+  ASSERT_TRUE(flags) << flags.error();
   EXPECT_EQ(*flags, (std::vector<std::string>{"-max_len=4096", "-dict=" + root + "/t.dict"}));
   write(root + "/bad.options", "[libfuzzer]\nmax_len\n");
-  EXPECT_FALSE(read_fuzzer_options(root + "/bad.options", error));
-  EXPECT_THAT(error, HasSubstr("bad.options:2: 'max_len' is not key = value"));
+  auto bad = read_fuzzer_options(root + "/bad.options");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error(), HasSubstr("bad.options:2: 'max_len' is not key = value"));
 }
 
 }  // namespace
