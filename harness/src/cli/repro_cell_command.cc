@@ -75,10 +75,9 @@ int repro(const ReproOptions& options) {
       std::cerr << "crashgate repro: " << *missing << "\n";
       return kExitHarnessError;
     }
-    std::string error;
-    auto spec = attempt_spec(cell.cell, driver, work_dir, error);
+    auto spec = attempt_spec(cell.cell, driver, work_dir);
     if (!spec) {
-      std::cerr << "crashgate repro: " << error << "\n";
+      std::cerr << "crashgate repro: " << spec.error() << "\n";
       return kExitHarnessError;
     }
     return exec_gdb(*spec);
