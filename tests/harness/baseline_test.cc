@@ -51,14 +51,15 @@ TEST(Baseline, HoldsTheSignaturesOfItsFailuresSortedWithTheirCells) {
 TEST(Baseline, RoundTripsThroughItsFileByteForByte) {
   Baseline b = baseline_from_results(mixed_run());
   std::string path = testing::scratch_dir("baseline") + "/baseline.json";
-  std::string error;
-  ASSERT_TRUE(write_baseline(b, path, error)) << error;
+  auto written = write_baseline(b, path);
+  ASSERT_TRUE(written) << written.error();
   std::string first = testing::read_file(path);
   EXPECT_EQ(first.rfind("{\n  \"schema\": \"crashgate.baseline/1\",\n  \"cells\": [", 0), 0u) << first;
-  auto back = load_baseline(path, error);
-  ASSERT_TRUE(back) << error;
+  auto back = load_baseline(path);
+  ASSERT_TRUE(back) << back.error();
   EXPECT_EQ(*back, b);
-  ASSERT_TRUE(write_baseline(*back, path, error)) << error;
+  auto rewritten = write_baseline(*back, path);
+  ASSERT_TRUE(rewritten) << rewritten.error();
   EXPECT_EQ(testing::read_file(path), first) << "writing what was read changes nothing, so updates diff cleanly";
 }
 
@@ -66,9 +67,9 @@ TEST(Baseline, BadFilesAreRefusedNamingTheFileAndTheField) {
   std::string dir = testing::scratch_dir("baseline-bad");
   auto check = [&](const std::string& text, const std::string& expected) {
     std::ofstream(dir + "/b.json") << text;
-    std::string error;
-    EXPECT_FALSE(load_baseline(dir + "/b.json", error)) << text;
-    EXPECT_THAT(error, ::testing::HasSubstr(dir + "/b.json: " + expected)) << text;
+    auto loaded = load_baseline(dir + "/b.json");
+    ASSERT_FALSE(loaded) << text;
+    EXPECT_THAT(loaded.error(), ::testing::HasSubstr(dir + "/b.json: " + expected)) << text;
   };
   check("{", "not valid JSON");
   check(R"({"schema":"crashgate.results/1","cells":[],"signatures":[]})", "schema: 'crashgate.results/1'");
@@ -77,15 +78,14 @@ TEST(Baseline, BadFilesAreRefusedNamingTheFileAndTheField) {
         "cells[0].verdict: 'maybe' is not a verdict");
   check(R"({"schema":"crashgate.baseline/1","cells":[{"id":"a","verdict":"pass"},{"id":"a","verdict":"fail"}],"signatures":[]})",
         "cells[1]: cell 'a' appears twice");
-  std::string error;
-  EXPECT_FALSE(load_baseline(dir + "/missing.json", error));
-  EXPECT_THAT(error, ::testing::HasSubstr("missing.json: cannot read the baseline"));
+  auto missing = load_baseline(dir + "/missing.json");
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error(), ::testing::HasSubstr("missing.json: cannot read the baseline"));
 }
 
 TEST(Baseline, TheCheckedInBaselineReadsBack) {
-  std::string error;
-  auto b = load_baseline(testing::source_dir() + "/reports/baseline.json", error);
-  ASSERT_TRUE(b) << error;
+  auto b = load_baseline(testing::source_dir() + "/reports/baseline.json");
+  ASSERT_TRUE(b) << b.error();
   EXPECT_GT(b->cells.size(), 50u) << "the baseline covers the catalog";
 }
 

@@ -21,9 +21,8 @@ Cell cell_from(const std::string& toml) {
 }
 
 Outcome run_cell(const Cell& cell) {
-  std::string error;
-  auto spec = cell_run_spec(cell, {crasher_path("test_driver")}, scratch_dir("cell"), error);
-  EXPECT_TRUE(spec) << error;
+  auto spec = cell_run_spec(cell, {crasher_path("test_driver")}, scratch_dir("cell"));
+  EXPECT_TRUE(spec) << spec.error();
   return run_observed(*spec);
 }
 
@@ -190,9 +189,8 @@ TEST(Classify, AForcedSigsegvAfterAGuardPageFaultIsTheStackOverflow) {
 TEST(CellRunSpec, CarriesEveryStepsExpectForTheJudgement) {
   Cell cell = cell_from("name = \"e\"\ntargets = [\"test\"]\n[[step]]\nop = \"sync\"\n[[step]]\nop = \"count\"\n"
                         "expect = \"error:corrupt\"\n[expect]\noutcome = \"ok\"\n");
-  std::string error;
-  auto spec = cell_run_spec(cell, {"driver"}, scratch_dir("expects"), error);
-  ASSERT_TRUE(spec) << error;
+  auto spec = cell_run_spec(cell, {"driver"}, scratch_dir("expects"));
+  ASSERT_TRUE(spec) << spec.error();
   EXPECT_EQ(spec->step_expects, (std::vector<std::string>{"", "error:corrupt"}));
 }
 

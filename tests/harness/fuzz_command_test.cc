@@ -85,9 +85,8 @@ TEST(fuzz_command, OneDirectoryPerSignatureMinimizedWithReportAndPromotion) {
   EXPECT_THAT(log, HasSubstr(" -seed=4 "));
 
   EXPECT_THAT(testing::read_file(root + "/out/report.md"), HasSubstr("2 distinct crashes"));
-  std::string error;
-  auto results = load_results(root + "/out/results.json", error);
-  ASSERT_TRUE(results) << error;
+  auto results = load_results(root + "/out/results.json");
+  ASSERT_TRUE(results) << results.error();
   EXPECT_EQ(results->cells.size(), 3u);  // the target, then one cell per crash
 
   // The working corpus was merged: it exists and holds the seeds' coverage.
@@ -167,9 +166,8 @@ TEST(fuzz_command, CtrlCStopsTheFuzzerAndStillWritesTheReport) {
   ASSERT_EQ(::waitpid(pid, &status, 0), pid);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
-  std::string error;
-  auto results = load_results(root + "/out/results.json", error);
-  ASSERT_TRUE(results) << error;
+  auto results = load_results(root + "/out/results.json");
+  ASSERT_TRUE(results) << results.error();
   EXPECT_TRUE(results->interrupted);
   EXPECT_TRUE(fs::exists(root + "/out/report.md"));
 }
@@ -248,13 +246,13 @@ TEST(fuzz_command, ReadsLibFuzzerStatusLinesOfBothModes) {
 TEST(fuzz_command, OptionsFilesBecomeFlagsAndBadLinesAreNamed) {
   std::string root = testing::scratch_dir("fuzz-options");
   write(root + "/t.options", "[libfuzzer]\nmax_len = 4096\ndict = t.dict\n\n[afl]\nx = 1\n");
-  std::string error;
-  auto flags = read_fuzzer_options(root + "/t.options", error);
-  ASSERT_TRUE(flags) << error;
+  auto flags = read_fuzzer_options(root + "/t.options");
+  ASSERT_TRUE(flags) << flags.error();
   EXPECT_EQ(*flags, (std::vector<std::string>{"-max_len=4096", "-dict=" + root + "/t.dict"}));
   write(root + "/bad.options", "[libfuzzer]\nmax_len\n");
-  EXPECT_FALSE(read_fuzzer_options(root + "/bad.options", error));
-  EXPECT_THAT(error, HasSubstr("bad.options:2: 'max_len' is not key = value"));
+  auto bad = read_fuzzer_options(root + "/bad.options");
+  ASSERT_FALSE(bad);
+  EXPECT_THAT(bad.error(), HasSubstr("bad.options:2: 'max_len' is not key = value"));
 }
 
 }  // namespace

@@ -68,10 +68,9 @@ TEST(GateDecision, AKnownFailingCellWithADifferentCrashSignatureIsNew) {
 }
 
 TEST(GateDecision, ACrashMatchingAKnownIssueIsKnownEvenWhereTheBaselinePassed) {
-  std::string error;
   auto known = KnownIssues::parse("[[issue]]\nid = \"VS-12\"\ntitle = \"count() SIGBUS\"\nsignatures = [\"00000000000000aa\"]\n",
-                                  "known.toml", error);
-  ASSERT_TRUE(known) << error;
+                                  "known.toml");
+  ASSERT_TRUE(known) << known.error();
   Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
   auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
   GateDecision d = decide_gate(run, {.baseline = &base, .known_issues = &*known});
@@ -83,10 +82,9 @@ TEST(GateDecision, ACrashMatchingAKnownIssueIsKnownEvenWhereTheBaselinePassed) {
 }
 
 TEST(GateDecision, ACrashStateGlobOfAKnownIssueAlsoMatches) {
-  std::string error;
   auto known = KnownIssues::parse("[[issue]]\nid = \"VS-13\"\ntitle = \"t\"\nstates = [\"signal SIGBUS\\nvstore::VectorFile::slot*\"]\n",
-                                  "known.toml", error);
-  ASSERT_TRUE(known) << error;
+                                  "known.toml");
+  ASSERT_TRUE(known) << known.error();
   auto run = gate_run({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
   GateDecision d = decide_gate(run, {.known_issues = &*known});
   ASSERT_EQ(d.known.size(), 1u);

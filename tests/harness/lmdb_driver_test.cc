@@ -42,16 +42,15 @@ Outcome run_lmdb_cell(const std::string& toml, const std::string& work_dir) {
   if (!parsed.scenario) return {};
   std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
   EXPECT_EQ(cells.size(), 1u);
-  std::string error;
-  std::optional<RunSpec> spec = cell_run_spec(cells.at(0), {kLmdbDriver}, work_dir, error);
-  EXPECT_TRUE(spec.has_value()) << error;
+  Checked<RunSpec> spec = cell_run_spec(cells.at(0), {kLmdbDriver}, work_dir);
+  EXPECT_TRUE(spec.ok()) << (spec ? "" : spec.error());
   if (!spec) return {};
   return run_observed(*spec);
 }
 
 std::string steps_of(const Outcome& o) {
   std::string out;
-  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, s.status, s.code, s.message);
+  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, to_string(s.status), s.code, s.message);
   return o.detail + out;
 }
 

@@ -40,9 +40,8 @@ std::vector<std::string> ids(const RunResults& r) {
 TEST(ResultsMerge, JoinsShardsCellsInOrderNotingEachShard) {
   auto a = shard_run("r1", {gate_cell("a/vstore/debug", Verdict::pass), gate_cell("c/vstore/debug", Verdict::fail)}, "1/2");
   auto b = shard_run("r22", {gate_cell("b/vstore/debug", Verdict::flaky)}, "2/2");
-  std::string error;
-  auto merged = merge_results({a, b}, error);
-  ASSERT_TRUE(merged) << error;
+  auto merged = merge_results({a, b});
+  ASSERT_TRUE(merged) << merged.error();
   EXPECT_THAT(ids(*merged), ::testing::ElementsAre("a/vstore/debug", "c/vstore/debug", "b/vstore/debug"));
   ASSERT_EQ(merged->merged_from.size(), 2u);
   EXPECT_EQ(merged->merged_from[0], (MergedRun{"r1", "/runs/r1", "1/2", "", 200, 2}));
@@ -54,9 +53,8 @@ TEST(ResultsMerge, JoinsShardsCellsInOrderNotingEachShard) {
 
 TEST(ResultsMerge, TheResultsSchemaDocumentsMergedFromFieldByField) {
   auto a = shard_run("r1", {gate_cell("a/vstore/debug", Verdict::pass)}, "1/2");
-  std::string error;
-  auto merged = merge_results({a}, error);
-  ASSERT_TRUE(merged) << error;
+  auto merged = merge_results({a});
+  ASSERT_TRUE(merged) << merged.error();
   auto j = to_json(*merged);
   ASSERT_EQ(j["merged_from"].size(), 1u);
   EXPECT_EQ(testing::documented_fields(testing::report_doc("results-schema.md"), "`merged_from[]`"),
@@ -70,13 +68,13 @@ TEST(ResultsMerge, TheResultsSchemaDocumentsMergedFromFieldByField) {
 TEST(ResultsMerge, ACellInTwoShardsWithTheSameVerdictIsKeptOnceWithDifferentOnesIsAnError) {
   auto a = shard_run("r1", {gate_cell("a/vstore/debug", Verdict::pass)}, "1/2");
   auto same = shard_run("r2", {gate_cell("a/vstore/debug", Verdict::pass)}, "2/2");
-  std::string error;
-  auto merged = merge_results({a, same}, error);
-  ASSERT_TRUE(merged) << error;
+  auto merged = merge_results({a, same});
+  ASSERT_TRUE(merged) << merged.error();
   EXPECT_EQ(merged->cells.size(), 1u);
   auto other = shard_run("r3", {gate_cell("a/vstore/debug", Verdict::fail)}, "2/2");
-  EXPECT_FALSE(merge_results({a, other}, error));
-  EXPECT_EQ(error, "cell 'a/vstore/debug' is pass in run r1 (/runs/r1) but fail in run r3 (/runs/r3): merge shards "
+  auto conflict = merge_results({a, other});
+  ASSERT_FALSE(conflict);
+  EXPECT_EQ(conflict.error(), "cell 'a/vstore/debug' is pass in run r1 (/runs/r1) but fail in run r3 (/runs/r3): merge shards "
                    "that do not overlap");
 }
 
@@ -84,14 +82,14 @@ TEST(ResultsMerge, RunsWithDifferentSeedsOrRegressionsDoNotMerge) {
   auto a = shard_run("r1", {gate_cell("a/vstore/debug", Verdict::pass)}, "1/2");
   auto b = shard_run("r2", {gate_cell("b/vstore/debug", Verdict::pass)}, "2/2");
   b.seed = 9;
-  std::string error;
-  EXPECT_FALSE(merge_results({a, b}, error));
-  EXPECT_THAT(error, HasSubstr("run r2 has seed 9, run r1 seed 1"));
+  auto seeds = merge_results({a, b});
+  ASSERT_FALSE(seeds);
+  EXPECT_THAT(seeds.error(), HasSubstr("run r2 has seed 9, run r1 seed 1"));
   b.seed = 1;
   b.regression = "stale-size";
-  error.clear();
-  EXPECT_FALSE(merge_results({a, b}, error));
-  EXPECT_THAT(error, HasSubstr("switched on regression 'stale-size'"));
+  auto regressions = merge_results({a, b});
+  ASSERT_FALSE(regressions);
+  EXPECT_THAT(regressions.error(), HasSubstr("switched on regression 'stale-size'"));
 }
 
 // The real thing: the vstore fixture and the basic fixture run as two shards
@@ -115,9 +113,8 @@ TEST(ResultsMerge, TheMergeCommandRoundTripsShardRunsIntoOneResultsJson) {
   Outcome merged = testing::run_crashgate({"merge", out + "/merged", dirs[0], dirs[1] + "/results.json"});
   ASSERT_EQ(merged.exit_code, 0) << merged.stderr_excerpt.text();
   EXPECT_THAT(merged.stdout_excerpt.text(), HasSubstr("merged 2 runs, 3 cells (3 pass"));
-  std::string error;
-  auto results = load_results(out + "/merged", error);
-  ASSERT_TRUE(results) << error;
+  auto results = load_results(out + "/merged");
+  ASSERT_TRUE(results) << results.error();
   std::set<std::string> got;
   for (const auto& c : results->cells) got.insert(c.cell.id);
   EXPECT_EQ(got, expected);

@@ -75,14 +75,15 @@ TEST(Scenario, ParamsExpandToTheCartesianProductWithSubstitution) {
 }
 
 TEST(SubstituteParams, ReplacesNamesAndHonoursEscapes) {
-  std::string error;
   std::map<std::string, std::string> values{{"cut", "end-1"}};
-  EXPECT_EQ(substitute_params("at {cut}", values, error), "at end-1");
-  EXPECT_EQ(substitute_params("{{literal}}", values, error), "{literal}");
-  EXPECT_FALSE(substitute_params("{nope}", values, error));
-  EXPECT_THAT(error, HasSubstr("'{nope}' names no param"));
-  EXPECT_FALSE(substitute_params("{cut", values, error));
-  EXPECT_THAT(error, HasSubstr("unclosed"));
+  EXPECT_EQ(*substitute_params("at {cut}", values), "at end-1");
+  EXPECT_EQ(*substitute_params("{{literal}}", values), "{literal}");
+  auto unknown = substitute_params("{nope}", values);
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error(), HasSubstr("'{nope}' names no param"));
+  auto unclosed = substitute_params("{cut", values);
+  ASSERT_FALSE(unclosed);
+  EXPECT_THAT(unclosed.error(), HasSubstr("unclosed"));
 }
 
 // Each broken file, and the exact place and message its first error must have.

@@ -38,12 +38,11 @@ class ScopedEnv {
 };
 
 TEST(Shard, ParsesIOfNCountingFromOne) {
-  std::string error;
-  auto s = parse_shard("2/4", error);
-  ASSERT_TRUE(s) << error;
+  auto s = parse_shard("2/4");
+  ASSERT_TRUE(s) << s.error();
   EXPECT_EQ(*s, (Shard{1, 4}));
   EXPECT_EQ(s->text(), "2/4");
-  EXPECT_EQ(*parse_shard("1/1", error), (Shard{0, 1}));
+  EXPECT_EQ(*parse_shard("1/1"), (Shard{0, 1}));
 }
 
 TEST(Shard, RefusesBadValuesSayingWhatIsExpected) {
@@ -51,9 +50,9 @@ TEST(Shard, RefusesBadValuesSayingWhatIsExpected) {
            {"0/4", "I must be 1 .. 4"}, {"5/4", "I must be 1 .. 4"}, {"1/0", "N must be a whole number"},
            {"x", "expected I/N"}, {"1/4x", "N must be a whole number"}, {"-1/4", "I must be"},
            {"", "expected I/N"}, {"1/", "N must be"}, {"99999999999/4", "I must be"}}) {
-    std::string error;
-    EXPECT_FALSE(parse_shard(text, error)) << text;
-    EXPECT_THAT(error, HasSubstr(expected)) << text;
+    auto s = parse_shard(text);
+    ASSERT_FALSE(s) << text;
+    EXPECT_THAT(s.error(), HasSubstr(expected)) << text;
   }
 }
 
@@ -86,25 +85,30 @@ TEST(Shard, DependsOnTheCellIdAloneSoAddingScenariosMovesNoOtherCell) {
 }
 
 TEST(Shard, ComesFromCrashgateVariablesThenGoogleTestOnesZeroBased) {
-  std::string error;
-  EXPECT_FALSE(shard_from_environment(error));
-  EXPECT_EQ(error, "");
+  auto none = shard_from_environment();
+  ASSERT_TRUE(none) << none.error();
+  EXPECT_FALSE(*none);
   {
     ScopedEnv index("GTEST_SHARD_INDEX", "0"), total("GTEST_TOTAL_SHARDS", "3");
-    EXPECT_EQ(shard_from_environment(error), (Shard{0, 3}));
+    auto gtest = shard_from_environment();
+    ASSERT_TRUE(gtest) << gtest.error();
+    EXPECT_EQ(*gtest, (Shard{0, 3}));
     ScopedEnv cindex("CRASHGATE_SHARD_INDEX", "3"), ctotal("CRASHGATE_TOTAL_SHARDS", "4");
-    EXPECT_EQ(shard_from_environment(error), (Shard{3, 4})) << "crashgate's own variables win";
+    auto own = shard_from_environment();
+    ASSERT_TRUE(own) << own.error();
+    EXPECT_EQ(*own, (Shard{3, 4})) << "crashgate's own variables win";
   }
   {
     ScopedEnv index("CRASHGATE_SHARD_INDEX", "4"), total("CRASHGATE_TOTAL_SHARDS", "4");
-    EXPECT_FALSE(shard_from_environment(error));
-    EXPECT_EQ(error, "CRASHGATE_SHARD_INDEX=4: expected 0 .. 3 (0-based, below CRASHGATE_TOTAL_SHARDS=4)");
+    auto bad = shard_from_environment();
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error(), "CRASHGATE_SHARD_INDEX=4: expected 0 .. 3 (0-based, below CRASHGATE_TOTAL_SHARDS=4)");
   }
   {
-    error.clear();
     ScopedEnv total("GTEST_TOTAL_SHARDS", "4");
-    EXPECT_FALSE(shard_from_environment(error));
-    EXPECT_EQ(error, "GTEST_TOTAL_SHARDS is set but GTEST_SHARD_INDEX is not: set both, or neither");
+    auto half = shard_from_environment();
+    ASSERT_FALSE(half);
+    EXPECT_EQ(half.error(), "GTEST_TOTAL_SHARDS is set but GTEST_SHARD_INDEX is not: set both, or neither");
   }
 }
 

@@ -105,12 +105,11 @@ TEST(Signature, IsStableAndSensitiveToTheState) {
 TEST(KnownIssues, MatchesBySignatureFirstThenByStateGlob) {
   Outcome o = sigbus_in({"vstore::VectorFile::slot()", "vstore::Store::count()"});
   triage(o, nullptr);
-  std::string error;
   auto known = KnownIssues::parse(
       "[[issue]]\nid = \"VS-1\"\ntitle = \"by state\"\nstates = [\"signal SIGBUS\\nvstore::VectorFile::slot*\"]\n"
       "[[issue]]\nid = \"VS-2\"\ntitle = \"by signature\"\nsignatures = [\"" + o.signature + "\"]\n",
-      "k.toml", error);
-  ASSERT_TRUE(known) << error;
+      "k.toml");
+  ASSERT_TRUE(known) << known.error();
   triage(o, &*known);
   ASSERT_TRUE(o.known_issue);
   EXPECT_EQ(o.known_issue->id, "VS-2");
@@ -128,23 +127,25 @@ TEST(KnownIssues, MatchesBySignatureFirstThenByStateGlob) {
 }
 
 TEST(KnownIssues, MalformedFilesSayWhereAndWhat) {
-  std::string error;
-  EXPECT_FALSE(KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\n", "k.toml", error));
-  EXPECT_THAT(error, ::testing::HasSubstr("k.toml:1:1: issue 'A' matches nothing"));
-  EXPECT_FALSE(KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\nsignature = [\"x\"]\n", "k.toml", error));
-  EXPECT_THAT(error, ::testing::HasSubstr("k.toml:4:13: unknown key 'signature'"));
-  EXPECT_FALSE(KnownIssues::parse("[[issue]\n", "k.toml", error));
-  EXPECT_THAT(error, ::testing::StartsWith("k.toml:1:"));
-  EXPECT_FALSE(KnownIssues::parse(
+  auto nothing = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\n", "k.toml");
+  ASSERT_FALSE(nothing);
+  EXPECT_THAT(nothing.error(), ::testing::HasSubstr("k.toml:1:1: issue 'A' matches nothing"));
+  auto unknown_key = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\nsignature = [\"x\"]\n", "k.toml");
+  ASSERT_FALSE(unknown_key);
+  EXPECT_THAT(unknown_key.error(), ::testing::HasSubstr("k.toml:4:13: unknown key 'signature'"));
+  auto bad_toml = KnownIssues::parse("[[issue]\n", "k.toml");
+  ASSERT_FALSE(bad_toml);
+  EXPECT_THAT(bad_toml.error(), ::testing::StartsWith("k.toml:1:"));
+  auto twice = KnownIssues::parse(
       "[[issue]]\nid = \"A\"\ntitle = \"t\"\nstates=[\"x\"]\n[[issue]]\nid = \"A\"\ntitle = \"u\"\nstates=[\"y\"]\n",
-      "k.toml", error));
-  EXPECT_THAT(error, ::testing::HasSubstr("appears twice"));
+      "k.toml");
+  ASSERT_FALSE(twice);
+  EXPECT_THAT(twice.error(), ::testing::HasSubstr("appears twice"));
 }
 
 TEST(KnownIssues, TheCheckedInFileLoads) {
-  std::string error;
-  auto known = KnownIssues::load(std::string(CRASHGATE_SOURCE_DIR) + "/reports/known-issues.toml", error);
-  EXPECT_TRUE(known) << error;
+  auto known = KnownIssues::load(std::string(CRASHGATE_SOURCE_DIR) + "/reports/known-issues.toml");
+  EXPECT_TRUE(known) << known.error();
 }
 
 }  // namespace

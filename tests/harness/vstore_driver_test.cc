@@ -29,9 +29,8 @@ class VstoreDriver : public ::testing::Test {
     if (!parsed.scenario) return {};
     std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
     EXPECT_EQ(cells.size(), 1u);
-    std::string error;
-    std::optional<RunSpec> spec = cell_run_spec(cells.at(0), {CRASHGATE_VSTORE_DRIVER}, root_.string(), error);
-    EXPECT_TRUE(spec.has_value()) << error;
+    Checked<RunSpec> spec = cell_run_spec(cells.at(0), {CRASHGATE_VSTORE_DRIVER}, root_.string());
+    EXPECT_TRUE(spec.ok()) << spec.error();
     return run_observed(*spec);
   }
 

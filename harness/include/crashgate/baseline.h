@@ -5,12 +5,12 @@
 // makes a reviewable diff.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/run_results.h"
 
 namespace crashgate {
@@ -46,11 +46,13 @@ Baseline baseline_from_results(const RunResults& results);
 
 // Ordered: schema first, then cells, then signatures, as a reviewer reads it.
 nlohmann::ordered_json to_json(const Baseline& baseline);
-std::optional<Baseline> baseline_from_json(const nlohmann::json& json, std::string& error);
+// The failure names the field that is wrong ("cells[2].verdict: ...").
+Checked<Baseline> baseline_from_json(const nlohmann::json& json);
 
-// Reads a baseline file; `error` names the file and what is wrong.
-std::optional<Baseline> load_baseline(const std::string& path, std::string& error);
-// Writes it atomically, 2-space indented, with a final newline.
-bool write_baseline(const Baseline& baseline, const std::string& path, std::string& error);
+// Reads a baseline file; the failure names the file and what is wrong.
+Checked<Baseline> load_baseline(const std::string& path);
+// Writes it atomically, 2-space indented, with a final newline; the failure
+// names the file and why.
+CheckedDone write_baseline(const Baseline& baseline, const std::string& path);
 
 }  // namespace crashgate

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/observation.h"
 #include "crashgate/runner.h"
 
@@ -42,8 +43,9 @@ nlohmann::json cell_document(const Cell& cell, const std::string& work_dir);
 
 // A RunSpec that runs `driver_command --cell WORK_DIR/cell.json` in WORK_DIR
 // (created if missing) with the cell's limits and the protocol's fd 3.
-// On failure returns nothing and says why in `error`.
-std::optional<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>& driver_command,
-                                     const std::string& work_dir, std::string& error);
+// The failure says why (no driver command, the work directory or its
+// cell.json cannot be made).
+Checked<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>& driver_command,
+                               const std::string& work_dir);
 
 }  // namespace crashgate

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/run_results.h"
 
 namespace crashgate {
@@ -45,9 +46,8 @@ struct ReportOptions {
 ReportInputs gather_report_inputs(const RunResults& results, const ReportOptions& options);
 
 // Writes every report into `out_dir`, each atomically (a temporary, then rename):
-// a reader sees the old file or the new one, never half of one. On failure
-// `error` names the file and why, and the files not yet written are skipped.
-bool write_run_reports(const std::string& out_dir, const RunResults& results, const ReportOptions& options,
-                       std::string& error);
+// a reader sees the old file or the new one, never half of one. The failure
+// names the file and why; the files not yet written are skipped.
+CheckedDone write_run_reports(const std::string& out_dir, const RunResults& results, const ReportOptions& options);
 
 }  // namespace crashgate

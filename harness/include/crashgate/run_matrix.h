@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crashgate/cell_selection.h"
+#include "crashgate/checked.h"
 #include "crashgate/run_results.h"
 #include "crashgate/runner.h"
 
@@ -35,9 +36,8 @@ std::vector<CellResult> run_matrix(const RunPlan& plan, const RunContext& contex
                                    const AttemptCallback& on_attempt = {});
 
 // The RunSpec for one attempt of `cell` with `driver` in `work_dir` (a fresh
-// directory holding the cell.json it writes), or the harness error that prevents it.
-std::optional<RunSpec> attempt_spec(const Cell& cell, const std::string& driver, const std::string& work_dir,
-                                    std::string& error);
+// directory holding the cell.json it writes); the failure is the harness error that prevents it.
+Checked<RunSpec> attempt_spec(const Cell& cell, const std::string& driver, const std::string& work_dir);
 
 // `crashgate repro 'CELL' --run RUN_DIR`, shell-quoted.
 std::string cell_repro_command(const std::string& program, const std::string& cell_id, const std::string& run_dir);

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/outcome_kind.h"
 #include "crashgate/limits.h"
 
@@ -130,8 +131,7 @@ std::vector<Cell> expand_cells(const Scenario& scenario, std::uint64_t seed = 0)
 std::vector<ScenarioError> check_cell_values(const Scenario& scenario);
 
 // Replaces each {param} in `text` ("{{" and "}}" are literal braces).
-// Returns nothing and names the culprit in `error` for an unknown or unclosed placeholder.
-std::optional<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values,
-                                             std::string& error);
+// The failure names the culprit: an unknown, unclosed or unmatched placeholder.
+Checked<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values);
 
 }  // namespace crashgate

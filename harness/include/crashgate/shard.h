@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "crashgate/checked.h"
+
 namespace crashgate {
 
 struct Shard {
@@ -16,14 +18,15 @@ struct Shard {
   bool operator==(const Shard&) const = default;
 };
 
-// "I/N" with 1 <= I <= N (--shard 1/4 .. 4/4). On bad input returns nothing
-// and says what was wrong in `error`.
-std::optional<Shard> parse_shard(std::string_view text, std::string& error);
+// "I/N" with 1 <= I <= N (--shard 1/4 .. 4/4). On bad input the failure says
+// what was wrong.
+Checked<Shard> parse_shard(std::string_view text);
 
 // From CRASHGATE_SHARD_INDEX/CRASHGATE_TOTAL_SHARDS, else GTEST_SHARD_INDEX/
-// GTEST_TOTAL_SHARDS (0-based index, as GoogleTest's). Nothing when neither
-// pair is set; `error` non-empty when a pair is set badly.
-std::optional<Shard> shard_from_environment(std::string& error);
+// GTEST_TOTAL_SHARDS (0-based index, as GoogleTest's). Nothing (std::nullopt,
+// not a failure) when neither pair is set; a failure naming the variables
+// when a pair is set badly.
+Checked<std::optional<Shard>> shard_from_environment();
 
 // Whether the cell with this id belongs to `shard`.
 bool in_shard(std::string_view cell_id, const Shard& shard);

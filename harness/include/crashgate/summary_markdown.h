@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <string>
 
+#include "crashgate/checked.h"
 #include "crashgate/gate_decision.h"
 #include "crashgate/run_results.h"
 
@@ -27,7 +28,7 @@ struct SummaryMarkdownOptions {
 std::string summary_markdown(const RunResults& results, const GateDecision& decision,
                              const SummaryMarkdownOptions& options = {});
 
-// Writes RUN_DIR/summary.md atomically.
-bool write_summary_markdown(const std::string& run_dir, const std::string& text, std::string& error);
+// Writes RUN_DIR/summary.md atomically; the failure names the file and why.
+CheckedDone write_summary_markdown(const std::string& run_dir, const std::string& text);
 
 }  // namespace crashgate

@@ -44,8 +44,9 @@ class TargetSupport {
   explicit TargetSupport(std::string build_root) : build_root_(std::move(build_root)) {}
   // Targets whose driver is built for any of these builds (BUILD_ROOT/BUILD/bin/crashgate-driver-*).
   std::vector<std::string> built_targets(const std::vector<std::string>& builds) const;
-  // The target's ops from its driver in `build`, or any build that has one; nothing when none is built.
-  const TargetOps* ops(const std::string& target, const std::string& build, std::string* error);
+  // The target's ops from its driver in `build`, or any build that has one; nullptr when none is built.
+  // The failure is the driver's own error when it cannot list its ops.
+  Checked<const TargetOps*> ops(const std::string& target, const std::string& build);
 
  private:
   std::string build_root_;

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 
 namespace crashgate {
@@ -55,9 +56,10 @@ class KnownIssues {
     std::vector<std::string> signatures;
     std::vector<std::string> states;  // globs (*, ?, [..]) over crash_state
   };
-  // Loads and validates a file; on failure `error` says "file:line:column: what".
-  static std::optional<KnownIssues> load(const std::string& path, std::string& error);
-  static std::optional<KnownIssues> parse(std::string_view text, const std::string& source_name, std::string& error);
+  // Loads and validates a file; the failure says "file:line:column: what"
+  // (or "file: cannot read the known-issues file").
+  static Checked<KnownIssues> load(const std::string& path);
+  static Checked<KnownIssues> parse(std::string_view text, const std::string& source_name);
 
   std::optional<KnownIssueMatch> match(const Outcome& outcome) const;
   const std::vector<Issue>& issues() const { return issues_; }

@@ -20,10 +20,9 @@ struct BaselineOptions {
 
 int update_baseline(const BaselineOptions& options) {
   std::string path = options.results.empty() ? latest_run_dir() : options.results;
-  std::string error;
-  auto results = load_results(path, error);
+  auto results = load_results(path);
   if (!results) {
-    std::cerr << "crashgate baseline update: " << error << "\n";
+    std::cerr << "crashgate baseline update: " << results.error() << "\n";
     return kExitUsage;
   }
   if (results->interrupted) {
@@ -32,8 +31,8 @@ int update_baseline(const BaselineOptions& options) {
     return kExitUsage;
   }
   Baseline baseline = baseline_from_results(*results);
-  if (!write_baseline(baseline, options.out, error)) {
-    std::cerr << "crashgate baseline update: " << error << "\n";
+  if (auto written = write_baseline(baseline, options.out); !written) {
+    std::cerr << "crashgate baseline update: " << written.error() << "\n";
     return kExitHarnessError;
   }
   std::size_t failing = 0;

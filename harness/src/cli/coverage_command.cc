@@ -67,10 +67,9 @@ int coverage_command(const CoverageCommandOptions& o) {
   }
   std::error_code ec;
   fs::create_directories(c.out_dir, ec);
-  std::string error;
-  auto result = run_coverage(c, error);
+  auto result = run_coverage(c);
   if (!result) {
-    std::cerr << "crashgate coverage: " << error << "\n";
+    std::cerr << "crashgate coverage: " << result.error() << "\n";
     return kExitHarnessError;
   }
   for (const std::string& n : result->notes) std::cerr << "crashgate coverage: " << n << "\n";

@@ -70,12 +70,12 @@ int run_exec(ExecOptions& options) {
   }
   std::optional<KnownIssues> known;
   if (!options.known_issues.empty()) {
-    std::string error;
-    known = KnownIssues::load(options.known_issues, error);
-    if (!known) {
-      std::cerr << "crashgate exec: --known-issues: " << error << "\n";
+    auto loaded = KnownIssues::load(options.known_issues);
+    if (!loaded) {
+      std::cerr << "crashgate exec: --known-issues: " << loaded.error() << "\n";
       return kExitUsage;
     }
+    known = std::move(*loaded);
   }
   Cancellation cancellation;
   InterruptGuard guard(cancellation);

@@ -66,10 +66,9 @@ std::vector<std::string> own_command_line() {
 }
 
 int promote_command(const FuzzCommandOptions& o, const std::string& corpora) {
-  std::string error;
-  auto p = promote_crash(o.promote, corpora, error);
+  auto p = promote_crash(o.promote, corpora);
   if (!p) {
-    std::cerr << "crashgate fuzz --promote: " << error << "\n";
+    std::cerr << "crashgate fuzz --promote: " << p.error() << "\n";
     return kExitUsage;
   }
   if (p->already_there)
@@ -140,11 +139,10 @@ int fuzz_command(FuzzCommandOptions& o) {
   f.fuzzer_dir = o.fuzzer_dir.empty() ? build_root + "/fuzz/fuzz" : o.fuzzer_dir;
   f.corpus_dir = fs::absolute(o.corpus.empty() ? build_root + "/fuzz-corpus" : o.corpus).string();
   f.command_line = o.command_line;
-  std::string error;
   if (o.out.empty()) {
-    auto dir = create_run_directory(build_root + "/reports/fuzz", error);
+    auto dir = create_run_directory(build_root + "/reports/fuzz");
     if (!dir) {
-      std::cerr << "crashgate fuzz: " << error << "\n";
+      std::cerr << "crashgate fuzz: " << dir.error() << "\n";
       return kExitHarnessError;
     }
     f.out_dir = dir->path;
@@ -160,16 +158,16 @@ int fuzz_command(FuzzCommandOptions& o) {
   Cancellation cancel;
   InterruptGuard guard(cancel);
   FuzzConsole console{stderr, is_terminal(stderr), terminal_width(stderr)};
-  auto campaign = run_fuzz_campaign(f, cancel, console, error);
+  auto campaign = run_fuzz_campaign(f, cancel, console);
   if (!campaign) {
-    std::cerr << "crashgate fuzz: " << error << "\n";
+    std::cerr << "crashgate fuzz: " << campaign.error() << "\n";
     return kExitHarnessError;
   }
   std::size_t distinct = 0;
   for (const FuzzCrash& c : campaign->crashes) distinct += !c.signature.empty();
   int code = campaign->interrupted ? kExitInterrupted : distinct ? kExitCellsFailed : 0;
-  if (!write_fuzz_report(*campaign, code, error)) {
-    std::cerr << "crashgate fuzz: " << error << "\n";
+  if (auto written = write_fuzz_report(*campaign, code); !written) {
+    std::cerr << "crashgate fuzz: " << written.error() << "\n";
     return kExitHarnessError;
   }
   std::cerr << fmt::format("crashgate fuzz: {} distinct crash{}; report: {}/report.md, {}/results.json\n", distinct,

@@ -87,18 +87,18 @@ bool rerun_new_failures(RunResults& results, const std::string& run_dir, const G
 int gate(const GateCommandOptions& options) {
   std::string results_path = options.results.empty() ? latest_run_dir() : options.results;
   std::string error;
-  auto results = load_results(results_path, error);
+  auto results = load_results(results_path);
   if (!results) {
-    std::cerr << "crashgate gate: " << error << "\n";
+    std::cerr << "crashgate gate: " << results.error() << "\n";
     return kExitUsage;
   }
   std::string run_dir = run_dir_of(results_path);
 
   std::optional<Baseline> baseline;
   if (options.baseline != kNoBaseline) {
-    baseline = load_baseline(options.baseline, error);
-    if (!baseline) {
-      std::cerr << "crashgate gate: " << error;
+    auto loaded = load_baseline(options.baseline);
+    if (!loaded) {
+      std::cerr << "crashgate gate: " << loaded.error();
       if (!fs::exists(options.baseline))
         std::cerr << fmt::format(" (write one from a run with `crashgate baseline update RESULTS --out {}`, "
                                  "or gate without one: --baseline none, and every failure is new)",
@@ -106,17 +106,19 @@ int gate(const GateCommandOptions& options) {
       std::cerr << "\n";
       return kExitUsage;
     }
+    baseline = std::move(*loaded);
   }
 
   std::optional<KnownIssues> known;
   std::string known_path = options.known_issues;
   if (known_path.empty() && fs::exists(kDefaultKnownIssues)) known_path = kDefaultKnownIssues;
   if (!known_path.empty()) {
-    known = KnownIssues::load(known_path, error);
-    if (!known) {
-      std::cerr << "crashgate gate: --known-issues: " << error << "\n";
+    auto loaded = KnownIssues::load(known_path);
+    if (!loaded) {
+      std::cerr << "crashgate gate: --known-issues: " << loaded.error() << "\n";
       return kExitUsage;
     }
+    known = std::move(*loaded);
   }
 
   GateOptions gate_options;
@@ -147,8 +149,8 @@ int gate(const GateCommandOptions& options) {
   summary.run_dir = display_path(run_dir);
   std::string text = summary_markdown(*results, decision, summary);
   std::cout << text;
-  if (!write_summary_markdown(run_dir, text, error))
-    std::cerr << "crashgate gate: " << error << "\n";
+  if (auto written = write_summary_markdown(run_dir, text); !written)
+    std::cerr << "crashgate gate: " << written.error() << "\n";
   else
     std::cout << fmt::format("summary: {}/{}\n", display_path(run_dir), kSummaryFile);
   return decision.blocks() ? kExitCellsFailed : 0;

@@ -97,12 +97,12 @@ int matrix_command(const MatrixCommandOptions& o) {
 
   std::optional<RunResults> earlier;
   if (!o.hardened_from.empty()) {
-    std::string error;
-    earlier = load_results(o.hardened_from, error);
-    if (!earlier) {
-      std::cerr << "crashgate matrix: --hardened-from: " << error << "\n";
+    auto loaded = load_results(o.hardened_from);
+    if (!loaded) {
+      std::cerr << "crashgate matrix: --hardened-from: " << loaded.error() << "\n";
       return kExitUsage;
     }
+    earlier = std::move(*loaded);
   }
   std::vector<MatrixCell> plan = plan_detection_matrix(*cells, *switches, o.matrix);
   // With --hardened-from, the hardened cells are judged from that run instead of run again.
@@ -120,10 +120,9 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
 
   std::string reports = std::filesystem::absolute(o.out.empty() ? build_root + "/reports" : o.out).lexically_normal().string();
-  std::string error;
-  auto run_dir = create_run_directory(reports, error);
+  auto run_dir = create_run_directory(reports);
   if (!run_dir) {
-    std::cerr << "crashgate matrix: " << error << "\n";
+    std::cerr << "crashgate matrix: " << run_dir.error() << "\n";
     return kExitHarnessError;
   }
   RunPlan run_plan;
@@ -184,12 +183,12 @@ int matrix_command(const MatrixCommandOptions& o) {
   results.exit_code = results.interrupted ? kExitInterrupted : matrix.passed ? 0 : kExitCellsFailed;
   std::string markdown = matrix_markdown(matrix);
   std::string json_text = to_json(matrix).dump(2) + "\n";
-  bool ok = write_results(results, run_dir->path, error) &&
-            write_file_atomically(run_dir->path + "/" + kMatrixFile, json_text, error) &&
-            write_file_atomically(run_dir->path + "/matrix.md", markdown, error);
-  if (ok && earlier) ok = write_file_atomically(std::filesystem::path(earlier->run_dir).string() + "/" + kMatrixFile, json_text, error);
-  if (!ok) {
-    std::cerr << "crashgate matrix: " << error << "\n";
+  CheckedDone written = write_results(results, run_dir->path);
+  if (written) written = write_file_atomically(run_dir->path + "/" + kMatrixFile, json_text);
+  if (written) written = write_file_atomically(run_dir->path + "/matrix.md", markdown);
+  if (written && earlier) written = write_file_atomically(std::filesystem::path(earlier->run_dir).string() + "/" + kMatrixFile, json_text);
+  if (!written) {
+    std::cerr << "crashgate matrix: " << written.error() << "\n";
     return kExitHarnessError;
   }
 
@@ -211,8 +210,8 @@ int matrix_command(const MatrixCommandOptions& o) {
   std::cout << fmt::format("matrix: {}/{} and matrix.md\n", display_path(run_dir->path), kMatrixFile);
   if (o.update_flag) {
     std::string path = o.update.empty() ? kCheckedInMatrix : o.update;
-    if (!write_file_atomically(path, markdown, error)) {
-      std::cerr << "crashgate matrix: --update: " << error << "\n";
+    if (auto updated = write_file_atomically(path, markdown); !updated) {
+      std::cerr << "crashgate matrix: --update: " << updated.error() << "\n";
       return kExitHarnessError;
     }
     std::cout << "updated " << path << "\n";

@@ -35,18 +35,17 @@ std::string utc_now(const char* format) {
 
 int merge(const MergeOptions& options) {
   std::vector<RunResults> runs;
-  std::string error;
   for (const auto& input : options.inputs) {
-    auto results = load_results(input, error);
+    auto results = load_results(input);
     if (!results) {
-      std::cerr << "crashgate merge: " << error << "\n";
+      std::cerr << "crashgate merge: " << results.error() << "\n";
       return kExitUsage;
     }
     runs.push_back(std::move(*results));
   }
-  auto merged = merge_results(runs, error);
+  auto merged = merge_results(runs);
   if (!merged) {
-    std::cerr << "crashgate merge: " << error << "\n";
+    std::cerr << "crashgate merge: " << merged.error() << "\n";
     return kExitUsage;
   }
   std::error_code ec;
@@ -63,8 +62,8 @@ int merge(const MergeOptions& options) {
   // Each cell's repro now names the merged run, which holds it (--build-root points at the drivers).
   std::string program = options.command_line.empty() ? "crashgate" : options.command_line.front();
   for (auto& cell : merged->cells) cell.repro = cell_repro_command(program, cell.cell.id, display_path(out_dir));
-  if (!write_results(*merged, out_dir, error)) {
-    std::cerr << "crashgate merge: " << error << "\n";
+  if (auto written = write_results(*merged, out_dir); !written) {
+    std::cerr << "crashgate merge: " << written.error() << "\n";
     return kExitHarnessError;
   }
   auto counts = merged->counts();

@@ -16,10 +16,9 @@ std::string latest_run_dir() { return default_build_root() + "/reports/" + kLate
 std::optional<RecordedCell> find_recorded_cell(const std::string& cell, const std::string& run_option,
                                                const char* command) {
   std::string run = run_option.empty() ? latest_run_dir() : run_option;
-  std::string error;
-  auto results = load_results(run, error);
+  auto results = load_results(run);
   if (!results) {
-    std::cerr << fmt::format("crashgate {}: {}\n", command, error);
+    std::cerr << fmt::format("crashgate {}: {}\n", command, results.error());
     return std::nullopt;
   }
   std::error_code ec;

@@ -76,8 +76,8 @@ int report_command(const ReportCommandOptions& options) {
   report_options.run_dir = run_dir;
   report_options.source_root = options.source_root;
   report_options.field_report_dirs = options.field_report_dirs;
-  if (!write_run_reports(out, *results, report_options, error)) {
-    std::cerr << "crashgate report: " << error << "\n";
+  if (auto written = write_run_reports(out, *results, report_options); !written) {
+    std::cerr << "crashgate report: " << written.error() << "\n";
     return kExitHarnessError;
   }
   for (const char* name : {kJunitFile, kSarifFile, kHtmlFile})

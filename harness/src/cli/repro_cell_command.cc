@@ -75,10 +75,9 @@ int repro(const ReproOptions& options) {
       std::cerr << "crashgate repro: " << *missing << "\n";
       return kExitHarnessError;
     }
-    std::string error;
-    auto spec = attempt_spec(cell.cell, driver, work_dir, error);
+    auto spec = attempt_spec(cell.cell, driver, work_dir);
     if (!spec) {
-      std::cerr << "crashgate repro: " << error << "\n";
+      std::cerr << "crashgate repro: " << spec.error() << "\n";
       return kExitHarnessError;
     }
     return exec_gdb(*spec);
@@ -86,9 +85,9 @@ int repro(const ReproOptions& options) {
 
   std::cout << fmt::format("crashgate repro: {} (seed {}) in {}\n", cell.cell.id, cell.cell.seed, work_dir);
   std::cout.flush();
-  std::string error;
   std::optional<KnownIssues> known;
-  if (std::filesystem::exists("reports/known-issues.toml")) known = KnownIssues::load("reports/known-issues.toml", error);
+  if (std::filesystem::exists("reports/known-issues.toml"))
+    if (auto loaded = KnownIssues::load("reports/known-issues.toml")) known = std::move(*loaded);
   Cancellation cancellation;
   Attempt attempt;
   {

@@ -77,9 +77,9 @@ void write_run_summary(const RunResults& results, const KnownIssues* known) {
   SummaryMarkdownOptions options;
   options.title = "crashgate run";
   options.run_dir = display_path(results.run_dir);
-  std::string error;
-  if (!write_summary_markdown(results.run_dir, summary_markdown(results, decide_gate(results, gate), options), error))
-    std::cerr << "crashgate run: " << error << "\n";
+  if (auto written = write_summary_markdown(results.run_dir, summary_markdown(results, decide_gate(results, gate), options));
+      !written)
+    std::cerr << "crashgate run: " << written.error() << "\n";
 }
 
 std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok) {
@@ -89,13 +89,13 @@ std::optional<KnownIssues> load_known_issues(const std::string& option, bool& ok
     if (!std::filesystem::exists(kDefaultKnownIssues)) return std::nullopt;
     path = kDefaultKnownIssues;
   }
-  std::string error;
-  auto known = KnownIssues::load(path, error);
+  auto known = KnownIssues::load(path);
   if (!known) {
-    std::cerr << "crashgate run: --known-issues: " << error << "\n";
+    std::cerr << "crashgate run: --known-issues: " << known.error() << "\n";
     ok = false;
+    return std::nullopt;
   }
-  return known;
+  return std::move(*known);
 }
 
 // --regression: added to every cell whose build has the switches; an error
@@ -145,10 +145,9 @@ int run_command(const RunOptions& options) {
   if (!options.regression.empty() && !apply_regression(options.regression, build_root, *cells)) return kExitUsage;
   std::string reports = options.out.empty() ? build_root + "/reports" : options.out;
   reports = std::filesystem::absolute(reports).lexically_normal().string();
-  std::string error;
-  auto run_dir = create_run_directory(reports, error);
+  auto run_dir = create_run_directory(reports);
   if (!run_dir) {
-    std::cerr << "crashgate run: " << error << "\n";
+    std::cerr << "crashgate run: " << run_dir.error() << "\n";
     return kExitHarnessError;
   }
 
@@ -199,17 +198,17 @@ int run_command(const RunOptions& options) {
   results.exit_code = run_exit_code(results);
 
   std::cout << run_summary(results);
-  if (!write_results(results, run_dir->path, error)) {
-    std::cerr << "crashgate run: " << error << "\n";
+  if (auto written = write_results(results, run_dir->path); !written) {
+    std::cerr << "crashgate run: " << written.error() << "\n";
     return kExitHarnessError;
   }
   write_run_summary(results, known ? &*known : nullptr);
   // The reports follow from results.json (`crashgate report` rewrites them); failing to write one is loud but
   // does not change the verdict.
-  if (!write_run_reports(run_dir->path, results, ReportOptions{}, error))
-    std::cerr << "crashgate run: reports: " << error << " (`crashgate report " << display_path(run_dir->path)
+  if (auto written = write_run_reports(run_dir->path, results, ReportOptions{}); !written)
+    std::cerr << "crashgate run: reports: " << written.error() << " (`crashgate report " << display_path(run_dir->path)
               << "` writes them again)\n";
-  if (!point_latest(reports, run_dir->id, error)) std::cerr << "crashgate run: " << error << "\n";
+  if (auto pointed = point_latest(reports, run_dir->id); !pointed) std::cerr << "crashgate run: " << pointed.error() << "\n";
   std::cout << fmt::format("results: {}/{}\n", display_path(run_dir->path), kResultsFile);
   return results.exit_code;
 }

@@ -38,10 +38,17 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
   std::optional<Shard> shard;
   std::string shard_error;
   if (!options.shard.empty()) {
-    shard = parse_shard(options.shard, shard_error);
-    if (!shard) shard_error = "--shard " + shard_error;
+    auto parsed = parse_shard(options.shard);
+    if (parsed)
+      shard = *parsed;
+    else
+      shard_error = "--shard " + parsed.error();
   } else {
-    shard = shard_from_environment(shard_error);
+    auto from_environment = shard_from_environment();
+    if (from_environment)
+      shard = *from_environment;
+    else
+      shard_error = from_environment.error();
   }
   if (!shard_error.empty()) {
     std::cerr << "crashgate " << command << ": " << shard_error << "\n";

@@ -178,14 +178,13 @@ Outcome run_observed_cell(const std::string& driver, const Cell& cell, const fs:
                           std::vector<std::pair<std::string, std::string>> env = {}) {
   std::error_code ec;
   fs::remove_all(dir, ec);
-  std::string error;
   Cell timed = cell;
   timed.limits.wall = std::chrono::seconds(timeout_s);
-  auto spec = cell_run_spec(timed, {driver}, dir.string(), error);
+  auto spec = cell_run_spec(timed, {driver}, dir.string());
   if (!spec) {
     Outcome o;
     o.kind = OutcomeKind::harness_error;
-    o.detail = error;
+    o.detail = spec.error();
     return o;
   }
   for (auto& kv : env) spec->env.push_back(std::move(kv));

@@ -66,13 +66,11 @@ std::optional<std::string> find_llvm_tool(const std::string& tool) {
   return std::nullopt;
 }
 
-std::optional<CoverageResult> run_coverage(const CoverageOptions& o, std::string& error) {
+Checked<CoverageResult> run_coverage(const CoverageOptions& o) {
   auto profdata = find_llvm_tool("profdata");
   auto cov = find_llvm_tool("cov");
-  if (!profdata || !cov) {
-    error = "llvm-profdata and llvm-cov are needed (Debian: apt-get install llvm; ci/packages.txt lists it)";
-    return std::nullopt;
-  }
+  if (!profdata || !cov)
+    return failure("llvm-profdata and llvm-cov are needed (Debian: apt-get install llvm; ci/packages.txt lists it)");
   CoverageResult result;
   std::error_code ec;
   std::string raw = o.out_dir + "/profraw";
@@ -91,21 +89,15 @@ std::optional<CoverageResult> run_coverage(const CoverageOptions& o, std::string
     if (r.kind != OutcomeKind::ok) result.notes.push_back(fmt::format("{}: the replay did not end cleanly: {}", t, r.detail));
     binaries.push_back(bin);
   }
-  if (binaries.empty()) {
-    error = fmt::format("no <target>_replay binaries in {}/fuzz; build them with `ci/build coverage`", o.build_dir);
-    return std::nullopt;
-  }
+  if (binaries.empty())
+    return failure(fmt::format("no <target>_replay binaries in {}/fuzz; build them with `ci/build coverage`", o.build_dir));
   std::vector<std::string> merge{*profdata, "merge", "-sparse", "-o", o.out_dir + "/coverage.profdata"};
   for (fs::directory_iterator it(raw, ec), end; !ec && it != end; it.increment(ec)) merge.push_back(it->path().string());
-  if (merge.size() == 5) {
-    error = "the replays wrote no .profraw files: is this build configured with CRASHGATE_COVERAGE=ON (the coverage preset)?";
-    return std::nullopt;
-  }
+  if (merge.size() == 5)
+    return failure("the replays wrote no .profraw files: is this build configured with CRASHGATE_COVERAGE=ON (the coverage preset)?");
   Outcome m = run_tool(merge, {}, std::chrono::minutes(10));
-  if (m.kind != OutcomeKind::ok) {
-    error = fmt::format("llvm-profdata merge failed: {}\n{}", m.detail, m.stderr_excerpt.text());
-    return std::nullopt;
-  }
+  if (m.kind != OutcomeKind::ok)
+    return failure(fmt::format("llvm-profdata merge failed: {}\n{}", m.detail, m.stderr_excerpt.text()));
   std::vector<std::string> objects{"-instr-profile=" + o.out_dir + "/coverage.profdata", binaries.front()};
   for (std::size_t i = 1; i < binaries.size(); ++i) objects.insert(objects.end(), {"-object", binaries[i]});
   std::vector<std::string> sources{o.source_root + "/targets/vstore/src", o.source_root + "/targets/vstore/tools",
@@ -116,20 +108,16 @@ std::optional<CoverageResult> run_coverage(const CoverageOptions& o, std::string
   show.insert(show.end(), objects.begin(), objects.end());
   show.insert(show.end(), sources.begin(), sources.end());
   Outcome s = run_tool(show, {}, std::chrono::minutes(20));
-  if (s.kind != OutcomeKind::ok) {
-    error = fmt::format("llvm-cov show failed: {}\n{}", s.detail, s.stderr_excerpt.text());
-    return std::nullopt;
-  }
+  if (s.kind != OutcomeKind::ok)
+    return failure(fmt::format("llvm-cov show failed: {}\n{}", s.detail, s.stderr_excerpt.text()));
   result.html_index = html + "/index.html";
   std::vector<std::string> exp{*cov, "export", "-summary-only", "-format=text"};
   exp.insert(exp.end(), objects.begin(), objects.end());
   exp.insert(exp.end(), sources.begin(), sources.end());
   Outcome x = run_tool(exp, {}, std::chrono::minutes(10), "stdout");
   nlohmann::json doc = nlohmann::json::parse(x.stdout_excerpt.head, nullptr, false);
-  if (x.kind != OutcomeKind::ok || doc.is_discarded() || !doc.contains("data") || doc["data"].empty()) {
-    error = fmt::format("llvm-cov export failed: {}\n{}", x.detail, x.stderr_excerpt.text());
-    return std::nullopt;
-  }
+  if (x.kind != OutcomeKind::ok || doc.is_discarded() || !doc.contains("data") || doc["data"].empty())
+    return failure(fmt::format("llvm-cov export failed: {}\n{}", x.detail, x.stderr_excerpt.text()));
   std::ofstream(o.out_dir + "/summary.json") << doc.dump(1) << "\n";
   for (const nlohmann::json& file : doc["data"][0].value("files", nlohmann::json::array())) {
     auto part = coverage_part(file.value("filename", ""));

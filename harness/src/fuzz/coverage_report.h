@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crashgate/checked.h"
+
 namespace crashgate {
 
 struct CoverageOptions {
@@ -46,8 +48,9 @@ std::optional<std::string> coverage_part(std::string_view path);
 // The first of llvm-<tool>, llvm-<tool>-20 ... llvm-<tool>-11 on PATH, or nothing.
 std::optional<std::string> find_llvm_tool(const std::string& tool);
 
-// Replays, merges and reports; nothing with `error` when a step fails.
-std::optional<CoverageResult> run_coverage(const CoverageOptions& options, std::string& error);
+// Replays, merges and reports; the failure names the step that failed (a missing
+// llvm tool, no replay binaries or .profraw files, llvm-profdata or llvm-cov) and why.
+Checked<CoverageResult> run_coverage(const CoverageOptions& options);
 
 // "coverage: storage 81.2% lines, 62.0% branches · index ... · total ..."
 std::string coverage_summary_line(const CoverageResult& result);

@@ -4,8 +4,9 @@
 // replays (`ctest -L fuzz-corpus`) from then on.
 #pragma once
 
-#include <optional>
 #include <string>
+
+#include "crashgate/checked.h"
 
 namespace crashgate {
 
@@ -16,8 +17,8 @@ struct Promotion {
   bool already_there = false;  // the same bytes were already promoted
 };
 
-// Nothing on failure, with what was wrong in `error` (no crash.json, a
-// target corpora_dir does not know, an input missing, a name taken by other bytes).
-std::optional<Promotion> promote_crash(const std::string& crash_dir, const std::string& corpora_dir, std::string& error);
+// The failure says what was wrong (no crash.json, a target corpora_dir does
+// not know, an input missing, a name taken by other bytes).
+Checked<Promotion> promote_crash(const std::string& crash_dir, const std::string& corpora_dir);
 
 }  // namespace crashgate

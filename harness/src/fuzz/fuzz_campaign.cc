@@ -324,8 +324,8 @@ std::vector<std::string> known_fuzz_targets(const std::string& corpora_dir) {
   return out;
 }
 
-std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancellation& cancel,
-                                              const FuzzConsole& console, std::string& error) {
+Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancellation& cancel,
+                                        const FuzzConsole& console) {
   // Everything that can be checked before fuzzing is, so that a typo costs seconds, not a night.
   std::vector<FuzzTargetRun> runs;
   for (const std::string& target : options.targets) {
@@ -333,20 +333,15 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
     t.target = target;
     t.binary = fs::absolute(options.fuzzer_dir + "/" + target).string();
     t.env = target_env(options);
-    if (::access(t.binary.c_str(), X_OK) != 0) {
-      error = fmt::format("{}: no libFuzzer binary at {} (build it with `ci/build fuzz`, or name another folder with --fuzzer-dir)",
-                          target, t.binary);
-      return std::nullopt;
-    }
+    if (::access(t.binary.c_str(), X_OK) != 0)
+      return failure(fmt::format("{}: no libFuzzer binary at {} (build it with `ci/build fuzz`, or name another folder with --fuzzer-dir)",
+                                 target, t.binary));
     std::string dir = options.corpora_dir + "/" + target;
-    if (!fs::is_directory(dir + "/seed")) {
-      error = fmt::format("{}: no seed corpus at {}/seed", target, dir);
-      return std::nullopt;
-    }
+    if (!fs::is_directory(dir + "/seed")) return failure(fmt::format("{}: no seed corpus at {}/seed", target, dir));
     std::string opts = dir + "/" + target + ".options";
     if (fs::exists(opts)) {
-      auto flags = read_fuzzer_options(opts, error);
-      if (!flags) return std::nullopt;
+      auto flags = read_fuzzer_options(opts);
+      if (!flags) return failure(flags.error());
       t.flags = *flags;
     }
     std::string dict = dir + "/" + target + ".dict";
@@ -356,10 +351,7 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
   }
   std::error_code ec;
   fs::create_directories(options.out_dir + "/crashes", ec);
-  if (ec) {
-    error = fmt::format("{}: cannot create: {}", options.out_dir, ec.message());
-    return std::nullopt;
-  }
+  if (ec) return failure(fmt::format("{}: cannot create: {}", options.out_dir, ec.message()));
 
   FuzzCampaign campaign;
   campaign.options = options;
@@ -389,10 +381,8 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       std::string seed_copy = work + "/seed";
       fs::remove_all(seed_copy, ec);
       fs::copy(seed_dir, seed_copy, fs::copy_options::recursive, ec);
-      if (ec) {
-        error = fmt::format("{}: cannot copy the seed corpus to {}: {}", t.target, seed_copy, ec.message());
-        return std::nullopt;
-      }
+      if (ec)
+        return failure(fmt::format("{}: cannot copy the seed corpus to {}: {}", t.target, seed_copy, ec.message()));
       FuzzerPoolConfig pool_config;
       pool_config.argv = {t.binary, "-artifact_prefix=" + artifacts};
       pool_config.argv.insert(pool_config.argv.end(), t.flags.begin(), t.flags.end());
@@ -405,7 +395,7 @@ std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const 
       std::ofstream log(work + "/fuzzer.log");
       auto started = Clock::now();
       FuzzerPool pool(pool_config, log);
-      if (!pool.start(started + slice, error)) return std::nullopt;
+      if (auto pool_started = pool.start(started + slice); !pool_started) return failure(pool_started.error());
       events.event(fmt::format("{}: fuzzing for {} (log: {})", t.target, format_duration(slice), work + "/fuzzer.log"));
 
       std::set<std::string> seen;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 #include "crashgate/runner.h"
 
@@ -76,9 +77,9 @@ struct FuzzConsole {
 };
 
 // Runs the campaign; stops early (children stopped, report still due) when `cancel` fires.
-// Errors that prevent any fuzzing (a missing binary, an unreadable .options) come back in `error`.
-std::optional<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancellation& cancel,
-                                              const FuzzConsole& console, std::string& error);
+// Errors that prevent any fuzzing (a missing binary, an unreadable .options) are its failure.
+Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancellation& cancel,
+                                        const FuzzConsole& console);
 
 // How the campaign runs libFuzzer, in words ("1 libFuzzer process over the whole corpus, ...").
 std::string fuzzer_mode(const FuzzOptions& o);

@@ -213,15 +213,12 @@ std::string fuzz_report_markdown(const FuzzCampaign& c) {
   return md;
 }
 
-bool write_fuzz_report(const FuzzCampaign& c, int exit_code, std::string& error) {
+CheckedDone write_fuzz_report(const FuzzCampaign& c, int exit_code) {
   std::string md_path = c.options.out_dir + "/report.md";
   std::ofstream md(md_path);
   md << fuzz_report_markdown(c);
-  if (!md) {
-    error = md_path + ": cannot be written";
-    return false;
-  }
-  return write_results(fuzz_results(c, exit_code), c.options.out_dir, error);
+  if (!md) return failure(md_path + ": cannot be written");
+  return write_results(fuzz_results(c, exit_code), c.options.out_dir);
 }
 
 }  // namespace crashgate

@@ -6,6 +6,7 @@
 
 #include <string>
 
+#include "crashgate/checked.h"
 #include "crashgate/run_results.h"
 #include "fuzz/fuzz_campaign.h"
 
@@ -13,7 +14,7 @@ namespace crashgate {
 
 RunResults fuzz_results(const FuzzCampaign& campaign, int exit_code);
 std::string fuzz_report_markdown(const FuzzCampaign& campaign);
-// Writes both files into campaign.options.out_dir; false with `error` when one cannot be written.
-bool write_fuzz_report(const FuzzCampaign& campaign, int exit_code, std::string& error);
+// Writes both files into campaign.options.out_dir; the failure names the one that cannot be written.
+CheckedDone write_fuzz_report(const FuzzCampaign& campaign, int exit_code);
 
 }  // namespace crashgate

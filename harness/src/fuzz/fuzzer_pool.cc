@@ -42,18 +42,18 @@ FuzzerPool::FuzzerPool(FuzzerPoolConfig config, std::ostream& log) : config_(std
 
 FuzzerPool::~FuzzerPool() { stop(); }
 
-bool FuzzerPool::start(Clock::time_point deadline, std::string& error) {
+CheckedDone FuzzerPool::start(Clock::time_point deadline) {
   started_ = Clock::now();
   deadline_ = deadline;
   for (auto& slot : slots_)
-    if (!launch(*slot, error)) {
+    if (auto launched = launch(*slot); !launched) {
       stop();
-      return false;
+      return launched;
     }
-  return true;
+  return crashgate::done();  // not FuzzerPool::done()
 }
 
-bool FuzzerPool::launch(Slot& slot, std::string& error) {
+CheckedDone FuzzerPool::launch(Slot& slot) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline_ - Clock::now() + std::chrono::milliseconds(999));
   std::vector<std::string> argv = config_.argv;
   if (config_.fork)
@@ -65,8 +65,8 @@ bool FuzzerPool::launch(Slot& slot, std::string& error) {
   log_ << "# " << (slots_.size() > 1 ? fmt::format("[{}] ", slot.index) : "") << "run " << slot.runs + 1 << ": "
        << fmt::format("{}", fmt::join(argv, " ")) << "\n";
   log_.flush();
-  auto process = FuzzerProcess::start(argv, config_.env, error);
-  if (!process) return false;
+  auto process = FuzzerProcess::start(argv, config_.env);
+  if (!process) return failure(process.error());
   slot.process.emplace(std::move(*process));
   slot.runs++;
   runs_++;
@@ -74,7 +74,7 @@ bool FuzzerPool::launch(Slot& slot, std::string& error) {
   slot.final_execs.reset();
   slot.execs = 0;
   slot.inited = false;
-  return true;
+  return crashgate::done();  // not FuzzerPool::done()
 }
 
 void FuzzerPool::poll(std::chrono::milliseconds wait) {
@@ -140,10 +140,9 @@ void FuzzerPool::ended(Slot& slot) {
     slot.finished = true;
     return;
   }
-  std::string error;
-  if (!launch(slot, error)) {
+  if (auto launched = launch(slot); !launched) {
     slot.finished = true;
-    notes_.push_back(fmt::format("libFuzzer could not be restarted after {}: {}", who, error));
+    notes_.push_back(fmt::format("libFuzzer could not be restarted after {}: {}", who, launched.error()));
   }
 }
 

@@ -20,6 +20,7 @@
 #include <utility>
 #include <vector>
 
+#include "crashgate/checked.h"
 #include "fuzz/fuzzer_process.h"
 #include "fuzz/libfuzzer_output.h"
 
@@ -52,8 +53,9 @@ class FuzzerPool {
   FuzzerPool(FuzzerPoolConfig config, std::ostream& log);
   ~FuzzerPool();  // stops whatever still runs
 
-  // Starts every process, each told to stop at `deadline`. False, with why in `error`, when one cannot start.
-  bool start(Clock::time_point deadline, std::string& error);
+  // Starts every process, each told to stop at `deadline`. Fails, saying why, when one cannot start
+  // (and then stops those that did).
+  CheckedDone start(Clock::time_point deadline);
   // Reads output for about `wait`, then restarts every run that ended at a
   // crash while a second or more is left before the deadline.
   void poll(std::chrono::milliseconds wait);
@@ -71,7 +73,7 @@ class FuzzerPool {
 
  private:
   struct Slot;
-  bool launch(Slot& slot, std::string& error);
+  CheckedDone launch(Slot& slot);  // the failure says why the process could not start
   void take_line(Slot& slot, const std::string& line);  // logs it and reads what it says
   void ended(Slot& slot);
   bool quarantine_corpus_copies(const std::string& artifact);  // true when it moved any

@@ -15,27 +15,20 @@
 
 namespace crashgate {
 
-std::optional<FuzzerProcess> FuzzerProcess::start(const std::vector<std::string>& argv,
-                                                  const std::vector<std::pair<std::string, std::string>>& env,
-                                                  std::string& error) {
-  if (argv.empty()) {
-    error = "no command";
-    return std::nullopt;
-  }
+Checked<FuzzerProcess> FuzzerProcess::start(const std::vector<std::string>& argv,
+                                            const std::vector<std::pair<std::string, std::string>>& env) {
+  if (argv.empty()) return failure("no command");
   int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    error = fmt::format("pipe: {}", std::strerror(errno));
-    return std::nullopt;
-  }
+  if (::pipe2(fds, O_CLOEXEC) != 0) return failure(fmt::format("pipe: {}", std::strerror(errno)));
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) {
-    error = fmt::format("fork: {}", std::strerror(errno));
+    std::string why = fmt::format("fork: {}", std::strerror(errno));
     ::close(fds[0]);
     ::close(fds[1]);
-    return std::nullopt;
+    return failure(why);
   }
   if (pid == 0) {
     ::setpgid(0, 0);

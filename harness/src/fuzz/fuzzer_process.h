@@ -11,15 +11,17 @@
 #include <utility>
 #include <vector>
 
+#include "crashgate/checked.h"
+
 namespace crashgate {
 
 class FuzzerProcess {
  public:
   // Starts argv (argv[0] a path) with `env` set on top of crashgate's
-  // environment and every signal unblocked; nothing on failure, with why in `error`.
-  static std::optional<FuzzerProcess> start(const std::vector<std::string>& argv,
-                                            const std::vector<std::pair<std::string, std::string>>& env,
-                                            std::string& error);
+  // environment and every signal unblocked; the failure names the call that
+  // failed (pipe, fork) and why.
+  static Checked<FuzzerProcess> start(const std::vector<std::string>& argv,
+                                      const std::vector<std::pair<std::string, std::string>>& env);
   FuzzerProcess(FuzzerProcess&& o) noexcept;
   FuzzerProcess& operator=(FuzzerProcess&&) = delete;
   ~FuzzerProcess();  // stop(), then wait

@@ -71,12 +71,9 @@ std::optional<std::uint64_t> parse_final_execs(std::string_view line) {
   return number_at(line, key.size());
 }
 
-std::optional<std::vector<std::string>> read_fuzzer_options(const std::string& path, std::string& error) {
+Checked<std::vector<std::string>> read_fuzzer_options(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: cannot be read", path);
-    return std::nullopt;
-  }
+  if (!in) return failure(fmt::format("{}: cannot be read", path));
   std::vector<std::string> flags;
   std::string raw;
   bool in_libfuzzer = false;
@@ -84,19 +81,14 @@ std::optional<std::vector<std::string>> read_fuzzer_options(const std::string& p
     std::string_view line = trim(raw);
     if (line.empty() || line[0] == '#' || line[0] == ';') continue;
     if (line.front() == '[') {
-      if (line.back() != ']') {
-        error = fmt::format("{}:{}: '{}' is not a [section] header", path, n, line);
-        return std::nullopt;
-      }
+      if (line.back() != ']') return failure(fmt::format("{}:{}: '{}' is not a [section] header", path, n, line));
       in_libfuzzer = line == "[libfuzzer]";
       continue;
     }
     if (!in_libfuzzer) continue;  // other engines' sections (AFL, honggfuzz) are theirs
     std::size_t eq = line.find('=');
-    if (eq == std::string_view::npos || trim(line.substr(0, eq)).empty()) {
-      error = fmt::format("{}:{}: '{}' is not key = value", path, n, line);
-      return std::nullopt;
-    }
+    if (eq == std::string_view::npos || trim(line.substr(0, eq)).empty())
+      return failure(fmt::format("{}:{}: '{}' is not key = value", path, n, line));
     std::string key(trim(line.substr(0, eq)));
     std::string value(trim(line.substr(eq + 1)));
     if (key == "dict" && !value.empty() && value[0] != '/')

@@ -10,6 +10,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crashgate/checked.h"
+
 namespace crashgate {
 
 // The numbers of one libFuzzer status line; a field the line lacks stays unset.
@@ -33,8 +35,8 @@ std::optional<std::string> parse_artifact_line(std::string_view line);
 std::optional<std::uint64_t> parse_final_execs(std::string_view line);
 
 // The flags of an .options file ("-max_len=4096", "-dict=DIR/x.dict": a
-// relative dict path is taken from the options file's folder). On failure
-// returns nothing and says "file:line: what" in `error`.
-std::optional<std::vector<std::string>> read_fuzzer_options(const std::string& path, std::string& error);
+// relative dict path is taken from the options file's folder). The failure
+// says "file:line: what" (or "file: cannot be read").
+Checked<std::vector<std::string>> read_fuzzer_options(const std::string& path);
 
 }  // namespace crashgate

@@ -78,20 +78,13 @@ nlohmann::ordered_json to_json(const Baseline& b) {
   return {{"schema", kBaselineSchema}, {"cells", cells}, {"signatures", signatures}};
 }
 
-std::optional<Baseline> baseline_from_json(const json& j, std::string& error) {
-  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string()) {
-    error = "schema: missing (expected \"" + std::string(kBaselineSchema) + "\")";
-    return std::nullopt;
-  }
-  if (j["schema"] != kBaselineSchema) {
-    error = fmt::format("schema: '{}' (this crashgate reads {})", j["schema"].get<std::string>(), kBaselineSchema);
-    return std::nullopt;
-  }
+Checked<Baseline> baseline_from_json(const json& j) {
+  if (!j.is_object() || !j.contains("schema") || !j["schema"].is_string())
+    return failure("schema: missing (expected \"" + std::string(kBaselineSchema) + "\")");
+  if (j["schema"] != kBaselineSchema)
+    return failure(fmt::format("schema: '{}' (this crashgate reads {})", j["schema"].get<std::string>(), kBaselineSchema));
   for (const char* key : {"cells", "signatures"})
-    if (!j.contains(key) || !j[key].is_array()) {
-      error = fmt::format("{}: missing or not an array", key);
-      return std::nullopt;
-    }
+    if (!j.contains(key) || !j[key].is_array()) return failure(fmt::format("{}: missing or not an array", key));
   Baseline b;
   std::set<std::string> ids;
   for (std::size_t i = 0; i < j["cells"].size(); ++i) {
@@ -99,26 +92,17 @@ std::optional<Baseline> baseline_from_json(const json& j, std::string& error) {
     std::string where = fmt::format("cells[{}]", i);
     if (!c.is_object() || !c.contains("id") || !c["id"].is_string() || !c.contains("verdict") ||
         !c["verdict"].is_string()) {
-      error = where + ": needs a string 'id' and 'verdict'";
-      return std::nullopt;
+      return failure(where + ": needs a string 'id' and 'verdict'");
     }
     auto verdict = parse_verdict(c["verdict"].get<std::string>());
-    if (!verdict) {
-      error = fmt::format("{}.verdict: '{}' is not a verdict", where, c["verdict"].get<std::string>());
-      return std::nullopt;
-    }
+    if (!verdict)
+      return failure(fmt::format("{}.verdict: '{}' is not a verdict", where, c["verdict"].get<std::string>()));
     BaselineCell cell{c["id"], *verdict, "", ""};
     if (c.contains("signature")) {
-      if (!c["signature"].is_string()) {
-        error = where + ".signature: not a string";
-        return std::nullopt;
-      }
+      if (!c["signature"].is_string()) return failure(where + ".signature: not a string");
       cell.signature = c["signature"];
     }
-    if (!ids.insert(cell.id).second) {
-      error = fmt::format("{}: cell '{}' appears twice", where, cell.id);
-      return std::nullopt;
-    }
+    if (!ids.insert(cell.id).second) return failure(fmt::format("{}: cell '{}' appears twice", where, cell.id));
     b.cells.push_back(std::move(cell));
   }
   for (std::size_t i = 0; i < j["signatures"].size(); ++i) {
@@ -130,8 +114,7 @@ std::optional<Baseline> baseline_from_json(const json& j, std::string& error) {
       sig.crash_state = s.value("crash_state", "");
       if (s.contains("cells")) sig.cells = s["cells"].get<std::vector<std::string>>();
     } catch (const json::exception&) {
-      error = where + ": needs a string 'signature', a string 'crash_state' and an array of strings 'cells'";
-      return std::nullopt;
+      return failure(where + ": needs a string 'signature', a string 'crash_state' and an array of strings 'cells'");
     }
     b.signatures.push_back(std::move(sig));
   }
@@ -145,30 +128,23 @@ std::optional<Baseline> baseline_from_json(const json& j, std::string& error) {
   return b;
 }
 
-std::optional<Baseline> load_baseline(const std::string& path, std::string& error) {
+Checked<Baseline> load_baseline(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: cannot read the baseline", path);
-    return std::nullopt;
-  }
+  if (!in) return failure(fmt::format("{}: cannot read the baseline", path));
   std::stringstream text;
   text << in.rdbuf();
   auto j = json::parse(text.str(), nullptr, false);
-  if (j.is_discarded()) {
-    error = fmt::format("{}: not valid JSON", path);
-    return std::nullopt;
-  }
-  std::string why;
-  auto b = baseline_from_json(j, why);
-  if (!b) error = fmt::format("{}: {}", path, why);
+  if (j.is_discarded()) return failure(fmt::format("{}: not valid JSON", path));
+  auto b = baseline_from_json(j);
+  if (!b) return failure(fmt::format("{}: {}", path, b.error()));
   return b;
 }
 
-bool write_baseline(const Baseline& baseline, const std::string& path, std::string& error) {
+CheckedDone write_baseline(const Baseline& baseline, const std::string& path) {
   std::error_code ec;
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-  return write_file_atomically(path, to_json(baseline).dump(2) + "\n", error);
+  return write_file_atomically(path, to_json(baseline).dump(2) + "\n");
 }
 
 }  // namespace crashgate

@@ -17,11 +17,8 @@ int run_exit_code(const RunResults& r) {
   return 0;
 }
 
-std::optional<RunResults> merge_results(const std::vector<RunResults>& runs, std::string& error) {
-  if (runs.empty()) {
-    error = "nothing to merge";
-    return std::nullopt;
-  }
+Checked<RunResults> merge_results(const std::vector<RunResults>& runs) {
+  if (runs.empty()) return failure("nothing to merge");
   RunResults out;
   const RunResults& first = runs.front();
   out.seed = first.seed;
@@ -35,16 +32,12 @@ std::optional<RunResults> merge_results(const std::vector<RunResults>& runs, std
   for (std::size_t k = 0; k < runs.size(); ++k) {
     const RunResults& run = runs[k];
     // Cells of runs with different seeds or regressions are different experiments.
-    if (run.seed != first.seed) {
-      error = fmt::format("run {} has seed {}, run {} seed {}: shards of one run share its seed", run.run_id, run.seed,
-                          first.run_id, first.seed);
-      return std::nullopt;
-    }
-    if (run.regression != first.regression) {
-      error = fmt::format("run {} switched on regression '{}', run {} '{}': shards of one run switch on the same",
-                          run.run_id, run.regression, first.run_id, first.regression);
-      return std::nullopt;
-    }
+    if (run.seed != first.seed)
+      return failure(fmt::format("run {} has seed {}, run {} seed {}: shards of one run share its seed", run.run_id,
+                                 run.seed, first.run_id, first.seed));
+    if (run.regression != first.regression)
+      return failure(fmt::format("run {} switched on regression '{}', run {} '{}': shards of one run switch on the same",
+                                 run.run_id, run.regression, first.run_id, first.regression));
     out.duration_ms = std::max(out.duration_ms, run.duration_ms);
     out.interrupted = out.interrupted || run.interrupted;
     int contributed = 0;
@@ -53,12 +46,10 @@ std::optional<RunResults> merge_results(const std::vector<RunResults>& runs, std
       if (!inserted) {
         const RunResults& other = runs[it->second];
         auto same = std::find_if(out.cells.begin(), out.cells.end(), [&](const CellResult& c) { return c.cell.id == cell.cell.id; });
-        if (same->verdict != cell.verdict) {
-          error = fmt::format("cell '{}' is {} in run {} ({}) but {} in run {} ({}): merge shards that do not overlap",
-                              cell.cell.id, to_string(same->verdict), other.run_id, other.run_dir,
-                              to_string(cell.verdict), run.run_id, run.run_dir);
-          return std::nullopt;
-        }
+        if (same->verdict != cell.verdict)
+          return failure(fmt::format("cell '{}' is {} in run {} ({}) but {} in run {} ({}): merge shards that do not overlap",
+                                     cell.cell.id, to_string(same->verdict), other.run_id, other.run_dir,
+                                     to_string(cell.verdict), run.run_id, run.run_dir));
         continue;
       }
       out.cells.push_back(cell);

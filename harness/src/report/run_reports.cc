@@ -119,17 +119,13 @@ ReportInputs gather_report_inputs(const RunResults& results, const ReportOptions
   return inputs;
 }
 
-bool write_run_reports(const std::string& out_dir, const RunResults& results, const ReportOptions& options,
-                       std::string& error) {
+CheckedDone write_run_reports(const std::string& out_dir, const RunResults& results, const ReportOptions& options) {
   ReportOptions resolved = options;
   if (resolved.run_dir.empty()) resolved.run_dir = out_dir;
   ReportInputs inputs = gather_report_inputs(results, resolved);
   std::error_code ec;
   fs::create_directories(out_dir, ec);
-  if (ec) {
-    error = fmt::format("cannot create {}: {}", out_dir, ec.message());
-    return false;
-  }
+  if (ec) return failure(fmt::format("cannot create {}: {}", out_dir, ec.message()));
   struct Report {
     const char* file;
     std::string (*write)(const RunResults&, const ReportInputs&);
@@ -141,8 +137,9 @@ bool write_run_reports(const std::string& out_dir, const RunResults& results, co
       // summary.md (the PR comment) and the gate's files join this table.
   };
   for (const auto& report : kReports)
-    if (!write_file_atomically(out_dir + "/" + report.file, report.write(results, inputs), error)) return false;
-  return true;
+    if (auto written = write_file_atomically(out_dir + "/" + report.file, report.write(results, inputs)); !written)
+      return written;
+  return done();
 }
 
 }  // namespace crashgate

@@ -214,9 +214,9 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
   return out;
 }
 
-bool write_summary_markdown(const std::string& run_dir, const std::string& text, std::string& error) {
+CheckedDone write_summary_markdown(const std::string& run_dir, const std::string& text) {
   std::string path = run_dir + "/" + kSummaryFile;
-  return write_file_atomically(path, text, error);
+  return write_file_atomically(path, text);
 }
 
 }  // namespace crashgate

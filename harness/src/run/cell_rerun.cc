@@ -24,8 +24,10 @@ std::vector<Attempt> rerun_cells(const std::vector<CellRerun>& reruns, unsigned 
     std::optional<RunSpec> spec;
     if (auto missing = missing_driver_message(r.driver, r.cell->cell.build, r.cell->cell.target))
       error = *missing;
+    else if (auto made = attempt_spec(r.cell->cell, r.driver, r.work_dir))
+      spec = std::move(*made);
     else
-      spec = attempt_spec(r.cell->cell, r.driver, r.work_dir, error);
+      error = made.error();
     if (!spec) {
       Outcome o;
       o.kind = OutcomeKind::harness_error;

@@ -27,85 +27,72 @@ std::string utc_stamp() {
 
 }  // namespace
 
-std::optional<RunDirectory> create_run_directory(const std::string& reports_dir, std::string& error) {
+Checked<RunDirectory> create_run_directory(const std::string& reports_dir) {
   std::error_code ec;
   fs::create_directories(reports_dir, ec);
-  if (ec) {
-    error = fmt::format("cannot create {}: {}", reports_dir, ec.message());
-    return std::nullopt;
-  }
+  if (ec) return failure(fmt::format("cannot create {}: {}", reports_dir, ec.message()));
   std::string stamp = utc_stamp();
   // mkdir is the lock: two runs started in the same second get different names.
   for (int n = 1; n < 1000; ++n) {
     std::string id = n == 1 ? stamp : fmt::format("{}-{}", stamp, n);
     std::string path = reports_dir + "/" + id;
     if (mkdir(path.c_str(), 0755) == 0) return RunDirectory{id, path};
-    if (errno != EEXIST) {
-      error = fmt::format("cannot create {}: {}", path, std::strerror(errno));
-      return std::nullopt;
-    }
+    if (errno != EEXIST) return failure(fmt::format("cannot create {}: {}", path, std::strerror(errno)));
   }
-  error = fmt::format("cannot create a run directory in {}: every name for {} is taken", reports_dir, stamp);
-  return std::nullopt;
+  return failure(fmt::format("cannot create a run directory in {}: every name for {} is taken", reports_dir, stamp));
 }
 
-bool write_file_atomically(const std::string& path, const std::string& text, std::string& error) {
+CheckedDone write_file_atomically(const std::string& path, const std::string& text) {
   std::string temporary = fmt::format("{}.{}.tmp", path, getpid());
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out << text;
     out.flush();
     if (!out) {
-      error = fmt::format("cannot write {}: {}", temporary, std::strerror(errno));
+      std::string why = fmt::format("cannot write {}: {}", temporary, std::strerror(errno));
       std::remove(temporary.c_str());
-      return false;
+      return failure(why);
     }
   }
   if (std::rename(temporary.c_str(), path.c_str()) != 0) {
-    error = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
+    std::string why = fmt::format("cannot rename {} to {}: {}", temporary, path, std::strerror(errno));
     std::remove(temporary.c_str());
-    return false;
+    return failure(why);
   }
-  return true;
+  return done();
 }
 
-bool write_results(const RunResults& results, const std::string& run_dir, std::string& error) {
+CheckedDone write_results(const RunResults& results, const std::string& run_dir) {
   return write_file_atomically(run_dir + "/" + kResultsFile,
-                               to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", error);
+                               to_json(results).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-bool point_latest(const std::string& reports_dir, const std::string& run_id, std::string& error) {
+CheckedDone point_latest(const std::string& reports_dir, const std::string& run_id) {
   std::string link = reports_dir + "/" + kLatestRun;
   std::string temporary = fmt::format("{}.{}.tmp", link, getpid());
   unlink(temporary.c_str());
   // Relative, so the reports directory can be moved or archived whole.
   if (symlink(run_id.c_str(), temporary.c_str()) != 0 || std::rename(temporary.c_str(), link.c_str()) != 0) {
-    error = fmt::format("cannot point {} at {}: {}", link, run_id, std::strerror(errno));
+    std::string why = fmt::format("cannot point {} at {}: {}", link, run_id, std::strerror(errno));
     unlink(temporary.c_str());
-    return false;
+    return failure(why);
   }
-  return true;
+  return done();
 }
 
-std::optional<RunResults> load_results(const std::string& run_dir_or_file, std::string& error) {
+Checked<RunResults> load_results(const std::string& run_dir_or_file) {
   std::error_code ec;
   std::string path = fs::is_directory(run_dir_or_file, ec) ? run_dir_or_file + "/" + kResultsFile : run_dir_or_file;
   std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: cannot read it (has `crashgate run` written it yet?)", path);
-    return std::nullopt;
-  }
+  if (!in) return failure(fmt::format("{}: cannot read it (has `crashgate run` written it yet?)", path));
   std::stringstream text;
   text << in.rdbuf();
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
-  if (json.is_discarded()) {
-    error = fmt::format("{}: not valid JSON", path);
-    return std::nullopt;
-  }
+  if (json.is_discarded()) return failure(fmt::format("{}: not valid JSON", path));
   std::string why;
   auto results = run_results_from_json(json, why);
-  if (!results) error = fmt::format("{}: {}", path, why);
-  return results;
+  if (!results) return failure(fmt::format("{}: {}", path, why));
+  return std::move(*results);
 }
 
 std::string display_path(const std::string& path) {

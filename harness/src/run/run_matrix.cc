@@ -60,8 +60,10 @@ void run_round(const RunPlan& plan, const RunContext& context, const std::vector
     std::optional<RunSpec> spec;
     if (auto missing = missing_driver_message(results[i].driver, results[i].cell.build, results[i].cell.target))
       error = *missing;
+    else if (auto made = attempt_spec(results[i].cell, results[i].driver, dir))
+      spec = std::move(*made);
     else
-      spec = attempt_spec(results[i].cell, results[i].driver, dir, error);
+      error = made.error();
     if (!spec) {
       record(i, harness_error(error), "");  // nothing ran, so no work directory to look at
       continue;
@@ -90,15 +92,11 @@ Attempt judged_attempt(const Cell& cell, Outcome outcome, std::string work_dir, 
   return a;
 }
 
-std::optional<RunSpec> attempt_spec(const Cell& cell, const std::string& driver, const std::string& work_dir,
-                                    std::string& error) {
+Checked<RunSpec> attempt_spec(const Cell& cell, const std::string& driver, const std::string& work_dir) {
   std::error_code ec;
   std::filesystem::remove_all(work_dir, ec);  // a store left by an earlier attempt would change the outcome
-  if (ec) {
-    error = fmt::format("cannot clear the work directory {}: {}", work_dir, ec.message());
-    return std::nullopt;
-  }
-  return cell_run_spec(cell, {driver}, work_dir, error);
+  if (ec) return failure(fmt::format("cannot clear the work directory {}: {}", work_dir, ec.message()));
+  return cell_run_spec(cell, {driver}, work_dir);
 }
 
 std::string cell_repro_command(const std::string& program, const std::string& cell_id, const std::string& run_dir) {

@@ -64,7 +64,7 @@ std::vector<std::string> TargetSupport::built_targets(const std::vector<std::str
   return out;
 }
 
-const TargetOps* TargetSupport::ops(const std::string& target, const std::string& build, std::string* error) {
+Checked<const TargetOps*> TargetSupport::ops(const std::string& target, const std::string& build) {
   auto [it, fresh] = cache_.try_emplace(target);
   if (fresh) {
     if (auto driver = first_built_driver({driver_path(build_root_, build, target)}, build_root_, {target})) {
@@ -85,7 +85,7 @@ const TargetOps* TargetSupport::ops(const std::string& target, const std::string
       }
     }
   }
-  if (error) *error = errors_.count(target) ? errors_[target] : "";
+  if (auto failed = errors_.find(target); failed != errors_.end()) return failure(failed->second);
   return it->second ? &*it->second : nullptr;
 }
 
@@ -109,13 +109,13 @@ std::vector<ScenarioError> hold_cells_to_targets(const ScenarioCatalog& catalog,
   std::map<std::pair<std::string, std::string>, std::size_t> ruled;  // (scenario, target) -> index in ruled_out
   std::erase_if(cells, [&](const PlannedCell& planned) {
     const Scenario* s = by_name[planned.cell.scenario];
-    std::string listing_error;
-    const TargetOps* ops = support.ops(planned.cell.target, planned.cell.build, &listing_error);
-    if (!listing_error.empty() && s) {
-      std::string message = fmt::format("target {}: its driver cannot list its ops: {}", planned.cell.target, listing_error);
+    auto listed = support.ops(planned.cell.target, planned.cell.build);
+    if (!listed && s) {
+      std::string message = fmt::format("target {}: its driver cannot list its ops: {}", planned.cell.target, listed.error());
       if (seen.insert(message).second) errors.push_back({s->path, {1, 1}, message});
       return true;
     }
+    const TargetOps* ops = listed ? *listed : nullptr;
     if (!ops || !s) return false;
     auto why = cannot_run(*ops, planned.cell.target, planned.cell);
     if (!why) return false;

@@ -105,21 +105,16 @@ void move_fd(int from, int to) {
 
 }  // namespace
 
-std::optional<std::string> find_executable(const std::string& name, const std::string& path_env,
-                                           std::string& error) {
+Checked<std::string> find_executable(const std::string& name, const std::string& path_env) {
   auto usable = [](const std::string& candidate) {
     struct stat st {};
     return stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0;
   };
-  if (name.empty()) {
-    error = "empty command";
-    return std::nullopt;
-  }
+  if (name.empty()) return failure("empty command");
   if (name.find('/') != std::string::npos) {
     if (usable(name)) return name;
-    error = fmt::format("cannot execute '{}': {}", name,
-                        access(name.c_str(), F_OK) == 0 ? "not an executable file" : "no such file");
-    return std::nullopt;
+    return failure(fmt::format("cannot execute '{}': {}", name,
+                               access(name.c_str(), F_OK) == 0 ? "not an executable file" : "no such file"));
   }
   std::string_view rest = path_env.empty() ? std::string_view("/usr/local/bin:/usr/bin:/bin") : std::string_view(path_env);
   while (true) {
@@ -130,8 +125,7 @@ std::optional<std::string> find_executable(const std::string& name, const std::s
     if (colon == std::string_view::npos) break;
     rest.remove_prefix(colon + 1);
   }
-  error = fmt::format("command not found: '{}' is in no directory of PATH", name);
-  return std::nullopt;
+  return failure(fmt::format("command not found: '{}' is in no directory of PATH", name));
 }
 
 std::vector<std::string> child_environment(const RunSpec& spec) {

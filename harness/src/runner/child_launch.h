@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "crashgate/checked.h"
 #include "crashgate/runner.h"
 
 namespace crashgate {
@@ -33,9 +34,8 @@ struct LaunchPlan {
   int exec_error_fd = -1;  // the child writes errno here if execve fails
 };
 
-// Resolves argv[0] in PATH (as execvp would, using the child's PATH); the error names what failed.
-std::optional<std::string> find_executable(const std::string& name, const std::string& path_env,
-                                           std::string& error);
+// Resolves argv[0] in PATH (as execvp would, using the child's PATH); the failure names what failed.
+Checked<std::string> find_executable(const std::string& name, const std::string& path_env);
 
 // Builds the child's environment: crashgate's, then spec.env, then sanitizer
 // defaults and the driver-protocol variables.

@@ -109,9 +109,8 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   std::string path_env;
   for (const auto& entry : plan.env_text)
     if (entry.rfind("PATH=", 0) == 0) path_env = entry.substr(5);
-  std::string error;
-  auto executable = find_executable(spec.argv[0], path_env, error);
-  if (!executable) return harness_failure(spec, error);
+  auto executable = find_executable(spec.argv[0], path_env);
+  if (!executable) return harness_failure(spec, executable.error());
   plan.executable = *executable;
   plan.argv_text = spec.argv;
   for (auto& a : plan.argv_text) plan.argv.push_back(a.data());

@@ -17,9 +17,9 @@ using Combo = std::map<std::string, std::string>;
 
 nlohmann::json substitute_all(const nlohmann::json& value, const std::map<std::string, std::string>& params) {
   if (value.is_string()) {
-    std::string error;
     // Placeholders were validated when the file was parsed.
-    return substitute_params(value.get<std::string>(), params, error).value_or(value.get<std::string>());
+    auto substituted = substitute_params(value.get<std::string>(), params);
+    return substituted ? *substituted : value.get<std::string>();
   }
   if (value.is_array() || value.is_object()) {
     nlohmann::json out = value;
@@ -118,8 +118,7 @@ void check_target_values(const Scenario& s, const std::string& target, const std
                          const std::set<std::string>& unresolved, std::set<std::string>& seen,
                          std::vector<ScenarioError>& errors);
 
-std::optional<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values,
-                                             std::string& error) {
+Checked<std::string> substitute_params(std::string_view text, const std::map<std::string, std::string>& values) {
   std::string out;
   for (std::size_t i = 0; i < text.size(); ++i) {
     char c = text[i];
@@ -128,25 +127,16 @@ std::optional<std::string> substitute_params(std::string_view text, const std::m
       ++i;
       continue;
     }
-    if (c == '}') {
-      error = fmt::format("unmatched '}}' in \"{}\" (write '}}}}' for a literal brace)", text);
-      return std::nullopt;
-    }
+    if (c == '}') return failure(fmt::format("unmatched '}}' in \"{}\" (write '}}}}' for a literal brace)", text));
     if (c != '{') {
       out += c;
       continue;
     }
     auto close = text.find('}', i);
-    if (close == std::string_view::npos) {
-      error = fmt::format("unclosed '{{' in \"{}\"", text);
-      return std::nullopt;
-    }
+    if (close == std::string_view::npos) return failure(fmt::format("unclosed '{{' in \"{}\"", text));
     std::string name(text.substr(i + 1, close - i - 1));
     auto found = values.find(name);
-    if (found == values.end()) {
-      error = fmt::format("'{{{}}}' names no param (declare it under [params])", name);
-      return std::nullopt;
-    }
+    if (found == values.end()) return failure(fmt::format("'{{{}}}' names no param (declare it under [params])", name));
     out += found->second;
     i = close;
   }

@@ -74,25 +74,16 @@ nlohmann::json cell_document(const Cell& cell, const std::string& work_dir) {
   return doc;
 }
 
-std::optional<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>& driver_command,
-                                     const std::string& work_dir, std::string& error) {
-  if (driver_command.empty()) {
-    error = "no driver command";
-    return std::nullopt;
-  }
+Checked<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>& driver_command,
+                               const std::string& work_dir) {
+  if (driver_command.empty()) return failure("no driver command");
   std::error_code ec;
   std::filesystem::create_directories(work_dir, ec);
-  if (ec) {
-    error = fmt::format("cannot create the work directory {}: {}", work_dir, ec.message());
-    return std::nullopt;
-  }
+  if (ec) return failure(fmt::format("cannot create the work directory {}: {}", work_dir, ec.message()));
   std::string cell_path = work_dir + "/cell.json";
   std::ofstream out(cell_path);
   out << cell_document(cell, work_dir).dump(2) << "\n";
-  if (!out) {
-    error = fmt::format("cannot write {}", cell_path);
-    return std::nullopt;
-  }
+  if (!out) return failure(fmt::format("cannot write {}", cell_path));
   RunSpec spec;
   spec.argv = driver_command;
   spec.argv.push_back("--cell");

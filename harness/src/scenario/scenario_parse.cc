@@ -268,8 +268,7 @@ class Parser {
   // Every {name} in the step's strings must be a declared param.
   void check_placeholders(const toml::node& node, const std::map<std::string, std::string>& declared) {
     if (auto text = node.value_exact<std::string>()) {
-      std::string error;
-      if (!substitute_params(*text, declared, error)) fail(position(node), error);
+      if (auto substituted = substitute_params(*text, declared); !substituted) fail(position(node), substituted.error());
     } else if (const auto* array = node.as_array()) {
       for (const auto& item : *array) check_placeholders(item, declared);
     } else if (const auto* table = node.as_table()) {

@@ -16,93 +16,69 @@ std::string where(const std::string& source, const toml::source_region& region) 
   return fmt::format("{}:{}:{}", source, region.begin.line, region.begin.column);
 }
 
-bool read_strings(const toml::node& node, const std::string& source, std::string_view key,
-                  std::vector<std::string>& out, std::string& error) {
+CheckedDone read_strings(const toml::node& node, const std::string& source, std::string_view key,
+                         std::vector<std::string>& out) {
   const auto* array = node.as_array();
-  if (!array) {
-    error = fmt::format("{}: '{}' must be an array of strings", where(source, node.source()), key);
-    return false;
-  }
+  if (!array) return failure(fmt::format("{}: '{}' must be an array of strings", where(source, node.source()), key));
   for (const auto& item : *array) {
     auto text = item.value<std::string>();
-    if (!text) {
-      error = fmt::format("{}: '{}' must hold only strings", where(source, item.source()), key);
-      return false;
-    }
+    if (!text) return failure(fmt::format("{}: '{}' must hold only strings", where(source, item.source()), key));
     out.push_back(*text);
   }
-  return true;
+  return done();
 }
 
 }  // namespace
 
-std::optional<KnownIssues> KnownIssues::load(const std::string& path, std::string& error) {
+Checked<KnownIssues> KnownIssues::load(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: cannot read the known-issues file", path);
-    return std::nullopt;
-  }
+  if (!in) return failure(fmt::format("{}: cannot read the known-issues file", path));
   std::stringstream text;
   text << in.rdbuf();
-  return parse(text.str(), path, error);
+  return parse(text.str(), path);
 }
 
-std::optional<KnownIssues> KnownIssues::parse(std::string_view text, const std::string& source, std::string& error) {
+Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string& source) {
   toml::table root;
   try {
     root = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
-    error = fmt::format("{}: {}", where(source, e.source()), e.description());
-    return std::nullopt;
+    return failure(fmt::format("{}: {}", where(source, e.source()), e.description()));
   }
   KnownIssues known;
   for (const auto& [key, node] : root) {
-    if (key.str() != "issue") {
-      error = fmt::format("{}: unknown key '{}' (expected [[issue]] tables)", where(source, node.source()), key.str());
-      return std::nullopt;
-    }
+    if (key.str() != "issue")
+      return failure(fmt::format("{}: unknown key '{}' (expected [[issue]] tables)", where(source, node.source()), key.str()));
   }
   const auto* issues = root["issue"].as_array();
   if (!issues) return known;
   std::set<std::string> ids;
   for (const auto& entry : *issues) {
     const auto* table = entry.as_table();
-    if (!table) {
-      error = fmt::format("{}: each issue must be a table ([[issue]])", where(source, entry.source()));
-      return std::nullopt;
-    }
+    if (!table)
+      return failure(fmt::format("{}: each issue must be a table ([[issue]])", where(source, entry.source())));
     Issue issue;
     for (const auto& [key, node] : *table) {
       std::string_view k = key.str();
       if (k == "id" || k == "title" || k == "url") {
         auto value = node.value<std::string>();
-        if (!value) {
-          error = fmt::format("{}: '{}' must be a string", where(source, node.source()), k);
-          return std::nullopt;
-        }
+        if (!value) return failure(fmt::format("{}: '{}' must be a string", where(source, node.source()), k));
         (k == "id" ? issue.id : k == "title" ? issue.title : issue.url) = *value;
       } else if (k == "signatures" || k == "states") {
-        if (!read_strings(node, source, k, k == "signatures" ? issue.signatures : issue.states, error))
-          return std::nullopt;
+        if (auto read = read_strings(node, source, k, k == "signatures" ? issue.signatures : issue.states); !read)
+          return failure(read.error());
       } else {
-        error = fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, signatures, states)",
-                            where(source, node.source()), k);
-        return std::nullopt;
+        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, signatures, states)",
+                                   where(source, node.source()), k));
       }
     }
-    if (issue.id.empty() || issue.title.empty()) {
-      error = fmt::format("{}: an issue needs an 'id' and a 'title'", where(source, entry.source()));
-      return std::nullopt;
-    }
-    if (issue.signatures.empty() && issue.states.empty()) {
-      error = fmt::format("{}: issue '{}' matches nothing: give 'signatures' or 'states'", where(source, entry.source()),
-                          issue.id);
-      return std::nullopt;
-    }
-    if (!ids.insert(issue.id).second) {
-      error = fmt::format("{}: issue id '{}' appears twice", where(source, entry.source()), issue.id);
-      return std::nullopt;
-    }
+    if (issue.id.empty() || issue.title.empty())
+      return failure(fmt::format("{}: an issue needs an 'id' and a 'title'", where(source, entry.source())));
+    if (issue.signatures.empty() && issue.states.empty())
+      return failure(fmt::format("{}: issue '{}' matches nothing: give 'signatures' or 'states'", where(source, entry.source()),
+                                 issue.id));
+    if (!ids.insert(issue.id).second)
+      return failure(fmt::format("{}: issue id '{}' appears twice", where(source, entry.source()), issue.id));
     known.issues_.push_back(std::move(issue));
   }
   return known;
