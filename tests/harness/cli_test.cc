@@ -4,6 +4,7 @@
 
 #include "crashgate/result_json.h"
 #include "crashgate/runner.h"
+#include "harness/support/refusal.h"
 #include "harness/support/crashers.h"
 #include "harness/support/run_fixtures.h"
 
@@ -17,9 +18,8 @@ TEST(Cli, ExecJsonPrintsTheResultAndExitsWithTheKindsCode) {
   ASSERT_EQ(o.kind, OutcomeKind::exit) << o.stderr_excerpt.text();
   EXPECT_EQ(o.exit_code, exit_code_of(OutcomeKind::signal));
   auto json = nlohmann::json::parse(o.stdout_excerpt.text());
-  std::string error;
-  auto inner = outcome_from_json(json, error);
-  ASSERT_TRUE(inner) << error;
+  auto inner = outcome_from_json(json);
+  ASSERT_TRUE(inner) << testing::refusal(inner);
   EXPECT_EQ(inner->kind, OutcomeKind::signal);
   EXPECT_EQ(json["signal"], "SIGSEGV");
 }

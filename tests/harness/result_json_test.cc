@@ -5,6 +5,7 @@
 #include <signal.h>
 
 #include "crashgate/result_json.h"
+#include "harness/support/refusal.h"
 
 namespace crashgate {
 namespace {
@@ -50,9 +51,8 @@ Outcome full_outcome() {
 
 TEST(ResultJson, EveryFieldRoundTrips) {
   Outcome o = full_outcome();
-  std::string error;
-  auto back = outcome_from_json(nlohmann::json::parse(to_json(o).dump()), error);
-  ASSERT_TRUE(back) << error;
+  auto back = outcome_from_json(nlohmann::json::parse(to_json(o).dump()));
+  ASSERT_TRUE(back) << testing::refusal(back);
   EXPECT_EQ(*back, o);
 }
 
@@ -72,19 +72,19 @@ TEST(ResultJson, ReadingSaysWhichFieldIsWrong) {
   std::string error;
   auto j = to_json(full_outcome());
   j["threads"][0]["frames"][0]["line"] = "three";
-  EXPECT_FALSE(outcome_from_json(j, error));
+  error = testing::refusal(outcome_from_json(j));
   EXPECT_EQ(error, "threads[0].frames[0].line: has the wrong type");
   j = to_json(full_outcome());
   j["kind"] = "exploded";
-  EXPECT_FALSE(outcome_from_json(j, error));
+  error = testing::refusal(outcome_from_json(j));
   EXPECT_EQ(error, "kind: 'exploded' is not an outcome kind");
   j = to_json(full_outcome());
   j["schema"] = "crashgate.result/99";
-  EXPECT_FALSE(outcome_from_json(j, error));
+  error = testing::refusal(outcome_from_json(j));
   EXPECT_THAT(error, ::testing::HasSubstr("is not crashgate.result/1"));
   j = to_json(full_outcome());
   j.erase("repro");
-  EXPECT_FALSE(outcome_from_json(j, error));
+  error = testing::refusal(outcome_from_json(j));
   EXPECT_EQ(error, "repro: missing");
 }
 
@@ -109,9 +109,8 @@ RC_GTEST_PROP(ResultJson, ArbitraryOutcomesRoundTrip, ()) {
   }
   o.stdout_excerpt.head = *rc::gen::container<std::string>(rc::gen::inRange<char>(32, 127));
   o.stdout_excerpt.total_bytes = o.stdout_excerpt.head.size() + *rc::gen::inRange<std::uint64_t>(0, 1000);
-  std::string error;
-  auto back = outcome_from_json(nlohmann::json::parse(to_json(o).dump()), error);
-  RC_ASSERT(back.has_value());
+  auto back = outcome_from_json(nlohmann::json::parse(to_json(o).dump()));
+  RC_ASSERT(back.ok());
   RC_ASSERT(*back == o);
 }
 

@@ -8,6 +8,7 @@
 #include "crashgate/results_merge.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/shard.h"
+#include "harness/support/refusal.h"
 #include "harness/support/crashers.h"
 #include "harness/support/gate_results.h"
 #include "harness/support/run_fixtures.h"
@@ -59,9 +60,8 @@ TEST(ResultsMerge, TheResultsSchemaDocumentsMergedFromFieldByField) {
   ASSERT_EQ(j["merged_from"].size(), 1u);
   EXPECT_EQ(testing::documented_fields(testing::report_doc("results-schema.md"), "`merged_from[]`"),
             testing::written_fields(j["merged_from"][0]));
-  std::string back_error;
-  auto back = run_results_from_json(j, back_error);
-  ASSERT_TRUE(back) << back_error;
+  auto back = run_results_from_json(j);
+  ASSERT_TRUE(back) << testing::refusal(back);
   EXPECT_EQ(back->merged_from, merged->merged_from);
 }
 

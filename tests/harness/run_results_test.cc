@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crashgate/run_results.h"
+#include "harness/support/refusal.h"
 #include "harness/support/sample_results.h"
 
 namespace crashgate {
@@ -13,9 +14,8 @@ using ::testing::HasSubstr;
 TEST(RunResultsJson, RoundTripsEveryField) {
   RunResults r = testing::sample_results();
   nlohmann::json written = to_json(r);
-  std::string error;
-  auto read = run_results_from_json(written, error);
-  ASSERT_TRUE(read) << error;
+  auto read = run_results_from_json(written);
+  ASSERT_TRUE(read) << testing::refusal(read);
   EXPECT_EQ(to_json(*read), written);
   ASSERT_EQ(read->cells.size(), 1u);
   const CellResult& cell = read->cells[0];
@@ -49,16 +49,16 @@ TEST(RunResultsJson, ReadingNamesTheFieldThatIsWrong) {
   nlohmann::json j = to_json(testing::sample_results());
   std::string error;
   j["cells"][0].erase("verdict");
-  EXPECT_FALSE(run_results_from_json(j, error));
+  error = testing::refusal(run_results_from_json(j));
   EXPECT_EQ(error, "cells[0].verdict: missing");
   j = to_json(testing::sample_results());
   j["cells"][0]["reruns"][0]["outcome"]["kind"] = "exploded";
   error.clear();
-  EXPECT_FALSE(run_results_from_json(j, error));
+  error = testing::refusal(run_results_from_json(j));
   EXPECT_THAT(error, HasSubstr("cells[0].reruns[0].outcome."));
   j["schema"] = "crashgate.results/2";
   error.clear();
-  EXPECT_FALSE(run_results_from_json(j, error));
+  error = testing::refusal(run_results_from_json(j));
   EXPECT_THAT(error, HasSubstr("this crashgate reads crashgate.results/1"));
 }
 
@@ -66,11 +66,11 @@ TEST(LimitsJson, OnlySetLimitsAreWrittenAndUnknownOnesAreIgnored) {
   Limits defaults;
   EXPECT_EQ(limits_json(defaults), (nlohmann::json{{"wall_ms", 30000}, {"core", 0}}));
   std::string error;
-  auto read = limits_from_json({{"wall_ms", 500}, {"stack", 4096}, {"from_the_future", 1}}, error);
-  ASSERT_TRUE(read) << error;
+  auto read = limits_from_json({{"wall_ms", 500}, {"stack", 4096}, {"from_the_future", 1}});
+  ASSERT_TRUE(read) << testing::refusal(read);
   EXPECT_EQ(read->wall, std::chrono::milliseconds(500));
   EXPECT_EQ(read->stack, 4096u);
-  EXPECT_FALSE(limits_from_json({{"stack", "big"}}, error));
+  error = testing::refusal(limits_from_json({{"stack", "big"}}));
   EXPECT_THAT(error, HasSubstr("stack"));
 }
 

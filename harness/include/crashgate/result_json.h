@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 
 namespace crashgate {
@@ -15,6 +16,6 @@ inline constexpr const char* kResultSchema = "crashgate.result/1";
 
 nlohmann::json to_json(const Outcome& outcome);
 // Reads a result written by to_json; on failure returns nothing and says which field in `error`.
-std::optional<Outcome> outcome_from_json(const nlohmann::json& json, std::string& error);
+Checked<Outcome> outcome_from_json(const nlohmann::json& json);
 
 }  // namespace crashgate

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 #include "crashgate/scenario.h"
 #include "crashgate/verdict.h"
@@ -74,11 +75,11 @@ struct RunResults {
 
 nlohmann::json to_json(const RunResults& results);
 // Reads a document written by to_json; on failure returns nothing and says where in `error`.
-std::optional<RunResults> run_results_from_json(const nlohmann::json& json, std::string& error);
+Checked<RunResults> run_results_from_json(const nlohmann::json& json);
 
 // Limits as results.json writes them: the limits table's scenario keys, sizes
 // and counts as numbers, durations in milliseconds under "<key>_ms".
 nlohmann::json limits_json(const Limits& limits);
-std::optional<Limits> limits_from_json(const nlohmann::json& json, std::string& error);
+Checked<Limits> limits_from_json(const nlohmann::json& json);
 
 }  // namespace crashgate

@@ -29,12 +29,9 @@ struct ReportCommandOptions {
 };
 
 // The results, or a message naming the file and what is wrong with it.
-std::optional<RunResults> read_results(const std::string& path, std::string& error) {
+Checked<RunResults> read_results(const std::string& path) {
   std::ifstream in(path);
-  if (!in) {
-    error = fmt::format("{}: {}", path, fs::exists(path) ? "cannot be read" : "no such file");
-    return std::nullopt;
-  }
+  if (!in) return failure(fmt::format("{}: {}", path, fs::exists(path) ? "cannot be read" : "no such file"));
   std::stringstream text;
   text << in.rdbuf();
   nlohmann::json json;
@@ -45,12 +42,10 @@ std::optional<RunResults> read_results(const std::string& path, std::string& err
     std::string what = e.what();
     if (auto close = what.find("] "); what.rfind("[json.exception", 0) == 0 && close != std::string::npos)
       what.erase(0, close + 2);
-    error = fmt::format("{}: not valid JSON: {}", path, what);
-    return std::nullopt;
+    return failure(fmt::format("{}: not valid JSON: {}", path, what));
   }
-  std::string why;
-  auto results = run_results_from_json(json, why);
-  if (!results) error = fmt::format("{}: not a crashgate results file: {}", path, why);
+  Checked<RunResults> results = run_results_from_json(json);
+  if (!results) return failure(fmt::format("{}: not a crashgate results file: {}", path, results.error()));
   return results;
 }
 
@@ -63,10 +58,9 @@ int report_command(const ReportCommandOptions& options) {
                              options.input, kResultsFile);
     return kExitUsage;
   }
-  std::string error;
-  auto results = read_results(file, error);
+  Checked<RunResults> results = read_results(file);
   if (!results) {
-    std::cerr << "crashgate report: " << error << "\n";
+    std::cerr << "crashgate report: " << results.error() << "\n";
     return kExitUsage;
   }
   std::string run_dir = fs::path(file).parent_path().string();

@@ -143,7 +143,9 @@ json to_json(const Outcome& o) {
   };
 }
 
-std::optional<Outcome> outcome_from_json(const json& j, std::string& error) {
+namespace {
+
+std::optional<Outcome> read_outcome(const json& j, std::string& error) {
   error.clear();
   Reader r{error, ""};
   Outcome o;
@@ -256,6 +258,15 @@ std::optional<Outcome> outcome_from_json(const json& j, std::string& error) {
     o.steps.push_back(std::move(step));
   }
   return o;
+}
+
+}  // namespace
+
+Checked<Outcome> outcome_from_json(const json& j) {
+  std::string error;
+  std::optional<Outcome> o = read_outcome(j, error);
+  if (!o) return failure(error);
+  return std::move(*o);
 }
 
 }  // namespace crashgate

@@ -89,10 +89,9 @@ Checked<RunResults> load_results(const std::string& run_dir_or_file) {
   text << in.rdbuf();
   auto json = nlohmann::json::parse(text.str(), nullptr, false);
   if (json.is_discarded()) return failure(fmt::format("{}: not valid JSON", path));
-  std::string why;
-  auto results = run_results_from_json(json, why);
-  if (!results) return failure(fmt::format("{}: {}", path, why));
-  return std::move(*results);
+  Checked<RunResults> results = run_results_from_json(json);
+  if (!results) return failure(fmt::format("{}: {}", path, results.error()));
+  return results;
 }
 
 std::string display_path(const std::string& path) {

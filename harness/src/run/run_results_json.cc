@@ -112,9 +112,8 @@ struct Reader {
   }
   bool get_outcome(const json& j, Outcome& out) {
     if (!j.contains("outcome")) return fail("outcome", "missing");
-    std::string inner;
-    auto o = outcome_from_json(j["outcome"], inner);
-    if (!o) return fail("outcome.", inner);
+    Checked<Outcome> o = outcome_from_json(j["outcome"]);
+    if (!o) return fail("outcome.", o.error());
     out = std::move(*o);
     return true;
   }
@@ -158,9 +157,8 @@ bool read_cell(const json& j, Reader& r, CellResult& out) {
     if (!value.is_string()) return r.fail("params." + key, "not a string");
     c.params[key] = value.get<std::string>();
   }
-  std::string limits_error;
-  auto parsed_limits = limits_from_json(limits, limits_error);
-  if (!parsed_limits) return r.fail("limits.", limits_error);
+  Checked<Limits> parsed_limits = limits_from_json(limits);
+  if (!parsed_limits) return r.fail("limits.", parsed_limits.error());
   c.limits = *parsed_limits;
   Reader er{r.error, r.where + "expectation."};
   std::string outcome;
@@ -244,10 +242,9 @@ json limits_json(const Limits& limits) {
   return out;
 }
 
-std::optional<Limits> limits_from_json(const json& j, std::string& error) {
+Checked<Limits> limits_from_json(const json& j) {
   if (!j.is_object()) {
-    error = "not an object";
-    return std::nullopt;
+    return failure("not an object");
   }
   Limits limits;
   for (const auto& [key, value] : j.items()) {
@@ -257,14 +254,12 @@ std::optional<Limits> limits_from_json(const json& j, std::string& error) {
     }
     if (!field) continue;  // a newer writer's limit: ignore, as the schema promises
     if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<std::int64_t>() >= 0)) {
-      error = key + ": not a non-negative integer";
-      return std::nullopt;
+      return failure(key + ": not a non-negative integer");
     }
     std::string text = std::to_string(value.get<std::uint64_t>());
     if (field->unit == LimitUnit::duration) text += "ms";
     if (auto why = set_limit(limits, *field, text)) {
-      error = key + ": " + *why;
-      return std::nullopt;
+      return failure(key + ": " + *why);
     }
   }
   return limits;
@@ -298,7 +293,9 @@ json to_json(const RunResults& r) {
   };
 }
 
-std::optional<RunResults> run_results_from_json(const json& j, std::string& error) {
+namespace {
+
+std::optional<RunResults> read_run_results(const json& j, std::string& error) {
   Reader r{error, ""};
   RunResults out;
   std::string schema;
@@ -326,6 +323,15 @@ std::optional<RunResults> run_results_from_json(const json& j, std::string& erro
     out.cells.push_back(std::move(cell));
   }
   return out;
+}
+
+}  // namespace
+
+Checked<RunResults> run_results_from_json(const json& j) {
+  std::string error;
+  std::optional<RunResults> r = read_run_results(j, error);
+  if (!r) return failure(error);
+  return std::move(*r);
 }
 
 }  // namespace crashgate
