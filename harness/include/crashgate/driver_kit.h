@@ -140,6 +140,18 @@ std::thread start_thread(std::uint64_t stack, std::function<void()> fn);
 
 using Handler = std::function<StepResult(const Args&, Context&)>;
 
+// A handler that calls a member of the driver's session, which on_start
+// creates: driver.on("add", kit::member(session, &Session::add)). The member
+// takes the step's Args, or nothing.
+template <class Session>
+Handler member(const std::unique_ptr<Session>& session, StepResult (Session::*handler)(const Args&)) {
+  return [&session, handler](const Args& a, Context&) { return ((*session).*handler)(a); };
+}
+template <class Session>
+Handler member(const std::unique_ptr<Session>& session, StepResult (Session::*handler)()) {
+  return [&session, handler](const Args&, Context&) { return ((*session).*handler)(); };
+}
+
 class Driver {
  public:
   explicit Driver(std::string name, std::string version = "1");

@@ -20,12 +20,6 @@ using namespace crashgate::lmdb_driver;
 int main(int argc, char** argv) {
   kit::Driver driver("lmdb");
   std::unique_ptr<Session> session;
-  auto step = [&](StepResult (Session::*handler)(const Args&)) {
-    return [&session, handler](const Args& a, kit::Context&) { return ((*session).*handler)(a); };
-  };
-  auto plain = [&](StepResult (Session::*handler)()) {
-    return [&session, handler](const Args&, kit::Context&) { return ((*session).*handler)(); };
-  };
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)
       return failure(fmt::format("CRASHGATE_REGRESSION={}: LMDB has no regression switches", regression));
@@ -34,22 +28,22 @@ int main(int argc, char** argv) {
   });
   driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
   driver.on_finish([&](kit::Context&) { return session->join(); });
-  driver.on("create", step(&Session::create))
-      .on("add", step(&Session::add))
-      .on("search", step(&Session::search))
-      .on("remove", step(&Session::remove))
-      .on("count", step(&Session::count))
-      .on("sync", plain(&Session::sync))
-      .on("reopen", plain(&Session::reopen))
-      .on("get", step(&Session::get))
-      .on("verify", step(&Session::verify))
-      .on("truncate", step(&Session::truncate))
-      .on("corrupt", step(&Session::corrupt))
-      .on("replace", step(&Session::replace))
-      .on("read", step(&Session::read))
-      .on("spawn-workload", step(&Session::spawn_workload))
-      .on("join", plain(&Session::join))
-      .on("sleep", step(&Session::sleep));
+  driver.on("create", kit::member(session, &Session::create))
+      .on("add", kit::member(session, &Session::add))
+      .on("search", kit::member(session, &Session::search))
+      .on("remove", kit::member(session, &Session::remove))
+      .on("count", kit::member(session, &Session::count))
+      .on("sync", kit::member(session, &Session::sync))
+      .on("reopen", kit::member(session, &Session::reopen))
+      .on("get", kit::member(session, &Session::get))
+      .on("verify", kit::member(session, &Session::verify))
+      .on("truncate", kit::member(session, &Session::truncate))
+      .on("corrupt", kit::member(session, &Session::corrupt))
+      .on("replace", kit::member(session, &Session::replace))
+      .on("read", kit::member(session, &Session::read))
+      .on("spawn-workload", kit::member(session, &Session::spawn_workload))
+      .on("join", kit::member(session, &Session::join))
+      .on("sleep", kit::member(session, &Session::sleep));
   const std::vector<std::string> files = {"data", "lock"};
   driver.values("create", "metric", {"none"})
       .values("truncate", "file", files)

@@ -17,12 +17,6 @@ using namespace crashgate::vstore_driver;
 int main(int argc, char** argv) {
   kit::Driver driver("vstore");
   std::unique_ptr<Session> session;
-  auto step = [&](StepResult (Session::*handler)(const Args&)) {
-    return [&session, handler](const Args& a, kit::Context&) { return ((*session).*handler)(a); };
-  };
-  auto plain = [&](StepResult (Session::*handler)()) {
-    return [&session, handler](const Args&, kit::Context&) { return ((*session).*handler)(); };
-  };
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     // The historical bug a scenario replays on purpose: refused when this build has no switches.
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression) {
@@ -34,28 +28,28 @@ int main(int argc, char** argv) {
   });
   driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
   driver.on_finish([&](kit::Context&) { return session->join(); });
-  driver.on("create", step(&Session::create))
-      .on("add", step(&Session::add))
-      .on("search", step(&Session::search))
-      .on("remove", step(&Session::remove))
-      .on("count", step(&Session::count))
-      .on("delete", step(&Session::delete_where))
-      .on("compact", plain(&Session::compact))
-      .on("sync", plain(&Session::sync))
-      .on("reopen", plain(&Session::reopen))
-      .on("get", step(&Session::get))
-      .on("verify", step(&Session::verify))
-      .on("truncate", step(&Session::truncate))
-      .on("corrupt", step(&Session::corrupt))
-      .on("replace", step(&Session::replace))
-      .on("read", step(&Session::read))
-      .on("append-empty-slots", step(&Session::append_empty_slots))
-      .on("fsck", plain(&Session::fsck))
-      .on("failpoints", step(&Session::failpoints))
-      .on("spawn-workload", step(&Session::spawn_workload))
-      .on("second-process", step(&Session::second_process))
-      .on("join", plain(&Session::join))
-      .on("sleep", step(&Session::sleep));
+  driver.on("create", kit::member(session, &Session::create))
+      .on("add", kit::member(session, &Session::add))
+      .on("search", kit::member(session, &Session::search))
+      .on("remove", kit::member(session, &Session::remove))
+      .on("count", kit::member(session, &Session::count))
+      .on("delete", kit::member(session, &Session::delete_where))
+      .on("compact", kit::member(session, &Session::compact))
+      .on("sync", kit::member(session, &Session::sync))
+      .on("reopen", kit::member(session, &Session::reopen))
+      .on("get", kit::member(session, &Session::get))
+      .on("verify", kit::member(session, &Session::verify))
+      .on("truncate", kit::member(session, &Session::truncate))
+      .on("corrupt", kit::member(session, &Session::corrupt))
+      .on("replace", kit::member(session, &Session::replace))
+      .on("read", kit::member(session, &Session::read))
+      .on("append-empty-slots", kit::member(session, &Session::append_empty_slots))
+      .on("fsck", kit::member(session, &Session::fsck))
+      .on("failpoints", kit::member(session, &Session::failpoints))
+      .on("spawn-workload", kit::member(session, &Session::spawn_workload))
+      .on("second-process", kit::member(session, &Session::second_process))
+      .on("join", kit::member(session, &Session::join))
+      .on("sleep", kit::member(session, &Session::sleep));
   const std::vector<std::string> files = {"vectors", "attrs", "ids", "graph", "upper", "manifest"};
   driver.values("create", "metric", {"l2", "ip", "cosine"})
       .values("truncate", "file", files)
