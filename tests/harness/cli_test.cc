@@ -79,5 +79,18 @@ TEST(Cli, CheckReportsScenarioErrorsWithPositions) {
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr(path + ":4:6: step 0: unknown op 'explode'"));
 }
 
+TEST(Cli, CheckTakesADirectoryOfScenariosAndNamesAPathThatIsNotThere) {
+  std::string dir = testing::run_fixture("basic");
+  Outcome o = testing::run_crashgate({"check", dir});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr(dir + "/fine.toml: "));
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr(dir + "/truncated.toml: "));
+  Outcome missing = testing::run_crashgate({"check", dir + "/nosuch.toml", dir});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_THAT(missing.stderr_excerpt.text(), HasSubstr(dir + "/nosuch.toml"));
+  EXPECT_THAT(missing.stderr_excerpt.text(), HasSubstr("no such file or directory"));
+  EXPECT_THAT(missing.stdout_excerpt.text(), HasSubstr(dir + "/fine.toml: ")) << "the files that are there are still checked";
+}
+
 }  // namespace
 }  // namespace crashgate

@@ -21,6 +21,9 @@ struct ScenarioCatalog {
 // a file itself. Missing paths, parse errors and two files declaring the same
 // scenario name (their cell ids would collide) are errors.
 ScenarioCatalog load_catalog(const std::vector<std::string>& paths);
+// The scenario files PATHS name: each file as given, each directory's *.toml
+// below it in name order. A path that does not exist is an error.
+std::vector<std::string> scenario_files(const std::vector<std::string>& paths, std::vector<ScenarioError>& errors);
 
 struct CellSelection {
   std::vector<std::string> builds;   // empty: every build a scenario names

@@ -16,6 +16,7 @@
 #include "crashgate/scenario.h"
 #include "crashgate/scenario_ops.h"
 #include "crashgate/builds.h"
+#include "crashgate/cell_selection.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/param_sources.h"
 #include "crashgate/target_support.h"
@@ -78,13 +79,17 @@ void add_vocabulary_commands(CLI::App& app, int& exit_code) {
   });
   auto files = std::make_shared<std::vector<std::string>>();
   auto* check = app.add_subcommand("check", "Parse scenario files, report every error (file:line:column), list cells");
-  check->add_option("files", *files, "Scenario files (.toml)")->required();
+  check->add_option("files", *files, "Scenario files (.toml), or directories of them")->required();
   check->footer(fmt::format("Exit status: 0 every file is valid, {} a file has errors (each printed as file:line:column), {} usage.", kExitCheckFailed, kExitUsage));
   check->callback([files, &exit_code] {
     exit_code = 0;
     // Where drivers are built, each cell is also held to what its target lists (target_support.h).
     TargetSupport support(default_build_root());
-    for (const auto& path : *files) {
+    std::vector<ScenarioError> missing;
+    std::vector<std::string> paths = scenario_files(*files, missing);
+    for (const auto& error : missing) std::cerr << error.text() << "\n";
+    if (!missing.empty()) exit_code = kExitCheckFailed;
+    for (const auto& path : paths) {
       auto parsed = load_scenario(path);
       for (const auto& error : parsed.errors) std::cerr << error.text() << "\n";
       if (!parsed.scenario) {

@@ -25,7 +25,7 @@ SourcePosition name_position(const std::string& path) {
   return {1, 1};
 }
 
-void collect_files(const std::string& path, std::vector<std::string>& files, std::vector<ScenarioError>& errors) {
+void add_scenario_files(const std::string& path, std::vector<std::string>& files, std::vector<ScenarioError>& errors) {
   std::error_code ec;
   auto status = fs::status(path, ec);
   if (ec || !fs::exists(status)) {
@@ -51,10 +51,15 @@ bool contains(const std::vector<std::string>& values, const std::string& value) 
 
 }  // namespace
 
+std::vector<std::string> scenario_files(const std::vector<std::string>& paths, std::vector<ScenarioError>& errors) {
+  std::vector<std::string> files;
+  for (const auto& path : paths) add_scenario_files(path, files, errors);
+  return files;
+}
+
 ScenarioCatalog load_catalog(const std::vector<std::string>& paths) {
   ScenarioCatalog catalog;
-  std::vector<std::string> files;
-  for (const auto& path : paths) collect_files(path, files, catalog.errors);
+  std::vector<std::string> files = scenario_files(paths, catalog.errors);
   std::set<std::string> seen_files;
   std::map<std::string, std::string> file_of_name;
   for (const auto& file : files) {
