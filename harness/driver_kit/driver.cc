@@ -40,8 +40,12 @@ void Events::emit(const json& event) {
   } while (n < 0 && errno == EINTR);
 }
 
-void Events::hello(std::string_view driver, std::string_view version) {
-  emit({{"event", "hello"}, {"protocol", 1}, {"driver", driver}, {"version", version}});
+void Events::hello(std::string_view driver, std::string_view version, std::string_view engine,
+                   std::string_view engine_version) {
+  nlohmann::json line = {{"event", "hello"}, {"protocol", 1}, {"driver", driver}, {"version", version}};
+  if (!engine.empty()) line["engine"] = engine;
+  if (!engine_version.empty()) line["engine_version"] = engine_version;
+  emit(line);
 }
 
 void Events::step_start(int index, std::string_view op) { emit({{"event", "step-start"}, {"index", index}, {"op", op}}); }
@@ -112,6 +116,12 @@ Driver& Driver::on(std::string_view op, Handler handler) {
 
 Driver& Driver::before_store_ops(Handler open_store) {
   open_store_ = std::move(open_store);
+  return *this;
+}
+
+Driver& Driver::engine(std::string name, std::string version) {
+  engine_ = std::move(name);
+  engine_version_ = std::move(version);
   return *this;
 }
 
@@ -368,7 +378,7 @@ int Driver::run_cell(const std::string& path) {
   run.context.events = &events;
   if (start_)
     if (auto started = start_(cell, run.context); !started) return cannot_run(started.error());
-  events.hello(name_, version_);
+  events.hello(name_, version_, engine_, engine_version_);
   if (const char* probe = std::getenv("CRASHGATE_PROBE"); probe && *probe) {
     std::string which = probe;
     if (which != "stack" && which != "crash-in-step") return cannot_run(fmt::format("CRASHGATE_PROBE={}: unknown probe (stack, crash-in-step)", which));

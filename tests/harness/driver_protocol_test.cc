@@ -119,6 +119,19 @@ TEST(ReadStepEvents, MalformedLinesAreNotedAndSkipped) {
   EXPECT_THAT(obs.notes[1], ::testing::HasSubstr("unknown event 'mystery'"));
 }
 
+TEST(ReadStepEvents, HelloSaysWhichEngineAndVersionTheDriverRan) {
+  Observation obs;
+  read_step_events({{0, R"({"event":"hello","protocol":1,"driver":"lmdb","engine":"lmdb","engine_version":"0.9.24"})"}}, obs);
+  ASSERT_TRUE(obs.engine);
+  EXPECT_EQ(obs.engine->name, "lmdb");
+  EXPECT_EQ(obs.engine->version, "0.9.24");
+  EXPECT_EQ(classify(obs).engine, obs.engine) << "the outcome keeps it";
+
+  Observation silent;
+  read_step_events({{0, R"({"event":"hello","protocol":1,"driver":"toy"})"}}, silent);
+  EXPECT_FALSE(silent.engine) << "a driver that does not say has no engine, not an empty one";
+}
+
 // crashgate judges each step's end against the step's own `expect`, whatever the driver made of it.
 TEST(ReadStepEvents, CrashgateJudgesEachStepEndAgainstItsExpect) {
   Observation obs;

@@ -36,6 +36,7 @@ Outcome full_outcome() {
   o.crash_state = "signal SIGBUS\nf";
   o.signature = "0123456789abcdef";
   o.known_issue = KnownIssueMatch{"VS-1", "count on truncated store", "https://x", "signature"};
+  o.engine = EngineId{"lmdb", "0.9.24"};
   o.duration_ms = 12;
   o.diagnosis_ms = 3.25;
   o.peak_rss_kb = 3456;

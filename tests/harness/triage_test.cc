@@ -126,6 +126,28 @@ TEST(KnownIssues, MatchesBySignatureFirstThenByStateGlob) {
   EXPECT_FALSE(unknown.known_issue);
 }
 
+TEST(KnownIssues, AnEngineIssueMatchesOnlyThatEngineAtTheVersionsItNames) {
+  Outcome o = sigbus_in({"mdb_env_open()", "main()"});
+  triage(o, nullptr);
+  auto known = KnownIssues::parse("[[issue]]\nid = \"LMDB-1\"\ntitle = \"t\"\nengine = \"lmdb\"\nversions = [\"0.9.2*\"]\n"
+                                  "signatures = [\"" + o.signature + "\"]\n",
+                                  "k.toml");
+  ASSERT_TRUE(known) << known.error();
+  o.engine = EngineId{"lmdb", "0.9.24"};
+  EXPECT_TRUE(known->match(o)) << "the named engine at a version the glob takes";
+  o.engine = EngineId{"lmdb", "0.9.31"};
+  EXPECT_FALSE(known->match(o)) << "an upgrade is not covered: the crash must be looked at again";
+  o.engine = EngineId{"vstore", "0.9.24"};
+  EXPECT_FALSE(known->match(o)) << "another engine with the same signature";
+  o.engine.reset();
+  EXPECT_FALSE(known->match(o)) << "a run that did not say its engine";
+
+  auto any_version = KnownIssues::parse("[[issue]]\nid = \"L\"\ntitle = \"t\"\nengine = \"lmdb\"\nstates = [\"signal SIGBUS*\"]\n", "k.toml");
+  ASSERT_TRUE(any_version) << any_version.error();
+  o.engine = EngineId{"lmdb", "1.0"};
+  EXPECT_TRUE(any_version->match(o)) << "no versions: every version of the engine";
+}
+
 TEST(KnownIssues, MalformedFilesSayWhereAndWhat) {
   auto nothing = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\n", "k.toml");
   ASSERT_FALSE(nothing);
@@ -141,6 +163,12 @@ TEST(KnownIssues, MalformedFilesSayWhereAndWhat) {
       "k.toml");
   ASSERT_FALSE(twice);
   EXPECT_THAT(twice.error(), ::testing::HasSubstr("appears twice"));
+  auto versions_alone = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\nversions = [\"1.*\"]\nstates=[\"x\"]\n", "k.toml");
+  ASSERT_FALSE(versions_alone);
+  EXPECT_THAT(versions_alone.error(), ::testing::HasSubstr("issue 'A' gives 'versions' without the 'engine'"));
+  auto engine_not_string = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\nengine = 3\nstates=[\"x\"]\n", "k.toml");
+  ASSERT_FALSE(engine_not_string);
+  EXPECT_THAT(engine_not_string.error(), ::testing::HasSubstr("k.toml:4:10: 'engine' must be a string"));
 }
 
 TEST(KnownIssues, TheCheckedInFileLoads) {

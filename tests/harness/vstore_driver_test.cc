@@ -61,6 +61,7 @@ code = "corrupt"
   ASSERT_TRUE(o.failed_step.has_value());
   EXPECT_EQ(*o.failed_step, 2);
   EXPECT_NE(o.detail.find("corrupt"), std::string::npos) << o.detail;
+  EXPECT_EQ(o.engine, (EngineId{"vstore", CRASHGATE_PROJECT_VERSION})) << "the driver's hello names the engine it ran";
 }
 
 TEST_F(VstoreDriver, UnvalidatedHeaderReplaysReport000AsSigbusPastTheEndOfVectorsBin) {

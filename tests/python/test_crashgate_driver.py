@@ -626,7 +626,8 @@ class RunTest(unittest.TestCase):
         r = run_toy(self, [{"op": "create", "vectors": 3}, {"op": "count", "equals": 3}, {"op": "reopen"},
                            {"op": "sleep", "duration": 1}, {"op": "count"}])
         self.assertEqual(r.returncode, 0, r)
-        self.assertEqual(r.events[0], {"event": "hello", "protocol": 1, "driver": "toy", "version": "0.1"})
+        self.assertEqual(r.events[0], {"event": "hello", "protocol": 1, "driver": "toy", "version": "0.1",
+                                       "engine": "toystore", "engine_version": "2.3"})
         self.assertEqual(strip_durations(r.events[1:]), [
             {"event": "step-start", "index": 0, "op": "create"},
             {"event": "log", "message": "created 3 records"},
@@ -838,7 +839,9 @@ class ProbeTest(unittest.TestCase):
     def check_probes(self, command, name):
         r = self.probe(command, "stack")
         self.assertEqual(r.returncode, -signal.SIGSEGV, r)
-        self.assertEqual(r.events, [{"event": "hello", "protocol": 1, "driver": name, "version": r.events[0]["version"]},
+        hello = r.events[0] if r.events else {}
+        self.assertEqual(r.events, [{"event": "hello", "protocol": 1, "driver": name, "version": hello.get("version"),
+                                     **{k: hello[k] for k in ("engine", "engine_version") if k in hello}},
                                     {"event": "step-start", "index": 0, "op": "probe-stack"}])
         self.assertNotIn("RecursionError", r.stderr)
         self.assertNotIn("MemoryError", r.stderr)

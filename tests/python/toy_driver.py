@@ -29,7 +29,7 @@ READS = ["ok", "corrupt", "raise", "stack", "long-message", "long-log", "undecla
 
 
 def make_driver() -> kit.Driver:
-    driver = kit.Driver("toy", "0.1")
+    driver = kit.Driver("toy", "0.1").engine("toystore", "2.3")
     state = {"records": 0, "open": False}
 
     def data_path(ctx):

@@ -1024,8 +1024,13 @@ class Events:
         except OSError:
             pass  # the runner went away: nothing to tell
 
-    def hello(self, driver: str, version: str) -> None:
-        self.emit({"event": "hello", "protocol": PROTOCOL, "driver": driver, "version": version})
+    def hello(self, driver: str, version: str, engine: str = "", engine_version: str = "") -> None:
+        event = {"event": "hello", "protocol": PROTOCOL, "driver": driver, "version": version}
+        if engine:
+            event["engine"] = engine  # the engine the driver runs and its version as loaded
+        if engine_version:
+            event["engine_version"] = engine_version
+        self.emit(event)
 
     def step_start(self, index: int, op: str) -> None:
         self.emit({"event": "step-start", "index": index, "op": op})
@@ -1207,6 +1212,8 @@ class Driver:
     def __init__(self, name: str, version: str = "1"):
         self.name = name
         self.version = version
+        self.engine_name = ""
+        self.engine_version = ""
         self._handlers: dict = {}
         self._open_store: Optional[Handler] = None
         self._values: dict = {}  # (op, key) -> [values]
@@ -1218,6 +1225,14 @@ class Driver:
         self._declaration_errors: list = []
 
     # -- declarations ------------------------------------------------------
+
+    def engine(self, name: str, version: str) -> "Driver":
+        """The engine this driver runs and its version as loaded ("hnswlib",
+        "0.6.2"): said in hello, kept with every outcome, and matched by the
+        known issues that name an engine and its versions."""
+        self.engine_name = name
+        self.engine_version = version
+        return self
 
     def on(self, op: str, handler: Optional[Handler] = None):
         """The handler of an op of the table: driver.on("count", fn) (returns the
@@ -1461,7 +1476,7 @@ class Driver:
                 return self._cannot_run(str(e) or type(e).__name__)
             if isinstance(started, str) and started:
                 return self._cannot_run(started)
-        events.hello(self.name, self.version)
+        events.hello(self.name, self.version, self.engine_name, self.engine_version)
         probe = os.environ.get("CRASHGATE_PROBE", "")
         if probe:
             return self._probe(probe, context)

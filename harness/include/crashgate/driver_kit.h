@@ -114,7 +114,9 @@ Checked<std::uint64_t> evaluate_offset(const LayoutFile& file, const std::string
 class Events {
  public:
   Events();
-  void hello(std::string_view driver, std::string_view version);
+  // `engine`/`engine_version`: the engine the driver runs, as loaded (omitted when empty).
+  void hello(std::string_view driver, std::string_view version, std::string_view engine = {},
+             std::string_view engine_version = {});
   void step_start(int index, std::string_view op);
   void step_end(int index, const StepResult& result, double duration_ms);
   void log(std::string_view message);
@@ -160,6 +162,10 @@ class Driver {
   Driver& on(std::string_view op, Handler handler);
   // Called before every op the table marks as needing an open store.
   Driver& before_store_ops(Handler open_store);
+  // The engine this driver runs and its version as loaded at run time ("lmdb",
+  // "0.9.24"): said in hello, kept with every outcome, and matched by the
+  // known issues that name an engine and its versions.
+  Driver& engine(std::string name, std::string version);
   // The values the engine accepts for one of its enum keys (a file, a read mode, a workload, ...).
   Driver& values(std::string_view op, std::string_view key, std::vector<std::string> accepted);
   // The engine's file layout (--list layout, offset expressions, `from = "layout"` params).
@@ -191,6 +197,7 @@ class Driver {
   int list(const std::string& what);
   std::string name_;
   std::string version_;
+  std::string engine_, engine_version_;
   std::map<std::string, Handler, std::less<>> handlers_;
   Handler open_store_;
   std::map<std::string, std::vector<std::string>, std::less<>> values_;  // "op.key"

@@ -46,6 +46,7 @@ struct Observation {
   std::vector<StepRecord> steps;
   bool driver_run = false;         // the command is a driver (RunSpec::driver_protocol)
   bool protocol_spoken = false;
+  std::optional<EngineId> engine;  // from the driver's hello
   std::int64_t duration_ms = 0;
   std::int64_t peak_rss_kb = 0;
   std::vector<std::string> notes;

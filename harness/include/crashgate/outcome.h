@@ -90,6 +90,13 @@ struct KnownIssueMatch {
   bool operator==(const KnownIssueMatch&) const = default;
 };
 
+// The engine a driver ran and its version as loaded, from the driver's hello.
+struct EngineId {
+  std::string name;     // "lmdb"
+  std::string version;  // "0.9.24"; "" when the driver does not know it
+  bool operator==(const EngineId&) const = default;
+};
+
 struct Outcome {
   OutcomeKind kind = OutcomeKind::harness_error;
   std::string detail;                      // one line a human reads first
@@ -106,6 +113,7 @@ struct Outcome {
   std::string crash_state;                 // "<kind> <type>" then up to 3 frames, one a line
   std::string signature;                   // 16 hex digits of XXH3 over crash_state
   std::optional<KnownIssueMatch> known_issue;
+  std::optional<EngineId> engine;          // when a driver said which engine it ran
   std::int64_t duration_ms = 0;
   double diagnosis_ms = 0;                 // crashgate's time diagnosing the crash, the process stopped
   std::int64_t peak_rss_kb = 0;

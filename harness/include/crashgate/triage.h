@@ -55,6 +55,11 @@ class KnownIssues {
     std::string url;
     std::vector<std::string> signatures;
     std::vector<std::string> states;  // globs (*, ?, [..]) over crash_state
+    // An engine's own bug: matches only outcomes of that engine ("lmdb"), and,
+    // when `versions` is not empty, of a version one of its globs matches, so
+    // an upgrade that keeps the crash blocks until someone looks again.
+    std::string engine;
+    std::vector<std::string> versions;
   };
   // Loads and validates a file; the failure says "file:line:column: what"
   // (or "file: cannot read the known-issues file").

@@ -108,6 +108,7 @@ Outcome classify(const Observation& obs) {
   o.stdout_excerpt = obs.stdout_excerpt;
   o.stderr_excerpt = obs.stderr_excerpt;
   o.steps = obs.steps;
+  o.engine = obs.engine;
   o.notes = obs.notes;
   mark_failed_step(o);
   const std::int64_t main_pid = obs.main_pid;

@@ -130,6 +130,7 @@ json to_json(const Outcome& o) {
       {"crash_state", o.crash_state},
       {"signature", o.signature},
       {"known_issue", known},
+      {"engine", o.engine ? json{{"name", o.engine->name}, {"version", o.engine->version}} : json(nullptr)},
       {"duration_ms", o.duration_ms},
       {"diagnosis_ms", o.diagnosis_ms},
       {"peak_rss_kb", o.peak_rss_kb},
@@ -181,6 +182,12 @@ std::optional<Outcome> read_outcome(const json& j, std::string& error) {
     std::uint64_t address = 0;
     if (!r.get_hex(holder, "fault_address", address)) return std::nullopt;
     o.fault_address = address;
+  }
+  if (j.contains("engine") && !j["engine"].is_null()) {  // optional: results from before it was recorded lack it
+    Reader er{error, "engine."};
+    EngineId engine;
+    if (!(er.get(j["engine"], "name", engine.name) && er.get(j["engine"], "version", engine.version))) return std::nullopt;
+    o.engine = std::move(engine);
   }
   if (j.contains("attribution") && !j["attribution"].is_null()) {
     const json& a = j["attribution"];

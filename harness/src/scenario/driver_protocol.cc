@@ -28,6 +28,12 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs, con
       if (version != kDriverProtocolVersion)
         obs.notes.push_back(fmt::format("driver protocol: driver speaks version {}, crashgate {}", version,
                                         kDriverProtocolVersion));
+      if (event.contains("engine") && event["engine"].is_string() && !event["engine"].get<std::string>().empty()) {
+        EngineId engine{event["engine"].get<std::string>(), ""};
+        if (event.contains("engine_version") && event["engine_version"].is_string())
+          engine.version = event["engine_version"].get<std::string>();
+        obs.engine = std::move(engine);
+      }
     } else if (kind == "step-start") {
       StepRecord step;
       step.index = index;

@@ -28,6 +28,17 @@ CheckedDone read_strings(const toml::node& node, const std::string& source, std:
   return done();
 }
 
+// Whether `issue` is about the engine (and version) `outcome` ran; an issue
+// that names no engine is about any.
+bool about_engine_of(const KnownIssues::Issue& issue, const Outcome& outcome) {
+  if (issue.engine.empty()) return true;
+  if (!outcome.engine || outcome.engine->name != issue.engine) return false;
+  if (issue.versions.empty()) return true;
+  for (const auto& pattern : issue.versions)
+    if (fnmatch(pattern.c_str(), outcome.engine->version.c_str(), 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 Checked<KnownIssues> KnownIssues::load(const std::string& path) {
@@ -60,15 +71,15 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
     Issue issue;
     for (const auto& [key, node] : *table) {
       std::string_view k = key.str();
-      if (k == "id" || k == "title" || k == "url") {
+      if (k == "id" || k == "title" || k == "url" || k == "engine") {
         auto value = node.value<std::string>();
         if (!value) return failure(fmt::format("{}: '{}' must be a string", where(source, node.source()), k));
-        (k == "id" ? issue.id : k == "title" ? issue.title : issue.url) = *value;
-      } else if (k == "signatures" || k == "states") {
-        if (auto read = read_strings(node, source, k, k == "signatures" ? issue.signatures : issue.states); !read)
-          return failure(read.error());
+        (k == "id" ? issue.id : k == "title" ? issue.title : k == "url" ? issue.url : issue.engine) = *value;
+      } else if (k == "signatures" || k == "states" || k == "versions") {
+        auto& into = k == "signatures" ? issue.signatures : k == "states" ? issue.states : issue.versions;
+        if (auto read = read_strings(node, source, k, into); !read) return failure(read.error());
       } else {
-        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, signatures, states)",
+        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, engine, versions, signatures, states)",
                                    where(source, node.source()), k));
       }
     }
@@ -77,6 +88,9 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
     if (issue.signatures.empty() && issue.states.empty())
       return failure(fmt::format("{}: issue '{}' matches nothing: give 'signatures' or 'states'", where(source, entry.source()),
                                  issue.id));
+    if (!issue.versions.empty() && issue.engine.empty())
+      return failure(fmt::format("{}: issue '{}' gives 'versions' without the 'engine' they are versions of",
+                                 where(source, entry.source()), issue.id));
     if (!ids.insert(issue.id).second)
       return failure(fmt::format("{}: issue id '{}' appears twice", where(source, entry.source()), issue.id));
     known.issues_.push_back(std::move(issue));
@@ -87,11 +101,13 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
 std::optional<KnownIssueMatch> KnownIssues::match(const Outcome& outcome) const {
   for (const auto& issue : issues_)
     for (const auto& signature : issue.signatures)
-      if (signature == outcome.signature) return KnownIssueMatch{issue.id, issue.title, issue.url, "signature"};
+      if (signature == outcome.signature && about_engine_of(issue, outcome))
+        return KnownIssueMatch{issue.id, issue.title, issue.url, "signature"};
   for (const auto& issue : issues_)
-    for (const auto& pattern : issue.states)
-      if (fnmatch(pattern.c_str(), outcome.crash_state.c_str(), 0) == 0)
-        return KnownIssueMatch{issue.id, issue.title, issue.url, "state"};
+    if (about_engine_of(issue, outcome))
+      for (const auto& pattern : issue.states)
+        if (fnmatch(pattern.c_str(), outcome.crash_state.c_str(), 0) == 0)
+          return KnownIssueMatch{issue.id, issue.title, issue.url, "state"};
   return std::nullopt;
 }
 

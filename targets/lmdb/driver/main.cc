@@ -10,6 +10,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <lmdb.h>
 
 #include "crashgate/driver_kit.h"
 #include "session.h"
@@ -19,6 +20,9 @@ using namespace crashgate::lmdb_driver;
 
 int main(int argc, char** argv) {
   kit::Driver driver("lmdb");
+  int major = 0, minor = 0, patch = 0;
+  mdb_version(&major, &minor, &patch);  // the liblmdb loaded, not the header built against
+  driver.engine("lmdb", fmt::format("{}.{}.{}", major, minor, patch));
   std::unique_ptr<Session> session;
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)

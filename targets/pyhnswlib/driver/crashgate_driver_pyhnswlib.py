@@ -425,8 +425,19 @@ class Session:
         time.sleep(a.duration_ms("duration", 0) / 1000.0)
 
 
+def engine_version() -> str:
+    """hnswlib's version as its installed package records it (Debian's
+    python3-hnswlib 0.6.2 records 0.6.1); "" when nothing records one."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+        return version("hnswlib")
+    except (ImportError, PackageNotFoundError):
+        return ""
+
+
 def make_driver() -> Driver:
     driver = Driver(NAME, "1")
+    driver.engine("hnswlib", engine_version())
     sessions = []
 
     def session() -> Session:

@@ -16,6 +16,7 @@ using namespace crashgate::vstore_driver;
 
 int main(int argc, char** argv) {
   kit::Driver driver("vstore");
+  driver.engine("vstore", VSTORE_ENGINE_VERSION);
   std::unique_ptr<Session> session;
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     // The historical bug a scenario replays on purpose: refused when this build has no switches.
