@@ -69,12 +69,13 @@ TEST(ShowsAs, UnreadablePatternsAreNamed) {
   EXPECT_THAT(shows_as_problem(""), HasSubstr("empty"));
 }
 
-PlannedCell planned(const std::string& scenario, const std::string& build, int i, const std::string& regression = "") {
+PlannedCell planned(const std::string& scenario, const std::string& build, int i, const std::string& regression = "",
+                    const std::string& target = "vstore") {
   PlannedCell p;
   p.cell.scenario = scenario;
-  p.cell.target = "vstore";
+  p.cell.target = target;
   p.cell.build = build;
-  p.cell.id = fmt::format("{}/vstore/{}[i={}]", scenario, build, i);
+  p.cell.id = fmt::format("{}/{}/{}[i={}]", scenario, target, build, i);
   p.cell.params = {{"i", std::to_string(i)}};
   p.cell.regression = regression;
   return p;
@@ -89,8 +90,8 @@ std::vector<PlannedCell> sample_catalog() {
   return c;
 }
 
-const std::vector<RegressionSwitch> kSwitches = {{"sig", "000", "reads past the end", "signal:SIGBUS@past-eof"},
-                                                 {"race", "-", "unlocked links", "tsan:data-race"}};
+const std::vector<RegressionSwitch> kSwitches = {{"sig", "000", "reads past the end", "signal:SIGBUS@past-eof", "vstore"},
+                                                 {"race", "-", "unlocked links", "tsan:data-race", "vstore"}};
 
 std::vector<std::string> injected_ids(const std::vector<MatrixCell>& plan, const std::string& regression) {
   std::vector<std::string> ids;
@@ -114,6 +115,18 @@ TEST(MatrixPlan, InjectedCellsRunThePlainBuildAndTheSanitizerTheBugShowsUnder) {
   EXPECT_THAT(race, ::testing::Contains("race/vstore/tsan[i=1]+race"));
   for (const MatrixCell& m : plan)
     if (m.role == MatrixRole::injected) EXPECT_THAT(m.planned.cell.id, HasSubstr("/vstore/" + m.planned.cell.build + "["));
+}
+
+TEST(MatrixPlan, ASwitchIsInjectedOnlyIntoCellsOfTheTargetThatHasIt) {
+  std::vector<PlannedCell> catalog = sample_catalog();
+  // A scenario for every engine (targets = ["*"]): the same cells for vstore and lmdb.
+  for (const char* target : {"vstore", "lmdb"})
+    for (int i = 0; i < 2; ++i) catalog.push_back(planned("every-engine", "release", i, "", target));
+  std::vector<MatrixCell> plan = plan_detection_matrix(catalog, kSwitches, {});
+  std::vector<std::string> sig = injected_ids(plan, "sig");
+  EXPECT_THAT(sig, ::testing::Contains("every-engine/vstore/debug[i=1]+sig"));
+  for (const std::string& id : injected_ids(plan, "sig")) EXPECT_THAT(id, ::testing::Not(HasSubstr("/lmdb/"))) << id;
+  for (const std::string& id : injected_ids(plan, "race")) EXPECT_THAT(id, ::testing::Not(HasSubstr("/lmdb/"))) << id;
 }
 
 TEST(MatrixPlan, SampleSpreadsOverTheParamsFirstAndLastIncluded) {
@@ -144,7 +157,7 @@ TEST(MatrixJudge, CaughtWrongKindAndEscapedAreToldApart) {
   add(result("cut/vstore/debug+sig", "cut", "sig", Verdict::fail, signal_outcome(SIGBUS, true)), MatrixRole::injected);
   add(result("cut/vstore/debug+race", "cut", "race", Verdict::fail, signal_outcome(SIGSEGV, false)), MatrixRole::injected);
   std::vector<RegressionSwitch> three = kSwitches;
-  three.push_back({"quiet", "-", "never shows", "error:wrong-result"});
+  three.push_back({"quiet", "-", "never shows", "error:wrong-result", "vstore"});
   add(result("cut/vstore/debug+quiet", "cut", "quiet", Verdict::pass, error_outcome("corrupt")), MatrixRole::injected);
   DetectionMatrix m = judge_detection_matrix(r, roles, three, {});
   ASSERT_EQ(m.regressions.size(), 3u);
@@ -177,7 +190,7 @@ TEST(MatrixJson, WhatTheMatrixWritesReadsBackAsTheSameModel) {
   MatrixRegression caught{.info = kSwitches[0], .status = RegressionStatus::caught, .cells = 3};
   caught.caught_by.push_back({"cut/vstore/debug+sig", "cut", "debug", "signal", "SIGBUS@past-eof", 250});
   caught.other_failures.push_back({"replay/vstore/asan+sig", "replay", "asan", "asan", "SEGV", 1200});
-  MatrixRegression escaped{.info = {"offset32", "002", "32-bit offsets", "asan|signal:SIGSEGV"}, .status = RegressionStatus::escaped, .cells = 5};
+  MatrixRegression escaped{.info = {"offset32", "002", "32-bit offsets", "asan|signal:SIGSEGV", "vstore"}, .status = RegressionStatus::escaped, .cells = 5};
   m.regressions = {caught, escaped};
 
   Checked<DetectionMatrix> back = detection_matrix_from_json(nlohmann::json::parse(to_json(m).dump()));
@@ -194,6 +207,7 @@ TEST(MatrixJson, WhatTheMatrixWritesReadsBackAsTheSameModel) {
   const MatrixRegression& r = back->regressions[0];
   EXPECT_EQ(r.info.id, kSwitches[0].id);
   EXPECT_EQ(r.info.shows_as, kSwitches[0].shows_as);
+  EXPECT_EQ(r.info.target, "vstore");
   EXPECT_EQ(r.status, RegressionStatus::caught);
   EXPECT_EQ(r.cells, 3);
   ASSERT_EQ(r.caught_by.size(), 1u);
@@ -244,7 +258,9 @@ TEST(MatrixCommand, CatchesUnvalidatedHeaderAsSigbusPastEofAndReportsAnEscape) {
   std::string root = testing::fake_build_root();
   std::string out = root + "/reports";
   std::string md = root + "/detection-matrix.md";
-  Outcome o = testing::run_crashgate({"matrix", testing::run_fixture("matrix"), "--build", testing::this_build(), "--build-root", root,
+  // basic/ holds cells of the test driver, which has no regression switches: left out, and said so.
+  Outcome o = testing::run_crashgate({"matrix", testing::run_fixture("matrix"), testing::run_fixture("basic"), "--build",
+                                      testing::this_build(), "--build-root", root,
                                       "--out", out, "--plain-build", testing::this_build(), "--regression",
                                       "unvalidated-header,recursive-filter", "-j", "2", "--update", "--update-path", md});
   EXPECT_EQ(o.exit_code, 1) << o.stdout_excerpt.text() << o.stderr_excerpt.text();
@@ -265,6 +281,8 @@ TEST(MatrixCommand, CatchesUnvalidatedHeaderAsSigbusPastEofAndReportsAnEscape) {
   text << written.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("`unvalidated-header`"));
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("recursive-filter escapes"));
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("crashgate matrix: test: its driver has no regression switches; its"));
+  for (const auto& r : j["regressions"]) EXPECT_EQ(r["target"], "vstore");
 #endif
 }
 

@@ -27,6 +27,7 @@ struct RegressionSwitch {
   std::string field_report;  // "000, 001"
   std::string what;
   std::string shows_as;      // "signal:SIGBUS@past-eof|asan:BUS"
+  std::string target;        // the engine whose driver has it compiled in ("vstore"); injected only into its cells
 };
 
 // Whether `outcome` is one of `shows_as`'s alternatives: `kind[:detail][@attribution]`,

@@ -12,6 +12,7 @@ namespace crashgate {
 struct DriverListing {
   std::vector<nlohmann::json> rows;  // each an object with at least `key`
   std::string error;                 // why there are none: the driver failed, or printed something else
+  bool not_listed = false;           // the driver has no such table (it exits 2: reports/driver-protocol.md)
 };
 
 // Runs `driver --list what` and reads its lines; each must be an object holding `key`.

@@ -1,6 +1,7 @@
 // `crashgate matrix`: the catalog against the hardened engine and against each
 // regression switch; matrix.json, matrix.md, and reports/detection-matrix.md
 // with --update (detection_matrix.h).
+#include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -45,43 +46,77 @@ void keep_only_cell_json(const std::string& dir) {
     if (it->path().filename() != "cell.json") std::filesystem::remove_all(it->path(), ec);
 }
 
-// The switches, from the plain build's driver of the catalog's first target.
-std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOptions& o, const std::string& build_root,
-                                                           const std::string& target) {
+// One target's switches, from its plain build's driver; nullopt after an error
+// said on stderr. A driver with no regressions table has none.
+std::optional<std::vector<RegressionSwitch>> target_switches(const MatrixCommandOptions& o, const std::string& build_root,
+                                                             const std::string& target, std::string& left_out) {
   std::string driver = driver_path(build_root, o.matrix.plain_build, target);
   if (auto missing = missing_driver_message(driver, o.matrix.plain_build, target)) {
-    std::cerr << "crashgate matrix: the regression switches come from the plain build's driver: " << *missing << "\n";
-    return std::nullopt;
+    left_out = fmt::format("no {} driver to ask for its regression switches ({})", o.matrix.plain_build, *missing);
+    return std::vector<RegressionSwitch>{};
   }
   DriverListing listing = list_from_driver(driver, "regressions", "id");
+  if (listing.not_listed) {
+    left_out = "its driver has no regression switches";
+    return std::vector<RegressionSwitch>{};
+  }
   if (!listing.error.empty()) {
     std::cerr << "crashgate matrix: " << listing.error << "\n";
     return std::nullopt;
   }
   std::vector<RegressionSwitch> out;
-  std::set<std::string> wanted(o.regressions.begin(), o.regressions.end()), seen;
   for (const auto& row : listing.rows) {
-    RegressionSwitch r{row.value("id", ""), row.value("field_report", ""), row.value("what", ""), row.value("shows_as", "")};
-    seen.insert(r.id);
+    RegressionSwitch r{row.value("id", ""), row.value("field_report", ""), row.value("what", ""), row.value("shows_as", ""), target};
     if (!row.value("compiled_in", false)) {
-      std::cerr << fmt::format("crashgate matrix: build '{}' has no regression switches compiled in; name one that has "
-                               "(--plain-build debug)\n", o.matrix.plain_build);
+      std::cerr << fmt::format("crashgate matrix: build '{}' of {} has no regression switches compiled in; name one that has "
+                               "(--plain-build debug)\n", o.matrix.plain_build, target);
       return std::nullopt;
     }
     if (std::string problem = shows_as_problem(r.shows_as); !problem.empty()) {
       std::cerr << fmt::format("crashgate matrix: regression '{}': shows_as '{}': {}\n", r.id, r.shows_as, problem);
       return std::nullopt;
     }
-    if (wanted.empty() || wanted.count(r.id)) out.push_back(std::move(r));
+    out.push_back(std::move(r));
   }
+  if (out.empty()) left_out = "its driver lists no regression switches";
+  return out;
+}
+
+// The switches of every target in the selection that has any (--regression
+// narrows them), and the cells of targets without: they are left out, each
+// target with a line saying why. nullopt after an error said on stderr.
+std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOptions& o, const std::string& build_root,
+                                                           std::vector<PlannedCell>& cells) {
+  std::vector<std::string> targets;
+  for (const auto& p : cells)
+    if (std::find(targets.begin(), targets.end(), p.cell.target) == targets.end()) targets.push_back(p.cell.target);
+  std::vector<RegressionSwitch> all;
+  for (const auto& target : targets) {
+    std::string left_out;
+    auto switches = target_switches(o, build_root, target, left_out);
+    if (!switches) return std::nullopt;
+    if (!left_out.empty()) {
+      auto n = std::erase_if(cells, [&](const PlannedCell& p) { return p.cell.target == target; });
+      std::cerr << fmt::format("crashgate matrix: {}: {}; its {} cells are left to the gate\n", target, left_out, n);
+      continue;
+    }
+    all.insert(all.end(), switches->begin(), switches->end());
+  }
+  if (all.empty()) {
+    std::cerr << "crashgate matrix: no target in the selection has regression switches (build the plain build's drivers: "
+                 "ci/build " << o.matrix.plain_build << ")\n";
+    return std::nullopt;
+  }
+  std::set<std::string> wanted(o.regressions.begin(), o.regressions.end());
   for (const auto& id : wanted)
-    if (!seen.count(id)) {
+    if (std::none_of(all.begin(), all.end(), [&](const RegressionSwitch& r) { return r.id == id; })) {
       std::string known;
-      for (const auto& s : seen) known += (known.empty() ? "" : ", ") + s;
+      for (const auto& r : all) known += (known.empty() ? "" : ", ") + r.id;
       std::cerr << fmt::format("crashgate matrix: --regression {}: no such switch (known: {})\n", id, known);
       return std::nullopt;
     }
-  return out;
+  if (!wanted.empty()) std::erase_if(all, [&](const RegressionSwitch& r) { return !wanted.count(r.id); });
+  return all;
 }
 
 int matrix_command(const MatrixCommandOptions& o) {
@@ -92,7 +127,7 @@ int matrix_command(const MatrixCommandOptions& o) {
     std::cerr << "crashgate matrix: no cells match the selection\n";
     return kExitUsage;
   }
-  auto switches = load_switches(o, build_root, cells->front().cell.target);
+  auto switches = load_switches(o, build_root, *cells);
   if (!switches) return kExitUsage;
 
   std::optional<RunResults> earlier;

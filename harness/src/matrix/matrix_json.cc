@@ -128,6 +128,7 @@ Checked<MatrixRegression> regression_from_json(const json& r, const std::string&
   f.required("status", status);
   f.optional("field_report", line.info.field_report);
   f.optional("what", line.info.what);
+  f.optional("target", line.info.target);
   f.optional("cells", line.cells);
   const json* kinds = f.array("expected_kinds");
   const json* caught_by = f.array("caught_by");
@@ -180,6 +181,7 @@ json to_json(const DetectionMatrix& m) {
     regressions.push_back({{"id", r.info.id},
                            {"field_report", r.info.field_report},
                            {"what", r.info.what},
+                           {"target", r.info.target},
                            {"status", to_string(r.status)},
                            {"expected_kinds", kinds_json(r.info.shows_as)},
                            {"cells", r.cells},

@@ -43,21 +43,25 @@ std::vector<size_t> spread(size_t n, size_t count) {
 std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& catalog,
                                               const std::vector<RegressionSwitch>& switches, const MatrixOptions& options) {
   std::vector<MatrixCell> plan;
-  // Hardened scenarios' cells, by scenario then build, in catalog order.
-  std::vector<std::string> order;
-  std::map<std::string, std::map<std::string, std::vector<const PlannedCell*>>> by_scenario;
+  // Hardened scenarios' cells, by scenario and target then build, in catalog
+  // order: a switch is injected only into its own target's cells.
+  using ScenarioTarget = std::pair<std::string, std::string>;
+  std::vector<ScenarioTarget> order;
+  std::map<ScenarioTarget, std::map<std::string, std::vector<const PlannedCell*>>> by_scenario;
   for (const PlannedCell& p : catalog) {
     if (!p.cell.regression.empty()) {
       plan.push_back({p, MatrixRole::replay});
       continue;
     }
     plan.push_back({p, MatrixRole::hardened});
-    if (!by_scenario.count(p.cell.scenario)) order.push_back(p.cell.scenario);
-    by_scenario[p.cell.scenario][p.cell.build].push_back(&p);
+    ScenarioTarget key{p.cell.scenario, p.cell.target};
+    if (!by_scenario.count(key)) order.push_back(key);
+    by_scenario[key][p.cell.build].push_back(&p);
   }
   for (const RegressionSwitch& r : switches) {
-    for (const std::string& scenario : order) {
-      const auto& builds = by_scenario[scenario];
+    for (const ScenarioTarget& key : order) {
+      if (!r.target.empty() && key.second != r.target) continue;
+      const auto& builds = by_scenario[key];
       const auto& only = builds.begin()->second.front()->cell.matrix_switches;
       if (!only.empty() && std::find(only.begin(), only.end(), r.id) == only.end()) continue;
       // The plain build: its own cells when the scenario names it, else those of its first build.

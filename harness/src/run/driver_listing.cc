@@ -1,6 +1,7 @@
 #include "crashgate/driver_listing.h"
 
 #include <stdio.h>
+#include <sys/wait.h>
 
 #include <fmt/format.h>
 
@@ -28,6 +29,7 @@ DriverListing list_from_driver(const std::string& driver, const std::string& wha
   for (size_t n; (n = fread(buffer, 1, sizeof buffer, pipe)) > 0;) text.append(buffer, n);
   int status = ::pclose(pipe);
   if (status != 0) {
+    out.not_listed = WIFEXITED(status) && WEXITSTATUS(status) == 2;
     out.error = fmt::format("{} --list {} failed (wait status {}; run it by hand to see why)", driver, what, status);
     return out;
   }
