@@ -160,7 +160,12 @@ std::string crash_state(const Outcome& o) {
     for (const auto& frame : stack->frames) {
       if (taken == kCrashStateFrames) break;
       if (frame_ignore_rule(frame)) continue;
-      std::string name = frame.function.empty() ? base_name(frame.module) : normalize_function(frame.function);
+      // A frame with no symbol (a stripped engine library's static function) is
+      // its module and offset there: three frames of one stripped library would
+      // otherwise be one name three times, the same for every crash in it.
+      std::string name = !frame.function.empty() ? normalize_function(frame.function)
+                         : frame.module.empty()  ? ""
+                                                 : fmt::format("{}+0x{:x}", base_name(frame.module), frame.module_offset);
       if (name.empty()) continue;
       state += "\n" + name;
       ++taken;

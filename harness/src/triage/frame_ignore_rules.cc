@@ -68,6 +68,11 @@ constexpr std::array kRules = {
                     "cxxabiv1::helper"},
     FrameIgnoreRule{"cxx-runtime", M::function_contains, "std::__invoke", "void std::__invoke_impl<void, F>(F&&)",
                     "std::invoke_later"},
+    // std::function's call machinery: how a driver kit reaches a step's handler.
+    FrameIgnoreRule{"cxx-runtime", M::function_prefix, "std::_Function_handler<",
+                    "std::_Function_handler<void (), F>::_M_invoke(std::_Any_data const&)", "std::_Function_handlers"},
+    FrameIgnoreRule{"cxx-runtime", M::function_prefix, "std::function<", "std::function<void ()>::operator()() const",
+                    "std::functional_cast"},
     FrameIgnoreRule{"cxx-runtime", M::function_contains, "std::thread::_", "std::thread::_State_impl<F>::_M_run()",
                     "std::thread_pool::run"},
     FrameIgnoreRule{"cxx-runtime", M::module_contains, "/libstdc++.so", "/lib/x86_64-linux-gnu/libstdc++.so.6",
