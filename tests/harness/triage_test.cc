@@ -76,6 +76,19 @@ TEST(CrashState, IsTheKindAndTheFirstThreeFramesThatAreNotNoise) {
   EXPECT_EQ(crash_state(o), "signal SIGBUS\nvstore::VectorFile::slot\nvstore::Store::count\ncli::run");
 }
 
+TEST(CrashState, AFrameWithoutASymbolIsItsLibraryAndOffsetWhicheverNameTheLibraryWentBy) {
+  Outcome o = sigbus_in({"", "", "mdb_env_open"});
+  o.threads[0].frames[0].module = "/usr/lib/x86_64-linux-gnu/liblmdb.so.0.0.0";  // the file the unwinder saw mapped
+  o.threads[0].frames[0].module_offset = 0x10191;
+  o.threads[0].frames[1].module = "liblmdb.so.0";                                 // the soname a sanitizer prints
+  o.threads[0].frames[1].module_offset = 0x6e87;
+  EXPECT_EQ(crash_state(o), "signal SIGBUS\nliblmdb.so+0x10191\nliblmdb.so+0x6e87\nmdb_env_open");
+  Outcome other = o;
+  other.threads[0].frames[0].module_offset = 0x7432;
+  EXPECT_NE(crash_signature(crash_state(other)), crash_signature(crash_state(o)))
+      << "two crashes at different places in one stripped library are two signatures";
+}
+
 TEST(CrashState, OkAndHarnessErrorsHaveNone) {
   Outcome o;
   o.kind = OutcomeKind::ok;

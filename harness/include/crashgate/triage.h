@@ -46,7 +46,9 @@ inline constexpr int kCrashStateFrames = 3;
 std::string crash_state(const Outcome& outcome);
 std::string crash_signature(std::string_view state);  // 16 hex digits of XXH3-64
 
-// reports/known-issues.toml: which crashes are already known.
+// reports/known-issues.toml: which crashes are already known. Commands read
+// it from there (relative to where they run) when no other file is named.
+inline constexpr const char* kDefaultKnownIssues = "reports/known-issues.toml";
 class KnownIssues {
  public:
   struct Issue {
@@ -60,7 +62,9 @@ class KnownIssues {
     // an upgrade that keeps the crash blocks until someone looks again.
     std::string engine;
     std::vector<std::string> versions;
+    std::string upstream;  // what the engine's own tracker and newer versions say of it (findings print it)
   };
+  const Issue* find(std::string_view id) const;
   // Loads and validates a file; the failure says "file:line:column: what"
   // (or "file: cannot read the known-issues file").
   static Checked<KnownIssues> load(const std::string& path);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/exec_command.h"
+#include "cli/findings_command.h"
 #include "cli/report_command.h"
 #include "cli/gate_commands.h"
 #include "cli/fuzz_command.h"
@@ -26,6 +27,7 @@ int crashgate_main(int argc, char** argv) {
   add_repro_command(app, exit_code);
   add_matrix_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
   add_report_command(app, exit_code);
+  add_findings_command(app, exit_code);
   add_vocabulary_commands(app, exit_code);
   add_driver_check_command(app, exit_code);
   add_gate_command(app, exit_code);

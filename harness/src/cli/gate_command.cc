@@ -14,6 +14,7 @@
 #include "cli/recorded_cell.h"
 #include "crashgate/cell_rerun.h"
 #include "crashgate/cli.h"
+#include "crashgate/triage.h"
 #include "crashgate/gate_decision.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/summary_markdown.h"
@@ -24,7 +25,6 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kDefaultBaseline = "reports/baseline.json";
-constexpr const char* kDefaultKnownIssues = "reports/known-issues.toml";
 constexpr const char* kNoBaseline = "none";
 
 struct GateCommandOptions {

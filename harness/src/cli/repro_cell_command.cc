@@ -86,8 +86,8 @@ int repro(const ReproOptions& options) {
   std::cout << fmt::format("crashgate repro: {} (seed {}) in {}\n", cell.cell.id, cell.cell.seed, work_dir);
   std::cout.flush();
   std::optional<KnownIssues> known;
-  if (std::filesystem::exists("reports/known-issues.toml"))
-    if (auto loaded = KnownIssues::load("reports/known-issues.toml")) known = std::move(*loaded);
+  if (std::filesystem::exists(kDefaultKnownIssues))
+    if (auto loaded = KnownIssues::load(kDefaultKnownIssues)) known = std::move(*loaded);
   Cancellation cancellation;
   Attempt attempt;
   {

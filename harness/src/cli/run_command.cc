@@ -34,7 +34,6 @@ namespace {
 
 // Fixed, so two runs of the same tree draw the same data; --seed explores others.
 constexpr std::uint64_t kDefaultRunSeed = 1;
-constexpr const char* kDefaultKnownIssues = "reports/known-issues.toml";
 
 struct RunOptions {
   SelectionOptions select;

@@ -141,7 +141,8 @@ RunResults fuzz_results(const FuzzCampaign& c, int exit_code) {
     std::string sig = crash.signature.empty() ? "not-reproduced" : crash.signature;
     cell.cell = fuzz_cell(c, crash.target, "[crash=" + sig + "]");
     cell.cell.params["crash"] = sig;
-    cell.summary = fmt::format("{} crash input(s); minimized to {}", crash.inputs.size(), bytes_text(crash.minimized_bytes));
+    cell.summary = fmt::format("found after {}; {} crash input(s); minimized to {}", human_duration(crash.found_after_ms),
+                               crash.inputs.size(), bytes_text(crash.minimized_bytes));
     cell.origin = crash.inputs.front();
     cell.driver = fs::absolute(c.options.fuzzer_dir + "/" + crash.target).string();
     Attempt a;

@@ -101,6 +101,15 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
+// A shared library's name without its version ("liblmdb.so.0.0.0" and
+// "liblmdb.so.0" -> "liblmdb.so"): the unwinder names the file the loader
+// mapped, a sanitizer the soname it was asked for, and one crash must have one state.
+std::string module_name(const std::string& path) {
+  std::string name = base_name(path);
+  if (auto so = name.find(".so."); so != std::string::npos) name.resize(so + 3);
+  return name;
+}
+
 // The words after the kind: which signal or check. Sizes are left out (the
 // same overflow reads 4 or 8 bytes depending on the type), READ/WRITE kept.
 std::string crash_type(const Outcome& o) {
@@ -165,7 +174,7 @@ std::string crash_state(const Outcome& o) {
       // otherwise be one name three times, the same for every crash in it.
       std::string name = !frame.function.empty() ? normalize_function(frame.function)
                          : frame.module.empty()  ? ""
-                                                 : fmt::format("{}+0x{:x}", base_name(frame.module), frame.module_offset);
+                                                 : fmt::format("{}+0x{:x}", module_name(frame.module), frame.module_offset);
       if (name.empty()) continue;
       state += "\n" + name;
       ++taken;

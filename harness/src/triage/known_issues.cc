@@ -71,15 +71,15 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
     Issue issue;
     for (const auto& [key, node] : *table) {
       std::string_view k = key.str();
-      if (k == "id" || k == "title" || k == "url" || k == "engine") {
+      if (k == "id" || k == "title" || k == "url" || k == "engine" || k == "upstream") {
         auto value = node.value<std::string>();
         if (!value) return failure(fmt::format("{}: '{}' must be a string", where(source, node.source()), k));
-        (k == "id" ? issue.id : k == "title" ? issue.title : k == "url" ? issue.url : issue.engine) = *value;
+        (k == "id" ? issue.id : k == "title" ? issue.title : k == "url" ? issue.url : k == "engine" ? issue.engine : issue.upstream) = *value;
       } else if (k == "signatures" || k == "states" || k == "versions") {
         auto& into = k == "signatures" ? issue.signatures : k == "states" ? issue.states : issue.versions;
         if (auto read = read_strings(node, source, k, into); !read) return failure(read.error());
       } else {
-        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, engine, versions, signatures, states)",
+        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, engine, versions, upstream, signatures, states)",
                                    where(source, node.source()), k));
       }
     }
@@ -96,6 +96,12 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
     known.issues_.push_back(std::move(issue));
   }
   return known;
+}
+
+const KnownIssues::Issue* KnownIssues::find(std::string_view id) const {
+  for (const auto& issue : issues_)
+    if (issue.id == id) return &issue;
+  return nullptr;
 }
 
 std::optional<KnownIssueMatch> KnownIssues::match(const Outcome& outcome) const {
