@@ -1,10 +1,13 @@
 // The LMDB driver (targets/lmdb): it conforms to the driver protocol, a cell
 // that writes, removes, reopens and verifies ends ok, LMDB refuses an env
-// whose meta magic is gone with a clean error, and its --list layout says
-// where the fields of a real data.mdb and lock.mdb are.
+// whose meta magic is gone with a clean error, its --list layout says where
+// the fields of a real data.mdb and lock.mdb are, and its second processes
+// (a writer killed at a commit, data.mdb cut under this process's map, a
+// reader beside a writer growing the map) end as they must.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -271,6 +274,172 @@ outcome = "ok"
   EXPECT_EQ(lock_at("mti_txnid"), 3u) << "the last committed transaction";
   EXPECT_GE(lock_at("mti_numreaders"), 1u) << "count ran a read transaction";
   EXPECT_EQ(lock.size(), 128u + 126u * 64u) << "the header, then 126 reader slots of 64 bytes";
+}
+
+
+// A writer process SIGKILLed at commit 3 of 5 (commits of 20 records, synced
+// by default): right after the commit returned, or with its records put and
+// the commit not called. This process opens the env again: every record of the
+// commits that returned is there and exact, none of the one that did not, and
+// the count is exactly that; then it writes and verifies again.
+TEST(LmdbDriver, AWriterKilledAtACommitLeavesEveryCommittedRecordAndNothingPartial) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  struct Case {
+    const char* when;
+    bool parent_open;
+    int committed;  // records of the workload that must be there
+  };
+  for (const Case& c : {Case{"after", false, 60}, Case{"before", false, 40}, Case{"before", true, 40}, Case{"after", true, 60}}) {
+    SCOPED_TRACE(fmt::format("when {}, parent_open {}", c.when, c.parent_open));
+    Outcome o = run_lmdb_cell(fmt::format(R"(
+name = "lmdb-killed-at-commit"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 8
+vectors = 50
+[[step]]
+op = "second-process"
+action = "killed-at-commit"
+args = {{ commit = 3, commits = 5, records = 20, when = "{}", parent_open = {} }}
+[[step]]
+op = "count"
+equals = {}
+[[step]]
+op = "verify"
+[[step]]
+op = "add"
+vectors = 5
+[[step]]
+op = "verify"
+[expect]
+outcome = "ok"
+)",
+                                          c.when, c.parent_open ? "true" : "false", 50 + c.committed),
+                              testing::scratch_dir(fmt::format("killed-{}-{}", c.when, c.parent_open)));
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+    ASSERT_EQ(o.steps.size(), 6u) << steps_of(o);
+    for (const auto& s : o.steps) EXPECT_EQ(std::string(to_string(s.status)), "ok") << s.index << " " << s.op << ": " << s.message;
+  }
+}
+
+// Another process truncates data.mdb to its two meta pages while this one has
+// the env open and mapped; this one's scan then reads a tree page through the
+// map, past the file's new end: SIGBUS in the scan step, which crashgate
+// attributes to data.mdb, at an offset past its 8,192 bytes.
+TEST(LmdbDriver, DataMdbCutByAnotherProcessWhileMappedIsSigbusPastItsEnd) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  std::string dir = testing::scratch_dir("outside-truncation");
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-outside-truncation"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 16
+vectors = 2000
+[[step]]
+op = "second-process"
+action = "truncate-data"
+args = { to = "header" }
+[[step]]
+op = "read"
+what = "scan"
+[expect]
+outcome = "signal"
+signal = "SIGBUS"
+)",
+                            dir);
+  ASSERT_EQ(std::string(to_string(o.kind)), "signal") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  ASSERT_TRUE(o.signal.has_value());
+  EXPECT_EQ(*o.signal, SIGBUS);
+  ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
+  EXPECT_EQ(*o.failed_step, 2) << "the scan after the cut, not the cut";
+  ASSERT_TRUE(o.attribution.has_value()) << o.detail;
+  EXPECT_EQ(std::filesystem::path(o.attribution->file).filename(), "data.mdb") << o.attribution->file;
+  EXPECT_TRUE(o.attribution->past_eof);
+  EXPECT_EQ(o.attribution->file_size, 8192u);
+  EXPECT_GE(o.attribution->file_offset, 8192u);
+  EXPECT_EQ(o.attribution->access, "read");
+}
+
+// A reader process scans every record while this one adds records too large
+// for the first map: it meets MDB_MAP_RESIZED, adopts the new size, reads on;
+// it and the store end whole.
+TEST(LmdbDriver, AReaderProcessBesideAWriterGrowingTheMapEndsOk) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  std::string dir = testing::scratch_dir("read-loop");
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-read-loop"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 65536
+vectors = 2
+[[step]]
+op = "second-process"
+action = "read-loop"
+args = { duration = "1500ms" }
+[[step]]
+op = "add"
+vectors = 100
+[[step]]
+op = "join"
+[[step]]
+op = "verify"
+[expect]
+outcome = "ok"
+)",
+                            dir);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 5u) << steps_of(o);
+  std::string progress = testing::read_file(dir + "/second-0.progress");
+  EXPECT_THAT(progress, HasSubstr("read rounds")) << progress;
+}
+
+// A second-process args value the action does not take, or of the wrong form,
+// is the scenario's mistake: invalid-argument, before any process starts.
+TEST(LmdbDriver, BadSecondProcessArgsAreInvalidArgument) {
+  SKIP_WITHOUT_LMDB_DRIVER();
+  int n = 0;
+  for (const char* step : {R"(action = "killed-at-commit"
+args = { commit = 0 })",
+                           R"(action = "killed-at-commit"
+args = { commit = 9, commits = 8 })",
+                           R"(action = "killed-at-commit"
+args = { commit = 2, when = "during" })",
+                           R"(action = "killed-at-commit"
+args = { comit = 2 })",
+                           R"(action = "killed-at-commit"
+args = { commit = "two" })",
+                           R"(action = "truncate-data"
+args = { to = "nowhere" })",
+                           R"(action = "truncate-data")",
+                           R"(action = "rewrite-data"
+args = { with = "ones" })",
+                           R"(action = "read-loop"
+args = { duration = "soon" })"}) {
+    SCOPED_TRACE(step);
+    Outcome o = run_lmdb_cell(fmt::format(R"(
+name = "lmdb-bad-args"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 8
+vectors = 10
+[[step]]
+op = "second-process"
+{}
+[expect]
+outcome = "error"
+)",
+                                          step),
+                              testing::scratch_dir(fmt::format("bad-args-{}", n++)));
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << steps_of(o);
+    ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
+    EXPECT_EQ(*o.failed_step, 1);
+    ASSERT_EQ(o.steps.size(), 2u) << steps_of(o);
+    EXPECT_EQ(o.steps.back().code, "invalid-argument") << o.steps.back().message;
+  }
 }
 
 }  // namespace

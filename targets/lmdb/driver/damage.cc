@@ -32,6 +32,17 @@ bool parse_number(std::string_view text, std::uint64_t& n) {
 
 }  // namespace
 
+kit::ExtraTerm extra_terms(const std::string& path) {
+  // `half`: the file's size now, halved (a cut through the middle of the pages).
+  return [path](const std::string& name, const std::optional<std::string>& arg) -> std::optional<std::uint64_t> {
+    if (name != "half" || arg) return std::nullopt;
+    std::error_code ec;
+    std::uint64_t size = std::filesystem::file_size(path, ec);
+    if (ec) return std::nullopt;
+    return size / 2;
+  };
+}
+
 std::string Session::file_path(const std::string& file) const {
   return store_dir_ + (file == "lock" ? "/lock.mdb" : "/data.mdb");
 }
@@ -42,7 +53,7 @@ StepResult Session::damage_target(const Args& step, const char* offset_key, Dama
   const kit::LayoutFile* layout = layout_of(file);
   if (!layout) return StepResult::error("invalid-argument", fmt::format("LMDB's files are data and lock, not '{}'", file));
   target.path = file_path(file);
-  Checked<std::uint64_t> offset = kit::evaluate_offset(*layout, target.path, step.string(offset_key));
+  Checked<std::uint64_t> offset = kit::evaluate_offset(*layout, target.path, step.string(offset_key), extra_terms(target.path));
   if (!offset) return StepResult::error("invalid-argument", fmt::format("{} = \"{}\": {}", offset_key, step.string(offset_key), offset.error()));
   target.offset = *offset;
   return StepResult::ok();

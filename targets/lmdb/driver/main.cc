@@ -5,7 +5,8 @@
 //
 // What LMDB has not, or this driver does not do yet, it does not list (a cell
 // with such an op is refused before it runs): delete (no filters), compact,
-// append-empty-slots, fsck, failpoints and second-process.
+// append-empty-slots, fsck and failpoints. second-process re-executes this
+// driver (--second-process ACTION ...; second_process.cc).
 #include <cstdlib>
 #include <memory>
 
@@ -47,6 +48,7 @@ int main(int argc, char** argv) {
       .on("read", kit::member(session, &Session::read))
       .on("spawn-workload", kit::member(session, &Session::spawn_workload))
       .on("join", kit::member(session, &Session::join))
+      .on("second-process", kit::member(session, &Session::second_process))
       .on("sleep", kit::member(session, &Session::sleep));
   const std::vector<std::string> files = {"data", "lock"};
   driver.values("create", "metric", {"none"})
@@ -55,7 +57,9 @@ int main(int argc, char** argv) {
       .values("replace", "file", files)
       .values("replace", "with", {"empty", "directory", "fifo", "foreign"})
       .values("read", "what", {"open", "count", "get", "search", "scan"})
-      .values("spawn-workload", "workload", {"get", "add", "mixed"});
+      .values("spawn-workload", "workload", {"get", "add", "mixed"})
+      .values("second-process", "action", {"truncate-data", "rewrite-data", "read-loop", "killed-at-commit"});
+  driver.second_process(run_second_process);
   driver.layout(lmdb_layout());
   return driver.main(argc, argv);
 }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <lmdb.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -60,8 +61,10 @@ class Session {
   StepResult sleep(const Args& step);
   // Background work (workloads.cc): threads reading, adding, or both, until their duration ends.
   StepResult spawn_workload(const Args& step);
-  // Waits for the workloads; the first error any of them met.
+  // Waits for the workloads and second processes; the first error any of them met.
   StepResult join();
+  // Another process on the env (second_process.cc): truncate-data, rewrite-data, read-loop, killed-at-commit.
+  StepResult second_process(const Args& step);
   // Damage from outside (damage.cc).
   StepResult truncate(const Args& step);
   StepResult corrupt(const Args& step);
@@ -109,6 +112,17 @@ class Session {
   void stop_workloads();
   void wait_for_workloads();
 
+  // second_process.cc: waits for the second processes still running (read-loop); the first error, or the signal one died of.
+  StepResult join_second_processes();
+  struct SecondProcess {
+    pid_t pid = 0;
+    std::string action;
+    std::string progress;        // the file it reports in
+    std::optional<int> status;   // when it was reaped already
+  };
+  std::vector<SecondProcess> second_processes_;
+  std::uint64_t second_count_ = 0;  // second processes started: names their files
+
   kit::Context& context_;
   std::string work_dir_;
   std::string store_dir_;
@@ -130,6 +144,12 @@ class Session {
   std::mutex workload_mu_;
   std::optional<StepResult> workload_error_;  // the first, under workload_mu_
 };
+
+// The engine's own offset-expression terms beside the layout's: `half`, the file's size / 2 (damage.cc).
+kit::ExtraTerm extra_terms(const std::string& path);
+
+// The entry point of a second process (--second-process ACTION ...) (second_process.cc).
+int run_second_process(int argc, char** argv);
 
 // The engine's file layout (--list layout, offset expressions) (layout.cc).
 std::vector<kit::LayoutFile> lmdb_layout();

@@ -111,6 +111,7 @@ void Session::stop_workloads() {
 
 StepResult Session::join() {
   wait_for_workloads();
+  StepResult second = join_second_processes();
   // What the workloads did since the last join (a reopen or a damage step may have stopped them early).
   std::uint64_t reads = workload_reads_.exchange(0), missing = workload_missing_.exchange(0), commits = workload_commits_.exchange(0);
   if (reads || commits)
@@ -119,6 +120,7 @@ StepResult Session::join() {
   std::lock_guard lock(workload_mu_);
   std::optional<StepResult> error = std::move(workload_error_);
   workload_error_.reset();
+  if (!second.is_ok || second.descendant_signal) return second;  // a second process's crash first: it is the cell's outcome
   return error ? *error : StepResult::ok();
 }
 
