@@ -197,13 +197,14 @@ StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::ui
   // Every hit a live record of the model (while workloads add and remove: an
   // id handed out so far), at most k of them, no id twice, nearest first.
   bool workloads_running = !workers_.empty();
-  std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
   std::uint64_t hits_total = 0;
   std::lock_guard lock(call_mu_);
   for (std::uint64_t i = 0; i < queries; ++i) {
     std::vector<std::pair<float, std::uint64_t>> hits;
     if (StepResult r = engine_->search(random_query(), k, std::max(ef, k), hits); !r.is_ok) return r;
     if (hits.size() > k) return StepResult::error("wrong-result", fmt::format("search returned {} hits for k = {}", hits.size(), k));
+    // Every label in the index was handed out before it was added: the bound, read after the search, holds them all.
+    std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
     std::set<std::uint64_t> seen;
     for (std::size_t h = 0; h < hits.size(); ++h) {
       std::uint64_t label = hits[h].second;
