@@ -42,7 +42,12 @@ constexpr std::size_t kDim = 4, kElements = 24, kLabelStep = 7, kHeader = 96;
 constexpr std::size_t kFieldOffset[13] = {0, 8, 16, 24, 32, 40, 48, 52, 56, 64, 72, 80, 88};
 constexpr std::size_t kFieldWidth[13] = {8, 8, 8, 8, 8, 8, 4, 4, 8, 8, 8, 8, 8};
 
-std::string temp_path() { return "/tmp/hnswlib_load_fuzz-" + std::to_string(::getpid()) + ".bin"; }
+// loadIndex reads a path (hnswlib 0.6.2 has no stream or memory load): a
+// file in /dev/shm (memory) when there is one, else /tmp; one per process.
+std::string temp_path() {
+  const char* dir = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+  return std::string(dir) + "/hnswlib_load_fuzz-" + std::to_string(::getpid()) + ".bin";
+}
 
 std::string read_whole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
