@@ -93,15 +93,20 @@ StepResult Session::workload_thread(Role role, std::uint64_t thread, std::uint64
       for (std::uint64_t id = first; id < first + kIdsPerAdd; ++id) {
         bool full = false;
         StepResult r = call([&] {
-          if (engine_->element_count() + 1 > engine_->max_elements()) {
-            if (!resize) {
-              full = true;
-              return StepResult::ok();
-            }
+          // resize: look at the count and grow, as users do (unsynchronized
+          // reads of cur_element_count and max_elements_ beside other adders:
+          // part of what the workload tests). Else no look: a full index is
+          // hnswlib's "exceeds the specified limit", and the adder stops.
+          if (resize && engine_->element_count() + 1 > engine_->max_elements()) {
             ++workload_resizes_;
             if (StepResult g = engine_->resize(engine_->max_elements() + kResizeStep); !g.is_ok) return g;
           }
-          return engine_->add(kit::record_for(id, dim, seed_).vector, id);
+          StepResult added = engine_->add(kit::record_for(id, dim, seed_).vector, id);
+          if (!resize && !added.is_ok && added.message.find("exceeds the specified limit") != std::string::npos) {
+            full = true;
+            return StepResult::ok();
+          }
+          return added;
         });
         if (!r.is_ok) return r;
         if (full) {
