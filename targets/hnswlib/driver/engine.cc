@@ -130,7 +130,7 @@ StepResult Engine::search(const std::vector<float>& q, std::size_t k, std::size_
   hits.clear();
   return guarded(fmt::format("searchKnn(k {}, ef {})", k, ef), [&] {
     Index& index = *index_->index;
-    if (index.ef_ != ef) index.setEf(ef);
+    if (ef != 0 && index.ef_ != ef) index.setEf(ef);
     auto found = index.searchKnn(stored.data(), k);
     for (; !found.empty(); found.pop()) hits.emplace_back(found.top().first, found.top().second);
     std::reverse(hits.begin(), hits.end());  // searchKnn's queue pops the farthest first
@@ -140,6 +140,8 @@ StepResult Engine::search(const std::vector<float>& q, std::size_t k, std::size_
 StepResult Engine::resize(std::size_t max_elements) {
   return guarded(fmt::format("resizeIndex({})", max_elements), [&] { index_->index->resizeIndex(max_elements); });
 }
+
+void Engine::set_ef(std::size_t ef) { index_->index->setEf(ef); }
 
 std::size_t Engine::max_elements() const { return index_->index->max_elements_; }
 std::size_t Engine::element_count() const { return index_->index->cur_element_count; }

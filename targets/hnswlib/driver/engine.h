@@ -61,10 +61,11 @@ class Engine {
   StepResult mark_delete(std::uint64_t label);
   // getDataByLabel: `out` empty when hnswlib says "Label not found".
   StepResult get(std::uint64_t label, std::optional<std::vector<float>>& out) const;
-  // setEf(ef) when it differs, then searchKnn(q, k); hits nearest first (distance, label).
+  // setEf(ef) when it differs (ef 0: leave ef_ as it is), then searchKnn(q, k); hits nearest first (distance, label).
   StepResult search(const std::vector<float>& q, std::size_t k, std::size_t ef,
                     std::vector<std::pair<float, std::uint64_t>>& hits) const;
   StepResult resize(std::size_t max_elements);
+  void set_ef(std::size_t ef);
 
   std::size_t max_elements() const;
   std::size_t element_count() const;  // cur_element_count: removed ones included

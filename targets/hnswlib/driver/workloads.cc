@@ -58,6 +58,11 @@ StepResult Session::spawn_workload(const Args& step) {
       dirty_ = true;
     }
   }
+  {
+    // ef once, before the threads: a searcher that set it would race the others reading it (the driver's race, not hnswlib's).
+    std::lock_guard lock(call_mu_);
+    engine_->set_ef(kWorkloadEf);
+  }
   Deadline deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(duration_ms);
   std::set<std::uint64_t> live = records_.live();
   auto initial = std::make_shared<const std::vector<std::uint64_t>>(live.begin(), live.end());
@@ -121,7 +126,7 @@ StepResult Session::workload_thread(Role role, std::uint64_t thread, std::uint64
       std::vector<float> q(dim);
       for (float& x : q) x = uniform(rng);
       std::vector<std::pair<float, std::uint64_t>> hits;
-      StepResult r = call([&] { return engine_->search(q, 10, kWorkloadEf, hits); });
+      StepResult r = call([&] { return engine_->search(q, 10, 0, hits); });  // ef: kWorkloadEf, set at spawn
       if (!r.is_ok) return r;
       std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
       if (hits.size() > 10) return StepResult::error("wrong-result", fmt::format("workload search: {} hits for k = 10", hits.size()));
