@@ -1,0 +1,76 @@
+// crashgate-driver-faiss: runs one scenario cell against FAISS 1.7.3 (Debian's
+// libfaiss-dev, a static library built without our sanitizers)
+// (reports/driver-protocol.md), on the C++ driver kit.
+//
+// The index type: the op table's `create` has no key for it (the op table
+// needs an `index` key: "flat", "hnsw", "ivf", ...). Until it has, the type is
+// create's `metric`, whose values are the engine's: flat-l2, hnsw-l2 and
+// ivf-l2 (FAISS's index and its distance, L2), flat-l2 the default; hnsw =
+// true means hnsw-l2 and hnsw = false flat-l2, for scenarios written for the
+// other engines. A scenario sweeping the layout writes
+// `metric = "{spot.file}-l2"`, the layout's file kinds being flat, hnsw, ivf.
+//
+// Not listed (refused before a cell runs): delete (no attributes to filter),
+// compact, append-empty-slots, fsck, failpoints. replace has no `fifo`: FAISS's
+// read_index opens the file with fopen and would wait for a writer forever.
+//
+// OpenMP: libfaiss parallelizes with OpenMP (gcc's libgomp: CMakeLists.txt);
+// the driver runs it on one thread, so a cell's threads are the ones it
+// starts, on a machine the cells share, and a search beside an add is the
+// steps' and workloads' threads alone. libgomp reads OMP_NUM_THREADS when it
+// is loaded, before main, and omp_set_num_threads sets the calling thread's
+// own value: so the steps' thread (on_start), each workload thread and the
+// second process call it (omp_one_thread).
+#include <cstdlib>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "crashgate/driver_kit.h"
+#include "session.h"
+
+using namespace crashgate;
+using namespace crashgate::faiss_driver;
+
+int main(int argc, char** argv) {
+  kit::Driver driver("faiss", "faiss-1.7.3");
+  std::unique_ptr<Session> session;
+  driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
+    if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)
+      return failure(fmt::format("CRASHGATE_REGRESSION={}: FAISS has no regression switches", regression));
+    omp_one_thread();  // the steps run on this thread
+    session = std::make_unique<Session>(context);
+    return done();
+  });
+  driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
+  driver.on_finish([&](kit::Context&) { return session->join(); });
+  driver.on("create", kit::member(session, &Session::create))
+      .on("add", kit::member(session, &Session::add))
+      .on("search", kit::member(session, &Session::search))
+      .on("remove", kit::member(session, &Session::remove))
+      .on("count", kit::member(session, &Session::count))
+      .on("sync", kit::member(session, &Session::sync))
+      .on("reopen", kit::member(session, &Session::reopen))
+      .on("get", kit::member(session, &Session::get))
+      .on("verify", kit::member(session, &Session::verify))
+      .on("truncate", kit::member(session, &Session::truncate))
+      .on("corrupt", kit::member(session, &Session::corrupt))
+      .on("replace", kit::member(session, &Session::replace))
+      .on("read", kit::member(session, &Session::read))
+      .on("spawn-workload", kit::member(session, &Session::spawn_workload))
+      .on("second-process", kit::member(session, &Session::second_process))
+      .on("join", kit::member(session, &Session::join))
+      .on("sleep", kit::member(session, &Session::sleep));
+  const std::vector<std::string> files = {"flat", "hnsw", "ivf"};
+  driver.values("create", "metric", {"flat-l2", "hnsw-l2", "ivf-l2"})
+      .values("truncate", "file", files)
+      .values("corrupt", "file", files)
+      .values("replace", "file", files)
+      .values("replace", "with", {"empty", "directory", "foreign"})
+      .values("read", "what", {"open", "count", "get", "search", "scan"})
+      .values("spawn-workload", "workload", {"search", "add", "mixed", "mixed-unlocked"})
+      .values("second-process", "action", {"killed-during-save"});
+  driver.layout(faiss_layout());
+  driver.second_process(run_second_process);
+  return driver.main(argc, argv);
+}
