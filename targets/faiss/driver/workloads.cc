@@ -286,13 +286,6 @@ int run_second_process(int argc, char** argv) {
     faiss::write_index(index.get(), &sizer);
     std::uint64_t full = sizer.data.size();
     auto cut = static_cast<std::uint64_t>(std::floor(fraction * static_cast<double>(full)));
-    if (cut < full) {
-      struct sigaction sa {};
-      sa.sa_handler = on_file_size_limit;
-      ::sigaction(SIGXFSZ, &sa, nullptr);
-      struct rlimit lim {cut, cut};
-      ::setrlimit(RLIMIT_FSIZE, &lim);
-    }
     // write_index's fopen("wb") truncates the file first; doing it here, before
     // the parent learns the cut, keeps the parent from reading the old file's size.
     if (::truncate(path.c_str(), 0) != 0) throw std::runtime_error(fmt::format("truncate {}: {}", path, std::strerror(errno)));
@@ -301,6 +294,14 @@ int run_second_process(int argc, char** argv) {
       out << cut << ' ' << full << '\n';
     }
     std::rename((cut_file + ".tmp").c_str(), cut_file.c_str());
+    // The limit after the cut file is written: it holds for every file the process writes.
+    if (cut < full) {
+      struct sigaction sa {};
+      sa.sa_handler = on_file_size_limit;
+      ::sigaction(SIGXFSZ, &sa, nullptr);
+      struct rlimit lim {cut, cut};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
     faiss::write_index(index.get(), path.c_str());
     return 0;
   } catch (const std::exception& e) {
