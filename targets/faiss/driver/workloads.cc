@@ -33,6 +33,7 @@
 #include <faiss/index_io.h>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -67,7 +68,13 @@ void on_file_size_limit(int) {
 
 }  // namespace
 
-void omp_one_thread() { omp_set_num_threads(1); }
+void omp_one_thread() {
+  // CRASHGATE_FAISS_OMP_THREADS=N lets FAISS use N OpenMP threads: only to
+  // look at what TSan says of libgomp's threads (main.cc); cells run with 1.
+  int n = 1;
+  if (const char* v = std::getenv("CRASHGATE_FAISS_OMP_THREADS"); v && std::atoi(v) > 0) n = std::atoi(v);
+  omp_set_num_threads(n);
+}
 
 StepResult Session::spawn_workload(const Args& step) {
   std::string workload = step.string("workload");
@@ -183,8 +190,10 @@ StepResult Session::kill_during_save(const Args& step) {
   if (!(fraction >= 0 && fraction <= 1))
     return StepResult::error("invalid-argument", "second-process killed-during-save: args.fraction must be a number from 0 to 1");
   if (args.contains("add")) {
-    if (!args["add"].is_number_unsigned()) return StepResult::error("invalid-argument", "second-process killed-during-save: args.add must be a whole number");
-    add = args["add"].get<std::uint64_t>();
+    const auto& a = args["add"];
+    if (!a.is_number_integer() || a.get<std::int64_t>() < 0 || a.get<std::int64_t>() > 10'000'000)
+      return StepResult::error("invalid-argument", "second-process killed-during-save: args.add must be a whole number up to 10,000,000");
+    add = a.get<std::uint64_t>();
   }
   for (const auto& [key, value] : args.items())
     if (key != "fraction" && key != "add")
