@@ -19,8 +19,12 @@
 // starts, on a machine the cells share, and a search beside an add is the
 // steps' and workloads' threads alone. libgomp reads OMP_NUM_THREADS when it
 // is loaded, before main, and omp_set_num_threads sets the calling thread's
-// own value: so the steps' thread (on_start), each workload thread and the
-// second process call it (omp_one_thread).
+// own value: so every step (on the kit's worker thread: on_start runs on the
+// main thread), each workload thread and the second process call it
+// (omp_one_thread). Under TSan this matters beyond speed: with libgomp's own
+// threads, TSan reports the caller reading a search's results that a libgomp
+// worker wrote (faiss::heap_reorder), since libgomp's barrier is not
+// instrumented: a false race, seen with CRASHGATE_FAISS_OMP_THREADS=2.
 #include <cstdlib>
 #include <memory>
 
@@ -46,29 +50,39 @@ int main(int argc, char** argv) {
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)
       return failure(fmt::format("CRASHGATE_REGRESSION={}: FAISS has no regression switches", regression));
-    omp_one_thread();  // the steps run on this thread
     session = std::make_unique<Session>(context);
     return done();
   });
-  driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
+  driver.before_store_ops([&](const Args&, kit::Context&) {
+    omp_one_thread();
+    return session->ensure_open();
+  });
   driver.on_finish([&](kit::Context&) { return session->join(); });
-  driver.on("create", kit::member(session, &Session::create))
-      .on("add", kit::member(session, &Session::add))
-      .on("search", kit::member(session, &Session::search))
-      .on("remove", kit::member(session, &Session::remove))
-      .on("count", kit::member(session, &Session::count))
-      .on("sync", kit::member(session, &Session::sync))
-      .on("reopen", kit::member(session, &Session::reopen))
-      .on("get", kit::member(session, &Session::get))
-      .on("verify", kit::member(session, &Session::verify))
-      .on("truncate", kit::member(session, &Session::truncate))
-      .on("corrupt", kit::member(session, &Session::corrupt))
-      .on("replace", kit::member(session, &Session::replace))
-      .on("read", kit::member(session, &Session::read))
-      .on("spawn-workload", kit::member(session, &Session::spawn_workload))
-      .on("second-process", kit::member(session, &Session::second_process))
-      .on("join", kit::member(session, &Session::join))
-      .on("sleep", kit::member(session, &Session::sleep));
+  // Each handler sets OpenMP to one thread on the thread it runs on first.
+  auto op = [&](auto handler) {
+    kit::Handler bound = kit::member(session, handler);
+    return kit::Handler([bound](const Args& a, kit::Context& c) {
+      omp_one_thread();
+      return bound(a, c);
+    });
+  };
+  driver.on("create", op(&Session::create))
+      .on("add", op(&Session::add))
+      .on("search", op(&Session::search))
+      .on("remove", op(&Session::remove))
+      .on("count", op(&Session::count))
+      .on("sync", op(&Session::sync))
+      .on("reopen", op(&Session::reopen))
+      .on("get", op(&Session::get))
+      .on("verify", op(&Session::verify))
+      .on("truncate", op(&Session::truncate))
+      .on("corrupt", op(&Session::corrupt))
+      .on("replace", op(&Session::replace))
+      .on("read", op(&Session::read))
+      .on("spawn-workload", op(&Session::spawn_workload))
+      .on("second-process", op(&Session::second_process))
+      .on("join", op(&Session::join))
+      .on("sleep", op(&Session::sleep));
   const std::vector<std::string> files = {"flat", "hnsw", "ivf"};
   driver.values("create", "metric", {"flat-l2", "hnsw-l2", "ivf-l2"})
       .values("truncate", "file", files)
