@@ -42,7 +42,10 @@ using namespace crashgate::faiss_driver;
 // reported once (the FAISS driver's report; faiss_read_index finds it on its
 // first truncated input); without this suppression every asan cell that
 // loads a damaged file would end as that same leak, and hide what else it does.
-extern "C" const char* __lsan_default_suppressions() { return "leak:faiss::read_index\n"; }
+// The pattern is faiss::read_ (read_index, read_InvertedLists, ...): libfaiss
+// has no frame pointers, so LSan's stacks end at the first FAISS frame, which
+// is the reader that allocated. Leaks indirect from those are suppressed with them.
+extern "C" const char* __lsan_default_suppressions() { return "leak:faiss::read_\n"; }
 
 int main(int argc, char** argv) {
   kit::Driver driver("faiss", "faiss-1.7.3");
