@@ -22,6 +22,7 @@
 #include "crashgate/runner.h"
 #include "crashgate/scenario.h"
 #include "harness/support/crashers.h"
+#include "harness/support/engine_cells.h"
 #include "harness/support/run_fixtures.h"
 
 namespace crashgate {
@@ -38,32 +39,10 @@ constexpr const char* kFaissDriver = "";
 #define SKIP_WITHOUT_FAISS_DRIVER() \
   if (std::string(kFaissDriver).empty()) GTEST_SKIP() << "no FAISS driver in this build (FAISS was not found at configure)"
 
-Outcome run_faiss_cell(const std::string& toml, const std::string& work_dir) {
-  ScenarioParse parsed = parse_scenario(toml, "inline.toml");
-  EXPECT_TRUE(parsed.errors.empty()) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
-  if (!parsed.scenario) return {};
-  std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
-  EXPECT_EQ(cells.size(), 1u);
-  Checked<RunSpec> spec = cell_run_spec(cells.at(0), {kFaissDriver}, work_dir);
-  EXPECT_TRUE(spec.ok()) << (spec ? "" : spec.error());
-  if (!spec) return {};
-  return run_observed(*spec);
-}
+std::uint64_t fourcc(const char (&s)[5]) { return testing::little_endian(std::string(s, 4), 0, 4); }
 
-std::string steps_of(const Outcome& o) {
-  std::string out;
-  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, to_string(s.status), s.code, s.message);
-  return o.detail + out;
-}
-
-std::uint64_t faiss_le(const std::string& bytes, std::uint64_t offset, std::uint64_t width) {
-  std::uint64_t v = 0;
-  for (std::uint64_t i = 0; i < width && offset + i < bytes.size(); ++i)
-    v |= std::uint64_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
-  return v;
-}
-
-std::uint64_t fourcc(const char (&s)[5]) { return faiss_le(std::string(s, 4), 0, 4); }
+// Runs the only cell of a one-cell scenario against the faiss driver, in `work_dir`.
+Outcome run_faiss_cell(const std::string& toml, const std::string& work_dir) { return testing::run_one_cell(toml, kFaissDriver, work_dir); }
 
 TEST(FaissDriver, PassesDriverCheck) {
   SKIP_WITHOUT_FAISS_DRIVER();
@@ -124,8 +103,8 @@ outcome = "ok"
 )toml",
                                            type, remove_expect, hnsw ? 352 : 341, hnsw ? "ok" : "error:not-found"),
                                testing::scratch_dir("faiss-round-trip-" + type));
-    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-    EXPECT_EQ(o.steps.size(), 11u) << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+    EXPECT_EQ(o.steps.size(), 11u) << testing::steps_of(o);
   }
 }
 
@@ -166,8 +145,8 @@ outcome = "ok"
 )toml",
                                            type),
                                testing::scratch_dir("faiss-concurrent-" + type));
-    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-    EXPECT_EQ(o.steps.size(), 8u) << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+    EXPECT_EQ(o.steps.size(), 8u) << testing::steps_of(o);
   }
 }
 
@@ -205,14 +184,14 @@ outcome = "ok"
 )toml",
                                            type, kDim, kCount, type, type == "ivf" ? "invlists.data" : "id_map.data"),
                                dir);
-    ASSERT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
+    ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
     std::string data = testing::read_file(dir + "/store/index.faiss");
     std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> field;
     for (const auto& f : files[type]["fields"]) field[f["name"]] = {f["offset"], f["width"]};
     auto at = [&](const std::string& name) {
       EXPECT_TRUE(field.count(name)) << type << " lists no field " << name;
       auto [offset, width] = field[name];
-      return faiss_le(data, offset, width);
+      return testing::little_endian(data, offset, width);
     };
     ASSERT_GE(data.size(), files[type]["header_size"].get<std::uint64_t>());
     // The top index's header.
@@ -245,8 +224,8 @@ outcome = "ok"
       EXPECT_EQ(at("flat.codes.size"), kCount * kDim) << "floats";
       // After the vectors, the id map: kCount ids, the record ids 0.. in order.
       std::uint64_t id_map = 82 + kCount * kDim * 4;
-      EXPECT_EQ(faiss_le(data, id_map, 8), kCount);
-      EXPECT_EQ(faiss_le(data, id_map + 8 + 8 * 7, 8), 7u);
+      EXPECT_EQ(testing::little_endian(data, id_map, 8), kCount);
+      EXPECT_EQ(testing::little_endian(data, id_map + 8 + 8 * 7, 8), 7u);
       EXPECT_EQ(data.size(), id_map + 8 + 8 * kCount) << "the id map is the last thing in the file";
     } else {
       EXPECT_EQ(at("hnsw.assign_probas.size"), 8u) << "levels of probability >= 1e-9 for m = 16";
@@ -290,12 +269,12 @@ outcome = "error"
 )toml",
                                            type, field),
                                testing::scratch_dir("faiss-no-fourcc-" + type));
-    EXPECT_EQ(std::string(to_string(o.kind)), "error") << steps_of(o);
-    ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+    ASSERT_TRUE(o.failed_step.has_value()) << testing::steps_of(o);
     EXPECT_EQ(*o.failed_step, 2);
-    ASSERT_EQ(o.steps.size(), 3u) << steps_of(o);
+    ASSERT_EQ(o.steps.size(), 3u) << testing::steps_of(o);
     EXPECT_EQ(o.steps.back().code, "corrupt");
-    EXPECT_THAT(o.steps.back().message, HasSubstr("not recognized")) << steps_of(o);
+    EXPECT_THAT(o.steps.back().message, HasSubstr("not recognized")) << testing::steps_of(o);
   }
 }
 
@@ -352,8 +331,8 @@ op = "verify"
 outcome = "ok"
 )toml",
                              testing::scratch_dir("faiss-bad-input"));
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
-  EXPECT_EQ(o.steps.size(), 10u) << steps_of(o);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  EXPECT_EQ(o.steps.size(), 10u) << testing::steps_of(o);
 }
 
 // write_index truncates the file and writes it again: a save killed halfway
@@ -384,11 +363,11 @@ outcome = "ok|error"
                                            fraction),
                                testing::scratch_dir("faiss-killed-save"));
     if (fraction == "1") {
-      EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
-      EXPECT_EQ(o.steps.size(), 3u) << steps_of(o);
+      EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+      EXPECT_EQ(o.steps.size(), 3u) << testing::steps_of(o);
     } else {
-      EXPECT_EQ(std::string(to_string(o.kind)), "error") << steps_of(o);
-      ASSERT_EQ(o.steps.size(), 2u) << steps_of(o);
+      EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+      ASSERT_EQ(o.steps.size(), 2u) << testing::steps_of(o);
       EXPECT_EQ(o.steps.back().code, "corrupt");
       EXPECT_THAT(o.steps.back().message, HasSubstr("the index is lost"));
     }

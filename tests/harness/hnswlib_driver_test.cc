@@ -25,6 +25,7 @@
 #include "crashgate/runner.h"
 #include "crashgate/scenario.h"
 #include "harness/support/crashers.h"
+#include "harness/support/engine_cells.h"
 #include "harness/support/run_fixtures.h"
 
 namespace crashgate {
@@ -42,31 +43,7 @@ constexpr const char* kHnswlibDriver = "";
   if (std::string(kHnswlibDriver).empty()) GTEST_SKIP() << "no hnswlib driver in this build (hnswlib was not found at configure)"
 
 // Runs the only cell of a one-cell scenario against the hnswlib driver, in `work_dir`.
-Outcome run_hnswlib_cell(const std::string& toml, const std::string& work_dir) {
-  ScenarioParse parsed = parse_scenario(toml, "inline.toml");
-  EXPECT_TRUE(parsed.errors.empty()) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
-  if (!parsed.scenario) return {};
-  std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
-  EXPECT_EQ(cells.size(), 1u);
-  Checked<RunSpec> spec = cell_run_spec(cells.at(0), {kHnswlibDriver}, work_dir);
-  EXPECT_TRUE(spec.ok()) << (spec ? "" : spec.error());
-  if (!spec) return {};
-  return run_observed(*spec);
-}
-
-std::string steps_of(const Outcome& o) {
-  std::string out;
-  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, to_string(s.status), s.code, s.message);
-  return o.detail + out;
-}
-
-// A little-endian number of `width` bytes at `offset` of `bytes`.
-std::uint64_t hnsw_le(const std::string& bytes, std::uint64_t offset, std::uint64_t width) {
-  std::uint64_t v = 0;
-  for (std::uint64_t i = 0; i < width && offset + i < bytes.size(); ++i)
-    v |= std::uint64_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
-  return v;
-}
+Outcome run_hnswlib_cell(const std::string& toml, const std::string& work_dir) { return testing::run_one_cell(toml, kHnswlibDriver, work_dir); }
 
 TEST(HnswlibDriver, PassesDriverCheck) {
   SKIP_WITHOUT_HNSWLIB_DRIVER();
@@ -130,8 +107,8 @@ outcome = "ok"
 )toml",
                                              metric),
                                  testing::scratch_dir(std::string("round-trip-") + metric));
-    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << metric << ": " << steps_of(o) << "\n" << o.stderr_excerpt.text();
-    EXPECT_EQ(o.steps.size(), 12u) << metric << ": " << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << metric << ": " << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+    EXPECT_EQ(o.steps.size(), 12u) << metric << ": " << testing::steps_of(o);
   }
 }
 
@@ -176,12 +153,12 @@ what = "scan"
 outcome = "ok"
 )toml",
                                dir);
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-  EXPECT_EQ(o.steps.size(), 9u) << steps_of(o);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 9u) << testing::steps_of(o);
   std::string index = testing::read_file(dir + "/store/index.bin");
   ASSERT_GE(index.size(), 96u);
-  EXPECT_GT(hnsw_le(index, 16, 8), 150u) << "cur_element_count: the workload's adder added records";
-  EXPECT_GT(hnsw_le(index, 8, 8), 150u) << "max_elements: the index grew past create's 100 and the add step's 150";
+  EXPECT_GT(testing::little_endian(index, 16, 8), 150u) << "cur_element_count: the workload's adder added records";
+  EXPECT_GT(testing::little_endian(index, 8, 8), 150u) << "max_elements: the index grew past create's 100 and the add step's 150";
 }
 
 // --list layout against a real index: every header field read back at its
@@ -223,7 +200,7 @@ op = "sync"
 outcome = "ok"
 )toml",
                                dir);
-  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
   std::string index = testing::read_file(dir + "/store/index.bin");
   auto at = [&](const std::string& name) {
     auto it = fields.find(name);
@@ -231,7 +208,7 @@ outcome = "ok"
       ADD_FAILURE() << "the layout has no field " << name;
       return std::uint64_t{0};
     }
-    return hnsw_le(index, it->second.first, it->second.second);
+    return testing::little_endian(index, it->second.first, it->second.second);
   };
   const std::uint64_t dim = 12, m = 8, block = 4 + 2 * m * 4 + dim * 4 + 8;
   EXPECT_EQ(at("offsetLevel0"), 0u);
@@ -251,15 +228,15 @@ outcome = "ok"
   EXPECT_DOUBLE_EQ(mult, 1 / std::log(double(m)));
   EXPECT_EQ(at("ef_construction"), 50u);
   // Element 0's block, slot(0): its link count, its DELETE_MARK, its label.
-  EXPECT_GE(hnsw_le(index, 96, 2), 1u) << "element 0's level-0 link count";
-  EXPECT_LE(hnsw_le(index, 96, 2), 2 * m);
-  EXPECT_EQ(hnsw_le(index, 98, 1), 1u) << "record 0 was removed: markDelete's DELETE_MARK";
-  EXPECT_EQ(hnsw_le(index, 96 + at("label_offset"), 8), 0u) << "element 0's label: id 0";
-  EXPECT_EQ(hnsw_le(index, 96 + 39 * block + at("label_offset"), 8), 39u) << "element 39's label: id 39";
+  EXPECT_GE(testing::little_endian(index, 96, 2), 1u) << "element 0's level-0 link count";
+  EXPECT_LE(testing::little_endian(index, 96, 2), 2 * m);
+  EXPECT_EQ(testing::little_endian(index, 98, 1), 1u) << "record 0 was removed: markDelete's DELETE_MARK";
+  EXPECT_EQ(testing::little_endian(index, 96 + at("label_offset"), 8), 0u) << "element 0's label: id 0";
+  EXPECT_EQ(testing::little_endian(index, 96 + 39 * block + at("label_offset"), 8), 39u) << "element 39's label: id 39";
   // The link-list section: a u32 byte count per element, then its lists; the file ends with the last.
   std::uint64_t links = 96 + 40 * block, end = links;
   for (int i = 0; i < 40; ++i) {
-    std::uint64_t bytes = hnsw_le(index, end, 4);
+    std::uint64_t bytes = testing::little_endian(index, end, 4);
     EXPECT_EQ(bytes % (4 + m * 4), 0u) << "element " << i << "'s upper levels are whole link lists";
     end += 4 + bytes;
   }
@@ -298,11 +275,11 @@ value = "1"
 outcome = "ok"
 )toml",
                                dir2);
-  ASSERT_EQ(std::string(to_string(t.kind)), "ok") << steps_of(t);
+  ASSERT_EQ(std::string(to_string(t.kind)), "ok") << testing::steps_of(t);
   std::string damaged = testing::read_file(dir2 + "/store/index.bin");
-  EXPECT_EQ(hnsw_le(damaged, 96 + 39 * block + 4 + 2 * m * 4 + dim * 4, 8), 123456789u) << "label(39)";
-  EXPECT_EQ(hnsw_le(damaged, 96 + 1 * block + 4 + 2 * m * 4, 4), 7u) << "vector(1)";
-  EXPECT_EQ(hnsw_le(damaged, 96 + 2 * block + 2, 1), 1u) << "slot(2) + 2: element 2's DELETE_MARK";
+  EXPECT_EQ(testing::little_endian(damaged, 96 + 39 * block + 4 + 2 * m * 4 + dim * 4, 8), 123456789u) << "label(39)";
+  EXPECT_EQ(testing::little_endian(damaged, 96 + 1 * block + 4 + 2 * m * 4, 4), 7u) << "vector(1)";
+  EXPECT_EQ(testing::little_endian(damaged, 96 + 2 * block + 2, 1), 1u) << "slot(2) + 2: element 2's DELETE_MARK";
 }
 
 // loadIndex checks that the link-list section ends where the file does: an
@@ -332,8 +309,8 @@ outcome = "error"
 )toml",
                                              count),
                                  testing::scratch_dir(std::string("forged-count-") + count));
-    EXPECT_EQ(std::string(to_string(o.kind)), "error") << count << ": " << steps_of(o);
-    ASSERT_EQ(o.steps.size(), 3u) << count << ": " << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << count << ": " << testing::steps_of(o);
+    ASSERT_EQ(o.steps.size(), 3u) << count << ": " << testing::steps_of(o);
     EXPECT_EQ(o.steps.back().code, "corrupt") << count;
     EXPECT_THAT(o.steps.back().message, HasSubstr("loadIndex: Index seems to be corrupted or unsupported")) << count;
   }
@@ -368,10 +345,10 @@ outcome = "signal"
 )toml",
                                testing::scratch_dir("maxm-ones"));
   std::string kind(to_string(o.kind));
-  EXPECT_TRUE(kind == "signal" || kind == "ubsan") << kind << ": " << steps_of(o);
-  if (kind == "signal") EXPECT_EQ(signal_name(o.signal.value_or(0)), "SIGFPE") << steps_of(o);
-  ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
-  EXPECT_EQ(*o.failed_step, 2) << "the load: " << steps_of(o);
+  EXPECT_TRUE(kind == "signal" || kind == "ubsan") << kind << ": " << testing::steps_of(o);
+  if (kind == "signal") EXPECT_EQ(signal_name(o.signal.value_or(0)), "SIGFPE") << testing::steps_of(o);
+  ASSERT_TRUE(o.failed_step.has_value()) << testing::steps_of(o);
+  EXPECT_EQ(*o.failed_step, 2) << "the load: " << testing::steps_of(o);
 }
 
 // hnswlib saves in place (std::ofstream truncates the file first): a process
@@ -398,8 +375,8 @@ expect = "error:corrupt"
 outcome = "ok"
 )toml",
                                     testing::scratch_dir("killed-during-save"));
-  EXPECT_EQ(std::string(to_string(killed.kind)), "ok") << steps_of(killed) << "\n" << killed.stderr_excerpt.text();
-  EXPECT_EQ(killed.steps.size(), 3u) << steps_of(killed);  // the load's corrupt error is the step's expect: else wrong-result
+  EXPECT_EQ(std::string(to_string(killed.kind)), "ok") << testing::steps_of(killed) << "\n" << killed.stderr_excerpt.text();
+  EXPECT_EQ(killed.steps.size(), 3u) << testing::steps_of(killed);  // the load's corrupt error is the step's expect: else wrong-result
 
   Outcome saved = run_hnswlib_cell(R"toml(
 name = "hnswlib-save-completes"
@@ -421,8 +398,8 @@ equals = 400
 outcome = "ok"
 )toml",
                                    testing::scratch_dir("save-completes"));
-  EXPECT_EQ(std::string(to_string(saved.kind)), "ok") << steps_of(saved) << "\n" << saved.stderr_excerpt.text();
-  EXPECT_EQ(saved.steps.size(), 4u) << steps_of(saved);
+  EXPECT_EQ(std::string(to_string(saved.kind)), "ok") << testing::steps_of(saved) << "\n" << saved.stderr_excerpt.text();
+  EXPECT_EQ(saved.steps.size(), 4u) << testing::steps_of(saved);
 }
 
 // What the scenario asks wrongly is invalid-argument, and the driver goes on:
@@ -485,9 +462,9 @@ op = "verify"
 outcome = "ok"
 )toml",
                                testing::scratch_dir("bad-input"));
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
   // Each bad step's expect is error:invalid-argument: any other end would have made the cell wrong-result.
-  EXPECT_EQ(o.steps.size(), 10u) << steps_of(o);
+  EXPECT_EQ(o.steps.size(), 10u) << testing::steps_of(o);
 }
 
 }  // namespace

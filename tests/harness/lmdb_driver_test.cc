@@ -22,6 +22,7 @@
 #include "crashgate/runner.h"
 #include "crashgate/scenario.h"
 #include "harness/support/crashers.h"
+#include "harness/support/engine_cells.h"
 #include "harness/support/run_fixtures.h"
 
 namespace crashgate {
@@ -38,32 +39,8 @@ constexpr const char* kLmdbDriver = "";
 #define SKIP_WITHOUT_LMDB_DRIVER() \
   if (std::string(kLmdbDriver).empty()) GTEST_SKIP() << "no LMDB driver in this build (LMDB was not found at configure)"
 
-// Runs the only cell of a one-cell scenario against the LMDB driver, in `work_dir`.
-Outcome run_lmdb_cell(const std::string& toml, const std::string& work_dir) {
-  ScenarioParse parsed = parse_scenario(toml, "inline.toml");
-  EXPECT_TRUE(parsed.errors.empty()) << (parsed.errors.empty() ? "" : parsed.errors[0].text());
-  if (!parsed.scenario) return {};
-  std::vector<Cell> cells = expand_cells(*parsed.scenario, 7);
-  EXPECT_EQ(cells.size(), 1u);
-  Checked<RunSpec> spec = cell_run_spec(cells.at(0), {kLmdbDriver}, work_dir);
-  EXPECT_TRUE(spec.ok()) << (spec ? "" : spec.error());
-  if (!spec) return {};
-  return run_observed(*spec);
-}
-
-std::string steps_of(const Outcome& o) {
-  std::string out;
-  for (const auto& s : o.steps) out += fmt::format("\n  step {} {}: {} {} {}", s.index, s.op, to_string(s.status), s.code, s.message);
-  return o.detail + out;
-}
-
-// A little-endian number of `width` bytes at `offset` of `bytes`.
-std::uint64_t lmdb_le(const std::string& bytes, std::uint64_t offset, std::uint64_t width) {
-  std::uint64_t v = 0;
-  for (std::uint64_t i = 0; i < width && offset + i < bytes.size(); ++i)
-    v |= std::uint64_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
-  return v;
-}
+// Runs the only cell of a one-cell scenario against the lmdb driver, in `work_dir`.
+Outcome run_lmdb_cell(const std::string& toml, const std::string& work_dir) { return testing::run_one_cell(toml, kLmdbDriver, work_dir); }
 
 TEST(LmdbDriver, PassesDriverCheck) {
   SKIP_WITHOUT_LMDB_DRIVER();
@@ -117,8 +94,8 @@ expect = "error:not-found"
 outcome = "ok"
 )",
                             testing::scratch_dir("round-trip"));
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-  EXPECT_EQ(o.steps.size(), 11u) << steps_of(o);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 11u) << testing::steps_of(o);
 }
 
 // Readers while writers commit and grow the map (mdb_env_set_mapsize with
@@ -155,12 +132,12 @@ what = "scan"
 outcome = "ok"
 )",
                             dir);
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-  EXPECT_EQ(o.steps.size(), 7u) << steps_of(o);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 7u) << testing::steps_of(o);
   // The add step's 100 records of 256 KiB (and the writer's 20 a commit) do not fit the first 16 MiB map.
   std::string data = testing::read_file(dir + "/store/data.mdb");
-  std::uint64_t newer = lmdb_le(data, 4096 + 144, 8) > lmdb_le(data, 144, 8) ? 4096 : 0;  // mm_txnid
-  EXPECT_GT(lmdb_le(data, newer + 32, 8), std::uint64_t{16} << 20) << "mm_mapsize: the map grew";
+  std::uint64_t newer = testing::little_endian(data, 4096 + 144, 8) > testing::little_endian(data, 144, 8) ? 4096 : 0;  // mm_txnid
+  EXPECT_GT(testing::little_endian(data, newer + 32, 8), std::uint64_t{16} << 20) << "mm_mapsize: the map grew";
 }
 
 // LMDB reads both meta pages at open and refuses the env at the first whose
@@ -188,10 +165,10 @@ outcome = "error"
                                           corrupt),
                               testing::scratch_dir(std::string("no-magic-") + metas));
     int open_step = std::string(metas) == "both" ? 3 : 2;
-    EXPECT_EQ(std::string(to_string(o.kind)), "error") << metas << ": " << steps_of(o);
-    ASSERT_TRUE(o.failed_step.has_value()) << metas << ": " << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << metas << ": " << testing::steps_of(o);
+    ASSERT_TRUE(o.failed_step.has_value()) << metas << ": " << testing::steps_of(o);
     EXPECT_EQ(*o.failed_step, open_step) << metas;
-    ASSERT_EQ(o.steps.size(), static_cast<std::size_t>(open_step + 1)) << metas << ": " << steps_of(o);
+    ASSERT_EQ(o.steps.size(), static_cast<std::size_t>(open_step + 1)) << metas << ": " << testing::steps_of(o);
     EXPECT_EQ(o.steps.back().code, "corrupt") << metas;
     EXPECT_THAT(o.steps.back().message, HasSubstr("mdb_env_open: MDB_INVALID: File is not an LMDB file")) << metas;
   }
@@ -235,12 +212,12 @@ equals = 205
 outcome = "ok"
 )",
                             dir);
-  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
   std::string data = testing::read_file(dir + "/store/data.mdb");
   ASSERT_GE(data.size(), 8192u);
   auto at = [&](const std::string& name) {
     auto [offset, width] = field("data", name);
-    return lmdb_le(data, offset, width);
+    return testing::little_endian(data, offset, width);
   };
   for (int m = 0; m < 2; ++m) {
     std::string meta = fmt::format("meta{}", m);
@@ -267,7 +244,7 @@ outcome = "ok"
   std::string lock = testing::read_file(dir + "/store/lock.mdb");
   auto lock_at = [&](const std::string& name) {
     auto [offset, width] = field("lock", name);
-    return lmdb_le(lock, offset, width);
+    return testing::little_endian(lock, offset, width);
   };
   EXPECT_EQ(lock_at("mti_magic"), 0xBEEFC0DEu);
   EXPECT_EQ(lock_at("mti_format"), 0x10001u) << "MDB_LOCK_VERSION 1 + MDB_PIDLOCK << 16";
@@ -317,8 +294,8 @@ outcome = "ok"
 )",
                                           c.when, c.parent_open ? "true" : "false", 50 + c.committed),
                               testing::scratch_dir(fmt::format("killed-{}-{}", c.when, c.parent_open)));
-    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-    ASSERT_EQ(o.steps.size(), 6u) << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+    ASSERT_EQ(o.steps.size(), 6u) << testing::steps_of(o);
     for (const auto& s : o.steps) EXPECT_EQ(std::string(to_string(s.status)), "ok") << s.index << " " << s.op << ": " << s.message;
   }
 }
@@ -349,10 +326,10 @@ outcome = "signal"
 signal = "SIGBUS"
 )",
                             dir);
-  ASSERT_EQ(std::string(to_string(o.kind)), "signal") << steps_of(o) << "\n" << o.stderr_excerpt.text();
+  ASSERT_EQ(std::string(to_string(o.kind)), "signal") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
   ASSERT_TRUE(o.signal.has_value());
   EXPECT_EQ(*o.signal, SIGBUS);
-  ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
+  ASSERT_TRUE(o.failed_step.has_value()) << testing::steps_of(o);
   EXPECT_EQ(*o.failed_step, 2) << "the scan after the cut, not the cut";
   ASSERT_TRUE(o.attribution.has_value()) << o.detail;
   EXPECT_EQ(std::filesystem::path(o.attribution->file).filename(), "data.mdb") << o.attribution->file;
@@ -390,8 +367,8 @@ op = "verify"
 outcome = "ok"
 )",
                             dir);
-  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << steps_of(o) << "\n" << o.stderr_excerpt.text();
-  EXPECT_EQ(o.steps.size(), 5u) << steps_of(o);
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o) << "\n" << o.stderr_excerpt.text();
+  EXPECT_EQ(o.steps.size(), 5u) << testing::steps_of(o);
   std::string progress = testing::read_file(dir + "/second-0.progress");
   EXPECT_THAT(progress, HasSubstr("read rounds")) << progress;
 }
@@ -434,10 +411,10 @@ outcome = "error"
 )",
                                           step),
                               testing::scratch_dir(fmt::format("bad-args-{}", n++)));
-    EXPECT_EQ(std::string(to_string(o.kind)), "error") << steps_of(o);
-    ASSERT_TRUE(o.failed_step.has_value()) << steps_of(o);
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+    ASSERT_TRUE(o.failed_step.has_value()) << testing::steps_of(o);
     EXPECT_EQ(*o.failed_step, 1);
-    ASSERT_EQ(o.steps.size(), 2u) << steps_of(o);
+    ASSERT_EQ(o.steps.size(), 2u) << testing::steps_of(o);
     EXPECT_EQ(o.steps.back().code, "invalid-argument") << o.steps.back().message;
   }
 }

@@ -29,6 +29,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <faiss/Index.h>
 
 #include "crashgate/driver_kit.h"
 #include "session.h"
@@ -48,7 +49,9 @@ using namespace crashgate::faiss_driver;
 extern "C" const char* __lsan_default_suppressions() { return "leak:faiss::read_\n"; }
 
 int main(int argc, char** argv) {
-  kit::Driver driver("faiss", "faiss-1.7.3");
+  kit::Driver driver("faiss");
+  // libfaiss is linked statically (Debian's libfaiss.a): the headers' version is the library's.
+  driver.engine("faiss", fmt::format("{}.{}.{}", FAISS_VERSION_MAJOR, FAISS_VERSION_MINOR, FAISS_VERSION_PATCH));
   std::unique_ptr<Session> session;
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)

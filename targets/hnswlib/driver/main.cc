@@ -20,6 +20,7 @@ using namespace crashgate::hnswlib_driver;
 
 int main(int argc, char** argv) {
   kit::Driver driver("hnswlib");
+  driver.engine("hnswlib", HNSWLIB_VERSION);  // the headers compiled in, as their package names them
   std::unique_ptr<Session> session;
   driver.on_start([&](const nlohmann::json&, kit::Context& context) -> Checked<Done> {
     if (const char* regression = std::getenv("CRASHGATE_REGRESSION"); regression && *regression)

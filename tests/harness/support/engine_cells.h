@@ -1,0 +1,19 @@
+// What the engine drivers' tests share: run a one-cell scenario against a
+// driver, say its steps in a failure message, read a number out of a file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "crashgate/outcome.h"
+
+namespace crashgate::testing {
+
+// Runs the only cell of the one-cell scenario `toml` with `driver`, in `work_dir`.
+Outcome run_one_cell(const std::string& toml, const std::string& driver, const std::string& work_dir);
+// The outcome's detail, then each step's op, status, code and message: for failure messages.
+std::string steps_of(const Outcome& o);
+// A little-endian number of `width` bytes at `offset` of `bytes` (bytes past the end read as 0).
+std::uint64_t little_endian(const std::string& bytes, std::uint64_t offset, std::uint64_t width);
+
+}  // namespace crashgate::testing
