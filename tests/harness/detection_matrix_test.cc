@@ -286,5 +286,25 @@ TEST(MatrixCommand, CatchesUnvalidatedHeaderAsSigbusPastEofAndReportsAnEscape) {
 #endif
 }
 
+TEST(MatrixCommand, HardenedCellsAnEarlierRunHoldsAreJudgedFromItNotRunAgain) {
+#if !VSTORE_HAS_REGRESSIONS
+  GTEST_SKIP() << "this build has no regression switches compiled in";
+#else
+  std::string root = testing::fake_build_root();
+  Outcome first = testing::run_crashgate({"run", testing::run_fixture("matrix"), "--build", testing::this_build(), "--build-root", root,
+                                          "--out", root + "/earlier"});
+  ASSERT_EQ(first.exit_code, 0) << testing::output_of(first);
+  Outcome o = testing::run_crashgate({"matrix", testing::run_fixture("matrix"), "--build", testing::this_build(), "--build-root", root,
+                                      "--out", root + "/reports", "--plain-build", testing::this_build(), "--regression",
+                                      "unvalidated-header", "--hardened-from", root + "/earlier/latest", "-j", "2"});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("(1 hardened, 1 judged from " + root + "/earlier/latest"))
+      << "the one hardened cell comes from the earlier run" << testing::output_of(o);
+  EXPECT_THAT(o.stderr_excerpt.text(), ::testing::Not(HasSubstr("run here"))) << "nothing is missing from it";
+  std::ifstream written(root + "/earlier/latest/matrix.json");
+  EXPECT_TRUE(written) << "matrix.json goes beside the run it judged";
+#endif
+}
+
 }  // namespace
 }  // namespace crashgate

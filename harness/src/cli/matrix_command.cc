@@ -29,7 +29,7 @@ struct MatrixCommandOptions {
   SelectionOptions select;
   MatrixOptions matrix;
   std::vector<std::string> regressions;  // empty: every switch
-  std::string hardened_from;
+  std::vector<std::string> hardened_from;  // runs whose hardened cells are judged instead of run again
   unsigned jobs = 0;
   std::uint64_t seed = 1;
   std::string build_root;
@@ -130,28 +130,35 @@ int matrix_command(const MatrixCommandOptions& o) {
   auto switches = load_switches(o, build_root, *cells);
   if (!switches) return kExitUsage;
 
+  // The runs' cells together; matrix.json is also written into the first run.
   std::optional<RunResults> earlier;
-  if (!o.hardened_from.empty()) {
-    auto loaded = load_results(o.hardened_from);
+  for (const std::string& from : o.hardened_from) {
+    auto loaded = load_results(from);
     if (!loaded) {
       std::cerr << "crashgate matrix: --hardened-from: " << loaded.error() << "\n";
       return kExitUsage;
     }
-    earlier = std::move(*loaded);
+    if (!earlier)
+      earlier = std::move(*loaded);
+    else
+      earlier->cells.insert(earlier->cells.end(), loaded->cells.begin(), loaded->cells.end());
   }
+  std::string earlier_name = o.hardened_from.size() == 1 ? o.hardened_from.front()
+                                                          : fmt::format("{} runs", o.hardened_from.size());
   std::vector<MatrixCell> plan = plan_detection_matrix(*cells, *switches, o.matrix);
-  // With --hardened-from, the hardened cells are judged from that run instead of run again.
+  // With --hardened-from, the hardened cells those runs hold are judged from
+  // them instead of run again; the ones they lack run here.
   std::vector<CellResult> reused;
   if (earlier) {
-    std::set<std::string> wanted;
+    std::set<std::string> wanted, found;
     for (const MatrixCell& m : plan)
       if (m.role == MatrixRole::hardened) wanted.insert(m.planned.cell.id);
     for (const CellResult& c : earlier->cells)
-      if (wanted.count(c.cell.id)) reused.push_back(c);
-    if (reused.size() != wanted.size())
-      std::cerr << fmt::format("crashgate matrix: note: {} holds {} of the {} hardened cells; the rest count as not met\n",
-                               o.hardened_from, reused.size(), wanted.size());
-    std::erase_if(plan, [](const MatrixCell& m) { return m.role == MatrixRole::hardened; });
+      if (wanted.count(c.cell.id) && found.insert(c.cell.id).second) reused.push_back(c);
+    if (found.size() != wanted.size())
+      std::cerr << fmt::format("crashgate matrix: note: {} hold {} of the {} hardened cells; the other {} run here\n",
+                               earlier_name, found.size(), wanted.size(), wanted.size() - found.size());
+    std::erase_if(plan, [&](const MatrixCell& m) { return m.role == MatrixRole::hardened && found.count(m.planned.cell.id); });
   }
 
   std::string reports = std::filesystem::absolute(o.out.empty() ? build_root + "/reports" : o.out).lexically_normal().string();
@@ -178,7 +185,7 @@ int matrix_command(const MatrixCommandOptions& o) {
                            "writing {}\n",
                            run_dir->id, switches->size(), run_plan.cells.size() + reused.size(),
                            std::count(roles.begin(), roles.end(), MatrixRole::hardened) + reused.size(),
-                           earlier ? fmt::format(", {} judged from {}", reused.size(), o.hardened_from) : "", injected,
+                           earlier ? fmt::format(", {} judged from {}", reused.size(), earlier_name) : "", injected,
                            std::count(roles.begin(), roles.end(), MatrixRole::replay), o.seed, run_plan.jobs,
                            display_path(run_dir->path));
   std::cout.flush();
@@ -277,7 +284,8 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
       ->type_name("IDS");
   cmd->add_option("--hardened-from", o->hardened_from,
                   "Judge the hardened cells from this run (a run directory or results.json) instead of running them; "
-                  "matrix.json is written there too")
+                  "repeatable: the runs' cells together. Cells none of them holds run here. matrix.json is written "
+                  "into the first run too")
       ->type_name("RUN");
   cmd->add_option("--plain-build", o->matrix.plain_build, "The build without sanitizers that has the switches (default debug)");
   cmd->add_option("--sample", o->matrix.sample,
