@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 
 #include "harness/support/crashers.h"
@@ -19,6 +20,10 @@ Outcome driver_check(const std::string& driver, const std::string& broken = "") 
   spec.argv = {testing::crashgate_binary(), "driver-check", driver, "--timeout", "30s",
                "--work-dir", testing::scratch_dir("driver-check-" + (broken.empty() ? "conforming" : broken))};
   if (!broken.empty()) spec.env.emplace_back("BROKEN", broken);
+  // driver-check runs twelve checks, each up to its own 30 s: the Python driver
+  // starts an interpreter for each, about 18 s in all under TSan, and past the
+  // runner's default 30 s wall on a loaded machine (it was killed half way).
+  spec.limits.wall = std::chrono::seconds(180);
   spec.trace = false;
   return run_observed(spec);
 }
