@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/outcome_kind.h"
+#include "crashgate/runner.h"
 #include "crashgate/triage.h"
 
 namespace crashgate {
@@ -40,19 +41,11 @@ std::string relative_to(const std::string& path, const std::string& root) {
   return rel.string();
 }
 
-std::string shell_word(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=,:+") == std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 // The command that reproduces a scenario cell from a clean checkout: the run
 // seed is crashgate's default, so the cell's own seed is derived the same way.
 std::string scenario_repro(const CellResult& cell, const std::string& source_root) {
   return fmt::format("build/release/bin/crashgate run {} --build {} --filter {}",
-                     shell_word(relative_to(cell.scenario_file, source_root)), cell.cell.build, shell_word(cell.cell.id));
+                     shell_quote(relative_to(cell.scenario_file, source_root)), cell.cell.build, shell_quote(cell.cell.id));
 }
 
 const Outcome* last_outcome(const CellResult& cell) {

@@ -5,16 +5,9 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/runner.h"  // shell_quote
+
 namespace crashgate {
-namespace {
-
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-}  // namespace
 
 DriverListing list_from_driver(const std::string& driver, const std::string& what, const std::string& key) {
   DriverListing out;
