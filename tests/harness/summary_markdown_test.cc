@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/summary_markdown.h"
+#include "crashgate/triage.h"
 #include "harness/support/gate_results.h"
 
 namespace crashgate {
@@ -43,6 +44,26 @@ TEST(SummaryMarkdown, OpensWithTheVerdictThenListsNewFailuresWithDiagnosisSignat
   EXPECT_THAT(md, HasSubstr("`old/vstore/debug` — fail in the baseline too"));
   EXPECT_THAT(md, HasSubstr("Compared with the baseline `reports/baseline.json`"));
   EXPECT_THAT(md, HasSubstr("build/reports/x/report.html, build/reports/x/results.json"));
+}
+
+TEST(SummaryMarkdown, ARunOfSeveralEnginesSaysEachOnesKnownAndNewFailures) {
+  KnownIssues known = *KnownIssues::parse("[[issue]]\nid = \"L-1\"\ntitle = \"t\"\nengine = \"lmdb\"\nsignatures = [\"00000000000000aa\"]\n", "k.toml");
+  std::vector<CellResult> cells = {gate_cell("a/lmdb/release[x=1]", Verdict::fail, "00000000000000aa"),
+                                   gate_cell("a/lmdb/release[x=2]", Verdict::fail, "00000000000000aa"),
+                                   gate_cell("b/lmdb/release", Verdict::fail, "00000000000000cc"),
+                                   gate_cell("c/vstore/release", Verdict::pass)};
+  for (int i = 0; i < 3; ++i) {
+    cells[i].cell.target = "lmdb";
+    cells[i].attempts.back().outcome.engine = EngineId{"lmdb", "0.9.24"};
+  }
+  cells[3].cell.target = "vstore";
+  auto run = gate_run(cells);
+  std::string md = summary_markdown(run, decide_gate(run, {.known_issues = &known}), {});
+  EXPECT_THAT(md, HasSubstr("Engines: `lmdb` 0.9.24: 3 cells, 2 known (1 distinct crash), **1 new** · `vstore`: 1 cells, 0 known (0 distinct crashes), 0 new."))
+      << md;
+  auto one = gate_run({cells[3]});
+  EXPECT_THAT(summary_markdown(one, decide_gate(one, {}), {}), ::testing::Not(HasSubstr("Engines:")))
+      << "one engine: the counts above say it all";
 }
 
 TEST(SummaryMarkdown, APassingGateSaysSoFirst) {

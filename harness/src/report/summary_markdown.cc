@@ -3,9 +3,12 @@
 #include "crashgate/run_directory.h"
 #include "crashgate/summary_markdown.h"
 
+#include "crashgate/findings.h"  // engine_of
+
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+#include <set>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -101,6 +104,40 @@ struct Section {
   std::function<std::string(std::size_t)> item;
 };
 
+// One line for a run of more than one engine: each engine (and the version
+// its cells ran), its cells, its known failures and their distinct crashes,
+// and what is new in it, so an engine's known findings are not lost among the rest.
+std::string engines_line(const RunResults& r, const GateDecision& d) {
+  struct Tally {
+    std::string version;
+    std::size_t cells = 0, known = 0, fresh = 0;
+    std::set<std::string> known_signatures;
+  };
+  std::map<std::string, Tally> by_engine;
+  for (const CellResult& c : r.cells) {
+    Tally& t = by_engine[engine_of(c)];
+    ++t.cells;
+    for (const Attempt& a : c.attempts)
+      if (a.outcome.engine && !a.outcome.engine->version.empty()) t.version = a.outcome.engine->version;
+  }
+  if (by_engine.size() < 2) return "";
+  for (const GateCell& g : d.known) {
+    Tally& t = by_engine[engine_of(r.cells[g.index])];
+    ++t.known;
+    if (!g.signature.empty()) t.known_signatures.insert(g.signature);
+  }
+  for (const GateCell& g : d.new_failures) ++by_engine[engine_of(r.cells[g.index])].fresh;
+  std::string out = "Engines:";
+  bool first = true;
+  for (const auto& [engine, t] : by_engine) {
+    out += fmt::format("{} {}{}: {} cells, {} known ({} distinct crash{}), {}", first ? "" : " ·", code(engine, 40),
+                       t.version.empty() ? "" : " " + plain(t.version, 40), t.cells, t.known, t.known_signatures.size(),
+                       t.known_signatures.size() == 1 ? "" : "es", t.fresh ? fmt::format("**{} new**", t.fresh) : "0 new");
+    first = false;
+  }
+  return out + ".\n";
+}
+
 std::string render_section(const Section& s, std::size_t budget, const std::string& where_more) {
   if (s.count == 0) return "";
   std::string out = fmt::format("\n### {} ({})\n\n", s.heading, s.count);
@@ -138,6 +175,7 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
   if (!r.merged_from.empty()) out += fmt::format(" Merged from {} runs.", r.merged_from.size());
   if (!r.regression.empty()) out += fmt::format(" Regression switched on for every cell that can take it: {}.", code(r.regression, 200));
   out += "\n";
+  if (std::string engines = engines_line(r, d); !engines.empty()) out += "\n" + engines;
 
   std::string where = options.run_dir.empty() ? std::string("report.html, results.json")
                                               : fmt::format("{}/report.html, {}/results.json", options.run_dir, options.run_dir);
