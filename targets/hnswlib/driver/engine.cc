@@ -169,17 +169,3 @@ std::uint64_t Engine::save_size() const {
 }
 
 }  // namespace crashgate::hnswlib_driver
-
-#if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-// TSan's deadlock detector reports hnswlib 0.6.2's addPoint on its own, one
-// thread, no workload: addPoint holds the new element's link_list_locks_ entry
-// (hnswalg.h:1036) while searchBaseLayer takes each visited element's
-// (hnswalg.h:192), and the next addPoint takes them the other way round: a
-// lock-order inversion over the element locks (hnswlib's design; reported as
-// its finding). Left in, every tsan cell that adds two records ends there and
-// the races behind it are never seen; so this one report of hnswlib's, and only
-// it, is suppressed (data races and everything else stay on).
-extern "C" const char* __tsan_default_suppressions() { return "deadlock:hnswlib::HierarchicalNSW<float>::addPoint\n"; }
-#endif
-#endif
