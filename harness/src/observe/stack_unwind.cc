@@ -118,6 +118,15 @@ int on_thread(Dwfl_Thread* dwfl_thread, void* arg) {
   thread.tid = dwfl_thread_tid(dwfl_thread);
   thread.name = thread_name(walk->pid, static_cast<pid_t>(thread.tid));
   thread.role = thread.tid == walk->crashing_tid ? "crashed" : "thread";
+  // A thread that is not ptrace-stopped (it was cloned, or was ending, while
+  // the others were being stopped) is left alone: libdwfl (elfutils 0.188)
+  // would fail to read its registers and, never detaching it, abort on an
+  // assertion at the next thread (linux-pid-attach.c, tid_attached == 0).
+  if (!read_registers(static_cast<pid_t>(thread.tid))) {
+    thread.error = "not unwound: the thread was not stopped under ptrace (it started or ended while the others were stopped)";
+    walk->threads->push_back(std::move(thread));
+    return DWARF_CB_OK;
+  }
   FrameWalk frames{walk->dwfl, &thread, walk->max_frames};
   // The end of a stack often reads as an error (no CFI for _start); only an empty walk is a failure.
   if (dwfl_thread_getframes(dwfl_thread, on_frame, &frames) != 0 && thread.frames.empty())
