@@ -14,6 +14,7 @@
 
 #include "crashgate/report_writers.h"
 #include "harness/support/crashers.h"
+#include "harness/support/gate_results.h"
 #include "harness/support/report_fixtures.h"
 
 namespace crashgate {
@@ -174,6 +175,28 @@ TEST(ReportHtml, TheRegressionMatrixIsASecondGridWhenTheRunHasOne) {
   RenderedPage without = render(write_html(testing::report_results(), inputs_with_field_report()), "no-matrix");
   ASSERT_EQ(without.problem, "");
   EXPECT_THAT(without.dom, Not(HasSubstr("Regression matrix"))) << "no matrix.json: no second grid";
+}
+
+TEST(ReportHtml, ARunOfSeveralEnginesTabulatesEachEnginesKnownAndUnknownFailures) {
+  std::vector<CellResult> cells = {testing::gate_cell("a/lmdb/release[x=1]", Verdict::fail, "00000000000000aa"),
+                                   testing::gate_cell("a/lmdb/release[x=2]", Verdict::fail, "00000000000000aa"),
+                                   testing::gate_cell("b/lmdb/release", Verdict::fail, "00000000000000cc"),
+                                   testing::gate_cell("c/lmdb/release", Verdict::pass),
+                                   testing::gate_cell("c/vstore/release", Verdict::pass)};
+  for (int i = 0; i < 4; ++i) {
+    cells[i].cell.target = "lmdb";
+    cells[i].attempts.back().outcome.engine = EngineId{"lmdb", "0.9.24"};
+  }
+  for (int i = 0; i < 2; ++i) cells[i].attempts.back().outcome.known_issue = KnownIssueMatch{"LMDB-1", "t", "", "signature"};
+  cells[4].cell.target = "vstore";
+  RenderedPage page = render(write_html(testing::gate_run(cells)), "engines");
+  ASSERT_EQ(page.problem, "");
+  EXPECT_THAT(page.dom, HasSubstr("<tr data-engine=\"lmdb\"><th scope=\"row\">lmdb</th><td>0.9.24</td><td>4</td><td>1</td>"
+                                  "<td>2 (1 distinct crash)</td><td class=\"v-fail\">1</td></tr>"));
+  EXPECT_THAT(page.dom, HasSubstr("<tr data-engine=\"vstore\"><th scope=\"row\">vstore</th><td>–</td><td>1</td><td>1</td>"
+                                  "<td>0 (0 distinct crashes)</td><td class=\"\">0</td></tr>"));
+  EXPECT_THAT(write_html(testing::gate_run({cells[4]})), Not(HasSubstr("id=\"engines\"")))
+      << "one engine: the counts above the grid say it all";
 }
 
 TEST(ReportHtml, NoCellsRendersAnEmptyReport) {

@@ -1,14 +1,17 @@
 // report.html: one self-contained page (inline CSS, no script, no URL; a
-// Content-Security-Policy forbids fetching anything): the run, the cell matrix
-// as a grid coloured by verdict, the regression matrix when the run has one,
-// each failing cell's diagnosis, the field reports replayed, and run times.
+// Content-Security-Policy forbids fetching anything): the run, each engine's
+// counts when it ran several, the cell matrix as a grid coloured by verdict,
+// the regression matrix when the run has one, each failing cell's diagnosis,
+// the field reports replayed, and run times.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <vector>
 
+#include "crashgate/findings.h"  // engine_of
 #include "report/html_parts.h"
 #include "report/report_text.h"
 
@@ -154,6 +157,44 @@ void append_grid(std::string& out, const RunResults& r) {
   out += "</tbody>\n</table>\n</section>\n";
 }
 
+// For a run of more than one engine: each engine, the version its cells ran,
+// its cells, how many failed with a known issue (and in how many distinct
+// crashes) and how many failed with none, so one engine's known findings are
+// not lost among another's. Known = the issue each failure matched when it ran.
+void append_engines(std::string& out, const RunResults& r) {
+  struct Tally {
+    std::string version;
+    std::size_t cells = 0, passed = 0, known = 0, unknown = 0;
+    std::set<std::string> known_signatures;
+  };
+  std::map<std::string, Tally> by_engine;
+  for (const CellResult& cell : r.cells) {
+    Tally& t = by_engine[engine_of(cell)];
+    ++t.cells;
+    const Outcome* last = cell.attempts.empty() ? nullptr : &cell.attempts.back().outcome;
+    if (last && last->engine && !last->engine->version.empty()) t.version = last->engine->version;
+    if (cell.verdict == Verdict::pass) ++t.passed;
+    if (cell.verdict != Verdict::fail && cell.verdict != Verdict::flaky) continue;
+    if (last && last->known_issue) {
+      ++t.known;
+      if (!last->signature.empty()) t.known_signatures.insert(last->signature);
+    } else {
+      ++t.unknown;
+    }
+  }
+  if (by_engine.size() < 2) return;
+  out += "<section id=\"engines\">\n<h2>Engines</h2>\n<table class=\"grid\" id=\"engine-grid\">\n<thead><tr><th>engine</th>"
+         "<th>version</th><th>cells</th><th>passed</th><th>failed, known issue</th><th>failed, no known issue</th></tr></thead>\n"
+         "<tbody>\n";
+  for (const auto& [engine, t] : by_engine)
+    out += fmt::format("<tr data-engine=\"{}\"><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{} ({} distinct "
+                       "crash{})</td><td class=\"{}\">{}</td></tr>\n",
+                       e(engine), e(engine), e(t.version.empty() ? "\u2013" : t.version), t.cells, t.passed, t.known,
+                       t.known_signatures.size(), t.known_signatures.size() == 1 ? "" : "es",
+                       t.unknown ? report::verdict_class(Verdict::fail) : "", t.unknown);
+  out += "</tbody>\n</table>\n</section>\n";
+}
+
 // matrix.json (crashgate.matrix/1): each regression, caught or escaped, and which cells caught it.
 void append_matrix(std::string& out, const ReportInputs& inputs) {
   if (!inputs.matrix && inputs.matrix_problem.empty()) return;
@@ -234,6 +275,7 @@ std::string write_html(const RunResults& r, const ReportInputs& inputs) {
       "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   out += fmt::format("<title>crashgate run {}</title>\n<style>{}</style>\n</head>\n<body>\n", e(r.run_id), kStyle);
   append_header(out, r);
+  append_engines(out, r);
   append_grid(out, r);
   append_matrix(out, inputs);
 
