@@ -171,6 +171,34 @@ TEST(RunCommand, SelectionsThatNameNothingAreUsageErrors) {
   EXPECT_THAT(err_text(missing), HasSubstr("no-such-dir:0:0: no such file or directory"));
 }
 
+TEST(RunCommand, InBuildsRunsAScenarioInBuildsItDoesNotName) {
+  // A scenario that names only another build, as the engine scenarios name only release.
+  std::string other = this_build() == "release" ? "debug" : "release";
+  std::string dir = scratch_dir("in-builds");
+  testing::write_file(dir + "/elsewhere.toml", "name = \"elsewhere\"\nsummary = \"s\"\ntargets = [\"test\"]\nbuilds = [\"" + other +
+                                                   "\"]\n[[step]]\nop = \"create\"\ndim = 4\nvectors = 8\n[[step]]\nop = \"count\"\n[expect]\noutcome = \"ok\"\n");
+  std::string root = fake_build_root(), out = scratch_dir("reports");
+  std::vector<std::string> base = {"run", dir, "--build-root", root, "--out", out};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_crashgate(args);
+  };
+  Outcome named_only = with({"--build", this_build()});
+  EXPECT_EQ(named_only.exit_code, 2);
+  EXPECT_THAT(err_text(named_only), HasSubstr("--build " + this_build() + ": no scenario names this build"));
+
+  Outcome moved = with({"--in-builds", this_build()});
+  ASSERT_EQ(moved.exit_code, 0) << testing::output_of(moved);
+  auto results = latest_results(out);
+  ASSERT_EQ(results["cells"].size(), 1u) << results["cells"].dump(1);
+  EXPECT_EQ(results["cells"][0]["id"], "elsewhere/test/" + this_build());
+
+  Outcome typo = with({"--in-builds", "asn"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_THAT(err_text(typo), HasSubstr("--in-builds asn: not a build (the builds: release, debug, asan, tsan, fuzz, coverage)"));
+}
+
 TEST(RunCommand, TheSeedIsRecordedAndDecidesEveryCellsSeed) {
   std::string root = fake_build_root();
   auto cell_seed = [&](const std::string& out, std::vector<std::string> extra) {

@@ -2,6 +2,9 @@
 
 #include <iostream>
 
+#include <fmt/format.h>
+
+#include "crashgate/builds.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/param_sources.h"
 
@@ -13,6 +16,12 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
   command.add_option("paths", options.paths, "Scenario files, or directories searched recursively for *.toml (default: scenarios/)")
       ->type_name("PATH");
   command.add_option("--build", options.selection.builds, "Only these builds (comma-separated: release,asan,tsan)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("BUILDS");
+  command.add_option("--in-builds", options.in_builds,
+                     "Run every scenario in these builds instead of the ones it names (comma-separated; e.g. the "
+                     "release-only engine scenarios under asan,tsan in a nightly job)")
       ->delimiter(',')
       ->allow_extra_args(false)
       ->type_name("BUILDS");
@@ -56,7 +65,16 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
   }
   if (shard_out) *shard_out = shard;
   std::vector<std::string> paths = options.paths.empty() ? std::vector<std::string>{"scenarios/"} : options.paths;
+  bool bad_build = false;
+  for (const auto& build : options.in_builds)
+    if (!is_build(build)) {
+      std::cerr << fmt::format("crashgate {}: --in-builds {}: not a build (the builds: {})\n", command, build, build_names());
+      bad_build = true;
+    }
+  if (bad_build) return std::nullopt;
   ScenarioCatalog catalog = load_catalog(paths);
+  for (Scenario& s : catalog.scenarios)
+    if (!options.in_builds.empty()) s.builds = options.in_builds;
   for (const auto& error : catalog.errors) std::cerr << error.text() << "\n";
   if (!catalog.errors.empty()) {
     std::cerr << "crashgate " << command << ": " << catalog.errors.size()

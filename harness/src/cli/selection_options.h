@@ -15,6 +15,7 @@ namespace crashgate {
 struct SelectionOptions {
   std::vector<std::string> paths;    // default: scenarios/
   CellSelection selection;
+  std::vector<std::string> in_builds;  // --in-builds: every scenario runs in these builds, not the ones it names
   std::string shard;                 // --shard I/N; "" = the environment's (shard.h), else all
 };
 
