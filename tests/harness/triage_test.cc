@@ -161,6 +161,31 @@ TEST(KnownIssues, AnEngineIssueMatchesOnlyThatEngineAtTheVersionsItNames) {
   EXPECT_TRUE(any_version->match(o)) << "no versions: every version of the engine";
 }
 
+TEST(KnownIssues, AnIssueScopedToCellsMatchesOnlyThoseCellsOutcomes) {
+  Outcome o = sigbus_in({"hnswlib::HierarchicalNSW<float>::searchKnn()", "main()"});
+  triage(o, nullptr);
+  auto known = KnownIssues::parse("[[issue]]\nid = \"H-10\"\ntitle = \"t\"\n"
+                                  "cells = [\"hnswlib-concurrent/hnswlib/*[workload=resize]\"]\nstates = [\"signal *\"]\n",
+                                  "k.toml");
+  ASSERT_TRUE(known) << known.error();
+  EXPECT_TRUE(known->match(o, "hnswlib-concurrent/hnswlib/release[workload=resize]"));
+  EXPECT_FALSE(known->match(o, "hnswlib-concurrent/hnswlib/release[workload=add]")) << "another cell of the scenario";
+  EXPECT_FALSE(known->match(o, "hnswlib-header-fields/hnswlib/release[spot=x,value=0]")) << "the same crash elsewhere is new";
+  EXPECT_FALSE(known->match(o)) << "an outcome of no cell (crashgate exec)";
+
+  auto both = KnownIssues::parse("[[issue]]\nid = \"H-1\"\ntitle = \"t\"\nstates = [\"signal SIGBUS*\"]\n"
+                                 "[[issue]]\nid = \"H-10\"\ntitle = \"t\"\n"
+                                 "cells = [\"hnswlib-concurrent/hnswlib/*[workload=resize]\"]\nstates = [\"*\"]\n",
+                                 "k.toml");
+  ASSERT_TRUE(both) << both.error();
+  EXPECT_EQ(both->match(o, "hnswlib-concurrent/hnswlib/release[workload=resize]")->id, "H-10") << "the cells' issue first";
+  EXPECT_EQ(both->match(o, "hnswlib-header-fields/hnswlib/release[spot=x,value=0]")->id, "H-1");
+  Outcome again = o;
+  triage(again, &*known, "hnswlib-concurrent/hnswlib/asan[workload=resize]");
+  ASSERT_TRUE(again.known_issue);
+  EXPECT_EQ(again.known_issue->id, "H-10");
+}
+
 TEST(KnownIssues, MalformedFilesSayWhereAndWhat) {
   auto nothing = KnownIssues::parse("[[issue]]\nid = \"A\"\ntitle = \"t\"\n", "k.toml");
   ASSERT_FALSE(nothing);

@@ -58,6 +58,7 @@ struct RunSpec {
                                            // crashgate judges every step-end against it
   bool sanitizer_options = true;           // add defaults to *SAN_OPTIONS (a user's own keys win)
   bool trace = true;                       // ptrace the run; off: exit status and reports only
+  std::string cell_id;                     // the scenario cell this run is ("" none): known issues may name cells
 };
 
 struct RunContext {

@@ -63,6 +63,10 @@ class KnownIssues {
     std::string engine;
     std::vector<std::string> versions;
     std::string upstream;  // what the engine's own tracker and newer versions say of it (findings print it)
+    // Globs over cell ids (cell_glob_match): when given, the issue matches
+    // only outcomes of those cells, e.g. a concurrency scenario's, where the
+    // crash lands somewhere else each run and only the cell names the bug.
+    std::vector<std::string> cells;
   };
   const Issue* find(std::string_view id) const;
   // Loads and validates a file; the failure says "file:line:column: what"
@@ -70,7 +74,9 @@ class KnownIssues {
   static Checked<KnownIssues> load(const std::string& path);
   static Checked<KnownIssues> parse(std::string_view text, const std::string& source_name);
 
-  std::optional<KnownIssueMatch> match(const Outcome& outcome) const;
+  // `cell_id`: the scenario cell the outcome is of ("" for none: then issues
+  // scoped to `cells` do not match).
+  std::optional<KnownIssueMatch> match(const Outcome& outcome, std::string_view cell_id = {}) const;
   const std::vector<Issue>& issues() const { return issues_; }
 
  private:
@@ -78,6 +84,6 @@ class KnownIssues {
 };
 
 // Fills crash_state, signature and known_issue (when `known` is given).
-void triage(Outcome& outcome, const KnownIssues* known);
+void triage(Outcome& outcome, const KnownIssues* known, std::string_view cell_id = {});
 
 }  // namespace crashgate

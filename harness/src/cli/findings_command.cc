@@ -67,7 +67,7 @@ int findings_command(const FindingsOptions& o) {
       // Matched again against the known issues as they are now, as the gate does.
       for (CellResult& cell : results->cells)
         for (Attempt& a : cell.attempts)
-          if (!a.outcome.crash_state.empty()) a.outcome.known_issue = known ? known->match(a.outcome) : std::nullopt;
+          if (!a.outcome.crash_state.empty()) a.outcome.known_issue = known ? known->match(a.outcome, cell.cell.id) : std::nullopt;
       inputs.push_back({std::move(*results), run});
     }
   auto by_engine = collect_findings(inputs, fs::current_path().string());

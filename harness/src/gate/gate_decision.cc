@@ -12,8 +12,8 @@ std::string plural(std::size_t n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
-std::optional<KnownIssueMatch> known_match(const Outcome& o, const KnownIssues* known) {
-  if (known) return o.signature.empty() && o.crash_state.empty() ? std::nullopt : known->match(o);
+std::optional<KnownIssueMatch> known_match(const Outcome& o, const std::string& cell_id, const KnownIssues* known) {
+  if (known) return o.signature.empty() && o.crash_state.empty() ? std::nullopt : known->match(o, cell_id);
   return o.known_issue;
 }
 
@@ -66,7 +66,7 @@ GateDecision decide_gate(const RunResults& results, const GateOptions& options) 
       continue;
     }
     if (!signature.empty()) crashed_now.insert(signature);
-    auto issue = attempt ? known_match(attempt->outcome, options.known_issues) : std::nullopt;
+    auto issue = attempt ? known_match(attempt->outcome, cell.cell.id, options.known_issues) : std::nullopt;
     bool new_signature = !signature.empty() && !(base && base->holds_signature(signature)) && !issue;
     GateCell g{i, GateClass::new_failure, "", signature, new_signature};
     if (new_signature) {

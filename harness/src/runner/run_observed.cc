@@ -198,7 +198,7 @@ Outcome run_observed(const RunSpec& spec, const RunContext& context) {
   if (spec.driver_protocol) read_step_events(pump.event_lines(), obs, spec.step_expects);
 
   Outcome outcome = classify(obs);
-  triage(outcome, context.known_issues);
+  triage(outcome, context.known_issues, spec.cell_id);
   outcome.repro = repro_command(spec);
   return outcome;
 }

@@ -97,6 +97,7 @@ Checked<RunSpec> cell_run_spec(const Cell& cell, const std::vector<std::string>&
   spec.work_dir = work_dir;
   spec.limits = cell.limits;
   spec.driver_protocol = true;
+  spec.cell_id = cell.id;
   for (const auto& step : cell.steps) {
     if (static_cast<std::size_t>(step.index) >= spec.step_expects.size()) spec.step_expects.resize(step.index + 1);
     if (auto it = step.args.find("expect"); it != step.args.end() && it->is_string()) spec.step_expects[step.index] = *it;

@@ -186,11 +186,11 @@ std::string crash_signature(std::string_view state) {
   return fmt::format("{:016x}", XXH3_64bits(state.data(), state.size()));
 }
 
-void triage(Outcome& outcome, const KnownIssues* known) {
+void triage(Outcome& outcome, const KnownIssues* known, std::string_view cell_id) {
   outcome.crash_state = crash_state(outcome);
   outcome.signature = outcome.crash_state.empty() ? "" : crash_signature(outcome.crash_state);
   outcome.known_issue.reset();
-  if (known && !outcome.crash_state.empty()) outcome.known_issue = known->match(outcome);
+  if (known && !outcome.crash_state.empty()) outcome.known_issue = known->match(outcome, cell_id);
 }
 
 }  // namespace crashgate

@@ -2,11 +2,14 @@
 #include <fnmatch.h>
 
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "crashgate/cell_selection.h"  // cell_glob_match
 #include "crashgate/triage.h"
 
 namespace crashgate {
@@ -75,11 +78,11 @@ Checked<KnownIssues> KnownIssues::parse(std::string_view text, const std::string
         auto value = node.value<std::string>();
         if (!value) return failure(fmt::format("{}: '{}' must be a string", where(source, node.source()), k));
         (k == "id" ? issue.id : k == "title" ? issue.title : k == "url" ? issue.url : k == "engine" ? issue.engine : issue.upstream) = *value;
-      } else if (k == "signatures" || k == "states" || k == "versions") {
-        auto& into = k == "signatures" ? issue.signatures : k == "states" ? issue.states : issue.versions;
+      } else if (k == "signatures" || k == "states" || k == "versions" || k == "cells") {
+        auto& into = k == "signatures" ? issue.signatures : k == "states" ? issue.states : k == "cells" ? issue.cells : issue.versions;
         if (auto read = read_strings(node, source, k, into); !read) return failure(read.error());
       } else {
-        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, engine, versions, upstream, signatures, states)",
+        return failure(fmt::format("{}: unknown key '{}' in an issue (expected id, title, url, engine, versions, upstream, signatures, states, cells)",
                                    where(source, node.source()), k));
       }
     }
@@ -104,16 +107,27 @@ const KnownIssues::Issue* KnownIssues::find(std::string_view id) const {
   return nullptr;
 }
 
-std::optional<KnownIssueMatch> KnownIssues::match(const Outcome& outcome) const {
-  for (const auto& issue : issues_)
-    for (const auto& signature : issue.signatures)
-      if (signature == outcome.signature && about_engine_of(issue, outcome))
-        return KnownIssueMatch{issue.id, issue.title, issue.url, "signature"};
-  for (const auto& issue : issues_)
-    if (about_engine_of(issue, outcome))
-      for (const auto& pattern : issue.states)
-        if (fnmatch(pattern.c_str(), outcome.crash_state.c_str(), 0) == 0)
-          return KnownIssueMatch{issue.id, issue.title, issue.url, "state"};
+std::optional<KnownIssueMatch> KnownIssues::match(const Outcome& outcome, std::string_view cell_id) const {
+  auto applies = [&](const Issue& issue) {
+    if (!about_engine_of(issue, outcome)) return false;
+    if (issue.cells.empty()) return true;
+    return !cell_id.empty() && std::any_of(issue.cells.begin(), issue.cells.end(),
+                                           [&](const std::string& glob) { return cell_glob_match(glob, cell_id); });
+  };
+  // An issue scoped to cells is the more specific: it is tried first, so a
+  // concurrency cell's crash is its issue even where another's state glob fits it.
+  for (bool scoped : {true, false}) {
+    for (const auto& issue : issues_)
+      if (issue.cells.empty() != scoped)
+        for (const auto& signature : issue.signatures)
+          if (signature == outcome.signature && applies(issue))
+            return KnownIssueMatch{issue.id, issue.title, issue.url, "signature"};
+    for (const auto& issue : issues_)
+      if (issue.cells.empty() != scoped && applies(issue))
+        for (const auto& pattern : issue.states)
+          if (fnmatch(pattern.c_str(), outcome.crash_state.c_str(), 0) == 0)
+            return KnownIssueMatch{issue.id, issue.title, issue.url, "state"};
+  }
   return std::nullopt;
 }
 
