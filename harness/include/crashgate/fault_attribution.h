@@ -22,8 +22,10 @@ struct MapEntry {
   std::uint64_t inode = 0;
   std::string path;        // "/data/vectors.bin", "[stack]", "" for anonymous
   std::string line;        // the line as read
+  // A core's NT_FILE names a mapping's file but not its inode: its reader sets this instead.
+  bool named_file = false;
   bool contains(std::uint64_t address) const { return address >= start && address < end; }
-  bool file_backed() const { return inode != 0 && !path.empty() && path.front() == '/'; }
+  bool file_backed() const { return (inode != 0 || named_file) && !path.empty() && path.front() == '/'; }
 };
 
 // Parses /proc/PID/maps text; lines that do not parse are skipped.
@@ -41,6 +43,8 @@ struct FaultContext {
   std::optional<std::uint64_t> main_stack_limit;  // RLIMIT_STACK soft limit
   // Size of a mapped file now; the runner stats it while the process is stopped.
   std::function<std::optional<std::uint64_t>(const MapEntry&)> file_size;
+  // The size is read long after the fault (a core from the field): say "now".
+  bool file_size_later = false;
 };
 
 // Explains ctx.address against `maps`. Meaningful for SIGSEGV and SIGBUS faults.

@@ -130,5 +130,8 @@ struct Outcome {
 std::string signal_name(int signo);              // "SIGBUS"; "signal 42" when unnamed
 std::optional<int> parse_signal_name(std::string_view name);  // "SIGBUS" or "BUS" -> 7
 std::string si_code_name(int signo, int si_code);  // "BUS_ADRERR", "SEGV_MAPERR", "SI_TKILL", ...
+// "SIGBUS (BUS_ADRERR): read at offset ... of data.mdb, ...": an outcome's
+// signal, code and attribution (or fault address) in one phrase.
+std::string signal_detail(const Outcome& outcome);
 
 }  // namespace crashgate

@@ -74,15 +74,6 @@ void take_signal_capture(Outcome& o, const SignalCapture& c) {
   for (const auto& note : c.notes) o.notes.push_back(note);
 }
 
-std::string signal_detail(const Outcome& o) {
-  std::string text = signal_name(*o.signal);
-  if (o.si_code) text += fmt::format(" ({})", si_code_name(*o.signal, *o.si_code));
-  if (o.attribution && !o.attribution->description.empty()) text += ": " + o.attribution->description;
-  else if (o.fault_address && (*o.signal == SIGSEGV || *o.signal == SIGBUS))
-    text += fmt::format(" at 0x{:x}", *o.fault_address);
-  return text;
-}
-
 void mark_failed_step(Outcome& o) {
   for (const auto& step : o.steps)
     if (step.status == StepStatus::died || step.status == StepStatus::error) {

@@ -164,10 +164,12 @@ Attribution attribute_fault(const FaultContext& ctx, std::span<const MapEntry> m
     if (a.file_size) {
       std::uint64_t mapped_end = (*a.file_size + kPage - 1) / kPage * kPage;
       a.past_eof = *a.file_offset >= mapped_end;
-      a.description = fmt::format("{}, which is {} bytes long{}", offset_text, format_thousands(*a.file_size),
+      a.description = fmt::format("{}, which is {}{} bytes long{}", offset_text, ctx.file_size_later ? "now " : "",
+                                  format_thousands(*a.file_size),
                                   a.past_eof ? " (the page lies past the end of the file)" : "");
     } else {
-      a.description = fmt::format("{} (its size could not be read)", offset_text);
+      a.description = ctx.file_size_later ? fmt::format("{} (the file is not here to measure)", offset_text)
+                                          : fmt::format("{} (its size could not be read)", offset_text);
     }
     if (!a.past_eof && ctx.signo == SIGSEGV && a.access == "write")
       a.description += fmt::format(", a mapping that is not writable ({})", m->perms);

@@ -62,7 +62,37 @@ std::string without_symbol_version(const char* name) {
   return text;
 }
 
-Frame symbolize(Dwfl* dwfl, Dwarf_Addr pc, bool activation) {
+struct ThreadWalk {
+  Dwfl* dwfl;
+  pid_t pid;
+  pid_t crashing_tid;
+  int max_frames;
+  std::vector<Thread>* threads;
+};
+
+int on_thread(Dwfl_Thread* dwfl_thread, void* arg) {
+  auto* walk = static_cast<ThreadWalk*>(arg);
+  Thread thread;
+  thread.tid = dwfl_thread_tid(dwfl_thread);
+  thread.name = thread_name(walk->pid, static_cast<pid_t>(thread.tid));
+  thread.role = thread.tid == walk->crashing_tid ? "crashed" : "thread";
+  // A thread that is not ptrace-stopped (it was cloned, or was ending, while
+  // the others were being stopped) is left alone: libdwfl (elfutils 0.188)
+  // would fail to read its registers and, never detaching it, abort on an
+  // assertion at the next thread (linux-pid-attach.c, tid_attached == 0).
+  if (!read_registers(static_cast<pid_t>(thread.tid))) {
+    thread.error = "not unwound: the thread was not stopped under ptrace (it started or ended while the others were stopped)";
+    walk->threads->push_back(std::move(thread));
+    return DWARF_CB_OK;
+  }
+  unwind_frames(walk->dwfl, dwfl_thread, thread, walk->max_frames);
+  walk->threads->push_back(std::move(thread));
+  return DWARF_CB_OK;
+}
+
+}  // namespace
+
+Frame symbolize(Dwfl* dwfl, std::uint64_t pc, bool activation) {
   Frame frame;
   frame.pc = pc;
   // A return address points after the call; look up the call itself.
@@ -89,6 +119,8 @@ Frame symbolize(Dwfl* dwfl, Dwarf_Addr pc, bool activation) {
   return frame;
 }
 
+namespace {
+
 struct FrameWalk {
   Dwfl* dwfl;
   Thread* thread;
@@ -104,38 +136,14 @@ int on_frame(Dwfl_Frame* state, void* arg) {
   return static_cast<int>(walk->thread->frames.size()) >= walk->max_frames ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
-struct ThreadWalk {
-  Dwfl* dwfl;
-  pid_t pid;
-  pid_t crashing_tid;
-  int max_frames;
-  std::vector<Thread>* threads;
-};
+}  // namespace
 
-int on_thread(Dwfl_Thread* dwfl_thread, void* arg) {
-  auto* walk = static_cast<ThreadWalk*>(arg);
-  Thread thread;
-  thread.tid = dwfl_thread_tid(dwfl_thread);
-  thread.name = thread_name(walk->pid, static_cast<pid_t>(thread.tid));
-  thread.role = thread.tid == walk->crashing_tid ? "crashed" : "thread";
-  // A thread that is not ptrace-stopped (it was cloned, or was ending, while
-  // the others were being stopped) is left alone: libdwfl (elfutils 0.188)
-  // would fail to read its registers and, never detaching it, abort on an
-  // assertion at the next thread (linux-pid-attach.c, tid_attached == 0).
-  if (!read_registers(static_cast<pid_t>(thread.tid))) {
-    thread.error = "not unwound: the thread was not stopped under ptrace (it started or ended while the others were stopped)";
-    walk->threads->push_back(std::move(thread));
-    return DWARF_CB_OK;
-  }
-  FrameWalk frames{walk->dwfl, &thread, walk->max_frames};
+void unwind_frames(Dwfl* dwfl, Dwfl_Thread* dwfl_thread, Thread& thread, int max_frames) {
+  FrameWalk frames{dwfl, &thread, max_frames};
   // The end of a stack often reads as an error (no CFI for _start); only an empty walk is a failure.
   if (dwfl_thread_getframes(dwfl_thread, on_frame, &frames) != 0 && thread.frames.empty())
     thread.error = dwfl_errmsg(-1);
-  walk->threads->push_back(std::move(thread));
-  return DWARF_CB_OK;
 }
-
-}  // namespace
 
 std::string demangle(const char* symbol) {
   int status = 0;

@@ -3,6 +3,7 @@
 // (ptrace requests only work from the tracer thread).
 #pragma once
 
+#include <elfutils/libdwfl.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -28,6 +29,15 @@ struct Registers {
 };
 // The registers of a ptrace-stopped thread.
 std::optional<Registers> read_registers(pid_t tid);
+
+// Shared with the core-file reader (field/core_file.cc), which unwinds a dead
+// process's threads through the same libdwfl calls.
+// `pc`'s module, function, file and line; `activation`: pc is where the
+// thread was stopped, not a return address (which is looked up at pc - 1).
+Frame symbolize(Dwfl* dwfl, std::uint64_t pc, bool activation);
+// Walks one thread's frames into thread.frames (at most max_frames); sets
+// thread.error only when the walk found no frame at all.
+void unwind_frames(Dwfl* dwfl, Dwfl_Thread* dwfl_thread, Thread& thread, int max_frames);
 
 std::string thread_name(pid_t pid, pid_t tid);  // /proc/PID/task/TID/comm
 std::string demangle(const char* symbol);

@@ -4,6 +4,8 @@
 #include <array>
 #include <string>
 
+#include <fmt/format.h>
+
 #include "crashgate/outcome.h"
 
 namespace crashgate {
@@ -78,6 +80,16 @@ std::string si_code_name(int signo, int si_code) {
                               (c.signo == 0 && si_code == SI_KERNEL)))
       return c.name;
   return std::to_string(si_code);
+}
+
+std::string signal_detail(const Outcome& o) {
+  if (!o.signal) return "";
+  std::string text = signal_name(*o.signal);
+  if (o.si_code) text += fmt::format(" ({})", si_code_name(*o.signal, *o.si_code));
+  if (o.attribution && !o.attribution->description.empty()) text += ": " + o.attribution->description;
+  else if (o.fault_address && (*o.signal == SIGSEGV || *o.signal == SIGBUS))
+    text += fmt::format(" at 0x{:x}", *o.fault_address);
+  return text;
 }
 
 }  // namespace crashgate

@@ -72,7 +72,8 @@ std::string summary_text(const Outcome& o, const SummaryOptions& options) {
   if (o.known_issue) out += fmt::format("  known issue: {} {} ({})\n", o.known_issue->id, o.known_issue->title,
                                         o.known_issue->url.empty() ? "matched by " + o.known_issue->matched_by
                                                                    : o.known_issue->url);
-  out += fmt::format("  ran {} ms, peak RSS {} KiB; stdout {} bytes, stderr {} bytes{}\n", o.duration_ms,
+  if (options.run_figures)
+    out += fmt::format("  ran {} ms, peak RSS {} KiB; stdout {} bytes, stderr {} bytes{}\n", o.duration_ms,
                      format_thousands(static_cast<std::uint64_t>(o.peak_rss_kb)),
                      format_thousands(o.stdout_excerpt.total_bytes), format_thousands(o.stderr_excerpt.total_bytes),
                      o.stdout_excerpt.truncated() || o.stderr_excerpt.truncated() ? " (excerpts kept)" : "");
