@@ -1,0 +1,134 @@
+// Core files from the field: real cores the kernel wrote for the crashers,
+// read, unwound and attributed as the live runner attributes the same crash.
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "crashgate/core_file.h"
+#include "crashgate/triage.h"
+#include "harness/support/cores.h"
+#include "harness/support/crashers.h"
+#include "harness/support/refusal.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// A core of crasher `name`, or the test is skipped on a machine that pipes cores away.
+#define CORE_OF(var, name, args, dir)                                                        \
+  if (std::string why = testing::cores_unavailable(); !why.empty()) GTEST_SKIP() << why;     \
+  auto var##_path = testing::dump_core(name, args, dir);                                     \
+  ASSERT_TRUE(var##_path) << name << " left no core in " << dir;                            \
+  const std::string& var = *var##_path
+
+TEST(CoreFile, ASigbusCoreNamesTheFileItsOffsetAndTheFilesSizeNow) {
+  std::string dir = testing::scratch_dir("sigbus");
+  CORE_OF(core, "mmap_past_eof", {dir}, dir);
+  auto o = outcome_from_core(core);
+  ASSERT_TRUE(o) << testing::refusal(o);
+  EXPECT_EQ(o->kind, OutcomeKind::signal);
+  EXPECT_EQ(o->signal, SIGBUS);
+  EXPECT_EQ(o->si_code, BUS_ADRERR);
+  ASSERT_TRUE(o->attribution);
+  EXPECT_EQ(o->attribution->file, dir + "/vectors.bin");
+  EXPECT_EQ(o->attribution->file_offset, 12288u);
+  EXPECT_EQ(o->attribution->file_size, 4096u);
+  EXPECT_TRUE(o->attribution->past_eof);
+  EXPECT_THAT(o->detail, HasSubstr("read at offset 12,288 of vectors.bin, which is now 4,096 bytes long"));
+  ASSERT_EQ(o->crashing_thread, 0);
+  EXPECT_EQ(o->threads[0].role, "crashed");
+  ASSERT_FALSE(o->threads[0].frames.empty());
+  EXPECT_THAT(o->threads[0].frames[0].function, StartsWith("read_slot"));
+  EXPECT_THAT(o->threads[0].frames[0].file, HasSubstr("mmap_past_eof.cc"));
+  EXPECT_EQ(o->threads[0].frames[0].line, 11);
+}
+
+TEST(CoreFile, ACoreTriagesToTheSameSignatureAsTheLiveCrash) {
+  std::string dir = testing::scratch_dir("same");
+  CORE_OF(core, "mmap_past_eof", {dir}, dir);
+  auto from_core = outcome_from_core(core);
+  ASSERT_TRUE(from_core) << testing::refusal(from_core);
+  triage(*from_core, nullptr);
+  Outcome live = testing::run_crasher("mmap_past_eof", {testing::scratch_dir("live")});
+  triage(live, nullptr);
+  EXPECT_EQ(from_core->crash_state, "signal SIGBUS\nread_slot\nmain");
+  EXPECT_EQ(from_core->signature, live.signature);
+}
+
+TEST(CoreFile, AWorkerThreadsOverflowIsNamedAStackOverflowOfThatThread) {
+  std::string dir = testing::scratch_dir("overflow");
+  CORE_OF(core, "thread_stack_overflow", {}, dir);
+  auto o = outcome_from_core(core);
+  ASSERT_TRUE(o) << testing::refusal(o);
+  EXPECT_EQ(o->kind, OutcomeKind::stack_overflow);
+  ASSERT_TRUE(o->attribution);
+  EXPECT_TRUE(o->attribution->stack_guard);
+  ASSERT_GE(o->threads.size(), 2u);
+  EXPECT_EQ(o->attribution->stack_thread, o->threads[0].tid);
+  EXPECT_NE(o->threads[0].tid, o->crashed_pid) << "the worker overflowed, not the main thread";
+  EXPECT_THAT(o->threads[0].frames.at(0).function, StartsWith("parse_clause"));
+}
+
+TEST(CoreFile, EveryThreadIsUnwoundWithTheCrashingOneFirst) {
+  std::string dir = testing::scratch_dir("threads");
+  CORE_OF(core, "many_threads", {}, dir);
+  auto o = outcome_from_core(core);
+  ASSERT_TRUE(o) << testing::refusal(o);
+  ASSERT_EQ(o->threads.size(), 9u) << "main and 8 workers";
+  EXPECT_EQ(o->threads[0].role, "crashed");
+  EXPECT_TRUE(o->attribution && o->attribution->null_page);
+  int deep = 0;
+  for (const auto& t : o->threads)
+    if (t.frames.size() >= 50) ++deep;
+  EXPECT_EQ(deep, 8) << "each worker is 50 frames deep in descend()";
+}
+
+TEST(CoreFile, ACoreCutShortInItsMemoryIsReadAndSaysSo) {
+  std::string dir = testing::scratch_dir("cut");
+  CORE_OF(core, "null_deref", {}, dir);
+  auto whole = read_core(core);
+  ASSERT_TRUE(whole) << testing::refusal(whole);
+  ASSERT_FALSE(whole->truncated());
+  std::filesystem::resize_file(core, whole->file_size / 2);
+  auto o = outcome_from_core(core);
+  ASSERT_TRUE(o) << testing::refusal(o);
+  EXPECT_EQ(o->signal, SIGSEGV);
+  ASSERT_FALSE(o->notes.empty());
+  EXPECT_THAT(o->notes.front(), HasSubstr("the core is cut short"));
+}
+
+TEST(CoreFile, ACoreCutInsideItsNotesFailsNamingTheFile) {
+  std::string dir = testing::scratch_dir("notes");
+  CORE_OF(core, "null_deref", {}, dir);
+  std::filesystem::resize_file(core, 600);
+  auto o = outcome_from_core(core);
+  ASSERT_FALSE(o);
+  EXPECT_THAT(o.error(), StartsWith(core + ": "));
+  EXPECT_THAT(o.error(), HasSubstr("cut off"));
+}
+
+TEST(CoreFile, FilesThatAreNoCoreFailClearly) {
+  std::string dir = testing::scratch_dir("not");
+  std::string text = dir + "/log.txt";
+  testing::write_file(text, "just a log line\n");
+  auto not_elf = read_core(text);
+  ASSERT_FALSE(not_elf);
+  EXPECT_EQ(not_elf.error(), text + ": not an ELF file");
+  auto program = read_core(testing::crasher_path("null_deref"));
+  ASSERT_FALSE(program);
+  EXPECT_THAT(program.error(), HasSubstr("an ELF file, but not a core"));
+  auto missing = read_core(dir + "/nothing");
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error(), HasSubstr("cannot be opened"));
+  EXPECT_FALSE(looks_like_core("\x7f" "ELF"));
+  EXPECT_FALSE(looks_like_core(testing::read_file(text)));
+}
+
+}  // namespace
+}  // namespace crashgate
