@@ -121,10 +121,9 @@ bool gdb_thread_header(std::string_view line, std::string& number, Thread& t) {
   return true;
 }
 
+// gdb starts its frames in the first column; sanitizers indent theirs.
 bool is_frame_line(std::string_view line) {
-  std::string_view t = trim(line);
-  return t.size() > 2 && t[0] == '#' && std::isdigit(static_cast<unsigned char>(t[1])) &&
-         t.find("  ") != std::string_view::npos;  // gdb pads the number with two spaces; sanitizers use one
+  return line.size() > 2 && line[0] == '#' && std::isdigit(static_cast<unsigned char>(line[1]));
 }
 
 }  // namespace
@@ -199,7 +198,7 @@ Checked<Outcome> parse_gdb(const Log& log, std::size_t start) {
       thread = &o.threads.back();
       continue;
     }
-    if (is_frame_line(t)) {
+    if (is_frame_line(line)) {
       flush();
       pending = t;
       continue;
@@ -223,6 +222,20 @@ Checked<Outcome> parse_gdb(const Log& log, std::size_t start) {
     o.threads.push_back(std::move(t));
     numbers.emplace_back();
     o.notes.push_back("no backtrace in the log: only where the program stopped");
+  }
+  // `bt` then `thread apply all bt` shows the current thread twice: the
+  // numbered copy stays, and says which thread `bt` was of.
+  bool numbered = std::any_of(numbers.begin(), numbers.end(), [](const std::string& n) { return !n.empty(); });
+  for (std::size_t i = 0; numbered && i < o.threads.size();) {
+    if (!numbers[i].empty()) {
+      ++i;
+      continue;
+    }
+    for (std::size_t j = 0; j < o.threads.size(); ++j)
+      if (!numbers[j].empty() && o.threads[j].frames == o.threads[i].frames && crashed_number.empty())
+        crashed_number = numbers[j];
+    o.threads.erase(o.threads.begin() + static_cast<std::ptrdiff_t>(i));
+    numbers.erase(numbers.begin() + static_cast<std::ptrdiff_t>(i));
   }
   // Which thread crashed: the one gdb named, else the one in the signal's machinery, else the first.
   int crashed = -1;

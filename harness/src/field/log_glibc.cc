@@ -5,9 +5,11 @@
 //   *** Error in `./prog': double free or corruption (fasttop): 0x0000000001c4e010 ***
 //   ======= Backtrace: =========
 //   /lib/x86_64-linux-gnu/libc.so.6(+0x777e5)[0x7f2b8b0a47e5]
+#include <cxxabi.h>
 #include <signal.h>
 
 #include <array>
+#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -36,6 +38,17 @@ std::optional<std::string> old_style_message(std::string_view t) {
   return std::string(rest);
 }
 
+// backtrace_symbols prints mangled names ("_ZN6vstore5Store5closeEv"); dedup wants what a symbolizer prints.
+std::string demangled(std::string_view name) {
+  if (!starts_with(name, "_Z")) return std::string(name);
+  std::string mangled(name);
+  int status = 0;
+  char* out = abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status);
+  std::string result = status == 0 && out ? out : mangled;
+  std::free(out);
+  return result;
+}
+
 // "/lib/x86_64-linux-gnu/libc.so.6(+0x777e5)[0x7f...]", "./prog(main+0x1d)[0x400636]":
 // glibc's backtrace_symbols_fd lines.
 std::optional<Frame> backtrace_symbols_frame(std::string_view t) {
@@ -55,7 +68,7 @@ std::optional<Frame> backtrace_symbols_frame(std::string_view t) {
   auto plus = symbol.rfind("+0x");
   if (plus != std::string_view::npos) {
     if (plus == 0) f.module_offset = parse_hex(symbol.substr(1)).value_or(0);
-    else f.function = symbol.substr(0, plus);
+    else f.function = demangled(symbol.substr(0, plus));
   }
   return f;
 }

@@ -27,6 +27,10 @@ constexpr std::uint64_t kReserved = 1 << 3;
 constexpr std::uint64_t kInstruction = 1 << 4;
 constexpr std::uint64_t kProtectionKey = 1 << 5;
 
+// How close to the stack pointer a fault counts as a stack overflow: a
+// function's frame (alloca, a large array) may reach that far past the guard.
+constexpr std::uint64_t kNearStackPointer = 64 * 1024;
+
 struct TrapKind {
   std::string_view words;  // as traps.c names them
   int signo;
@@ -129,6 +133,20 @@ Outcome segfault(std::string_view line, std::size_t at) {
     o.attribution = a;
   }
   if (ip || !f.module.empty()) t.frames.push_back(f);
+  // A fault within a few pages of the stack pointer is the stack running into
+  // its guard: the kernel line is all a field report of a stack overflow has
+  // (no maps to look the address up in), so the distance has to do.
+  auto sp = hex_after(rest, " sp ");
+  if (o.attribution && address && sp && !o.attribution->null_page) {
+    std::uint64_t distance = *address > *sp ? *address - *sp : *sp - *address;
+    if (distance < kNearStackPointer) {
+      o.kind = OutcomeKind::stack_overflow;
+      o.attribution->stack_guard = true;
+      o.attribution->stack_thread = t.tid;
+      o.attribution->stack_thread_name = t.name;
+      o.attribution->description += fmt::format(", {} bytes from the stack pointer 0x{:x}: a stack overflow", distance, *sp);
+    }
+  }
   o.detail = fmt::format("SIGSEGV{}{} in {}[{}] (the kernel's segfault line)",
                          o.si_code ? fmt::format(" ({})", si_code_name(SIGSEGV, *o.si_code)) : "",
                          o.attribution ? ": " + o.attribution->description : "", t.name, t.tid);

@@ -27,17 +27,28 @@ std::optional<int> deadly_signal_named(const Log& log, std::size_t from, const S
   return std::nullopt;
 }
 
+// The runner's parser opens a UBSan report at any ": runtime error: ". In a
+// field log that may be Go's "panic: runtime error: ..."; a UBSan report has a
+// source location, a stack or a SUMMARY line.
+std::vector<SanitizerReport> reports_in(const Log& log) {
+  auto reports = parse_sanitizer_reports(log.text);
+  std::erase_if(reports, [](const SanitizerReport& r) {
+    return r.tool == "UndefinedBehaviorSanitizer" && r.stacks.empty() && r.summary.empty();
+  });
+  return reports;
+}
+
 }  // namespace
 
 std::vector<std::size_t> detect_sanitizer(const Log& log) {
-  auto reports = parse_sanitizer_reports(log.text);
+  auto reports = reports_in(log);
   const SanitizerReport* primary = primary_sanitizer_report(reports);
   if (!primary) return {};
   return {headline_line(log, *primary)};
 }
 
 Checked<Outcome> parse_sanitizer(const Log& log, std::size_t start) {
-  auto reports = parse_sanitizer_reports(log.text);
+  auto reports = reports_in(log);
   const SanitizerReport* report = primary_sanitizer_report(reports);
   if (!report) return malformed(log, start, "no sanitizer report here");
   Outcome o;

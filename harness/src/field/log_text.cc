@@ -83,16 +83,27 @@ std::size_t clock_time(std::string_view s) {
   return i;
 }
 
-// "host ident[pid]: " or "host ident: " after a syslog/journal timestamp: its length, or 0.
+bool hostname_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_'; }
+
+// "host ident[pid]: " or "host ident: " after a syslog/journal timestamp: its
+// length, or 0. Both words are strict (a host name; a program name and an
+// optional [pid]), so a message's own "==1==ERROR: AddressSanitizer: " is no prefix.
 std::size_t host_and_ident(std::string_view s) {
   auto host_end = s.find(' ');
   if (host_end == std::string_view::npos || host_end == 0) return 0;
+  if (!std::all_of(s.begin(), s.begin() + static_cast<std::ptrdiff_t>(host_end), hostname_char)) return 0;
   auto rest = s.substr(host_end + 1);
   auto colon = rest.find(": ");
   if (colon == std::string_view::npos || colon == 0) return 0;
   auto ident = rest.substr(0, colon);
+  if (ends_with(ident, "]")) {
+    auto open = ident.rfind('[');
+    if (open == std::string_view::npos || open == 0 || !all_digits(ident.substr(open + 1, ident.size() - open - 2))) return 0;
+    ident = ident.substr(0, open);
+  }
+  if (!std::isalpha(static_cast<unsigned char>(ident[0])) && ident[0] != '_' && ident[0] != '(') return 0;
   for (char c : ident)
-    if (c == ' ') return 0;
+    if (!(hostname_char(c) || c == '/' || c == '@' || c == '(' || c == ')')) return 0;
   return host_end + 1 + colon + 2;
 }
 
@@ -129,16 +140,7 @@ std::size_t iso_prefix(std::string_view s) {
   if (i >= s.size() || s[i] != ' ') return 0;
   ++i;
   // journalctl -o short-iso: a host and an ident follow; docker and CI put the message right after.
-  if (std::size_t rest = host_and_ident(s.substr(i)); rest != 0) {
-    auto ident = s.substr(i, rest);
-    auto second_space = ident.find(' ');
-    auto ident_word = ident.substr(second_space + 1);
-    bool looks_like_ident = !ident_word.empty() && (std::isalpha(static_cast<unsigned char>(ident_word[0])) ||
-                                                    ident_word[0] == '_');
-    bool first_word_plain = second_space != std::string_view::npos && ident.substr(0, second_space).find_first_of("\"'(") ==
-                                                                          std::string_view::npos;
-    if (looks_like_ident && first_word_plain && ident_word.find_first_of("\"'()") == std::string_view::npos) i += rest;
-  }
+  i += host_and_ident(s.substr(i));
   return i;
 }
 

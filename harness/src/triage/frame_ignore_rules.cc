@@ -106,6 +106,8 @@ constexpr std::array kRules = {
                     "core::option::Option<T>::expect"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::ops::function::", "core::ops::function::FnOnce::call_once",
                     "core::ops::range::Range<Idx>::contains"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::backtrace_rs::", "std::backtrace_rs::backtrace::libunwind::trace",
+                    "std::backtracer::run"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::rt::", "std::rt::lang_start_internal", "std::rtree::insert"},
     // The Go runtime: throw, sigpanic, gopanic, goexit (a Go program's own packages are never "runtime").
     FrameIgnoreRule{"go-runtime", M::function_prefix, "runtime.", "runtime.sigpanic", "runtimeconfig.Load"},
