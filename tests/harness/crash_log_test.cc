@@ -189,6 +189,25 @@ TEST(CrashLog, ExecSummaryOfAnAsanRunIsCrashgatesNotTheSanitizersAndKeepsTheChec
   EXPECT_THAT(state_frames(p.outcome), ElementsAre("last_plus_one", "main"));
 }
 
+TEST(CrashLog, ACrashgateUsageErrorIsNoExecSummary) {
+  EXPECT_FALSE(parse_crash_log("crashgate: error: no such scenario: x.toml\n", "cli.log").ok());
+  auto cut = parse_crash_log("crashgate: signal: SIGSEGV (SEGV_MAPERR) at 0x0\n", "cut.log");
+  ASSERT_TRUE(cut.ok()) << cut.error();
+  EXPECT_EQ(cut->outcome.signal, SIGSEGV);
+  EXPECT_EQ(cut->outcome.si_code, SEGV_MAPERR);
+}
+
+TEST(CrashLog, KernelBareFatalSignalLineTakesTheTaskFromTheRegisterDump) {
+  auto parsed = parse_crash_log("[ 1.0] potentially unexpected fatal signal 11.\n"
+                                "[ 1.0] CPU: 0 PID: 4242 Comm: vstore_tool Not tainted 6.6.0 #1\n"
+                                "[ 1.0] RIP: 0033:0x55d1c0a4b2f1\n",
+                                "dmesg");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_EQ(parsed->outcome.signal, SIGSEGV);
+  EXPECT_EQ(parsed->outcome.threads.at(0).name, "vstore_tool");
+  EXPECT_EQ(parsed->outcome.threads[0].tid, 4242);
+}
+
 TEST(CrashLog, ExecJsonCutShortFailsNamingTheLine) {
   std::string json = fixture("crashgate-exec/result-sigbus-past-eof.json");
   auto parsed = parse_crash_log("starting\n" + json.substr(0, json.size() / 2), "cut.json");

@@ -246,8 +246,11 @@ std::vector<std::size_t> detect_crashgate_exec(const Log& log) {
     }
     auto kind = summary_kind(log.lines[i].text, nullptr);
     if (!kind || *kind == OutcomeKind::ok) continue;  // a run that ended well is no crash to explain
-    bool last = i + 1 == log.lines.size() || trim(log.lines[i + 1].text).empty();
-    if (last || summary_field(log.lines[i + 1].text)) starts.push_back(i);
+    // The first line alone (a log cut after it) counts for the crash kinds
+    // only: "crashgate: error: ..." may also be a usage error.
+    bool crash_kind = *kind != OutcomeKind::error && *kind != OutcomeKind::exit && *kind != OutcomeKind::harness_error;
+    bool alone = i + 1 == log.lines.size() || trim(log.lines[i + 1].text).empty();
+    if ((alone && crash_kind) || (i + 1 < log.lines.size() && summary_field(log.lines[i + 1].text))) starts.push_back(i);
   }
   return starts;
 }

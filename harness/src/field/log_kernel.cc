@@ -193,9 +193,16 @@ Outcome fatal_signal(std::string_view line, std::size_t at, const Log& log, std:
   }
   if (auto colon = head.rfind(": "); colon != std::string_view::npos) head = head.substr(colon + 2);
   t.name = head;
-  // show_regs follows: "RIP: 0033:0x7f3a2c1d2e3f" is the user pc.
+  // show_regs follows: "CPU: 2 PID: 51120 Comm: python3 ..." names the task when
+  // the line did not (some kernels print the bare message); "RIP: 0033:0x..." is the user pc.
   for (std::size_t i = index + 1; i < log.lines.size() && i <= index + 6; ++i) {
     std::string_view l = trim(log.lines[i].text);
+    if (auto comm = l.find(" Comm: "); comm != std::string_view::npos && t.name.empty()) {
+      auto name = l.substr(comm + 7);
+      t.name = name.substr(0, name.find(' '));
+      if (auto pid = l.find("PID: "); pid != std::string_view::npos && pid < comm)
+        t.tid = parse_decimal(l.substr(pid + 5, l.find(' ', pid + 5) - pid - 5)).value_or(0);
+    }
     if (auto rip = l.find("RIP: 0033:"); rip != std::string_view::npos) {
       Frame f;
       f.pc = leading_hex(l.substr(rip + 10)).value_or(0);
