@@ -338,6 +338,15 @@ TEST(CrashLog, PythonTracebacksLoggedBeforeTheUncaughtOneAreCountedNotExplained)
   EXPECT_TRUE(has_note(p.outcome, "1 more crash in the log (line 2); this is the last one"));
 }
 
+TEST(CrashLog, PythonTracebackLeavesTheFrozenImportMachineryOutOfTheCrashState) {
+  ParsedCrashLog p = parse_fixture("python-traceback/import-error-through-importlib.txt");
+  EXPECT_EQ(p.outcome.check, "ImportError");
+  EXPECT_EQ(p.outcome.threads.at(0).frames.size(), 7u);
+  EXPECT_EQ(p.outcome.threads[0].frames[0].file, "/opt/app/vecindex/__init__.py");
+  EXPECT_EQ(p.outcome.threads[0].frames[1].file, "<frozen importlib._bootstrap>");
+  EXPECT_THAT(state_frames(p.outcome), ElementsAre("<module>", "<module>"));
+}
+
 // ---- Rust ----
 
 TEST(CrashLog, RustPanicOldStyleInATokioWorkerKeepsTheMessageLocationAndThread) {
@@ -632,6 +641,14 @@ TEST(CrashLog, SeveralCrashesInOneLogExplainTheFirstAndCountTheOthers) {
   EXPECT_EQ(p.outcome.signal, SIGSEGV);
   EXPECT_EQ(p.first_line, 1);
   EXPECT_TRUE(has_note(p.outcome, "1 more crash in the log (line 7); this is the first one"));
+}
+
+TEST(CrashLog, ALogOfThousandsOfPanicsCountsThemAndListsAFew) {
+  std::string log;
+  for (int i = 0; i < 3000; ++i) log += "thread 'worker' panicked at src/w.rs:1:1:\nboom\n";
+  auto parsed = parse_crash_log(log, "panics.log");
+  ASSERT_TRUE(parsed.ok()) << parsed.error();
+  EXPECT_TRUE(has_note(parsed->outcome, "2999 more crashes in the log (lines 3, 5, 7, 9, 11, ...); this is the first one"));
 }
 
 TEST(CrashLog, ALogWithoutACrashFailsNamingTheSourceAndTheFormatsLookedFor) {

@@ -73,9 +73,17 @@ Checked<ParsedCrashLog> parse_with(const FormatEntry& entry, const field::Log& l
   if (!outcome) return Failure{outcome.error()};
   ParsedCrashLog parsed{std::string(entry.format.name), std::move(outcome).value(), log.lines[start].number};
   if (starts.size() > 1) {
+    // The first few lines say where to look; a log of thousands says so by the count.
     std::string others;
-    for (auto s : starts)
-      if (s != start) others += (others.empty() ? "" : ", ") + std::to_string(log.lines[s].number);
+    std::size_t listed = 0;
+    for (auto s : starts) {
+      if (s == start) continue;
+      if (listed++ == 5) {
+        others += ", ...";
+        break;
+      }
+      others += (others.empty() ? "" : ", ") + std::to_string(log.lines[s].number);
+    }
     parsed.outcome.notes.push_back(fmt::format("{} more crash{} in the log (line{} {}); this is the {} one, at line {}",
                                                starts.size() - 1, starts.size() == 2 ? "" : "es",
                                                starts.size() == 2 ? "" : "s", others,
