@@ -31,6 +31,13 @@ struct SanitizerReport {
 // Every report in `text`, in order. Text that is not a report is ignored.
 std::vector<SanitizerReport> parse_sanitizer_reports(std::string_view text);
 
+// Of the reports in one stderr, the one that ended the run, or nullptr when
+// there are none: a libFuzzer line is a consequence of a sanitizer report when
+// both exist; a TSan race is a warning and a later deadly report (a signal, a
+// stack overflow, an out-of-memory) is what ended the run; otherwise the first.
+// The runner (classify) and the field log parser (crash_log.h) both use it.
+const SanitizerReport* primary_sanitizer_report(std::span<const SanitizerReport> reports);
+
 // One stack line of any sanitizer ("#3 0x55d in main /src/a.cc:5:7", "#0 f a.cc:5 (bin+0x12)").
 std::optional<Frame> parse_sanitizer_frame(std::string_view line);
 

@@ -26,7 +26,8 @@ enum class FrameMatch {
 // One row of the frame-ignore table. Each row carries a frame it must ignore
 // and a near miss it must keep; the tests hold every row to both.
 struct FrameIgnoreRule {
-  std::string_view category;  // sanitizer, libc, loader, allocator, cxx-runtime, harness, fuzzer, unsymbolized
+  std::string_view category;  // sanitizer, libc, loader, allocator, cxx-runtime, harness, fuzzer,
+                              // rust-runtime, go-runtime, python-runtime, unsymbolized
   FrameMatch match;
   std::string_view pattern;
   std::string_view ignores;   // example: a function (or module / file, per `match`) this row ignores

@@ -47,19 +47,6 @@ const SignalCapture* fault_behind_forced_signal(const Observation& obs, const Si
   return earlier;
 }
 
-// A libFuzzer line is a consequence of a sanitizer report when both exist; a
-// TSan race is a warning and a later deadly report is what ended the run.
-const SanitizerReport* primary_report(const std::vector<SanitizerReport>& reports) {
-  const SanitizerReport* first = nullptr;
-  for (const auto& r : reports) {
-    if (r.tool == "libFuzzer" && reports.size() > 1) continue;
-    if (!first) first = &r;
-    if (r.kind == OutcomeKind::signal || r.kind == OutcomeKind::stack_overflow || r.kind == OutcomeKind::oom)
-      return &r;
-  }
-  return first ? first : (reports.empty() ? nullptr : &reports.front());
-}
-
 void take_signal_capture(Outcome& o, const SignalCapture& c) {
   o.signal = c.signo;
   o.si_code = c.si_code;
@@ -126,7 +113,7 @@ Outcome classify(const Observation& obs) {
   }
 
   auto reports = parse_sanitizer_reports(obs.stderr_excerpt.text());
-  if (const SanitizerReport* report = primary_report(reports)) {
+  if (const SanitizerReport* report = primary_sanitizer_report(reports)) {
     o.kind = report->kind;
     o.check = report->check_with_access();
     o.sanitizer_summary = report->summary;

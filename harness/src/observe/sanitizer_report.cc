@@ -324,4 +324,15 @@ std::vector<SanitizerReport> parse_sanitizer_reports(std::string_view text) {
   return reports;
 }
 
+const SanitizerReport* primary_sanitizer_report(std::span<const SanitizerReport> reports) {
+  const SanitizerReport* first = nullptr;
+  for (const auto& r : reports) {
+    if (r.tool == "libFuzzer" && reports.size() > 1) continue;
+    if (!first) first = &r;
+    if (r.kind == OutcomeKind::signal || r.kind == OutcomeKind::stack_overflow || r.kind == OutcomeKind::oom)
+      return &r;
+  }
+  return first ? first : (reports.empty() ? nullptr : &reports.front());
+}
+
 }  // namespace crashgate

@@ -85,7 +85,7 @@ std::string normalize_numbers(const std::string& s) {
       continue;
     }
     bool starts_number = std::isdigit(static_cast<unsigned char>(s[i])) &&
-                         (i == 0 || !identifier_char(s[i - 1]) || s.compare(i - 2, 2, "$_") == 0);
+                         (i == 0 || !identifier_char(s[i - 1]) || (i >= 2 && s.compare(i - 2, 2, "$_") == 0));
     if (starts_number) {
       out += 'N';
       while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;

@@ -89,6 +89,31 @@ constexpr std::array kRules = {
                     "fuzzers::seed"},
     FrameIgnoreRule{"fuzzer", M::function_exact, "LLVMFuzzerTestOneInput", "LLVMFuzzerTestOneInput",
                     "LLVMFuzzerInitialize"},
+    // The Rust runtime: panicking, unwrapping, starting main and threads (field logs, crash_log.h).
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::panicking::", "std::panicking::begin_panic_handler::{{closure}}",
+                    "std::panic_hooks::install"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::panicking::", "core::panicking::panic_fmt", "core::panic_count"},
+    FrameIgnoreRule{"rust-runtime", M::function_exact, "rust_begin_unwind", "rust_begin_unwind", "rust_begin_unwinding_guard"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "__rust_", "__rust_start_panic", "rust_start"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "__rustc::", "__rustc::rust_begin_unwind", "rustc::driver::main"},
+    FrameIgnoreRule{"rust-runtime", M::function_contains, "::backtrace::__rust_",
+                    "std::sys::backtrace::__rust_end_short_backtrace", "myapp::backtrace::capture"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::result::unwrap_failed", "core::result::unwrap_failed",
+                    "core::result::Result<T,E>::unwrap"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::option::unwrap_failed", "core::option::unwrap_failed",
+                    "core::option::Option<T>::unwrap"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::option::expect_failed", "core::option::expect_failed",
+                    "core::option::Option<T>::expect"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::ops::function::", "core::ops::function::FnOnce::call_once",
+                    "core::ops::range::Range<Idx>::contains"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::backtrace_rs::", "std::backtrace_rs::backtrace::libunwind::trace",
+                    "std::backtracer::run"},
+    FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::rt::", "std::rt::lang_start_internal", "std::rtree::insert"},
+    // The Go runtime: throw, sigpanic, gopanic, goexit (a Go program's own packages are never "runtime").
+    FrameIgnoreRule{"go-runtime", M::function_prefix, "runtime.", "runtime.sigpanic", "runtimeconfig.Load"},
+    // Python's import machinery, frozen into the interpreter, between a script and the module it imports.
+    FrameIgnoreRule{"python-runtime", M::file_contains, "<frozen importlib.", "<frozen importlib._bootstrap>",
+                    "importlib_helpers.py"},
     // Frames nobody could name carry no information.
     FrameIgnoreRule{"unsymbolized", M::unsymbolized, "", "", "main"},
 };
