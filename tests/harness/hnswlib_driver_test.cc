@@ -409,7 +409,7 @@ outcome = "ok"
 // The import op: an index another cell made, imported by a second cell. Its
 // header says the dimension; the files are copied, not touched; the record
 // model is empty, so search, scan and verify accept the index's own labels.
-class HnswlibImport : public ::testing::Test {
+class HnswlibDriverImport : public ::testing::Test {
  protected:
   void SetUp() override {
     SKIP_WITHOUT_HNSWLIB_DRIVER();
@@ -446,7 +446,7 @@ outcome = "ok"
   std::string source_;
 };
 
-TEST_F(HnswlibImport, AnIndexAnotherCellMadeOpensCountsSearchesAndScans) {
+TEST_F(HnswlibDriverImport, AnIndexAnotherCellMadeOpensCountsSearchesAndScans) {
   auto before = testing::files_of(source_);
   Outcome o = import_cell("metric = \"ip\"", R"toml(
 [[step]]
@@ -490,7 +490,7 @@ equals = 352
   EXPECT_EQ(testing::files_of(source_), before) << "the source directory is only read";
 }
 
-TEST_F(HnswlibImport, KeysTheHeaderContradictsAndAMissingFromAreCleanErrors) {
+TEST_F(HnswlibDriverImport, KeysTheHeaderContradictsAndAMissingFromAreCleanErrors) {
   Outcome o = import_cell("dim = 32", "", "wrong-dim");
   ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
   EXPECT_EQ(o.steps[0].code, "invalid-argument");
@@ -503,7 +503,7 @@ TEST_F(HnswlibImport, KeysTheHeaderContradictsAndAMissingFromAreCleanErrors) {
   EXPECT_THAT(o.steps[0].message, HasSubstr(missing));
 }
 
-TEST_F(HnswlibImport, AHalvedIndexIsRefusedWhereItIsLoadedNotAtTheImport) {
+TEST_F(HnswlibDriverImport, AHalvedIndexIsRefusedWhereItIsLoadedNotAtTheImport) {
   std::string field = testing::scratch_dir("field");
   testing::copy_with_half(source_, field, "index.bin");
   Outcome o = run_hnswlib_cell(testing::import_scenario("hnswlib", field, "", "[[step]]\nop = \"read\"\nwhat = \"count\""),

@@ -378,7 +378,7 @@ outcome = "ok"
 // The import op: an env another cell made, imported by a second cell. LMDB's
 // values are the driver's encoding: the first record says the dimension, at
 // the open; the files are copied, not touched; the model is empty.
-class LmdbImport : public ::testing::Test {
+class LmdbDriverImport : public ::testing::Test {
  protected:
   void SetUp() override {
     SKIP_WITHOUT_LMDB_DRIVER();
@@ -414,7 +414,7 @@ outcome = "ok"
   std::string source_;
 };
 
-TEST_F(LmdbImport, AnEnvAnotherCellMadeOpensCountsSearchesAndScans) {
+TEST_F(LmdbDriverImport, AnEnvAnotherCellMadeOpensCountsSearchesAndScans) {
   auto before = testing::files_of(source_);
   Outcome o = import_cell(source_, "", R"toml(
 [[step]]
@@ -451,7 +451,7 @@ equals = 351
   EXPECT_EQ(testing::files_of(source_), before) << "the source directory is only read";
 }
 
-TEST_F(LmdbImport, ADimTheFirstRecordContradictsIsRefusedAtTheOpenAndAMissingFromAtTheImport) {
+TEST_F(LmdbDriverImport, ADimTheFirstRecordContradictsIsRefusedAtTheOpenAndAMissingFromAtTheImport) {
   Outcome o = import_cell(source_, "dim = 32", "[[step]]\nop = \"count\"", "wrong-dim");
   ASSERT_EQ(o.steps.size(), 2u) << testing::steps_of(o);
   EXPECT_EQ(o.steps[0].status, StepStatus::ok);
@@ -466,7 +466,7 @@ TEST_F(LmdbImport, ADimTheFirstRecordContradictsIsRefusedAtTheOpenAndAMissingFro
   EXPECT_THAT(o.steps[0].message, HasSubstr(missing));
 }
 
-TEST_F(LmdbImport, AHalvedDataMdbFailsWhereItIsOpenedNotAtTheImport) {
+TEST_F(LmdbDriverImport, AHalvedDataMdbFailsWhereItIsOpenedNotAtTheImport) {
   // As lmdb-truncated-sampled's cut at `half` does: a page past the end of the
   // map, SIGBUS (known issue LMDB-4), or a clean error; never ok, never at the import.
   std::string field = testing::scratch_dir("field");
