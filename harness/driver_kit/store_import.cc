@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -70,6 +71,21 @@ StepResult copy_file(const std::string& source, const std::string& target) {
   return StepResult::ok();
 }
 
+// `inner` is `outer` or lies inside it, symlinks resolved (a path that cannot be resolved is neither).
+bool lies_in(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec_in, ec_out;
+  fs::path a = fs::weakly_canonical(inner, ec_in), b = fs::weakly_canonical(outer, ec_out);
+  if (ec_in || ec_out || a.empty() || b.empty()) return false;
+  auto parts = [](const fs::path& p) {
+    std::vector<fs::path> out;
+    for (const auto& part : p)
+      if (!part.empty()) out.push_back(part);  // a trailing separator's empty name is no part
+    return out;
+  };
+  std::vector<fs::path> in = parts(a), out = parts(b);
+  return out.size() <= in.size() && std::equal(out.begin(), out.end(), in.begin());
+}
+
 }  // namespace
 
 StepResult import_store_files(const std::string& from, const std::string& store_dir) {
@@ -80,9 +96,12 @@ StepResult import_store_files(const std::string& from, const std::string& store_
                              fmt::format("import: from = {}: {}", from, std::strerror(err)));
   }
   if (!S_ISDIR(st.st_mode)) return StepResult::error("invalid-argument", fmt::format("import: from = {} is not a directory", from));
+  // The store is emptied: `from` must not be it or lie in it. (The store may
+  // lie in `from`, a work directory under the field's: only regular files are copied.)
   std::error_code ec;
-  if (fs::exists(store_dir, ec) && fs::equivalent(from, store_dir, ec))
-    return StepResult::error("invalid-argument", fmt::format("import: from = {} is the store's own directory", from));
+  if (lies_in(from, store_dir))
+    return StepResult::error("invalid-argument", fmt::format("import: from = {} lies in the store's directory {}, which the import empties",
+                                                             from, store_dir));
   // What was in the store goes: the store is the files imported, and only them.
   fs::remove_all(store_dir, ec);
   if (ec) return StepResult::error("io", fmt::format("import: emptying {}: {}", store_dir, ec.message()));

@@ -432,9 +432,15 @@ class ImportTest(unittest.TestCase):
         with self.assertRaises(kit.StepError) as e:
             kit.import_store_files(plain, self.store)
         self.assertEqual((e.exception.code, e.exception.message), ("invalid-argument", f"import: from = {plain} is not a directory"))
-        with self.assertRaises(kit.StepError) as e:
-            kit.import_store_files(self.source, self.source)
-        self.assertEqual(e.exception.code, "invalid-argument")
+        for source in (self.source, os.path.join(self.source, "subdir")):  # the store itself, or inside it
+            with self.assertRaises(kit.StepError) as e:
+                kit.import_store_files(source, self.source)
+            self.assertEqual(e.exception.code, "invalid-argument")
+            self.assertIn("which the import empties", e.exception.message)
+        self.assertEqual(sorted(os.listdir(self.source)), ["data.bin", "subdir"])
+        # A store inside `from` (a work directory under the field's) is fine: only regular files are copied.
+        kit.import_store_files(self.source, os.path.join(self.source, "subdir", "store"))
+        self.assertEqual(os.listdir(os.path.join(self.source, "subdir", "store")), ["data.bin"])
 
     def test_header_fields_and_keys_the_files_say(self):
         layout = kit.LayoutFile("data", "data.bin", 16, "a file", [kit.LayoutField("dim", 4, 2, "a u16")])

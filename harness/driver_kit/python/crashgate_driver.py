@@ -880,7 +880,8 @@ def import_store_files(from_dir: str, store_dir: str) -> None:
     emptied first (made when missing). `from_dir` is opened read-only and
     never written. Raises StepError: not-found / invalid-argument naming
     `from_dir` when it is missing or not a directory, invalid-argument when it
-    is the store directory itself, io when a file cannot be copied."""
+    is the store directory or lies in it (emptying the store would change
+    it), io when a file cannot be copied."""
     try:
         st = os.stat(from_dir)
     except FileNotFoundError:
@@ -891,8 +892,12 @@ def import_store_files(from_dir: str, store_dir: str) -> None:
         raise StepError("io", f"import: from = {from_dir}: {e.strerror}") from None
     if not stat.S_ISDIR(st.st_mode):
         raise StepError("invalid-argument", f"import: from = {from_dir} is not a directory")
-    if os.path.exists(store_dir) and os.path.samefile(from_dir, store_dir):
-        raise StepError("invalid-argument", f"import: from = {from_dir} is the store's own directory")
+    # The store is emptied: `from_dir` must not be it or lie in it. (The store may
+    # lie in `from_dir`, a work directory under the field's: only regular files are copied.)
+    inner, outer = os.path.realpath(from_dir), os.path.realpath(store_dir)
+    if os.path.commonpath([inner, outer]) == outer:
+        raise StepError("invalid-argument",
+                        f"import: from = {from_dir} lies in the store's directory {store_dir}, which the import empties")
     try:
         # What was in the store goes: the store is the files imported, and only them.
         if os.path.isdir(store_dir) and not os.path.islink(store_dir):

@@ -19,8 +19,9 @@ namespace crashgate::kit {
 // emptied first (made when missing). `from` is opened O_RDONLY and never
 // written; holes stay holes, so a sparse store is not written out. Errors:
 // not-found / invalid-argument naming `from` when it is missing or not a
-// directory, invalid-argument when it is the store directory itself, io when
-// a file cannot be read or written.
+// directory, invalid-argument when it is the store directory or lies in it
+// (emptying the store would change it), io when a file cannot be read or
+// written.
 StepResult import_store_files(const std::string& from, const std::string& store_dir);
 
 // What the files say of a key that `create` takes (dim, metric) and where
