@@ -33,6 +33,13 @@ constexpr KeySpec kCreate[] = {
     {.name = "m", .type = T::u64, .min = 2, .max = 1024, .meaning = "HNSW links per node"},
     {.name = "ef_construction", .type = T::u64, .min = 1, .max = 1 << 20, .meaning = "HNSW build beam width"},
 };
+// What the imported files do not say; a driver that reads dim or metric from them checks a given key against them.
+constexpr KeySpec kImport[] = {
+    {.name = "from", .type = T::path, .required = true, .meaning = "the directory whose regular files become the store (only read)"},
+    {.name = "dim", .type = T::u64, .min = 1, .max = 1 << 20, .meaning = "vector dimension, when the files do not say it"},
+    {.name = "metric", .type = T::enumeration, .meaning = "distance metric, when the files do not say it"},
+    {.name = "store", .type = T::string, .meaning = "the store's directory under the work directory"},
+};
 constexpr KeySpec kAdd[] = {
     {.name = "vectors", .type = T::u64, .meaning = "how many new records (default 100)"},
     {.name = "ids", .type = T::u64_list, .meaning = "these ids instead"},
@@ -108,6 +115,7 @@ constexpr KeySpec kCommonKeys[] = {
 
 constexpr OpSpec kOps[] = {
     {"create", kCreate, false, "create a store with `vectors` records of `dim` (hnsw = false: no index; m, ef_construction)"},
+    {"import", kImport, false, "make a copy of `from`'s files the store, closed: the next store op opens it; the record model is empty"},
     {"add", kAdd, true, "add records (with metadata) to the store"},
     {"search", kSearch, true, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first"},
     {"remove", kRemove, true, "remove records by id (or `count` random ones)"},

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cctype>
+#include <filesystem>
 
 #include <fmt/format.h>
 
@@ -176,6 +177,17 @@ Checked<json> typed_fill(const KeySpec& key, const json& raw) {
   return wrong(key, raw, wanted);
 }
 
+// A path's one form is absolute: the driver runs in the cell's work directory,
+// so a path relative to where crashgate runs is made absolute here, before
+// cell.json is written (and an absolute one is left as it is).
+Checked<json> typed_path(const KeySpec& key, const json& raw) {
+  if (!raw.is_string() || raw.get_ref<const std::string&>().empty()) return wrong(key, raw, "a path (a non-empty string)");
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(raw.get<std::string>(), ec);
+  if (ec) return failure(fmt::format("'{}' = {}: {}", key.name, shown(raw), ec.message()));
+  return json(absolute.lexically_normal().string());
+}
+
 bool name_char(char c, bool first) {
   return c == '_' || (c >= 'a' && c <= 'z') || (!first && c >= '0' && c <= '9');
 }
@@ -191,6 +203,7 @@ Checked<json> typed_value(const KeySpec& key, const json& raw, const std::vector
     case ValueType::string:
       if (!raw.is_string()) return wrong(key, raw, "a string");
       return raw;
+    case ValueType::path: return typed_path(key, raw);
     case ValueType::duration: return typed_duration(key, raw, form);
     case ValueType::size: return typed_size(key, raw);
     case ValueType::offset: return typed_offset(key, raw);

@@ -57,7 +57,7 @@ bool Args::boolean(std::string_view key, bool fallback) const {
 }
 
 std::string Args::string(std::string_view key, std::string fallback) const {
-  const auto* v = typed(key, {ValueType::string, ValueType::enumeration, ValueType::offset, ValueType::fill});
+  const auto* v = typed(key, {ValueType::string, ValueType::path, ValueType::enumeration, ValueType::offset, ValueType::fill});
   return v ? v->get<std::string>() : fallback;
 }
 

@@ -27,6 +27,12 @@ Checked<std::uint64_t> read_le(const std::string& path, std::uint64_t offset, st
 
 }  // namespace
 
+Checked<std::uint64_t> read_field(const LayoutFile& file, const std::string& path, std::string_view field) {
+  const LayoutField* f = file.field(field);
+  if (!f) return failure(fmt::format("the layout of {} has no field {}", file.file, field));
+  return read_le(path, f->offset, f->width);
+}
+
 const LayoutField* LayoutFile::field(std::string_view name) const {
   for (const auto& f : fields)
     if (f.name == name) return &f;

@@ -1,12 +1,17 @@
 // The C++ driver kit: typed steps, the driver's own declarations checked,
-// offset expressions from a layout, threads with the asked stack.
+// offset expressions from a layout, threads with the asked stack, the import
+// op's copy and the keys the imported files also say.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <pthread.h>
+#include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/store_import.h"
 #include "harness/support/crashers.h"
 
 namespace crashgate::kit {
@@ -105,6 +110,80 @@ TEST(DriverKitOffsets, AreEvaluatedFromTheLayoutAndTheFileItself) {
     return std::nullopt;
   };
   EXPECT_EQ(*evaluate_offset(file, path, "committed-1", extra), 39u);
+}
+
+// A field directory becomes the store: its regular files only, the store's
+// old files gone, a hole kept a hole (a sparse store is not written out), and
+// the source unchanged; a missing, plain or enclosing `from` is refused naming it.
+TEST(DriverKitImport, CopiesTheRegularFilesIntoAnEmptiedStoreAndLeavesTheSourceAsItWas) {
+  namespace fs = std::filesystem;
+  std::string root = testing::scratch_dir("import");
+  std::string from = root + "/field", store = root + "/work/store";
+  fs::create_directories(from + "/subdir");
+  fs::create_directories(store);
+  testing::write_file(from + "/header.bin", std::string(100, 'h'));
+  testing::write_file(from + "/subdir/inner", "not copied");
+  testing::write_file(store + "/stale", "what the store held before");
+  {
+    std::ofstream sparse(from + "/sparse.bin", std::ios::binary);
+    sparse << "head";
+  }
+  fs::resize_file(from + "/sparse.bin", 64 << 20);  // 64 MiB, all but 4 bytes a hole
+  struct stat before {};
+  ASSERT_EQ(::stat((from + "/header.bin").c_str(), &before), 0);
+
+  ASSERT_TRUE(import_store_files(from, store).is_ok);
+  std::set<std::string> names;
+  for (const auto& entry : fs::directory_iterator(store)) names.insert(entry.path().filename().string());
+  EXPECT_EQ(names, (std::set<std::string>{"header.bin", "sparse.bin"}));
+  EXPECT_EQ(fs::file_size(store + "/header.bin"), 100u);
+  EXPECT_EQ(fs::file_size(store + "/sparse.bin"), 64u << 20);
+  struct stat copied {};
+  ASSERT_EQ(::stat((store + "/sparse.bin").c_str(), &copied), 0);
+  EXPECT_LT(copied.st_blocks * 512, 1 << 20) << "the hole was written out";
+  struct stat after {};
+  ASSERT_EQ(::stat((from + "/header.bin").c_str(), &after), 0);
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  EXPECT_EQ(after.st_mtim.tv_sec, before.st_mtim.tv_sec);
+  EXPECT_TRUE(fs::exists(from + "/subdir/inner"));
+
+  StepResult r = import_store_files(root + "/nowhere", store);
+  EXPECT_EQ(r.code, "not-found");
+  EXPECT_THAT(r.message, HasSubstr(root + "/nowhere"));
+  r = import_store_files(from + "/header.bin", store);
+  EXPECT_EQ(r.code, "invalid-argument");
+  EXPECT_EQ(r.message, "import: from = " + from + "/header.bin is not a directory");
+  r = import_store_files(store, store);
+  EXPECT_EQ(r.code, "invalid-argument");
+  EXPECT_THAT(r.message, HasSubstr("which the import empties"));
+  r = import_store_files(from + "/subdir", from);
+  EXPECT_EQ(r.code, "invalid-argument");
+  EXPECT_TRUE(fs::exists(from + "/subdir/inner")) << "a refused import empties nothing";
+  // A store inside `from` (a work directory under the field's): only regular files are copied.
+  EXPECT_TRUE(import_store_files(from, from + "/subdir/store").is_ok);
+}
+
+TEST(DriverKitImport, AKeyTheFilesSayIsTakenFromThemAndOneThatDisagreesIsRefused) {
+  auto steps = read_steps(json{{"steps",
+                                {{{"index", 0}, {"op", "import"}, {"from", "/f"}, {"dim", 8}, {"metric", "l2"}},
+                                 {{"index", 1}, {"op", "import"}, {"from", "/f"}}}}});
+  ASSERT_TRUE(steps) << steps.error();
+  const Args &given = steps->at(0), &bare = steps->at(1);
+  std::uint64_t dim = 0;
+  EXPECT_TRUE(settle_import_key(given, "dim", FromFiles<std::uint64_t>{8, "the header"}, 64, dim).is_ok);
+  EXPECT_EQ(dim, 8u);
+  EXPECT_TRUE(settle_import_key(bare, "dim", FromFiles<std::uint64_t>{16, "the header"}, 64, dim).is_ok);
+  EXPECT_EQ(dim, 16u) << "the files say it";
+  EXPECT_TRUE(settle_import_key(bare, "dim", FromFiles<std::uint64_t>{std::nullopt, "the header"}, 64, dim).is_ok);
+  EXPECT_EQ(dim, 64u) << "nobody says it: the fallback";
+  StepResult r = settle_import_key(given, "dim", FromFiles<std::uint64_t>{16, "the header"}, 64, dim);
+  EXPECT_EQ(r.code, "invalid-argument");
+  EXPECT_EQ(r.message, "import: dim = 8, but the header says 16");
+  std::string metric;
+  r = settle_import_key(given, "metric", FromFiles<std::string>{"cosine", "MANIFEST's metric"}, "l2", metric);
+  EXPECT_EQ(r.message, "import: metric = l2, but MANIFEST's metric says cosine");
+  EXPECT_TRUE(settle_import_key(bare, "metric", FromFiles<std::string>{"cosine", "MANIFEST's metric"}, "l2", metric).is_ok);
+  EXPECT_EQ(metric, "cosine");
 }
 
 TEST(DriverKitThreads, AWorkerGetsTheStackItAskedFor) {

@@ -113,5 +113,27 @@ TEST(DriverRecords, ExpectedGivesTheLiveRecordAndNothingForOthers) {
   EXPECT_EQ(model.sample(1), ids);
 }
 
+// After an import the model knows none of the store's records: any id may be
+// there, the count is the files' business, and what was added since is
+// still checked exactly; a create makes the model whole again.
+TEST(DriverRecords, AnImportedStoreIsCheckedOnlyForWhatWasAddedSince) {
+  Records model;
+  model.imported(4);
+  EXPECT_FALSE(model.known());
+  EXPECT_TRUE(model.may_hold(12345));
+  EXPECT_FALSE(model.holds(12345));
+  std::vector<std::uint64_t> ids = {100};
+  model.added(ids, 5);
+  std::map<std::uint64_t, Found> store = {{7, Found{{0.5f, 0.5f, 0.5f, 0.5f}, std::nullopt}}, {100, as_found(record_for(100, 4, 5))}};
+  EXPECT_TRUE(model.verify(store_of(store), 2).is_ok);
+  store[100] = as_found(record_for(100, 4, 6));
+  EXPECT_THAT(model.verify(store_of(store), 2).message, HasSubstr("id 100 differs at value 0"));
+  model.set_dim(8);
+  EXPECT_EQ(model.dim(), 8u);
+  model.reset(4);
+  EXPECT_TRUE(model.known());
+  EXPECT_FALSE(model.may_hold(7));
+}
+
 }  // namespace
 }  // namespace crashgate::kit

@@ -278,6 +278,102 @@ outcome = "error"
   }
 }
 
+// The import op: each index type another cell made, imported by a second
+// cell. The header says the type (its fourccs) and d; the files are copied,
+// not touched; the model is empty.
+TEST(FaissDriver, AnIndexAnotherCellMadeIsImportedWithTheTypeAndDimItsHeaderSays) {
+  SKIP_WITHOUT_FAISS_DRIVER();
+  for (const char* type : {"flat", "hnsw", "ivf"}) {
+    std::string made = testing::scratch_dir(std::string("made-") + type);
+    Outcome o = run_faiss_cell(fmt::format(R"toml(
+name = "faiss-made"
+targets = ["faiss"]
+[[step]]
+op = "create"
+metric = "{}-l2"
+dim = 16
+vectors = 300
+[[step]]
+op = "add"
+vectors = 50
+[[step]]
+op = "sync"
+[[step]]
+op = "count"
+equals = 350
+[expect]
+outcome = "ok"
+)toml",
+                                           type),
+                               made);
+    ASSERT_EQ(std::string(to_string(o.kind)), "ok") << type << ": " << testing::steps_of(o);
+    std::string source = made + "/store";
+    auto before = testing::files_of(source);
+    o = run_faiss_cell(testing::import_scenario("faiss", source, "", R"toml(
+[[step]]
+op = "read"
+what = "open"
+[[step]]
+op = "read"
+what = "count"
+[[step]]
+op = "count"
+equals = 350
+[[step]]
+op = "search"
+queries = 5
+[[step]]
+op = "read"
+what = "search"
+[[step]]
+op = "read"
+what = "scan"
+[[step]]
+op = "verify"
+[[step]]
+op = "add"
+vectors = 2
+[[step]]
+op = "reopen"
+[[step]]
+op = "verify"
+[[step]]
+op = "count"
+equals = 352
+)toml"),
+                       testing::scratch_dir(std::string("read-") + type));
+    EXPECT_EQ(std::string(to_string(o.kind)), "ok") << type << ": " << testing::steps_of(o);
+    EXPECT_EQ(o.steps.size(), 12u) << type << ": " << testing::steps_of(o);
+    EXPECT_EQ(testing::files_of(source), before) << type << ": the source directory is only read";
+
+    // The header says the type and d: a step that says otherwise is refused, naming both.
+    const char* other = std::string(type) == "flat" ? "hnsw-l2" : "flat-l2";
+    o = run_faiss_cell(testing::import_scenario("faiss", source, fmt::format("metric = \"{}\"", other)),
+                       testing::scratch_dir(std::string("wrong-type-") + type));
+    ASSERT_EQ(o.steps.size(), 1u) << type << ": " << testing::steps_of(o);
+    EXPECT_EQ(o.steps[0].code, "invalid-argument") << type;
+    EXPECT_THAT(o.steps[0].message, HasSubstr(fmt::format("import: metric = {}, but index.faiss's fourccs and metric_type says {}-l2", other, type)));
+    o = run_faiss_cell(testing::import_scenario("faiss", source, "dim = 8"), testing::scratch_dir(std::string("wrong-dim-") + type));
+    ASSERT_EQ(o.steps.size(), 1u) << type << ": " << testing::steps_of(o);
+    EXPECT_THAT(o.steps[0].message, HasSubstr("import: dim = 8, but index.faiss's d says 16")) << type;
+
+    // Cut to half: read_index refuses it in the step that loads it (faiss-cut-in-data's clean error).
+    std::string field = testing::scratch_dir(std::string("field-") + type);
+    testing::copy_with_half(source, field, "index.faiss");
+    o = run_faiss_cell(testing::import_scenario("faiss", field, "", "[[step]]\nop = \"read\"\nwhat = \"count\""),
+                       testing::scratch_dir(std::string("halved-") + type));
+    ASSERT_EQ(o.steps.size(), 2u) << type << ": " << testing::steps_of(o);
+    EXPECT_EQ(o.steps[0].status, StepStatus::ok) << type;
+    EXPECT_EQ(std::string(to_string(o.kind)), "error") << type << ": " << testing::steps_of(o);
+    EXPECT_EQ(o.steps[1].code, "corrupt") << type;
+  }
+  std::string missing = testing::scratch_dir("missing") + "/no-such-dir";
+  Outcome o = run_faiss_cell(testing::import_scenario("faiss", missing, "", "[[step]]\nop = \"count\""), testing::scratch_dir("missing-cell"));
+  ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].code, "not-found");
+  EXPECT_THAT(o.steps[0].message, HasSubstr(missing));
+}
+
 TEST(FaissDriver, BadInputIsInvalidArgument) {
   SKIP_WITHOUT_FAISS_DRIVER();
   Outcome o = run_faiss_cell(R"toml(

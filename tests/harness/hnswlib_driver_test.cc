@@ -406,6 +406,115 @@ outcome = "ok"
 // an unknown layout field or term, a value of the wrong width, metadata
 // hnswlib cannot keep, a filtered search, hnsw = false, an unknown or
 // malformed second-process argument.
+// The import op: an index another cell made, imported by a second cell. Its
+// header says the dimension; the files are copied, not touched; the record
+// model is empty, so search, scan and verify accept the index's own labels.
+class HnswlibDriverImport : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SKIP_WITHOUT_HNSWLIB_DRIVER();
+    std::string made = testing::scratch_dir("made");
+    Outcome o = run_hnswlib_cell(R"toml(
+name = "hnswlib-made"
+targets = ["hnswlib"]
+[[step]]
+op = "create"
+dim = 16
+vectors = 300
+metric = "ip"
+[[step]]
+op = "add"
+vectors = 50
+[[step]]
+op = "remove"
+ids = [5]
+[[step]]
+op = "sync"
+[[step]]
+op = "count"
+equals = 349
+[expect]
+outcome = "ok"
+)toml",
+                                 made);
+    ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+    source_ = made + "/store";
+  }
+  Outcome import_cell(const std::string& keys, const std::string& steps, const std::string& name) {
+    return run_hnswlib_cell(testing::import_scenario("hnswlib", source_, keys, steps), testing::scratch_dir(name));
+  }
+  std::string source_;
+};
+
+TEST_F(HnswlibDriverImport, AnIndexAnotherCellMadeOpensCountsSearchesAndScans) {
+  auto before = testing::files_of(source_);
+  Outcome o = import_cell("metric = \"ip\"", R"toml(
+[[step]]
+op = "read"
+what = "open"
+[[step]]
+op = "read"
+what = "count"
+[[step]]
+op = "count"
+equals = 349
+[[step]]
+op = "search"
+queries = 5
+[[step]]
+op = "read"
+what = "search"
+[[step]]
+op = "read"
+what = "scan"
+[[step]]
+op = "verify"
+[[step]]
+op = "add"
+ids = [1000]
+[[step]]
+op = "add"
+vectors = 2
+[[step]]
+op = "reopen"
+[[step]]
+op = "verify"
+[[step]]
+op = "count"
+equals = 352
+)toml",
+                          "read");
+  // verify checks the records added since (the files' own are unknown to the model); new ids pass the index's labels.
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  EXPECT_EQ(o.steps.size(), 13u) << testing::steps_of(o);
+  EXPECT_EQ(testing::files_of(source_), before) << "the source directory is only read";
+}
+
+TEST_F(HnswlibDriverImport, KeysTheHeaderContradictsAndAMissingFromAreCleanErrors) {
+  Outcome o = import_cell("dim = 32", "", "wrong-dim");
+  ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].code, "invalid-argument");
+  EXPECT_THAT(o.steps[0].message, HasSubstr("import: dim = 32, but index.bin's label_offset - offsetData (4 bytes a value) says 16"));
+  std::string missing = source_ + "/no-such-dir";
+  o = run_hnswlib_cell(testing::import_scenario("hnswlib", missing, "", "[[step]]\nop = \"count\""), testing::scratch_dir("missing"));
+  EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+  ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].code, "not-found");
+  EXPECT_THAT(o.steps[0].message, HasSubstr(missing));
+}
+
+TEST_F(HnswlibDriverImport, AHalvedIndexIsRefusedWhereItIsLoadedNotAtTheImport) {
+  std::string field = testing::scratch_dir("field");
+  testing::copy_with_half(source_, field, "index.bin");
+  Outcome o = run_hnswlib_cell(testing::import_scenario("hnswlib", field, "", "[[step]]\nop = \"read\"\nwhat = \"count\""),
+                               testing::scratch_dir("halved"));
+  ASSERT_GE(o.steps.size(), 2u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].status, StepStatus::ok) << testing::steps_of(o);
+  // loadIndex checks the file's size against the header: corrupt, as hnswlib-truncated's cuts past the header are.
+  EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+  EXPECT_EQ(o.steps[1].code, "corrupt") << testing::steps_of(o);
+}
+
 TEST(HnswlibDriver, BadInputIsInvalidArgument) {
   SKIP_WITHOUT_HNSWLIB_DRIVER();
   Outcome o = run_hnswlib_cell(R"toml(

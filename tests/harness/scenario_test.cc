@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <set>
+
 #include "crashgate/scenario.h"
 #include "crashgate/scenario_ops.h"
 
@@ -152,7 +155,11 @@ INSTANTIATE_TEST_SUITE_P(
                "op = \"count\"\n[expect]\noutcome = \"ok\"\n",
                "4:8: param 'spot': from = \"layout\" takes file and field, not where or name"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"count\"\nexpect = \"eror\"\n[expect]\noutcome = \"ok\"\n",
-               "5:10: step 0 (count): 'expect' must be \"ok\", \"error\" or \"error:CODE\""}));
+               "5:10: step 0 (count): 'expect' must be \"ok\", \"error\" or \"error:CODE\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"import\"\nfrom = \"\"\n[expect]\noutcome = \"ok\"\n",
+               "5:8: step 0 (import): 'from' must be a path (a non-empty string), not \"\""},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"import\"\ndim = 8\n[expect]\noutcome = \"ok\"\n",
+               "3:1: step 0 (import): missing required key 'from'"}));
 
 // A bad param value is found after substitution, at the value under [params],
 // naming the param and a cell that would have run with it.
@@ -207,6 +214,27 @@ outcome = "ok"
   EXPECT_EQ(cell.steps[1].args["stack"], 256 * 1024);
   EXPECT_EQ(cell.steps[2].args["at"], "0");
   EXPECT_EQ(cell.steps[2].args["value"], "7");
+}
+
+// A path's one form is absolute: the driver runs in the cell's work
+// directory, so a relative one is resolved where crashgate runs.
+TEST(Scenario, APathIsMadeAbsoluteFromWhereCrashgateRuns) {
+  auto parsed = parse_scenario(R"(name = "paths"
+targets = ["vstore"]
+[params]
+dir = ["field/store", "/data/./field/../store"]
+[[step]]
+op = "import"
+from = "{dir}"
+[expect]
+outcome = "ok"
+)", "paths.toml");
+  ASSERT_TRUE(parsed.scenario) << parsed.errors.at(0).text();
+  std::vector<Cell> cells = expand_cells(*parsed.scenario);
+  ASSERT_EQ(cells.size(), 2u);
+  std::set<std::string> from;
+  for (const Cell& cell : cells) from.insert(cell.steps[0].args["from"].get<std::string>());
+  EXPECT_EQ(from, (std::set<std::string>{(std::filesystem::current_path() / "field/store").string(), "/data/store"}));
 }
 
 TEST(Scenario, EveryErrorIsReportedNotJustTheFirst) {

@@ -9,6 +9,7 @@
 #include "crashgate/outcome_kind.h"
 #include "crashgate/runner.h"
 #include "crashgate/scenario.h"
+#include "harness/support/engine_cells.h"
 
 namespace crashgate {
 namespace {
@@ -215,6 +216,102 @@ outcome = "ok"
   EXPECT_EQ(std::string(to_string(o.kind)), "error");
   EXPECT_EQ(o.failed_step, 1);
   EXPECT_NE(o.detail.find("wrong-result"), std::string::npos) << o.detail;
+}
+
+// The import op: a store another cell made, imported by a second cell.
+// MANIFEST says dim and metric; the files are copied, not touched; the model
+// is empty, so verify checks what vstore checks of the records the files hold
+// (a scan, count against it) and the records added since.
+TEST_F(VstoreDriver, AStoreAnotherCellMadeIsImportedReadAndLeftUntouched) {
+  std::string made = (root_ / "made").string();
+  Outcome o = testing::run_one_cell(R"toml(
+name = "vstore-made"
+targets = ["vstore"]
+[[step]]
+op = "create"
+dim = 16
+vectors = 1950
+metric = "cosine"
+[[step]]
+op = "add"
+vectors = 50
+[[step]]
+op = "remove"
+ids = [5]
+[[step]]
+op = "sync"
+[[step]]
+op = "count"
+equals = 1999
+[expect]
+outcome = "ok"
+)toml",
+                                    CRASHGATE_VSTORE_DRIVER, made);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  std::string source = made + "/store";
+  auto before = testing::files_of(source);
+  o = testing::run_one_cell(testing::import_scenario("vstore", source, "", R"toml(
+[[step]]
+op = "read"
+what = "open"
+[[step]]
+op = "read"
+what = "count"
+[[step]]
+op = "count"
+equals = 1999
+[[step]]
+op = "search"
+queries = 5
+[[step]]
+op = "read"
+what = "scan"
+[[step]]
+op = "read"
+what = "fsck"
+[[step]]
+op = "verify"
+[[step]]
+op = "add"
+vectors = 2
+[[step]]
+op = "reopen"
+[[step]]
+op = "verify"
+[[step]]
+op = "count"
+equals = 2001
+)toml"),
+                            CRASHGATE_VSTORE_DRIVER, (root_ / "read").string());
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  EXPECT_EQ(o.steps.size(), 12u) << testing::steps_of(o);
+  EXPECT_EQ(testing::files_of(source), before) << "the source directory is only read";
+
+  // MANIFEST says dim 16 and cosine: a step that says otherwise is refused, naming both.
+  o = testing::run_one_cell(testing::import_scenario("vstore", source, "metric = \"l2\""), CRASHGATE_VSTORE_DRIVER,
+                            (root_ / "wrong-metric").string());
+  ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].code, "invalid-argument");
+  EXPECT_NE(o.steps[0].message.find("import: metric = l2, but MANIFEST's metric says cosine"), std::string::npos) << o.steps[0].message;
+
+  std::string missing = source + "/no-such-dir";
+  o = testing::run_one_cell(testing::import_scenario("vstore", missing, "", "[[step]]\nop = \"count\""), CRASHGATE_VSTORE_DRIVER,
+                            (root_ / "missing").string());
+  ASSERT_EQ(o.steps.size(), 1u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].code, "not-found");
+  EXPECT_NE(o.steps[0].message.find(missing), std::string::npos) << o.steps[0].message;
+
+  // vectors-*.bin cut to half (through the committed records: 2,000 of 16
+  // dimensions fill most of its preallocated 200 KiB): a clean corrupt error
+  // where the store is opened, as truncated-vectors-bin expects.
+  std::string field = (root_ / "field").string();
+  testing::copy_with_half(source, field, "vectors-000001.bin");
+  o = testing::run_one_cell(testing::import_scenario("vstore", field, "", "[[step]]\nop = \"count\""), CRASHGATE_VSTORE_DRIVER,
+                            (root_ / "halved").string());
+  ASSERT_EQ(o.steps.size(), 2u) << testing::steps_of(o);
+  EXPECT_EQ(o.steps[0].status, StepStatus::ok);
+  EXPECT_EQ(std::string(to_string(o.kind)), "error") << testing::steps_of(o);
+  EXPECT_EQ(o.steps[1].code, "corrupt") << testing::steps_of(o);
 }
 
 }  // namespace

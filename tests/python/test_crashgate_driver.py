@@ -373,6 +373,100 @@ class RecordsTest(unittest.TestCase):
                          "wrong-result: verify: the store counts 4 records; 3 were added and not removed")
 
 
+    def test_an_imported_store_checks_only_what_was_added_since(self):
+        m = kit.Records()
+        m.imported(4)
+        self.assertFalse(m.known())
+        self.assertTrue(m.may_hold(12345))  # any id of the files' own
+        m.added([100], 5)
+        store = {7: [0.5] * 4, 100: kit.record_vector(100, 4, 5)}
+        self.assertEqual(self.verdict(m, store, 2), "ok")  # the count is the files' business
+        store[100] = kit.record_vector(100, 4, 6)
+        self.assertIn("verify: id 100 differs at value 0", self.verdict(m, store, 2))
+        m.reset(4)
+        self.assertTrue(m.known())
+        self.assertFalse(m.may_hold(7))
+
+
+class ImportTest(unittest.TestCase):
+    """The import op's kit half: the copy, the header fields, the keys the files also say."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="crashgate-import-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.source = os.path.join(self.dir, "field")
+        os.makedirs(os.path.join(self.source, "subdir"))
+        with open(os.path.join(self.source, "data.bin"), "wb") as f:
+            f.write(bytes(range(256)) * 3)
+        with open(os.path.join(self.source, "subdir", "inner"), "wb") as f:
+            f.write(b"not copied")
+        self.store = os.path.join(self.dir, "store")
+
+    def snapshot(self, root):
+        out = {}
+        for base, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(base, name)
+                with open(path, "rb") as f:
+                    out[os.path.relpath(path, root)] = (f.read(), os.stat(path).st_mtime_ns)
+        return out
+
+    def test_copies_the_regular_files_and_replaces_the_store(self):
+        os.makedirs(self.store)
+        with open(os.path.join(self.store, "stale"), "wb") as f:
+            f.write(b"what the store held before")
+        before = self.snapshot(self.source)
+        kit.import_store_files(self.source, self.store)
+        self.assertEqual(sorted(os.listdir(self.store)), ["data.bin"])
+        with open(os.path.join(self.store, "data.bin"), "rb") as f:
+            self.assertEqual(f.read(), bytes(range(256)) * 3)
+        self.assertEqual(self.snapshot(self.source), before)
+
+    def test_a_missing_or_plain_from_is_named(self):
+        missing = os.path.join(self.dir, "nowhere")
+        with self.assertRaises(kit.StepError) as e:
+            kit.import_store_files(missing, self.store)
+        self.assertEqual(e.exception.code, "not-found")
+        self.assertIn(missing, e.exception.message)
+        plain = os.path.join(self.source, "data.bin")
+        with self.assertRaises(kit.StepError) as e:
+            kit.import_store_files(plain, self.store)
+        self.assertEqual((e.exception.code, e.exception.message), ("invalid-argument", f"import: from = {plain} is not a directory"))
+        for source in (self.source, os.path.join(self.source, "subdir")):  # the store itself, or inside it
+            with self.assertRaises(kit.StepError) as e:
+                kit.import_store_files(source, self.source)
+            self.assertEqual(e.exception.code, "invalid-argument")
+            self.assertIn("which the import empties", e.exception.message)
+        self.assertEqual(sorted(os.listdir(self.source)), ["data.bin", "subdir"])
+        # A store inside `from` (a work directory under the field's) is fine: only regular files are copied.
+        kit.import_store_files(self.source, os.path.join(self.source, "subdir", "store"))
+        self.assertEqual(os.listdir(os.path.join(self.source, "subdir", "store")), ["data.bin"])
+
+    def test_header_fields_and_keys_the_files_say(self):
+        layout = kit.LayoutFile("data", "data.bin", 16, "a file", [kit.LayoutField("dim", 4, 2, "a u16")])
+        path = os.path.join(self.source, "data.bin")
+        self.assertEqual(kit.read_field(layout, path, "dim"), 4 | (5 << 8))
+        self.assertIsNone(kit.read_field(layout, path, "nothing"))
+        self.assertIsNone(kit.read_field(layout, os.path.join(self.dir, "nowhere"), "dim"))
+        op = kit.find_op("import")
+        given = kit.Args(op, 0, {"from": "/x", "dim": 8})
+        self.assertEqual(kit.settle_import_key(given, "dim", 8, "the header", 64), 8)
+        self.assertEqual(kit.settle_import_key(given, "dim", None, "the header", 64), 8)
+        self.assertEqual(kit.settle_import_key(kit.Args(op, 0, {"from": "/x"}), "dim", 16, "the header", 64), 16)
+        self.assertEqual(kit.settle_import_key(kit.Args(op, 0, {"from": "/x"}), "dim", None, "the header", 64), 64)
+        with self.assertRaises(kit.StepError) as e:
+            kit.settle_import_key(given, "dim", 16, "the header", 64)
+        self.assertEqual((e.exception.code, e.exception.message), ("invalid-argument", "import: dim = 8, but the header says 16"))
+
+    def test_from_is_a_path_made_absolute(self):
+        key = kit.find_op("import").key("from")
+        self.assertEqual(key.type, kit.PATH)
+        self.assertEqual(kit.typed_value(key, "/a/b/../c"), "/a/c")
+        self.assertEqual(kit.typed_value(key, "rel"), os.path.join(os.getcwd(), "rel"))
+        with self.assertRaises(kit.InvalidValue):
+            kit.typed_value(key, "")
+
+
 class JudgementTest(unittest.TestCase):
     def test_cases(self):
         j = kit.judge_step

@@ -50,10 +50,11 @@ class TablesTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r)
         lines = [json.loads(line) for line in r.stdout.splitlines()]
         self.assertEqual([line["op"] for line in lines],
-                         ["create", "add", "search", "remove", "count", "sync", "reopen", "get", "verify", "truncate",
+                         ["create", "import", "add", "search", "remove", "count", "sync", "reopen", "get", "verify", "truncate",
                           "corrupt", "read", "sleep"])
         by_op = {line["op"]: line for line in lines}
         self.assertEqual(by_op["create"]["values"], {"metric": ["l2", "ip", "cosine"]})
+        self.assertEqual(by_op["import"]["values"], {"metric": ["l2", "ip", "cosine"]})
         self.assertEqual(by_op["truncate"]["values"], {"file": ["index"]})
         self.assertEqual(by_op["corrupt"]["values"], {"file": ["index"]})
         self.assertEqual(by_op["read"]["values"], {"what": ["open", "count", "get", "search"]})
@@ -193,6 +194,78 @@ class DirectTest(unittest.TestCase):
         r = run_driver([EXAMPLE_LAUNCHER], ["--cell", c.path], {"CRASHGATE_REGRESSION": "unvalidated-header"})
         self.assertEqual(r.returncode, 2, r)
         self.assertIn("this driver has no regression switches", r.stderr)
+
+
+def snapshot(root):
+    """Every file under root: its bytes and its mtime."""
+    out = {}
+    for base, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(base, name)
+            with open(path, "rb") as f:
+                out[os.path.relpath(path, root)] = (f.read(), os.stat(path).st_mtime_ns)
+    return out
+
+
+def step_ends(r):
+    return [e for e in r.events if e["event"] == "step-end"]
+
+
+@unittest.skipIf(NO_HNSWLIB, NO_HNSWLIB)
+class ImportTest(unittest.TestCase):
+    """A store one cell made, imported by another: the import op."""
+
+    def setUp(self):
+        need_launcher(self)
+        made = CellDir(self, [{"op": "create", "dim": 8, "vectors": 50, "metric": "ip"}, {"op": "add", "vectors": 10},
+                              {"op": "remove", "ids": [3]}, {"op": "sync"}, {"op": "count", "equals": 59}])
+        r = run_driver([EXAMPLE_LAUNCHER], ["--cell", made.path])
+        self.assertEqual(r.returncode, 0, r)
+        self.source = os.path.join(made.dir, "store")
+
+    def run_cell(self, steps):
+        c = CellDir(self, steps)
+        return run_driver([EXAMPLE_LAUNCHER], ["--cell", c.path]), c
+
+    def test_the_imported_store_reads_and_counts_what_the_first_cell_stored(self):
+        before = snapshot(self.source)
+        r, c = self.run_cell([{"op": "import", "from": self.source, "metric": "ip"},
+                              {"op": "read", "what": "open"}, {"op": "read", "what": "count"},
+                              {"op": "count", "equals": 59}, {"op": "search", "queries": 5}, {"op": "read", "what": "search"},
+                              {"op": "verify"}, {"op": "add", "ids": [1000]}, {"op": "verify"},
+                              {"op": "reopen"}, {"op": "count", "equals": 60}])
+        self.assertEqual(r.returncode, 0, r)
+        self.assertEqual([e["status"] for e in step_ends(r)], ["ok"] * 11)
+        self.assertIn(f"imported {self.source} into {c.dir}/store: 8 dimensions, ip (the next store op loads it)", r.logs())
+        self.assertEqual(snapshot(self.source), before, "the source directory is only read")
+
+    def test_a_dim_that_disagrees_with_the_header_is_refused(self):
+        r, _ = self.run_cell([{"op": "import", "from": self.source, "dim": 16}])
+        self.assertEqual(r.returncode, 1, r)
+        self.assertIn("step 0 (import): invalid-argument: import: dim = 16, but index.bin's label_offset - offsetData "
+                      "(4 bytes a value) says 8", r.stderr)
+
+    def test_a_missing_from_is_a_clean_error_naming_it(self):
+        missing = os.path.join(self.source, "no-such-dir")
+        r, _ = self.run_cell([{"op": "import", "from": missing}, {"op": "count"}])
+        self.assertEqual(r.returncode, 1, r)
+        (end,) = step_ends(r)
+        self.assertEqual(end["code"], "not-found")
+        self.assertIn(missing, end["message"])
+
+    def test_a_truncated_index_fails_where_it_is_opened(self):
+        # As pyhnswlib-truncated-index expects of a store the driver made: corrupt on open, not at the import.
+        damaged = os.path.join(tempfile.mkdtemp(prefix="pyhnswlib-field-"), "field")
+        self.addCleanup(shutil.rmtree, os.path.dirname(damaged), True)
+        shutil.copytree(self.source, damaged)
+        index = os.path.join(damaged, "index.bin")
+        os.truncate(index, os.path.getsize(index) // 2)
+        r, _ = self.run_cell([{"op": "import", "from": damaged}, {"op": "read", "what": "count"}])
+        ends = step_ends(r)
+        self.assertEqual(ends[0]["status"], "ok", r)
+        self.assertNotEqual(r.returncode, 0, r)
+        if len(ends) == 2:  # a clean refusal (a crash would leave the step without its end)
+            self.assertEqual((ends[1]["status"], ends[1]["code"]), ("error", "corrupt"), r)
 
 
 @unittest.skipIf(NO_HNSWLIB, NO_HNSWLIB)

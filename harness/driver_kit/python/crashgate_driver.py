@@ -31,7 +31,9 @@ import json
 import math
 import os
 import re
+import shutil
 import signal
+import stat
 import sys
 import threading
 import time
@@ -65,6 +67,7 @@ I64 = "i64"
 REAL = "float"
 BOOL = "bool"
 STRING = "string"
+PATH = "path"          # absolute in cell.json (crashgate resolves it where it runs)
 DURATION = "duration"  # integer milliseconds in cell.json
 SIZE = "size"          # integer bytes in cell.json
 OFFSET = "offset"      # an offset expression (a string)
@@ -72,7 +75,7 @@ U64_LIST = "list of u64"
 ENUM = "enum"
 TABLE = "table"
 FILL = "fill"          # "flip", a byte "0".."255", "u32le:N" or "u64le:N"
-VALUE_TYPES = (U64, I64, REAL, BOOL, STRING, DURATION, SIZE, OFFSET, U64_LIST, ENUM, TABLE, FILL)
+VALUE_TYPES = (U64, I64, REAL, BOOL, STRING, PATH, DURATION, SIZE, OFFSET, U64_LIST, ENUM, TABLE, FILL)
 
 
 @dataclass(frozen=True)
@@ -151,6 +154,12 @@ OPS = (
         _key("hnsw", BOOL, meaning="false: no index"),
         _key("m", U64, min=2, max=1024, meaning="HNSW links per node"),
         _key("ef_construction", U64, min=1, max=1 << 20, meaning="HNSW build beam width"),
+    )),
+    _op("import", False, "make a copy of `from`'s files the store, closed: the next store op opens it; the record model is empty", (
+        _key("from", PATH, required=True, meaning="the directory whose regular files become the store (only read)"),
+        _key("dim", U64, min=1, max=1 << 20, meaning="vector dimension, when the files do not say it"),
+        _key("metric", ENUM, meaning="distance metric, when the files do not say it"),
+        _key("store", STRING, meaning="the store's directory under the work directory"),
     )),
     _op("add", True, "add records (with metadata) to the store", (
         _key("vectors", U64, meaning="how many new records (default 100)"),
@@ -409,6 +418,11 @@ def typed_value(key: Key, raw, engine_values: Optional[Iterable[str]] = None, fo
         if not isinstance(raw, str):
             raise _wrong(key, raw, "a string")
         return raw
+    if t == PATH:
+        # Its one form is absolute: the driver runs in the cell's work directory.
+        if not isinstance(raw, str) or not raw:
+            raise _wrong(key, raw, "a path (a non-empty string)")
+        return os.path.normpath(os.path.abspath(raw))
     if t == DURATION:
         if form == "canonical" and _is_int(raw) and 0 <= raw <= U64_MAX:
             return _in_range(key, raw, raw, format_duration)
@@ -732,10 +746,28 @@ class Records:
         self._live = {}        # id -> the seed of its vector
         self._removed = set()
         self._next_id = 0
+        self._known = True
 
     def reset(self, dim: int) -> None:
         with self._lock:
-            self.dim, self._live, self._removed, self._next_id = dim, {}, set(), 0
+            self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, True
+
+    def imported(self, dim: int) -> None:
+        """A store of this dimension was imported (the `import` op): its records
+        are unknown, so until it is created again the model checks only what
+        was added since."""
+        with self._lock:
+            self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, False
+
+    def known(self) -> bool:
+        """False after an import: the store may hold records the model never saw."""
+        with self._lock:
+            return self._known
+
+    def may_hold(self, record_id: int) -> bool:
+        """holds(id), or True when the model does not know the store's records (after an import)."""
+        with self._lock:
+            return not self._known or record_id in self._live
 
     def added(self, ids: Iterable[int], seed: int) -> None:
         with self._lock:
@@ -777,11 +809,12 @@ class Records:
 
     def verify(self, lookup: Callable[[int], Optional[list]], count: Optional[int] = None) -> None:
         """Every live record is there and exact (its vector bit for bit), every
-        removed one is gone, and `count`, when the engine has one, agrees.
+        removed one is gone, and `count`, when the engine has one and the model
+        knows the whole store (not after an import), agrees.
         `lookup(id)` returns the stored vector (floats) or None when the store
         does not have it; an engine error is its own StepError. The first
         difference raises a wrong-result StepError naming the id."""
-        live, removed = self.live(), self.removed_ids()
+        live, removed, known = self.live(), self.removed_ids(), self.known()
         for i, seed in live.items():
             got = lookup(i)
             if got is None:
@@ -795,7 +828,7 @@ class Records:
         for i in removed:
             if lookup(i) is not None:
                 raise StepError("wrong-result", f"verify: id {i} was removed and is still there")
-        if count is not None and count != len(live):
+        if count is not None and known and count != len(live):
             raise StepError("wrong-result",
                             f"verify: the store counts {count} records; {len(live)} were added and not removed")
 
@@ -833,6 +866,79 @@ class StepError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+# ---------------------------------------------------------------------------
+# The `import` op's engine-independent half (store_import.h in the C++ kit): a
+# directory of an engine's files becomes the cell's store. The driver then
+# sets what its `create` sets from the files, leaves the store closed, and its
+# next store op opens it as it opens one it made: damage shows in that step.
+
+def import_store_files(from_dir: str, store_dir: str) -> None:
+    """Copies every regular file of `from_dir` (symlinks to regular files
+    followed; subdirectories, fifos and devices left out) into `store_dir`,
+    emptied first (made when missing). `from_dir` is opened read-only and
+    never written. Raises StepError: not-found / invalid-argument naming
+    `from_dir` when it is missing or not a directory, invalid-argument when it
+    is the store directory or lies in it (emptying the store would change
+    it), io when a file cannot be copied."""
+    try:
+        st = os.stat(from_dir)
+    except FileNotFoundError:
+        raise StepError("not-found", f"import: from = {from_dir}: No such file or directory") from None
+    except NotADirectoryError:
+        raise StepError("not-found", f"import: from = {from_dir}: Not a directory") from None
+    except OSError as e:
+        raise StepError("io", f"import: from = {from_dir}: {e.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise StepError("invalid-argument", f"import: from = {from_dir} is not a directory")
+    # The store is emptied: `from_dir` must not be it or lie in it. (The store may
+    # lie in `from_dir`, a work directory under the field's: only regular files are copied.)
+    inner, outer = os.path.realpath(from_dir), os.path.realpath(store_dir)
+    if os.path.commonpath([inner, outer]) == outer:
+        raise StepError("invalid-argument",
+                        f"import: from = {from_dir} lies in the store's directory {store_dir}, which the import empties")
+    try:
+        # What was in the store goes: the store is the files imported, and only them.
+        if os.path.isdir(store_dir) and not os.path.islink(store_dir):
+            shutil.rmtree(store_dir)
+        elif os.path.lexists(store_dir):
+            os.unlink(store_dir)
+        os.makedirs(store_dir)
+        for name in sorted(os.listdir(from_dir)):
+            source = os.path.join(from_dir, name)
+            if not os.path.isfile(source):  # follows symlinks; a fifo would block the open
+                continue
+            with open(source, "rb") as src, open(os.path.join(store_dir, name), "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
+    except OSError as e:
+        raise StepError("io", f"import: {e.filename or from_dir}: {e.strerror}") from None
+
+
+def read_field(file: "LayoutFile", path: str, field_name: str) -> Optional[int]:
+    """The little-endian value of one layout field of a file on disk, or None
+    when the layout has no such field or the file is too short to hold it."""
+    f = file.field(field_name)
+    if f is None:
+        return None
+    try:
+        return _read_le(path, f.offset, f.width)
+    except OffsetError:
+        return None
+
+
+def settle_import_key(args, key: str, in_files, where: str, fallback):
+    """The value an import takes for a key that `create` takes (dim, metric):
+    what the files say (`in_files`, at `where`), or the step's key when the
+    files cannot say (None: a file too short or missing, the open judges it),
+    or `fallback`. A step's key that disagrees with the files raises an
+    invalid-argument StepError naming both."""
+    given = args.values.get(key) if args.has(key) else None
+    if in_files is None:
+        return fallback if given is None else given
+    if given is not None and given != in_files:
+        raise StepError("invalid-argument", f"import: {key} = {given}, but {where} says {in_files}")
+    return in_files
 
 
 class DriverBug(Exception):
@@ -924,8 +1030,8 @@ class Args:
         return fallback if v is None else v
 
     def string(self, key: str, fallback: str = "") -> str:
-        """A string, enum, offset or fill key."""
-        v = self._typed(key, STRING, ENUM, OFFSET, FILL)
+        """A string, path, enum, offset or fill key."""
+        v = self._typed(key, STRING, PATH, ENUM, OFFSET, FILL)
         return fallback if v is None else v
 
     def duration_ms(self, key: str, fallback: Optional[int] = None) -> Optional[int]:

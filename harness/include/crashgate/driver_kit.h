@@ -62,7 +62,7 @@ class Args {
   std::int64_t i64(std::string_view key, std::int64_t fallback) const;
   double real(std::string_view key, double fallback) const;
   bool boolean(std::string_view key, bool fallback) const;
-  std::string string(std::string_view key, std::string fallback = "") const;  // string, enum, offset, fill
+  std::string string(std::string_view key, std::string fallback = "") const;  // string, path, enum, offset, fill
   std::uint64_t duration_ms(std::string_view key, std::uint64_t fallback) const;
   std::uint64_t size(std::string_view key, std::uint64_t fallback) const;
   std::vector<std::uint64_t> u64_list(std::string_view key) const;  // empty when absent
@@ -109,6 +109,10 @@ struct LayoutFile {
 using ExtraTerm = std::function<std::optional<std::uint64_t>(const std::string& name, const std::optional<std::string>& arg)>;
 Checked<std::uint64_t> evaluate_offset(const LayoutFile& file, const std::string& path, std::string_view expr,
                                        const ExtraTerm& extra = {});
+
+// The little-endian value of one layout field of a file on disk: a failure
+// when the layout has no such field or the file is too short to hold it.
+Checked<std::uint64_t> read_field(const LayoutFile& file, const std::string& path, std::string_view field);
 
 // The events of fd 3 (CRASHGATE_EVENT_FD), each one write(2) of a whole line.
 class Events {

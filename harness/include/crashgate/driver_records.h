@@ -51,6 +51,15 @@ class Records {
  public:
   // A store of this dimension was created (or replaced): nothing is in it yet.
   void reset(std::uint32_t dim);
+  // A store of this dimension was imported (the `import` op): its records are
+  // unknown, so until it is created again the model checks only what was added
+  // since. dim 0: not known yet (the driver learns it when it opens the store: set_dim).
+  void imported(std::uint32_t dim);
+  void set_dim(std::uint32_t dim);
+  // False after an import: the store may hold records the model never saw.
+  bool known() const;
+  // holds(id), or true when the model does not know the store's records (after an import).
+  bool may_hold(std::uint64_t id) const;
   void added(std::span<const std::uint64_t> ids, std::uint64_t seed);
   void removed(std::span<const std::uint64_t> ids);
   // The first id no record has used yet (ids of `add` without `ids`).
@@ -66,7 +75,7 @@ class Records {
 
   // Every live record is there and exact (vector bit for bit, file_path when
   // the engine keeps it); every removed id is gone; `count`, when the engine
-  // has one, agrees. The first difference is a wrong-result step error naming
+  // has one and the model knows the whole store (not after an import), agrees. The first difference is a wrong-result step error naming
   // the id and what differs; a lookup's own error ends the check as it is.
   StepResult verify(const Lookup& lookup, std::optional<std::uint64_t> count) const;
 
@@ -76,6 +85,7 @@ class Records {
   std::map<std::uint64_t, std::uint64_t> live_;  // id -> the seed of its vector
   std::set<std::uint64_t> removed_;
   std::uint64_t next_id_ = 0;
+  bool known_ = true;
 };
 
 }  // namespace crashgate::kit

@@ -20,6 +20,7 @@ namespace crashgate {
   X(real, "float", "a number")                                                                           \
   X(boolean, "bool", "true or false")                                                                    \
   X(string, "string", "any text")                                                                        \
+  X(path, "path", "a file or directory: absolute, or relative to the directory crashgate runs in")       \
   X(duration, "duration", "a time with its unit: \"100ms\", \"2s\", \"1m\"")                              \
   X(size, "size", "bytes: \"4096\", \"64KiB\", \"2MiB\"")                                                  \
   X(offset, "offset", "an offset expression: terms such as 0, header, end, field(NAME), slot(N), joined by + and -") \

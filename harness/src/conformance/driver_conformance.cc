@@ -204,6 +204,7 @@ json sample_value(const KeySpec& key, const Op& op) {
     case ValueType::real: return 1.0;
     case ValueType::boolean: return false;
     case ValueType::string: return "x";
+    case ValueType::path: return "no-such-directory";  // import's `from`: the clean not-found error
     case ValueType::duration: return std::max<std::uint64_t>(key.min, 10);
     case ValueType::size: return std::max<std::uint64_t>(key.min, 64 * 1024);
     case ValueType::offset: return "0";

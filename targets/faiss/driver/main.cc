@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
     });
   };
   driver.on("create", op(&Session::create))
+      .on("import", op(&Session::import_store))
       .on("add", op(&Session::add))
       .on("search", op(&Session::search))
       .on("remove", op(&Session::remove))
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
       .on("sleep", op(&Session::sleep));
   const std::vector<std::string> files = {"flat", "hnsw", "ivf"};
   driver.values("create", "metric", {"flat-l2", "hnsw-l2", "ivf-l2"})
+      .values("import", "metric", {"flat-l2", "hnsw-l2", "ivf-l2"})
       .values("truncate", "file", files)
       .values("corrupt", "file", files)
       .values("replace", "file", files)

@@ -44,6 +44,7 @@
 
 #include "crashgate/driver_kit.h"
 #include "crashgate/driver_records.h"
+#include "crashgate/store_import.h"
 
 namespace crashgate::faiss_driver {
 
@@ -68,6 +69,8 @@ class Session {
 
   // The records (store_ops.cc).
   StepResult create(const Args& step);
+  // A copy of `from`'s index.faiss becomes the store, not loaded (import.cc).
+  StepResult import_store(const Args& step);
   StepResult add(const Args& step);
   StepResult remove(const Args& step);
   StepResult count(const Args& step);
@@ -98,6 +101,8 @@ class Session {
   StepResult close_index();     // stops workloads, saves when dirty, drops the index
   StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);  // holds index_mu_ alone
   std::uint64_t allocate_ids(std::uint64_t n);
+  // After an import: the ids allocate_ids hands out start past the loaded index's largest; the caller holds index_mu_.
+  void skip_imported_ids();
   // Whether the index holds `id` (the id map's reverse map, or the IVF's direct map); the caller holds index_mu_.
   bool index_has(std::uint64_t id) const;
   StepResult lookup(std::uint64_t id, std::optional<kit::Found>& found) const;  // the caller holds index_mu_

@@ -287,7 +287,9 @@ StepResult Session::run_searches(faiss::Index& index, std::uint64_t queries, std
       for (std::uint64_t j = 0; j < k; ++j) {
         idx_t label = labels[i * k + j];
         if (label < 0) continue;  // fewer than k hits
-        bool known = strict ? records_.holds(static_cast<std::uint64_t>(label)) : static_cast<std::uint64_t>(label) < reserved;
+        // After an import the files' ids are any: the model cannot say which are live.
+        bool known = strict ? records_.may_hold(static_cast<std::uint64_t>(label))
+                            : !records_.known() || static_cast<std::uint64_t>(label) < reserved;
         if (!known)
           return StepResult::error("wrong-result", fmt::format("{}: query {} hit id {}, which is not {}", doing, i, label,
                                                                strict ? "a live record" : "an id the driver ever added"));
@@ -319,7 +321,9 @@ StepResult Session::verify(const Args&) {
   std::shared_lock lock(index_mu_);
   kit::Lookup look = [&](std::uint64_t id, std::optional<kit::Found>& found) { return lookup(id, found); };
   StepResult o = records_.verify(look, static_cast<std::uint64_t>(index_->ntotal));
-  if (o.is_ok) context_.log(fmt::format("verified {} records", records_.size()));
+  if (o.is_ok)
+    context_.log(records_.known() ? fmt::format("verified {} records", records_.size())
+                                  : fmt::format("verified the {} records added since the import (the files' own are unknown)", records_.size()));
   return o;
 }
 
@@ -330,6 +334,10 @@ StepResult Session::scan_all() {
   std::uint64_t scanned = 0;
   auto check = [&](std::uint64_t id, const float* v, std::size_t d) {
     std::optional<kit::RecordData> want = records_.expected(id);
+    if (!want && !records_.known()) {  // one of an imported index's own records: the model knows nothing of it
+      ++scanned;
+      return StepResult::ok();
+    }
     if (!want) return StepResult::error("wrong-result", fmt::format("scan: id {} is in the index and not a live record", id));
     if (d != want->vector.size() || std::memcmp(v, want->vector.data(), d * sizeof(float)) != 0)
       return StepResult::error("wrong-result", fmt::format("scan: id {}'s vector is not the one added", id));
@@ -406,8 +414,24 @@ StepResult Session::load() {
   return guarded("read_index", "corrupt", [&] {
     index_.reset(faiss::read_index(index_path().c_str()));
     dirty_ = false;
+    if (!records_.known()) skip_imported_ids();
     return StepResult::ok();
   });
+}
+
+void Session::skip_imported_ids() {
+  // An imported index's ids are not the model's: ids `add` hands out start
+  // past the largest it holds (the id map or the IVF's direct map, in memory
+  // once read_index returned).
+  std::uint64_t past = 0;
+  if (auto* map = id_map_of(index_.get()))
+    for (idx_t id : map->id_map)
+      if (id >= 0) past = std::max<std::uint64_t>(past, static_cast<std::uint64_t>(id) + 1);
+  if (auto* ivf = ivf_of(index_.get()); ivf && ivf->direct_map.type == faiss::DirectMap::Hashtable)
+    for (const auto& [id, at] : ivf->direct_map.hashtable)
+      if (id >= 0) past = std::max<std::uint64_t>(past, static_cast<std::uint64_t>(id) + 1);
+  std::lock_guard lock(ids_mu_);
+  reserved_ids_ = std::max(reserved_ids_, past);
 }
 
 StepResult Session::save(std::string_view doing) {

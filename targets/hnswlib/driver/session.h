@@ -32,6 +32,7 @@
 
 #include "crashgate/driver_kit.h"
 #include "crashgate/driver_records.h"
+#include "crashgate/store_import.h"
 #include "engine.h"
 
 namespace crashgate::hnswlib_driver {
@@ -49,6 +50,7 @@ class Session {
 
   // The records (store_ops.cc).
   StepResult create(const Args& step);
+  StepResult import_store(const Args& step);
   StepResult add(const Args& step);
   StepResult remove(const Args& step);
   StepResult count(const Args& step);

@@ -44,6 +44,12 @@ StepResult Session::ensure_open() {
   if (StepResult r = engine->load(index_path()); !r.is_ok) return r;
   engine_ = std::move(engine);
   dirty_ = false;
+  if (!records_.known()) {
+    // An imported index's labels are not the model's: ids `add` hands out start past the largest (in memory now).
+    std::vector<std::uint64_t> labels = engine_->labels();
+    std::lock_guard lock(ids_mu_);
+    if (!labels.empty()) reserved_ids_ = std::max(reserved_ids_, *std::max_element(labels.begin(), labels.end()) + 1);
+  }
   return StepResult::ok();
 }
 
@@ -91,6 +97,38 @@ StepResult Session::create(const Args& step) {
   if (StepResult r = sync(); !r.is_ok) return r;
   context_.log(fmt::format("created {}: {} records of {} dimensions ({}), M {}, ef_construction {}, max_elements {}", kIndexFile,
                            vectors, dim, metric_name, m, ef_construction, capacity));
+  return StepResult::ok();
+}
+
+StepResult Session::import_store(const Args& step) {
+  // index.bin of `from` becomes the store, closed: the next store op loads it
+  // (loadIndex), so damage shows there. Its header says the vector's bytes
+  // (label_offset - offsetData: dim floats, in every space); no metric, which
+  // is the step's. A header too short to say leaves it to the step's `dim`.
+  std::string from = step.string("from");
+  const kit::LayoutFile* index = layout_of("index");
+  std::string source = from + "/" + kIndexFile;
+  kit::FromFiles<std::uint64_t> dim_in_files{std::nullopt, "index.bin's label_offset - offsetData (4 bytes a value)"};
+  auto label = kit::read_field(*index, source, "label_offset"), data = kit::read_field(*index, source, "offsetData");
+  if (label && data && *label > *data && (*label - *data) % sizeof(float) == 0 && (*label - *data) / sizeof(float) <= (1u << 20))
+    dim_in_files.value = (*label - *data) / sizeof(float);
+  std::uint64_t dim = 0;
+  if (StepResult r = kit::settle_import_key(step, "dim", dim_in_files, 64, dim); !r.is_ok) return r;
+  std::string metric_name = step.string("metric", metric_names().front());
+  std::optional<Metric> metric = metric_from(metric_name);
+  if (!metric)
+    return StepResult::error("invalid-argument", fmt::format("import: metric must be l2, ip or cosine, not '{}'", metric_name));
+  if (StepResult r = close_index(); !r.is_ok) return r;
+  if (step.has("store")) store_dir_ = work_dir_ + "/" + step.string("store");
+  if (StepResult r = kit::import_store_files(from, store_dir_); !r.is_ok) return r;
+  metric_ = *metric;
+  records_.imported(static_cast<std::uint32_t>(dim));
+  {
+    std::lock_guard lock(ids_mu_);
+    reserved_ids_ = 0;
+  }
+  created_ = true;
+  context_.log(fmt::format("imported {} into {}: {} dimensions, {} (the next store op loads it)", from, store_dir_, dim, metric_name));
   return StepResult::ok();
 }
 
@@ -209,7 +247,7 @@ StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::ui
     for (std::size_t h = 0; h < hits.size(); ++h) {
       std::uint64_t label = hits[h].second;
       if (!seen.insert(label).second) return StepResult::error("wrong-result", fmt::format("search returned label {} twice", label));
-      if (workloads_running ? label >= bound : !records_.holds(label))
+      if (workloads_running ? records_.known() && label >= bound : !records_.may_hold(label))
         return StepResult::error("wrong-result", fmt::format("search returned label {}, which is not a live record", label));
       if (h > 0 && hits[h].first < hits[h - 1].first)
         return StepResult::error("wrong-result", "search hits are not ordered nearest first");
@@ -239,13 +277,16 @@ StepResult Session::verify(const Args&) {
     return StepResult::ok();
   };
   StepResult r = records_.verify(lookup, engine_->live_count());
-  if (r.is_ok) context_.log(fmt::format("verified {} records", records_.size()));
+  if (r.is_ok)
+    context_.log(records_.known() ? fmt::format("verified {} records", records_.size())
+                                  : fmt::format("verified the {} records added since the import (the files' own are unknown)", records_.size()));
   return r;
 }
 
 StepResult Session::scan_all() {
   // Every label hnswlib's label_lookup_ holds: each one not marked deleted is
-  // a record the driver added, of the model's dimension; as many as the count.
+  // a record the driver added (any label, after an import), of the model's
+  // dimension; as many as the count.
   std::lock_guard lock(call_mu_);
   std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
   std::uint64_t live = 0;
@@ -255,7 +296,8 @@ StepResult Session::scan_all() {
     std::optional<std::vector<float>> v;
     if (StepResult r = engine_->get(label, v); !r.is_ok) return r;
     if (!v) continue;  // marked deleted
-    if (label >= bound) return StepResult::error("wrong-result", fmt::format("scan: label {} is no id the driver added", label));
+    if (records_.known() && label >= bound)  // after an import the files' labels are any
+      return StepResult::error("wrong-result", fmt::format("scan: label {} is no id the driver added", label));
     if (v->size() != records_.dim())
       return StepResult::error("wrong-result", fmt::format("scan: label {} has {} values, not {}", label, v->size(), records_.dim()));
     ++live;

@@ -131,7 +131,7 @@ StepResult Session::workload_thread(Role role, std::uint64_t thread, std::uint64
       std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
       if (hits.size() > 10) return StepResult::error("wrong-result", fmt::format("workload search: {} hits for k = 10", hits.size()));
       for (const auto& [distance, label] : hits)
-        if (label >= bound)
+        if (records_.known() && label >= bound)  // after an import the files' labels are any
           return StepResult::error("wrong-result", fmt::format("workload search returned label {}, an id never added", label));
       ++workload_searches_;
     } else {

@@ -35,7 +35,14 @@ void Session::wait_until_map_is_grown() {
 StepResult Session::ensure_open() {
   if (env_) return StepResult::ok();
   if (!created_) return StepResult::error("not-found", "there is no store: no create step made one");
-  return open_env(false, 0);
+  if (StepResult o = open_env(false, 0); !o.is_ok || !import_dim_) return o;
+  // An env imported and not opened yet: its first record says the dimension;
+  // one that disagrees with the import's `dim` leaves the env closed.
+  if (StepResult o = learn_imported_dim(); !o.is_ok) {
+    close_env();
+    return o;
+  }
+  return StepResult::ok();
 }
 
 StepResult Session::open_env(bool creating, std::uint64_t mapsize) {

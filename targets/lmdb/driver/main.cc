@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
   driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
   driver.on_finish([&](kit::Context&) { return session->join(); });
   driver.on("create", kit::member(session, &Session::create))
+      .on("import", kit::member(session, &Session::import_store))
       .on("add", kit::member(session, &Session::add))
       .on("search", kit::member(session, &Session::search))
       .on("remove", kit::member(session, &Session::remove))
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
       .on("sleep", kit::member(session, &Session::sleep));
   const std::vector<std::string> files = {"data", "lock"};
   driver.values("create", "metric", {"none"})
+      .values("import", "metric", {"none"})
       .values("truncate", "file", files)
       .values("corrupt", "file", files)
       .values("replace", "file", files)

@@ -34,6 +34,7 @@
 
 #include "crashgate/driver_kit.h"
 #include "crashgate/driver_records.h"
+#include "crashgate/store_import.h"
 
 namespace crashgate::lmdb_driver {
 
@@ -49,6 +50,8 @@ class Session {
 
   // The records (store_ops.cc).
   StepResult create(const Args& step);
+  // A copy of `from`'s env becomes the store, closed (import.cc).
+  StepResult import_store(const Args& step);
   StepResult add(const Args& step);
   StepResult remove(const Args& step);
   StepResult count(const Args& step);
@@ -85,6 +88,8 @@ class Session {
   // Runs `work` in a read-only transaction.
   StepResult read_only(std::string_view doing, const std::function<StepResult(MDB_txn*)>& work);
   std::string data_path() const { return store_dir_ + "/data.mdb"; }
+  // import.cc: after an import, the first open reads the dimension from the first record (value.h).
+  StepResult learn_imported_dim();
 
   // store_ops.cc
   StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);
@@ -130,6 +135,11 @@ class Session {
   std::mt19937_64 rng_;
   kit::Records records_;  // ids added and not removed, with their seeds; the dimension
   bool created_ = false;
+  // Set by an import until the env is opened: the step's `dim`, when it gave one, for the first record to agree with.
+  struct ImportDim {
+    std::optional<std::uint64_t> given;
+  };
+  std::optional<ImportDim> import_dim_;
   MDB_env* env_ = nullptr;
   MDB_dbi dbi_ = 0;
 

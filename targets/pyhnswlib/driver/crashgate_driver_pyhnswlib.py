@@ -25,7 +25,8 @@ import sys
 import time
 
 from crashgate_driver import (
-    Args, Context, Driver, LayoutField, LayoutFile, OffsetError, Records, StepError, StepResult,
+    Args, Context, Driver, LayoutField, LayoutFile, OffsetError, Records, StepError, StepResult, import_store_files,
+    read_field, settle_import_key,
 )
 
 NAME = "pyhnswlib"
@@ -126,6 +127,7 @@ class Session:
         self.dirty = False      # changed since it was last saved
         self.dim = 0
         self.metric = METRICS[0]
+        self.first_free = 0     # after an import: the first id past the index's own labels
         self.records = Records()  # the model: live ids with the seed of their vectors, removed ids
         self.rng = random.Random(context.seed)
         self.queries = np.random.default_rng(context.seed)
@@ -151,6 +153,9 @@ class Session:
         index.set_num_threads(1)  # on this (the worker) thread, in order: deterministic
         self.index = index
         self.dirty = False
+        if not self.records.known():
+            # An imported index's labels are not the model's: ids `add` hands out start past the largest.
+            self.first_free = max([self.first_free] + [label + 1 for label in index.get_ids_list()])
         return StepResult.ok()
 
     def save(self) -> None:
@@ -212,6 +217,7 @@ class Session:
         n = a.u64("vectors", 0)
         seed = a.u64("seed", self.seed)
         self.records.reset(self.dim)
+        self.first_free = 0
         index = hnswlib.Index(space=self.metric, dim=self.dim)
         try:
             index.init_index(max_elements=max(n, 100), M=a.u64("m", 16), ef_construction=a.u64("ef_construction", 200),
@@ -224,10 +230,31 @@ class Session:
         self.save()
         ctx.log(f"created {INDEX_FILE}: {n} records of {self.dim} ({self.metric})")
 
+    def import_(self, a: Args, ctx: Context):
+        # index.bin of `from` becomes the store, closed: the next store op
+        # loads it (load_index), so damage shows there. Its header says the
+        # vector's bytes (label_offset - offsetData: dim floats, in every
+        # space); no metric, which is the step's. A header too short to say
+        # leaves it to the step's `dim`.
+        source = os.path.join(a.string("from"), INDEX_FILE)
+        label, data = read_field(LAYOUT[0], source, "label_offset"), read_field(LAYOUT[0], source, "offsetData")
+        in_files = None
+        if label is not None and data is not None and label > data and (label - data) % 4 == 0 and (label - data) // 4 <= 1 << 20:
+            in_files = (label - data) // 4
+        dim = settle_import_key(a, "dim", in_files, "index.bin's label_offset - offsetData (4 bytes a value)", 64)
+        metric = a.string("metric", METRICS[0])
+        self.close()
+        if a.has("store"):
+            self.store_dir = os.path.join(ctx.work_dir, a.string("store"))
+        import_store_files(a.string("from"), self.store_dir)
+        self.dim, self.metric, self.first_free = dim, metric, 0
+        self.records.imported(dim)
+        ctx.log(f"imported {a.string('from')} into {self.store_dir}: {dim} dimensions, {metric} (the next store op loads it)")
+
     def add(self, a: Args, ctx: Context):
         if a.table("metadata"):
             raise StepError("invalid-argument", "hnswlib keeps no metadata")
-        first = self.records.next_id()
+        first = max(self.records.next_id(), self.first_free)
         ids = a.u64_list("ids") if a.has("ids") else list(range(first, first + a.u64("vectors", 100)))
         self.add_records(ids, a.u64("seed", self.seed))
         ctx.log(f"added {len(ids)} records")
@@ -238,12 +265,15 @@ class Session:
         return self.run_searches(a.u64("queries", 10), a.u64("k", 10), a.u64("ef", 64), ctx)
 
     def run_searches(self, queries: int, k: int, ef: int, ctx: Context):
-        # k-NN queries from the cell's seed; every hit must be a live record,
+        # k-NN queries from the cell's seed; every hit must be a live record
+        # (any label after an import: the model does not know the files' own),
         # nearest first, no more than k of them.
         live = self.records.live()
-        k = min(k, len(live))
+        known = self.records.known()
+        stored = len(live) if known else self.engine_count()
+        k = min(k, stored)
         if k == 0 or queries == 0:
-            ctx.log(f"{queries} searches on {len(live)} live records: nothing to find")
+            ctx.log(f"{queries} searches on {stored} live records: nothing to find")
             return
         q = self.queries.uniform(-1.0, 1.0, size=(queries, self.dim)).astype(np.float32)
         try:
@@ -258,7 +288,7 @@ class Session:
             if len(set(row)) != len(row):
                 raise StepError("wrong-result", f"search returned an id twice: {row}")
             for h, label in enumerate(row):
-                if label not in live:
+                if known and label not in live:
                     raise StepError("wrong-result", f"search returned id {label}, which is not a live record")
                 if h > 0 and dist[h] < dist[h - 1]:
                     raise StepError("wrong-result", "search hits are not ordered nearest first")
@@ -324,6 +354,9 @@ class Session:
         for i in self.records.removed_ids():
             if self.has_label(i):
                 raise StepError("wrong-result", f"record {i} was removed and is back")
+        if not self.records.known():  # an imported index: the files' own records are unknown to the model
+            ctx.log(f"verified the {len(live)} records added since the import")
+            return
         n = self.engine_count()
         if n != len(live):
             raise StepError("wrong-result", f"the index holds {n} live records, the model {len(live)}")
@@ -460,13 +493,14 @@ def make_driver() -> Driver:
     def step(method):
         return lambda a, ctx: method(session(), a, ctx)
 
-    for op, method in (("create", Session.create), ("add", Session.add), ("search", Session.search),
+    for op, method in (("create", Session.create), ("import", Session.import_), ("add", Session.add), ("search", Session.search),
                        ("remove", Session.remove), ("count", Session.count), ("get", Session.get),
                        ("verify", Session.verify), ("sync", Session.sync), ("reopen", Session.reopen),
                        ("truncate", Session.truncate), ("corrupt", Session.corrupt), ("read", Session.read),
                        ("sleep", Session.sleep)):
         driver.on(op, step(method))
     driver.values("create", "metric", METRICS)
+    driver.values("import", "metric", METRICS)
     driver.values("truncate", "file", ["index"])
     driver.values("corrupt", "file", ["index"])
     driver.values("read", "what", READS)

@@ -104,6 +104,10 @@ StepResult Session::create(const Args& step) {
   if (!s.ok()) return from_status(s.status());
   store_ = std::move(s).value();
   dim_ = o.dim;
+  {
+    std::lock_guard lock(model_mu_);
+    imported_ = false;
+  }
   std::vector<uint64_t> ids(step.u64("vectors", 0));
   for (uint64_t& id : ids) id = next_id_++;
   StepResult added = add_records(std::move(ids), seed_, json::object());
@@ -111,9 +115,53 @@ StepResult Session::create(const Args& step) {
   return from_status(store_->sync());
 }
 
+StepResult Session::import_store(const Args& step) {
+  // The files of `from` become the store, closed: the next store op opens
+  // them as vstore::Store::open opens any store, so damage shows there.
+  // MANIFEST holds the dimension and the metric; a MANIFEST too short to
+  // hold them says nothing, and the open judges it.
+  std::string from = step.string("from");
+  const kit::LayoutFile* manifest = layout_of("manifest");
+  auto field = [&](std::string_view name) -> std::optional<uint64_t> {
+    auto v = kit::read_field(*manifest, from + "/" + manifest->pattern, name);
+    return v ? std::optional<uint64_t>(*v) : std::nullopt;
+  };
+  kit::FromFiles<uint64_t> dim_in_files{field("dim"), "MANIFEST's dim"};
+  kit::FromFiles<std::string> metric_in_files{std::nullopt, "MANIFEST's metric"};
+  if (auto m = field("metric"); m && *m >= 1 && *m <= 3) metric_in_files.value = std::string(vstore::metric_name(static_cast<vstore::Metric>(*m)));
+  uint64_t dim = 0;
+  std::string metric;
+  if (StepResult r = kit::settle_import_key(step, "dim", dim_in_files, 64, dim); !r.is_ok) return r;
+  if (StepResult r = kit::settle_import_key(step, "metric", metric_in_files, "l2", metric); !r.is_ok) return r;
+  if (vstore::Metric parsed; !vstore::parse_metric(metric, &parsed))
+    return StepResult::error("invalid-argument", fmt::format("unknown metric '{}'", metric));
+  close_store();
+  if (step.has("store")) store_dir_ = work_dir_ + "/" + step.string("store");
+  if (StepResult r = kit::import_store_files(from, store_dir_); !r.is_ok) return r;
+  dim_ = static_cast<uint32_t>(dim);
+  {
+    std::lock_guard lock(model_mu_);
+    live_.clear();
+    removed_.clear();
+    imported_ = true;
+  }
+  next_id_ = 0;
+  context_.log(fmt::format("imported {} into {}: {} dimensions, {} (the open will read them)", from, store_dir_, dim, metric));
+  return StepResult::ok();
+}
+
 StepResult Session::add(const Args& step) {
   std::vector<uint64_t> ids = step.u64_list("ids");
-  if (!step.has("ids")) {
+  bool imported = false;
+  {
+    std::lock_guard lock(model_mu_);
+    imported = imported_;
+  }
+  if (!step.has("ids") && imported) {
+    // The files' own ids are not the model's: new ones pass over every id the store holds (contains is O(1)).
+    for (uint64_t n = step.u64("vectors", 100); ids.size() < n;)
+      if (uint64_t id = next_id_++; !store_->contains(id)) ids.push_back(id);
+  } else if (!step.has("ids")) {
     uint64_t n = step.u64("vectors", 100);
     uint64_t first = next_id_.fetch_add(n);
     for (uint64_t i = 0; i < n; ++i) ids.push_back(first + i);
@@ -176,12 +224,15 @@ StepResult Session::get(const Args& step) {
 StepResult Session::verify(const Args&) {
   // Every record the driver knows to be live is there and exact; every record
   // there at all is exactly what was added (none torn, none foreign); count()
-  // agrees with what a scan finds.
+  // agrees with what a scan finds. After an import the records the files
+  // brought are the model's unknowns: they must scan and count, not match.
   std::set<uint64_t> live, removed;
+  bool imported = false;
   {
     std::lock_guard lock(model_mu_);
     live = live_;
     removed = removed_;
+    imported = imported_;
   }
   uint64_t scanned = 0;
   std::string bad;
@@ -191,6 +242,7 @@ StepResult Session::verify(const Args&) {
       bad = fmt::format("record {} was removed, durably, and is back", r.id());
       return false;
     }
+    if (imported && !live.count(r.id())) return true;
     std::vector<float> v(r.vector().begin(), r.vector().end());
     if (v != record_for(r.id(), dim_, seed_).vector) {
       bad = fmt::format("record {} comes back different from what was added", r.id());

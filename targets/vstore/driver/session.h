@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/store_import.h"
 #include "vstore/store.h"
 
 namespace crashgate::vstore_driver {
@@ -49,6 +50,7 @@ class Session {
   ~Session();
   // One handler per op (main.cc registers them with the driver kit).
   StepResult create(const Args& step);
+  StepResult import_store(const Args& step);
   StepResult add(const Args& step);
   StepResult remove(const Args& step);
   StepResult count(const Args& step);
@@ -100,6 +102,8 @@ class Session {
   std::mutex model_mu_;
   std::set<uint64_t> live_;     // ids added and not removed
   std::set<uint64_t> removed_;  // ids whose removal is durable: they must never come back
+  // The store was imported: records not in live_ are the files' own, whose data the model does not know.
+  bool imported_ = false;
   std::atomic<uint64_t> next_id_{0};
 
   std::vector<std::thread> workers_;

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "crashgate/driver_protocol.h"
@@ -33,6 +37,34 @@ std::uint64_t little_endian(const std::string& bytes, std::uint64_t offset, std:
   for (std::uint64_t i = 0; i < width && offset + i < bytes.size(); ++i)
     v |= std::uint64_t{static_cast<unsigned char>(bytes[offset + i])} << (8 * i);
   return v;
+}
+
+std::map<std::string, std::string> files_of(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    if (!entry.is_regular_file()) continue;
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::stringstream bytes;
+    bytes << in.rdbuf();
+    out[entry.path().filename().string()] = bytes.str();
+  }
+  return out;
+}
+
+std::string import_scenario(const std::string& target, const std::string& from, const std::string& keys,
+                            const std::string& steps) {
+  return fmt::format("name = \"{0}-import\"\ntargets = [\"{0}\"]\n[[step]]\nop = \"import\"\nfrom = \"{1}\"\n{2}\n{3}\n"
+                     "[expect]\noutcome = \"ok|error|signal\"\n",
+                     target, from, keys, steps);
+}
+
+void copy_with_half(const std::string& from, const std::string& to, const std::string& file) {
+  std::filesystem::remove_all(to);
+  std::filesystem::create_directories(to);
+  for (const auto& entry : std::filesystem::directory_iterator(from))
+    if (entry.is_regular_file()) std::filesystem::copy_file(entry.path(), std::filesystem::path(to) / entry.path().filename());
+  std::filesystem::path cut = std::filesystem::path(to) / file;
+  std::filesystem::resize_file(cut, std::filesystem::file_size(cut) / 2);
 }
 
 }  // namespace crashgate::testing
