@@ -9,6 +9,7 @@
 #include "cli/gate_commands.h"
 #include "cli/fuzz_command.h"
 #include "cli/run_commands.h"
+#include "cli/triage_command.h"
 #include "cli/vocabulary_commands.h"
 #include "crashgate/cli.h"
 
@@ -34,6 +35,7 @@ int crashgate_main(int argc, char** argv) {
   add_baseline_command(app, exit_code);
   add_merge_command(app, exit_code, std::vector<std::string>(argv, argv + argc));
   add_fuzzing_commands(app, exit_code);
+  add_triage_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
