@@ -4,12 +4,18 @@
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "crashgate/core_file.h"
 #include "crashgate/runner.h"
+#include "crashgate/triage.h"
 
 extern char** environ;
 
@@ -82,6 +88,40 @@ void BM_DiagnoseEightThreadsFiftyFrames(benchmark::State& state) {
 }
 BENCHMARK(BM_DiagnoseEightThreadsFiftyFrames)->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(10)
     ->Repetitions(3)->ReportAggregatesOnly(true);
+
+// Triage of a core file of the same crash (crashgate triage CORE): read the
+// notes, attribute, unwind and symbolize 9 threads from the core's memory.
+// The core is written once, by the kernel, in a temporary directory.
+void BM_TriageCoreEightThreadsFiftyFrames(benchmark::State& state) {
+  char dir[] = "/tmp/crashgate-bench-core-XXXXXX";
+  if (!mkdtemp(dir)) return state.SkipWithError("no temporary directory");
+  pid_t pid = fork();
+  if (pid == 0) {
+    rlimit unlimited{RLIM_INFINITY, RLIM_INFINITY};
+    if (chdir(dir) != 0 || setrlimit(RLIMIT_CORE, &unlimited) != 0) _exit(120);
+    execl(CRASHGATE_MANY_THREADS_CRASHER, CRASHGATE_MANY_THREADS_CRASHER, nullptr);
+    _exit(121);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  std::string core;
+  for (const auto& entry : std::filesystem::directory_iterator(dir))
+    if (entry.path().filename().string().rfind("core", 0) == 0) core = entry.path().string();
+  if (core.empty()) {
+    std::filesystem::remove_all(dir);
+    return state.SkipWithError("the kernel wrote no core here (see /proc/sys/kernel/core_pattern)");
+  }
+  for (auto _ : state) {
+    auto o = outcome_from_core(core);
+    if (!o || o->threads.size() != 9) state.SkipWithError("unexpected triage of the core");
+    if (o) triage(*o, nullptr);
+    benchmark::DoNotOptimize(o);
+  }
+  state.counters["core_MiB"] = static_cast<double>(std::filesystem::file_size(core)) / (1 << 20);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_TriageCoreEightThreadsFiftyFrames)->Unit(benchmark::kMillisecond)->Iterations(10)->Repetitions(3)
+    ->ReportAggregatesOnly(true);
 
 }  // namespace
 }  // namespace crashgate
