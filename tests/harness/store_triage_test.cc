@@ -201,5 +201,42 @@ TEST(StoreTriage, AnLmdbEnvWhosePageSizeIsZeroCrashesEveryReadAtOpenAsKnownIssue
   EXPECT_EQ(o.exit_code, 0) << "a crash the known issues name is not new: " << testing::output_of(o);
 }
 
+TEST(StoreTriage, PromotingACrashingDirectoryMinimizesItAndWritesAScenarioThatReproducesTheCrash) {
+  if (std::string(kLmdbDriver).empty()) GTEST_SKIP() << "no LMDB driver in this build";
+  std::string scratch = testing::scratch_dir("promote");
+  std::string store = make_store(kLmdbDriver, "lmdb", scratch + "/made");
+  std::filesystem::resize_file(store + "/data.mdb", 8191);  // cut inside the second meta page: SIGBUS when mapped
+  auto before = contents_of(store);
+  std::uint64_t bytes_before = 0;
+  for (const auto& [name, bytes] : before) bytes_before += bytes.size();
+  Outcome o = testing::run_crashgate({"triage", store, "--build", CRASHGATE_BUILD_NAME, "--reads", "open", "--known-issues",
+                                      scratch + "/known.toml", "--promote", "--minimize-trials", "30", "--corpus-root",
+                                      scratch + "/corpora", "--scenario-dir", scratch + "/scenarios"});
+  ASSERT_EQ(o.exit_code, 1) << "the crash is new to an empty known-issues file: " << testing::output_of(o);
+  EXPECT_EQ(contents_of(store), before) << "minimizing works on copies";
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("--promote: minimized to "));
+  std::string scenario;
+  for (const auto& entry : std::filesystem::directory_iterator(scratch + "/scenarios")) scenario = entry.path().string();
+  ASSERT_THAT(scenario, HasSubstr("/field-lmdb-"));
+  std::string corpus;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(scratch + "/corpora"))
+    if (entry.is_directory() && entry.path().parent_path().filename() == "lmdb") corpus = entry.path().string();
+  ASSERT_FALSE(corpus.empty());
+  std::uint64_t bytes_after = 0;
+  for (const auto& [name, bytes] : contents_of(corpus)) bytes_after += bytes.size();
+  EXPECT_LT(bytes_after, bytes_before) << "lock.mdb at least is not needed for the crash";
+  EXPECT_THAT(testing::read_file(scenario), HasSubstr("from = \"" + corpus + "\""));
+  // The scenario reproduces the crash it was made from: its one cell fails with a signal.
+  Outcome run = testing::run_crashgate({"run", scenario, "--build", CRASHGATE_BUILD_NAME, "--out", scratch + "/run"});
+  EXPECT_EQ(run.exit_code, 1) << testing::output_of(run);
+  EXPECT_THAT(testing::read_file(scratch + "/run/latest/results.json"), HasSubstr("\"signal\": \"SIGBUS\""));
+  // A second promotion of the same crash is refused, changing nothing.
+  Outcome again = testing::run_crashgate({"triage", store, "--build", CRASHGATE_BUILD_NAME, "--reads", "open", "--known-issues",
+                                          scratch + "/known.toml", "--promote", "--corpus-root", scratch + "/corpora",
+                                          "--scenario-dir", scratch + "/scenarios"});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_THAT(again.stderr_excerpt.text(), HasSubstr("this crash was promoted before"));
+}
+
 }  // namespace
 }  // namespace crashgate

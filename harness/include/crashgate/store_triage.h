@@ -16,6 +16,7 @@
 #include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 #include "crashgate/runner.h"
+#include "crashgate/scenario.h"
 
 namespace crashgate {
 
@@ -63,6 +64,10 @@ struct StoreTriageOptions {
   std::vector<std::string> reads;  // the driver's read ways to run; empty: all it lists
 };
 
+// The cell that reads a copy of a store one way: an `import` of `from`, then `read WHAT`.
+Cell store_read_cell(const std::string& target, const std::string& build, const std::string& what,
+                     const std::string& from);
+
 // Runs `read WHAT` for each of the driver's ways on its own copy of `dir`
 // (an `import` step, then the read), observed as every cell is.
 Checked<std::vector<StoreRead>> run_store_reads(const std::string& dir, const EngineLayout& engine,
@@ -73,5 +78,30 @@ Checked<std::vector<StoreRead>> run_store_reads(const std::string& dir, const En
 // added to `errors`); `only`, when not empty, names the one target wanted.
 std::vector<EngineLayout> built_engine_layouts(const std::string& build_root, const std::string& build,
                                                const std::string& only, std::vector<std::string>& errors);
+
+// The smallest copy of a data directory that still crashes one read the same
+// way (the same crash signature), as libFuzzer minimizes a crashing input:
+// whole files dropped, then each file cut shorter, then regions of it zeroed,
+// each change kept only when the read still crashes with `signature`.
+struct StoreMinimizeOptions {
+  std::string work_root;   // the trials' copies and cells
+  std::string build = "release";
+  int max_trials = 300;    // reads run at most; the best copy so far is kept when they run out
+  std::uint64_t cut_granule = 4096;  // the smallest cut, in bytes (engines map and read whole pages)
+  std::uint64_t zero_granule = 64;   // the smallest zeroed region, in bytes
+};
+struct StoreMinimized {
+  std::string dir;                    // the minimized copy (under work_root)
+  std::uint64_t bytes_before = 0, bytes_after = 0;
+  std::uint64_t nonzero_after = 0;    // bytes of the copy that are not zero
+  int files_before = 0, files_after = 0;
+  int trials = 0;
+  bool out_of_trials = false;
+  std::vector<std::string> changes;   // "dropped lock.mdb", "cut data.mdb to 12,288 bytes", "zeroed 8,192 bytes of data.mdb at 16,384"
+};
+// Fails when the read does not crash with `signature` on the whole copy to begin with.
+Checked<StoreMinimized> minimize_store(const std::string& dir, const EngineLayout& engine, const std::string& what,
+                                       const std::string& signature, const StoreMinimizeOptions& options,
+                                       const RunContext& context = {});
 
 }  // namespace crashgate

@@ -20,6 +20,7 @@
 #include "crashgate/core_file.h"
 #include "crashgate/crash_log.h"
 #include "crashgate/field_triage.h"
+#include "crashgate/limits.h"
 #include "crashgate/result_json.h"
 #include "field/known_issue_entry.h"
 
@@ -44,6 +45,9 @@ struct TriageOptions {
   std::string work_dir;
   std::vector<std::string> reads;
   unsigned jobs = 0;
+  std::string corpus_root = "corpora/field";
+  std::string scenario_dir = "scenarios/field";
+  int minimize_trials = 300;
 };
 
 std::string footer() {
@@ -140,6 +144,81 @@ Checked<StoreReport> triage_store(const std::string& dir, const TriageOptions& o
     report.similar.push_back(is_crash(read.outcome) ? similar_crashes(read.outcome, past) : std::vector<SimilarCrash>{});
   }
   return report;
+}
+
+std::string one_line(std::string text) {
+  for (auto& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+// A data directory promoted: its first crashing read minimized, the smallest
+// copy stored under CORPUS/<engine>/<signature>/, and a scenario written that
+// imports it and expects the engine's correct answer (read, or a clean error),
+// so the gate knows the crash until the engine is fixed.
+Checked<std::string> promote_store(const TriageReport& r, const TriageOptions& options, const RunContext& context) {
+  const StoreReport& store = *r.store;
+  const StoreRead* crashed = nullptr;
+  for (const auto& read : store.reads)
+    if (is_crash(read.outcome) && !crashed) crashed = &read;
+  if (!crashed) return failure(fmt::format("{}: no read crashed, so there is no crash to promote", r.input));
+  const std::string& signature = crashed->outcome.signature;
+  std::string corpus = fmt::format("{}/{}/{}", options.corpus_root, store.target, signature);
+  std::string name = fmt::format("field-{}-{}", store.target, signature.substr(0, 8));
+  std::string scenario = fmt::format("{}/{}.toml", options.scenario_dir, name);
+  std::error_code ec;
+  if (std::filesystem::exists(corpus, ec) || std::filesystem::exists(scenario, ec))
+    return failure(fmt::format("{} or {} is there already: this crash was promoted before", corpus, scenario));
+
+  std::vector<std::string> errors;
+  auto engines = built_engine_layouts(default_build_root(), options.build, store.target, errors);
+  if (engines.empty()) return failure(fmt::format("the {} driver cannot be listed", store.target));
+  std::string pattern = (std::filesystem::temp_directory_path() / "crashgate-minimize-XXXXXX").string();
+  if (!mkdtemp(pattern.data())) return failure(fmt::format("cannot make a work directory {}: {}", pattern, std::strerror(errno)));
+  StoreMinimizeOptions minimize;
+  minimize.work_root = pattern;
+  minimize.build = options.build;
+  minimize.max_trials = options.minimize_trials;
+  std::cerr << fmt::format("crashgate triage: --promote: minimizing {} for read {} (signature {}), at most {} reads\n",
+                           r.input, crashed->what, signature, minimize.max_trials);
+  auto minimized = minimize_store(r.input, engines.front(), crashed->what, signature, minimize, context);
+  auto cleanup = [&] { std::filesystem::remove_all(pattern, ec); };
+  if (!minimized) {
+    cleanup();
+    return failure(minimized.error());
+  }
+  std::filesystem::create_directories(corpus, ec);
+  std::filesystem::copy(minimized->dir, corpus, std::filesystem::copy_options::recursive, ec);
+  cleanup();
+  if (ec) return failure(fmt::format("{}: cannot be written: {}", corpus, ec.message()));
+
+  std::string toml = fmt::format(
+      "# Promoted by `crashgate triage --promote` from {input}: read {what} crashed\n"
+      "# {detail}\n"
+      "# (signature {signature}). The store is its smallest copy that still crashes\n"
+      "# the same way ({before} bytes in {files_before} files down to {after} in {files_after}, {trials} reads),\n"
+      "# in {corpus}/.\n"
+      "# The engine's correct answer is to read it or refuse it cleanly: until it\n"
+      "# does, this cell fails; the gate blocks on it unless a known issue names the crash.\n"
+      "name    = \"{name}\"\n"
+      "summary = \"a {target} data directory from the field: read {what} ends ok or in a clean error, never a crash\"\n"
+      "targets = [\"{target}\"]\n\n"
+      "[[step]]\nop = \"import\"\nfrom = \"{corpus}\"\n\n"
+      "[[step]]\nop = \"read\"\nwhat = \"{what}\"\n\n"
+      "[expect]\noutcome = \"ok|error\"\n",
+      fmt::arg("input", r.input), fmt::arg("what", crashed->what), fmt::arg("detail", one_line(crashed->outcome.detail)),
+      fmt::arg("signature", signature), fmt::arg("before", format_thousands(minimized->bytes_before)),
+      fmt::arg("after", format_thousands(minimized->bytes_after)), fmt::arg("files_before", minimized->files_before),
+      fmt::arg("files_after", minimized->files_after), fmt::arg("trials", minimized->trials), fmt::arg("corpus", corpus),
+      fmt::arg("name", name), fmt::arg("target", store.target));
+  std::filesystem::create_directories(options.scenario_dir, ec);
+  std::ofstream out(scenario);
+  out << toml;
+  if (!out.flush()) return failure(fmt::format("{}: cannot be written", scenario));
+  return fmt::format("minimized to {} bytes in {} file{} ({} nonzero; {} reads{}), stored in {}/, scenario {}",
+                     format_thousands(minimized->bytes_after), minimized->files_after,
+                     minimized->files_after == 1 ? "" : "s", format_thousands(minimized->nonzero_after),
+                     minimized->trials, minimized->out_of_trials ? ", out of trials" : "", corpus, scenario);
 }
 
 int run_triage(const TriageOptions& options) {
@@ -260,8 +339,9 @@ int run_triage(const TriageOptions& options) {
     std::string file = known_path.empty() ? std::string(kDefaultKnownIssues) : known_path;
     for (const auto& r : reports) {
       if (r.store) {
-        std::cerr << fmt::format("crashgate triage: --promote: {} is a data directory; promoting one into a regression "
-                                 "scenario is not built yet, so nothing was added\n", r.input);
+        auto promoted = promote_store(r, options, context);
+        if (!promoted) return usage("--promote: " + promoted.error());
+        std::cerr << "crashgate triage: --promote: " << *promoted << "\n";
         continue;
       }
       if (r.outcome.known_issue) {
@@ -328,6 +408,15 @@ void add_triage_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--work-dir", options->work_dir,
                   "For a data directory: keep the copies and each read's files here (default: a temporary directory, removed)")
       ->type_name("DIR");
+  cmd->add_option("--corpus-root", options->corpus_root,
+                  "With --promote on a data directory: where the minimized copy goes, under ENGINE/SIGNATURE/ (default corpora/field)")
+      ->type_name("DIR");
+  cmd->add_option("--scenario-dir", options->scenario_dir,
+                  "With --promote on a data directory: where its scenario goes (default scenarios/field)")
+      ->type_name("DIR");
+  cmd->add_option("--minimize-trials", options->minimize_trials,
+                  "With --promote on a data directory: reads the minimizer may run (default 300)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("-j,--jobs", options->jobs, "Reads at a time (default: the number of CPUs)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--known-issues", options->known_issues,
                   fmt::format("Known issues to match (default {} when it exists here)", kDefaultKnownIssues))
@@ -338,7 +427,8 @@ void add_triage_command(CLI::App& app, int& exit_code) {
   auto* json = cmd->add_flag("--json", options->json, "Print the result JSON with a \"triage\" part");
   cmd->add_flag("--markdown", options->markdown, "Print Markdown to paste into a ticket")->excludes(json);
   cmd->add_flag("--promote", options->promote,
-                "Add each crash no known issue names to the known-issues file, by signature and crash state");
+                "Add each crash no known issue names to the known-issues file, by signature and crash state; for a data "
+                "directory, minimize it and write a regression scenario that imports it");
   cmd->add_option("--id", options->promote_id, "With --promote: the new issue's id (default FIELD-<signature>)")
       ->type_name("ID");
   cmd->add_option("--title", options->promote_title, "With --promote: the new issue's title (default: the crash's detail)")

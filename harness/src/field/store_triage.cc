@@ -205,6 +205,28 @@ Checked<StoreInspection> inspect_store(const std::string& dir, const EngineLayou
   return inspection;
 }
 
+Cell store_read_cell(const std::string& target, const std::string& build, const std::string& what,
+                     const std::string& from) {
+  Cell cell;
+  cell.id = fmt::format("triage/{}/{}[read={}]", target, build, what);
+  cell.scenario = "triage";
+  cell.target = target;
+  cell.build = build;
+  cell.seed = 1;
+  cell.limits.wall = std::chrono::seconds(30);
+  cell.expect.outcome = {OutcomeKind::ok};
+  Step import;
+  import.index = 0;
+  import.op = "import";
+  import.args = {{"from", from}};
+  Step read;
+  read.index = 1;
+  read.op = "read";
+  read.args = {{"what", what}};
+  cell.steps = {import, read};
+  return cell;
+}
+
 Checked<std::vector<StoreRead>> run_store_reads(const std::string& dir, const EngineLayout& engine,
                                                 const StoreTriageOptions& options, const RunContext& context) {
   std::vector<std::string> ways = options.reads;
@@ -229,23 +251,7 @@ Checked<std::vector<StoreRead>> run_store_reads(const std::string& dir, const En
     fs::create_directories(work / "input", ec);
     fs::copy(dir, work / "input", fs::copy_options::recursive, ec);
     if (ec) return failure(fmt::format("{}: cannot be copied to {}: {}", dir, (work / "input").string(), ec.message()));
-    Cell cell;
-    cell.id = fmt::format("triage/{}/{}[read={}]", engine.target, options.build, what);
-    cell.scenario = "triage";
-    cell.target = engine.target;
-    cell.build = options.build;
-    cell.seed = 1;
-    cell.limits.wall = std::chrono::seconds(30);
-    cell.expect.outcome = {OutcomeKind::ok};
-    Step import;
-    import.index = 0;
-    import.op = "import";
-    import.args = {{"from", (work / "input").string()}};
-    Step read;
-    read.index = 1;
-    read.op = "read";
-    read.args = {{"what", what}};
-    cell.steps = {import, read};
+    Cell cell = store_read_cell(engine.target, options.build, what, (work / "input").string());
     auto spec = cell_run_spec(cell, {engine.driver}, (work / "cell").string());
     if (!spec) return failure(spec.error());
     specs.push_back(std::move(*spec));
