@@ -245,13 +245,12 @@ Checked<std::vector<StoreRead>> run_store_reads(const std::string& dir, const En
   std::vector<RunSpec> specs;
   std::vector<StoreRead> reads;
   for (const auto& what : ways) {
-    // Each read gets its own copy: the directory given is never handed to an engine.
+    // Each read's driver copies the directory into its own store (import
+    // opens it read-only, keeps holes, and refuses a store inside it): no
+    // engine ever opens the directory given, and no copy is made twice.
     fs::path work = root / ("read-" + what);
     fs::remove_all(work, ec);
-    fs::create_directories(work / "input", ec);
-    fs::copy(dir, work / "input", fs::copy_options::recursive, ec);
-    if (ec) return failure(fmt::format("{}: cannot be copied to {}: {}", dir, (work / "input").string(), ec.message()));
-    Cell cell = store_read_cell(engine.target, options.build, what, (work / "input").string());
+    Cell cell = store_read_cell(engine.target, options.build, what, fs::absolute(dir, ec).string());
     auto spec = cell_run_spec(cell, {engine.driver}, (work / "cell").string());
     if (!spec) return failure(spec.error());
     specs.push_back(std::move(*spec));
