@@ -227,7 +227,7 @@ TEST(StoreTriage, PromotingACrashingDirectoryMinimizesItAndWritesAScenarioThatRe
   EXPECT_LT(bytes_after, bytes_before) << "lock.mdb at least is not needed for the crash";
   EXPECT_THAT(testing::read_file(scenario), HasSubstr("from = \"" + corpus + "\""));
   // The scenario reproduces the crash it was made from: its one cell fails with a signal.
-  Outcome run = testing::run_crashgate({"run", scenario, "--build", CRASHGATE_BUILD_NAME, "--out", scratch + "/run"});
+  Outcome run = testing::run_crashgate({"run", scenario, "--in-builds", CRASHGATE_BUILD_NAME, "--out", scratch + "/run"});
   EXPECT_EQ(run.exit_code, 1) << testing::output_of(run);
   EXPECT_THAT(testing::read_file(scratch + "/run/latest/results.json"), HasSubstr("\"signal\": \"SIGBUS\""));
   // A second promotion of the same crash is refused, changing nothing.
