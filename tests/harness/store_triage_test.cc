@@ -59,9 +59,19 @@ TEST(StoreTriage, NoEngineOrTwoEqualEnginesAreRefusedNamingWhatWasTried) {
   testing::write_file(dir + "/MANIFEST", "x");
   EngineLayout twin = toy_engine();
   twin.target = "twin";
+  twin.files.pop_back();  // another layout that names MANIFEST too
+  twin.files.push_back(layout_row("manifest", "MANIFEST", 16));
   auto tie = recognise_engine(dir, {toy_engine(), twin});
   ASSERT_FALSE(tie);
   EXPECT_THAT(tie.error(), HasSubstr("fit the layouts of toy, twin equally well; say which with --target"));
+  // Two drivers of one engine list the same layout: the first is taken, the other named.
+  EngineLayout python_twin = toy_engine();
+  python_twin.target = "pytoy";
+  python_twin.files[0]["meaning"] = "worded otherwise";
+  auto same = recognise_engine(dir, {toy_engine(), python_twin});
+  ASSERT_TRUE(same) << testing::refusal(same);
+  EXPECT_EQ(same->target, "toy");
+  EXPECT_THAT(same->why, HasSubstr("the same layout as pytoy (--target picks one)"));
   auto empty = recognise_engine(testing::scratch_dir("empty"), {toy_engine()});
   ASSERT_FALSE(empty);
   EXPECT_THAT(empty.error(), HasSubstr("holds no files"));

@@ -140,6 +140,25 @@ const nlohmann::json* row_for(const std::vector<nlohmann::json>& rows, const std
   return best;
 }
 
+// A layout without its prose: two drivers may word a field differently.
+nlohmann::json without_meanings(nlohmann::json j) {
+  if (j.is_object()) {
+    j.erase("meaning");
+    for (auto& [key, value] : j.items()) value = without_meanings(value);
+  } else if (j.is_array()) {
+    for (auto& value : j) value = without_meanings(value);
+  }
+  return j;
+}
+
+// The same files, fields, offsets and widths: one engine's format.
+bool same_format(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (without_meanings(a[i]) != without_meanings(b[i])) return false;
+  return true;
+}
+
 }  // namespace
 
 Checked<Recognised> recognise_engine(const std::string& dir, const std::vector<EngineLayout>& engines) {
@@ -168,15 +187,23 @@ Checked<Recognised> recognise_engine(const std::string& dir, const std::vector<E
                                dir, tried.empty() ? "none is built" : tried));
   std::stable_sort(fits_found.begin(), fits_found.end(),
                    [](const Fit& a, const Fit& b) { return a.patterns.size() > b.patterns.size(); });
-  if (fits_found.size() > 1 && fits_found[0].patterns.size() == fits_found[1].patterns.size()) {
-    std::string tied;
-    for (const auto& f : fits_found)
-      if (f.patterns.size() == fits_found[0].patterns.size()) tied += (tied.empty() ? "" : ", ") + f.engine->target;
-    return failure(fmt::format("{}: its files fit the layouts of {} equally well; say which with --target", dir, tied));
+  // Equal fits are one engine when their layouts are the same table (two
+  // drivers of one engine, as hnswlib's C++ and Python drivers are): the
+  // first is taken and the others named. Different layouts that fit equally
+  // well are for the user to choose between.
+  std::string tied, same;
+  for (std::size_t i = 1; i < fits_found.size() && fits_found[i].patterns.size() == fits_found[0].patterns.size(); ++i) {
+    if (same_format(fits_found[i].engine->files, fits_found[0].engine->files)) same += ", " + fits_found[i].engine->target;
+    else tied += ", " + fits_found[i].engine->target;
   }
+  if (!tied.empty())
+    return failure(fmt::format("{}: its files fit the layouts of {}{}{} equally well; say which with --target", dir,
+                               fits_found[0].engine->target, same, tied));
   std::string named;
   for (const auto& n : fits_found[0].named) named += (named.empty() ? "" : ", ") + n;
-  return Recognised{fits_found[0].engine->target, fmt::format("its files fit {}'s layout: {}", fits_found[0].engine->target, named)};
+  std::string why = fmt::format("its files fit {}'s layout: {}", fits_found[0].engine->target, named);
+  if (!same.empty()) why += fmt::format("; the same layout as {} (--target picks one)", same.substr(2));
+  return Recognised{fits_found[0].engine->target, why};
 }
 
 Checked<StoreInspection> inspect_store(const std::string& dir, const EngineLayout& layout) {
