@@ -73,7 +73,7 @@ std::vector<SimilarCrash> similar_crashes(const Outcome& outcome, std::span<cons
 
 // A data directory's triage: its engine, its files, and each read op's outcome.
 struct StoreReport {
-  std::string target;
+  EngineLayout engine;                  // the driver that read it, and its layout
   std::string recognised;               // how the engine was known: "--target", or the files it fits
   StoreInspection inspection;
   std::vector<StoreRead> reads;

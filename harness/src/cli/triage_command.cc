@@ -113,7 +113,7 @@ Checked<StoreReport> triage_store(const std::string& dir, const TriageOptions& o
   } else {
     report.recognised = "--target";
   }
-  report.target = engine->target;
+  report.engine = *engine;
   auto inspection = inspect_store(dir, *engine);
   if (!inspection) return failure(inspection.error());
   report.inspection = std::move(*inspection);
@@ -163,16 +163,13 @@ Checked<std::string> promote_store(const TriageReport& r, const TriageOptions& o
     if (is_crash(read.outcome) && !crashed) crashed = &read;
   if (!crashed) return failure(fmt::format("{}: no read crashed, so there is no crash to promote", r.input));
   const std::string& signature = crashed->outcome.signature;
-  std::string corpus = fmt::format("{}/{}/{}", options.corpus_root, store.target, signature);
-  std::string name = fmt::format("field-{}-{}", store.target, signature.substr(0, 8));
+  std::string corpus = fmt::format("{}/{}/{}", options.corpus_root, store.engine.target, signature);
+  std::string name = fmt::format("field-{}-{}", store.engine.target, signature.substr(0, 8));
   std::string scenario = fmt::format("{}/{}.toml", options.scenario_dir, name);
   std::error_code ec;
   if (std::filesystem::exists(corpus, ec) || std::filesystem::exists(scenario, ec))
     return failure(fmt::format("{} or {} is there already: this crash was promoted before", corpus, scenario));
 
-  std::vector<std::string> errors;
-  auto engines = built_engine_layouts(default_build_root(), options.build, store.target, errors);
-  if (engines.empty()) return failure(fmt::format("the {} driver cannot be listed", store.target));
   std::string pattern = (std::filesystem::temp_directory_path() / "crashgate-minimize-XXXXXX").string();
   if (!mkdtemp(pattern.data())) return failure(fmt::format("cannot make a work directory {}: {}", pattern, std::strerror(errno)));
   StoreMinimizeOptions minimize;
@@ -181,7 +178,7 @@ Checked<std::string> promote_store(const TriageReport& r, const TriageOptions& o
   minimize.max_trials = options.minimize_trials;
   std::cerr << fmt::format("crashgate triage: --promote: minimizing {} for read {} (signature {}), at most {} reads\n",
                            r.input, crashed->what, signature, minimize.max_trials);
-  auto minimized = minimize_store(r.input, engines.front(), crashed->what, signature, minimize, context);
+  auto minimized = minimize_store(r.input, store.engine, crashed->what, signature, minimize, context);
   auto cleanup = [&] { std::filesystem::remove_all(pattern, ec); };
   if (!minimized) {
     cleanup();
@@ -210,7 +207,7 @@ Checked<std::string> promote_store(const TriageReport& r, const TriageOptions& o
       fmt::arg("signature", signature), fmt::arg("before", format_thousands(minimized->bytes_before)),
       fmt::arg("after", format_thousands(minimized->bytes_after)), fmt::arg("files_before", minimized->files_before),
       fmt::arg("files_after", minimized->files_after), fmt::arg("trials", minimized->trials), fmt::arg("corpus", corpus),
-      fmt::arg("name", name), fmt::arg("target", store.target));
+      fmt::arg("name", name), fmt::arg("target", store.engine.target));
   std::filesystem::create_directories(options.scenario_dir, ec);
   std::ofstream out(scenario);
   out << toml;
@@ -282,10 +279,10 @@ int run_triage(const TriageOptions& options) {
         failed = std::max(failed, usage(store.error()));
         continue;
       }
-      report.format = store->target;
+      report.format = store->engine.target;
       if (std::all_of(store->reads.begin(), store->reads.end(),
                       [](const StoreRead& r) { return r.outcome.kind == OutcomeKind::harness_error; })) {
-        std::cerr << fmt::format("crashgate triage: {}: the {} driver could not run a single read: {}\n", path, store->target,
+        std::cerr << fmt::format("crashgate triage: {}: the {} driver could not run a single read: {}\n", path, store->engine.target,
                                  store->reads.empty() ? std::string("none was run") : store->reads.front().outcome.stderr_excerpt.text());
         failed = std::max(failed, kExitHarnessError);
         continue;

@@ -44,7 +44,7 @@ std::string read_line(const StoreRead& read) {
 }
 
 void append_store(std::string& out, const StoreReport& s) {
-  out += fmt::format("  engine: {} ({})\n", s.target, s.recognised);
+  out += fmt::format("  engine: {} ({})\n", s.engine.target, s.recognised);
   out += "  files:\n";
   for (const auto& f : s.inspection.files) {
     out += fmt::format("    {:<24} {:>14} bytes  {}\n", f.name, format_thousands(f.size),
@@ -104,7 +104,7 @@ std::string triage_markdown(const TriageReport& r) {
                        o.known_issue->url.empty() ? "" : " (" + o.known_issue->url + ")");
   for (const auto& s : r.similar) out += fmt::format("- **Seen before:** {}\n", similar_line(s));
   if (r.store) {
-    out += fmt::format("- **Engine:** {} ({})\n", r.store->target, r.store->recognised);
+    out += fmt::format("- **Engine:** {} ({})\n", r.store->engine.target, r.store->recognised);
     for (const auto& f : r.store->inspection.files)
       for (const auto& p : f.problems) out += fmt::format("- **Damaged:** {}\n", p);
     out += "\n| read | outcome |\n|---|---|\n";
@@ -147,7 +147,7 @@ nlohmann::json triage_json(const TriageReport& r) {
     }
     auto reads = nlohmann::json::array();
     for (const auto& read : r.store->reads) reads.push_back({{"what", read.what}, {"result", to_json(read.outcome)}});
-    j["triage"]["store"] = {{"engine", r.store->target}, {"recognised", r.store->recognised}, {"files", files},
+    j["triage"]["store"] = {{"engine", r.store->engine.target}, {"recognised", r.store->recognised}, {"files", files},
                             {"problems", r.store->inspection.problems}, {"reads", reads}};
   }
   return j;
