@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <gmock/gmock.h>
@@ -87,6 +88,43 @@ TEST(CoreFile, EveryThreadIsUnwoundWithTheCrashingOneFirst) {
   for (const auto& t : o->threads)
     if (t.frames.size() >= 50) ++deep;
   EXPECT_EQ(deep, 8) << "each worker is 50 frames deep in descend()";
+}
+
+// A program shipped stripped, its DWARF in a separate file under a symbol
+// directory laid out like /usr/lib/debug (DIR + the program's directory +
+// its .gnu_debuglink name): --debuginfo-path finds it, and without it the
+// frames keep only the symbol table's function names.
+TEST(CoreFile, SeparateDebuginfoIsFoundThroughTheDebuginfoPath) {
+  if (std::string why = testing::cores_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  namespace fs = std::filesystem;
+  std::string dir = testing::scratch_dir("debuginfo");
+  std::string bin = dir + "/bin", symbols = dir + "/symbols", cores = dir + "/cores";
+  std::string symbol_dir = symbols + bin;
+  fs::create_directories(bin);
+  fs::create_directories(symbol_dir);
+  fs::create_directories(cores);
+  std::string program = bin + "/null_deref", debug = symbol_dir + "/null_deref.debug";
+  fs::copy_file(testing::crasher_path("null_deref"), program);
+  ASSERT_EQ(std::system(("objcopy --only-keep-debug " + program + " " + debug).c_str()), 0);
+  ASSERT_EQ(std::system(("objcopy --strip-debug --add-gnu-debuglink=" + debug + " " + program).c_str()), 0);
+  auto core_path = testing::dump_core_of(program, {}, cores);
+  ASSERT_TRUE(core_path) << program << " left no core in " << cores;
+
+  auto bare = outcome_from_core(*core_path, {.executable = program});
+  ASSERT_TRUE(bare) << testing::refusal(bare);
+  ASSERT_FALSE(bare->threads.at(0).frames.empty());
+  const Frame& bare_top = bare->threads[0].frames[0];
+  EXPECT_THAT(bare_top.function, StartsWith("read_payload"));
+  EXPECT_EQ(bare_top.file, "") << "the stripped program has no line table";
+  EXPECT_EQ(bare_top.line, 0);
+
+  auto found = outcome_from_core(*core_path, {.executable = program, .debuginfo_path = "/nonexistent:" + symbols});
+  ASSERT_TRUE(found) << testing::refusal(found);
+  ASSERT_FALSE(found->threads.at(0).frames.empty());
+  const Frame& top = found->threads[0].frames[0];
+  EXPECT_THAT(top.function, StartsWith("read_payload"));
+  EXPECT_THAT(top.file, HasSubstr("null_deref.cc"));
+  EXPECT_EQ(top.line, 7);
 }
 
 TEST(CoreFile, ACoreCutShortInItsMemoryIsReadAndSaysSo) {

@@ -21,7 +21,12 @@ std::string cores_unavailable() {
 }
 
 std::optional<std::string> dump_core(const std::string& name, const std::vector<std::string>& args, const std::string& dir) {
-  std::string program = crasher_path(name);
+  return dump_core_of(crasher_path(name), args, dir);
+}
+
+std::optional<std::string> dump_core_of(const std::string& path, const std::vector<std::string>& args,
+                                        const std::string& dir) {
+  std::string program = path;
   std::vector<char*> argv{program.data()};
   std::vector<std::string> copies = args;
   for (auto& a : copies) argv.push_back(a.data());

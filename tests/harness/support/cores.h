@@ -16,4 +16,8 @@ std::string cores_unavailable();
 // returns the core it left there (nothing when it left none).
 std::optional<std::string> dump_core(const std::string& name, const std::vector<std::string>& args, const std::string& dir);
 
+// The same for any program, by path (a copy of a crasher, stripped).
+std::optional<std::string> dump_core_of(const std::string& program, const std::vector<std::string>& args,
+                                        const std::string& dir);
+
 }  // namespace crashgate::testing
