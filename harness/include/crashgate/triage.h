@@ -20,7 +20,7 @@ enum class FrameMatch {
   function_contains,  // the function contains the pattern anywhere
   module_contains,    // the module path contains the pattern
   file_contains,      // the source file path contains the pattern
-  unsymbolized,       // neither function nor module is known (pattern unused)
+  unsymbolized,       // neither function, module nor source file is known (pattern unused)
 };
 
 // One row of the frame-ignore table. Each row carries a frame it must ignore

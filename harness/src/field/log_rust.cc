@@ -158,9 +158,26 @@ Checked<Outcome> parse_rust_panic(const Log& log, std::size_t start) {
     Frame where;
     if (parse_file_line(panic.location, where)) t.frames.push_back(where);
   }
+  bool aborted = aborted_after(log, body.end > start ? body.end - 1 : start);
+  if (aborted && body.frames.empty()) {
+    // The panic reached a function that cannot unwind (an extern "C"
+    // callback): Rust panics again there, and that second panic's backtrace
+    // names the function the first one was raised in. Its frames follow the
+    // first panic's location.
+    for (std::size_t i = body.end; i < log.lines.size() && i < body.end + 4; ++i) {
+      auto next = rust_panic_line(log.lines[i].text);
+      if (!next) continue;
+      PanicBody second = read_body(log, i, next->new_style);
+      bool cannot_unwind = false;
+      for (const auto& m : second.message) cannot_unwind = cannot_unwind || contains(m, "cannot unwind");
+      if (cannot_unwind)
+        for (auto& f : second.frames) t.frames.push_back(std::move(f));
+      break;
+    }
+  }
   o.threads.push_back(std::move(t));
   o.crashing_thread = 0;
-  if (aborted_after(log, body.end > start ? body.end - 1 : start)) {
+  if (aborted) {
     o.kind = OutcomeKind::signal;
     o.signal = SIGABRT;
   } else {

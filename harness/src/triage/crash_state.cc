@@ -171,10 +171,14 @@ std::string crash_state(const Outcome& o) {
       if (frame_ignore_rule(frame)) continue;
       // A frame with no symbol (a stripped engine library's static function) is
       // its module and offset there: three frames of one stripped library would
-      // otherwise be one name three times, the same for every crash in it.
+      // otherwise be one name three times, the same for every crash in it. A
+      // frame that is only a source location (a Rust panic's, printed without
+      // a backtrace) is that file and line, so two panics stay two crashes.
       std::string name = !frame.function.empty() ? normalize_function(frame.function)
-                         : frame.module.empty()  ? ""
-                                                 : fmt::format("{}+0x{:x}", module_name(frame.module), frame.module_offset);
+                         : !frame.module.empty()
+                             ? fmt::format("{}+0x{:x}", module_name(frame.module), frame.module_offset)
+                         : !frame.file.empty() ? fmt::format("{}:{}", frame.file, frame.line)
+                                               : "";
       if (name.empty()) continue;
       state += "\n" + name;
       ++taken;

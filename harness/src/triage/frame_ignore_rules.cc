@@ -99,11 +99,21 @@ constexpr std::array kRules = {
     FrameIgnoreRule{"rust-runtime", M::function_contains, "::backtrace::__rust_",
                     "std::sys::backtrace::__rust_end_short_backtrace", "myapp::backtrace::capture"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::result::unwrap_failed", "core::result::unwrap_failed",
-                    "core::result::Result<T,E>::unwrap"},
+                    "core::result::Result<T,E>::is_err"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::option::unwrap_failed", "core::option::unwrap_failed",
-                    "core::option::Option<T>::unwrap"},
+                    "core::option::Option<T>::is_none"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::option::expect_failed", "core::option::expect_failed",
-                    "core::option::Option<T>::expect"},
+                    "core::option::Option<T>::is_some"},
+    // unwrap() and expect() themselves, a frame of their own in a debug build
+    // (release inlines them): the bug is in the caller that unwrapped.
+    FrameIgnoreRule{"rust-runtime", M::function_exact, "core::option::Option<T>::expect", "core::option::Option<T>::expect",
+                    "core::option::Option<T>::expected_len"},
+    FrameIgnoreRule{"rust-runtime", M::function_exact, "core::option::Option<T>::unwrap", "core::option::Option<T>::unwrap",
+                    "core::option::Option<T>::unwrap_or"},
+    FrameIgnoreRule{"rust-runtime", M::function_exact, "core::result::Result<T,E>::expect", "core::result::Result<T,E>::expect",
+                    "core::result::Result<T,E>::is_ok"},
+    FrameIgnoreRule{"rust-runtime", M::function_exact, "core::result::Result<T,E>::unwrap", "core::result::Result<T,E>::unwrap",
+                    "core::result::Result<T,E>::unwrap_or_default"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "core::ops::function::", "core::ops::function::FnOnce::call_once",
                     "core::ops::range::Range<Idx>::contains"},
     FrameIgnoreRule{"rust-runtime", M::function_prefix, "std::backtrace_rs::", "std::backtrace_rs::backtrace::libunwind::trace",
@@ -131,7 +141,7 @@ bool matches(const FrameIgnoreRule& rule, const Frame& frame) {
     case M::file_contains:
       return frame.file.find(rule.pattern) != std::string::npos;
     case M::unsymbolized:
-      return frame.function.empty() && frame.module.empty();
+      return frame.function.empty() && frame.module.empty() && frame.file.empty();
   }
   return false;
 }
