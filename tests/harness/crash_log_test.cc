@@ -1,20 +1,31 @@
 // Crash logs from the field (crash_log.h): every format from fixtures written
 // in its real shape (tests/harness/data/crash-logs/<format>/), the ones this
 // machine can produce from real programs (a Python faulthandler SIGBUS, a
-// Python traceback, a glibc double free, a sanitizer report), dedup's view of
-// each (the crash state after triage), noise, truncation and garbage.
+// Python traceback, a glibc double free, a sanitizer report, a Rust panic and
+// stack overflow where rustc is installed, gdb's backtrace of a real core),
+// dedup's view of each (the crash state after triage), noise, truncation and
+// garbage.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
+#include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "crashgate/core_file.h"
 #include "crashgate/crash_log.h"
 #include "crashgate/triage.h"
 #include "field/log_text.h"
+#include "harness/support/cores.h"
 #include "harness/support/crashers.h"
 
 namespace crashgate {
@@ -72,6 +83,69 @@ std::string stderr_of(const std::string& command, const std::string& dir) {
   int status = std::system((command + " 2>" + err + " >/dev/null").c_str());
   EXPECT_NE(status, 0) << command << " did not fail";
   return read_file(err);
+}
+
+// A program on PATH or in rustup's default place, or "" (the test skips).
+std::string tool(const std::string& name) {
+  std::vector<std::string> dirs;
+  if (const char* path = std::getenv("PATH")) {
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      auto colon = rest.find(':');
+      dirs.emplace_back(rest.substr(0, colon));
+      rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
+    }
+  }
+  if (const char* home = std::getenv("HOME")) dirs.push_back(std::string(home) + "/.cargo/bin");
+  for (const auto& dir : dirs)
+    if (!dir.empty() && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
+  return "";
+}
+
+// A small Rust program, built with rustc in debug (line tables, no inlining):
+// `panic` looks up a missing id with expect(); anything else overflows the
+// 64 KiB stack of a thread named filter-worker by recursion.
+const char* const kRustProgram = R"(use std::collections::HashMap;
+use std::thread;
+
+fn parse_clause(depth: u64, buf: &mut [u8; 1024]) -> u64 {
+    buf[0] = depth as u8;
+    if depth == 0 {
+        return buf[0] as u64;
+    }
+    let mut next = [0u8; 1024];
+    parse_clause(depth - 1, &mut next) + buf[(depth % 1024) as usize] as u64
+}
+
+fn lookup(index: &HashMap<u32, u32>, id: u32) -> u32 {
+    *index.get(&id).expect("record id in index")
+}
+
+fn main() {
+    if std::env::args().nth(1).unwrap_or_default() == "panic" {
+        let index = HashMap::new();
+        println!("{}", lookup(&index, 7));
+    } else {
+        let worker = thread::Builder::new().name("filter-worker".into()).stack_size(64 * 1024);
+        let handle = worker.spawn(|| {
+            let mut buf = [0u8; 1024];
+            println!("{}", parse_clause(1_000_000, &mut buf))
+        });
+        handle.unwrap().join().unwrap();
+    }
+}
+)";
+
+// Builds kRustProgram in `dir` and returns its path ("" and a failure if rustc fails).
+std::string build_rust_program(const std::string& rustc, const std::string& dir) {
+  write_file(dir + "/worker.rs", kRustProgram);
+  std::string program = dir + "/worker";
+  std::string command = "cd " + dir + " && " + rustc + " -g -C opt-level=0 -o worker worker.rs 2>rustc.txt";
+  if (std::system(command.c_str()) != 0) {
+    ADD_FAILURE() << "rustc failed:\n" << read_file(dir + "/rustc.txt");
+    return "";
+  }
+  return program;
 }
 
 // ---- sanitizer ----
@@ -412,6 +486,46 @@ TEST(CrashLog, RustStackOverflowOfNewerRustsCarriesTheThreadId) {
   EXPECT_FALSE(has_note(p.outcome, "cut short"));
 }
 
+TEST(CrashLog, RustPanicFromARealProgramNamesTheMessageAndTheUsersFrames) {
+  std::string rustc = tool("rustc");
+  if (rustc.empty()) GTEST_SKIP() << "no rustc on PATH or in ~/.cargo/bin";
+  std::string dir = scratch_dir("rust-panic");
+  std::string program = build_rust_program(rustc, dir);
+  ASSERT_FALSE(program.empty());
+  std::string err = stderr_of("cd " + dir + " && RUST_BACKTRACE=1 ./worker panic", dir);
+  auto parsed = parse_crash_log(err, "worker stderr");
+  ASSERT_TRUE(parsed.ok()) << parsed.error() << "\n" << err;
+  EXPECT_EQ(parsed->format, "rust-panic");
+  const Outcome& o = parsed->outcome;
+  EXPECT_EQ(o.kind, OutcomeKind::exit);
+  EXPECT_EQ(o.exit_code, 101);
+  EXPECT_EQ(o.check, "panic");
+  EXPECT_THAT(o.detail, HasSubstr("record id in index"));
+  ASSERT_FALSE(o.threads.empty());
+  EXPECT_EQ(o.threads[0].name, "main");
+  EXPECT_THAT(state_frames(o), ::testing::Contains("worker::lookup"));
+  EXPECT_EQ(state_frames(o).at(0), "worker::lookup") << "the panic machinery and Option::expect are not the crash";
+}
+
+TEST(CrashLog, RustStackOverflowFromARealProgramIsAStackOverflowOfTheNamedThread) {
+  std::string rustc = tool("rustc");
+  if (rustc.empty()) GTEST_SKIP() << "no rustc on PATH or in ~/.cargo/bin";
+  std::string dir = scratch_dir("rust-overflow");
+  std::string program = build_rust_program(rustc, dir);
+  ASSERT_FALSE(program.empty());
+  std::string err = stderr_of(program + " overflow", dir);
+  auto parsed = parse_crash_log(err, "worker stderr");
+  ASSERT_TRUE(parsed.ok()) << parsed.error() << "\n" << err;
+  EXPECT_EQ(parsed->format, "rust-stack-overflow");
+  const Outcome& o = parsed->outcome;
+  EXPECT_EQ(o.kind, OutcomeKind::stack_overflow);
+  EXPECT_EQ(o.signal, SIGABRT);
+  ASSERT_TRUE(o.attribution.has_value());
+  EXPECT_TRUE(o.attribution->stack_guard);
+  EXPECT_EQ(o.attribution->stack_thread_name, "filter-worker");
+  EXPECT_EQ(state_kind(o), "stack-overflow");
+}
+
 // ---- glibc ----
 
 TEST(CrashLog, GlibcDoubleFreeFromARealProgramIsSigabrtWithTheMessageAsTheCheck) {
@@ -523,6 +637,36 @@ TEST(CrashLog, GdbBtThenThreadApplyAllBtIsOneThreadTheCrashedOne) {
   EXPECT_THAT(state_frames(o), ElementsAre("read_payload", "main"));
 }
 
+// gdb's own output for a real core, as an engineer pastes it into a ticket:
+// the same signal, frames and crash state as reading the core itself.
+TEST(CrashLog, GdbBacktraceOfARealCoreAgreesWithTheCoreReader) {
+  std::string gdb = tool("gdb");
+  if (gdb.empty()) GTEST_SKIP() << "no gdb on PATH";
+  if (std::string why = testing::cores_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  std::string dir = scratch_dir("gdb-core");
+  auto core = testing::dump_core("null_deref", {}, dir);
+  ASSERT_TRUE(core) << "null_deref left no core in " << dir;
+  std::string out = dir + "/gdb.txt";
+  std::string command = gdb + " -batch -nx -iex 'set debuginfod enabled off' -ex bt -ex 'thread apply all bt' " +
+                        testing::crasher_path("null_deref") + " " + *core + " >" + out + " 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << read_file(out);
+  std::string text = read_file(out);
+  auto parsed = parse_crash_log(text, "gdb output");
+  ASSERT_TRUE(parsed.ok()) << parsed.error() << "\n" << text;
+  EXPECT_EQ(parsed->format, "gdb");
+  const Outcome& o = parsed->outcome;
+  EXPECT_EQ(o.signal, SIGSEGV);
+  ASSERT_EQ(o.threads.size(), 1u);
+  EXPECT_EQ(o.threads[0].frames.at(0).function, "read_payload");
+  EXPECT_EQ(o.threads[0].frames[0].line, 7);
+  auto from_core = outcome_from_core(*core);
+  ASSERT_TRUE(from_core) << from_core.error();
+  triage(*from_core, nullptr);
+  Outcome from_gdb = o;
+  triage(from_gdb, nullptr);
+  EXPECT_EQ(from_gdb.crash_state, from_core->crash_state);
+}
+
 TEST(CrashLog, GdbAbortLeavesLibcsFramesOutOfTheCrashState) {
   ParsedCrashLog p = parse_fixture("gdb/abort-bt.txt");
   EXPECT_EQ(p.outcome.signal, SIGABRT);
@@ -624,6 +768,77 @@ TEST(CrashLog, EveryFixtureIsDetectedAsTheFormatOfItsFolderAndForcingThatFormatA
     }
   }
   EXPECT_GE(checked, 40);
+}
+
+// The answer key (tests/harness/data/crash-logs-expected.tsv) was written
+// from each fixture's text by someone who had not read the parsers: format,
+// kind, signal, check, the first frame of the program's own (machinery
+// skipped) and the fault address of the crash the log is about. Every column
+// of every fixture must agree; the tally is printed for the closing figures.
+TEST(CrashLog, EveryFixtureAgreesWithTheAnswerKeyWrittenFromItsText) {
+  std::ifstream key(source_dir() + "/tests/harness/data/crash-logs-expected.tsv");
+  ASSERT_TRUE(key) << "no answer key";
+  std::string line;
+  std::getline(key, line);  // header
+  const char* const columns[] = {"format", "kind", "signal", "check", "top frame", "fault address"};
+  std::map<std::string, std::array<int, 6>> right;  // per format: column -> fixtures right
+  std::map<std::string, int> total;
+  int rows = 0;
+  while (std::getline(key, line)) {
+    std::vector<std::string> cell;
+    for (std::string_view rest = line;;) {
+      auto tab = rest.find('\t');
+      cell.emplace_back(rest.substr(0, tab));
+      if (tab == std::string_view::npos) break;
+      rest = rest.substr(tab + 1);
+    }
+    ASSERT_GE(cell.size(), 7u) << line;
+    ++rows;
+    const std::string& name = cell[0];
+    auto parsed = parse_crash_log(fixture(name), name);
+    if (cell[1] == "-") {
+      EXPECT_FALSE(parsed.ok()) << name << " has no crash, but the parser found one";
+      continue;
+    }
+    ASSERT_TRUE(parsed.ok()) << name << ": " << parsed.error();
+    Outcome o = parsed->outcome;
+    triage(o, nullptr);
+    std::string top = "-";
+    if (!o.threads.empty()) {
+      const Thread& t = o.crashing_thread >= 0 && o.crashing_thread < static_cast<int>(o.threads.size())
+                            ? o.threads[o.crashing_thread] : o.threads.front();
+      for (const Frame& f : t.frames)
+        if (!frame_ignore_rule(f) && !f.function.empty()) {
+          top = normalize_function(f.function);
+          break;
+        }
+    }
+    std::string got[6] = {
+        parsed->format,
+        std::string(to_string(o.kind)),
+        o.signal ? signal_name(*o.signal) : "-",
+        o.check.empty() ? "-" : o.check,
+        top,
+        o.fault_address ? fmt::format("{:#x}", *o.fault_address) : "-",
+    };
+    bool ok[6];
+    for (int c = 0; c < 6; ++c) ok[c] = got[c] == cell[c + 1];
+    ok[3] = cell[4] == "-" ? got[3] == "-" : got[3].rfind(cell[4], 0) == 0;  // the check may go on ("READ 4")
+    ok[4] = got[4] == normalize_function(cell[5]) || (cell[5] == "-" && got[4] == "-");
+    ++total[cell[1]];
+    auto& tally = right[cell[1]];
+    for (int c = 0; c < 6; ++c) {
+      tally[c] += ok[c];
+      EXPECT_TRUE(ok[c]) << name << ": " << columns[c] << " is '" << got[c] << "', the key says '" << cell[c + 1]
+                         << "' (" << cell[7] << ")";
+    }
+  }
+  EXPECT_GE(rows, 43);
+  for (const auto& [format, n] : total) {
+    std::string figures;
+    for (int c = 0; c < 6; ++c) figures += fmt::format("  {} {}/{}", columns[c], right[format][c], n);
+    std::printf("answer key %-20s%s\n", format.c_str(), figures.c_str());
+  }
 }
 
 TEST(CrashLog, FormatNamesAreUniqueAndEachSaysWhatItLooksFor) {
