@@ -13,6 +13,7 @@
 #include "crashgate/triage.h"
 #include "harness/support/cores.h"
 #include "harness/support/crashers.h"
+#include "harness/support/programs.h"
 #include "harness/support/refusal.h"
 
 namespace crashgate {
@@ -125,6 +126,39 @@ TEST(CoreFile, SeparateDebuginfoIsFoundThroughTheDebuginfoPath) {
   EXPECT_THAT(top.function, StartsWith("read_payload"));
   EXPECT_THAT(top.file, HasSubstr("null_deref.cc"));
   EXPECT_EQ(top.line, 7);
+}
+
+// A Rust program whose worker thread overflows its stack: Rust's handler
+// catches the guard-page fault, prints "has overflowed its stack" and aborts.
+// The core and the live run both say stack overflow of the worker, with the
+// recursion below the handler as the crash state, in Rust's own names.
+TEST(CoreFile, ARustWorkersOverflowCaughtByRustsHandlerIsAStackOverflowBelowTheHandler) {
+  std::string rustc = testing::find_tool("rustc");
+  if (rustc.empty()) GTEST_SKIP() << "no rustc on PATH or in ~/.cargo/bin";
+  std::string dir = testing::scratch_dir("rust-core");
+  std::string program = testing::build_rust_worker(rustc, dir);
+  ASSERT_FALSE(program.empty());
+  if (std::string why = testing::cores_unavailable(); !why.empty()) GTEST_SKIP() << why;
+  auto core = testing::dump_core_of(program, {"overflow"}, dir);
+  ASSERT_TRUE(core) << program << " left no core in " << dir;
+  auto o = outcome_from_core(*core);
+  ASSERT_TRUE(o) << testing::refusal(o);
+  EXPECT_EQ(o->signal, SIGABRT);
+  EXPECT_EQ(o->kind, OutcomeKind::stack_overflow);
+  ASSERT_TRUE(o->attribution);
+  EXPECT_TRUE(o->attribution->stack_guard);
+  EXPECT_EQ(o->attribution->stack_thread, o->threads.at(0).tid);
+  EXPECT_NE(o->threads[0].tid, o->crashed_pid) << "the worker overflowed, not the main thread";
+  ASSERT_NE(testing::find_frame(*o, "stack_overflow::imp::signal_handler"), nullptr) << "v0 symbols are demangled";
+  triage(*o, nullptr);
+  EXPECT_EQ(o->crash_state, "stack-overflow\nworker::parse_clause\nworker::parse_clause\nworker::parse_clause");
+
+  RunSpec spec;
+  spec.argv = {program, "overflow"};
+  Outcome live = run_observed(spec);
+  EXPECT_EQ(live.kind, OutcomeKind::stack_overflow) << live.detail;
+  triage(live, nullptr);
+  EXPECT_EQ(live.signature, o->signature) << live.crash_state;
 }
 
 TEST(CoreFile, ACoreCutShortInItsMemoryIsReadAndSaysSo) {

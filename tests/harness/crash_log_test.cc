@@ -8,7 +8,6 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdio>
@@ -27,6 +26,7 @@
 #include "field/log_text.h"
 #include "harness/support/cores.h"
 #include "harness/support/crashers.h"
+#include "harness/support/programs.h"
 
 namespace crashgate {
 namespace {
@@ -83,69 +83,6 @@ std::string stderr_of(const std::string& command, const std::string& dir) {
   int status = std::system((command + " 2>" + err + " >/dev/null").c_str());
   EXPECT_NE(status, 0) << command << " did not fail";
   return read_file(err);
-}
-
-// A program on PATH or in rustup's default place, or "" (the test skips).
-std::string tool(const std::string& name) {
-  std::vector<std::string> dirs;
-  if (const char* path = std::getenv("PATH")) {
-    std::string_view rest = path;
-    while (!rest.empty()) {
-      auto colon = rest.find(':');
-      dirs.emplace_back(rest.substr(0, colon));
-      rest = colon == std::string_view::npos ? "" : rest.substr(colon + 1);
-    }
-  }
-  if (const char* home = std::getenv("HOME")) dirs.push_back(std::string(home) + "/.cargo/bin");
-  for (const auto& dir : dirs)
-    if (!dir.empty() && access((dir + "/" + name).c_str(), X_OK) == 0) return dir + "/" + name;
-  return "";
-}
-
-// A small Rust program, built with rustc in debug (line tables, no inlining):
-// `panic` looks up a missing id with expect(); anything else overflows the
-// 64 KiB stack of a thread named filter-worker by recursion.
-const char* const kRustProgram = R"(use std::collections::HashMap;
-use std::thread;
-
-fn parse_clause(depth: u64, buf: &mut [u8; 1024]) -> u64 {
-    buf[0] = depth as u8;
-    if depth == 0 {
-        return buf[0] as u64;
-    }
-    let mut next = [0u8; 1024];
-    parse_clause(depth - 1, &mut next) + buf[(depth % 1024) as usize] as u64
-}
-
-fn lookup(index: &HashMap<u32, u32>, id: u32) -> u32 {
-    *index.get(&id).expect("record id in index")
-}
-
-fn main() {
-    if std::env::args().nth(1).unwrap_or_default() == "panic" {
-        let index = HashMap::new();
-        println!("{}", lookup(&index, 7));
-    } else {
-        let worker = thread::Builder::new().name("filter-worker".into()).stack_size(64 * 1024);
-        let handle = worker.spawn(|| {
-            let mut buf = [0u8; 1024];
-            println!("{}", parse_clause(1_000_000, &mut buf))
-        });
-        handle.unwrap().join().unwrap();
-    }
-}
-)";
-
-// Builds kRustProgram in `dir` and returns its path ("" and a failure if rustc fails).
-std::string build_rust_program(const std::string& rustc, const std::string& dir) {
-  write_file(dir + "/worker.rs", kRustProgram);
-  std::string program = dir + "/worker";
-  std::string command = "cd " + dir + " && " + rustc + " -g -C opt-level=0 -o worker worker.rs 2>rustc.txt";
-  if (std::system(command.c_str()) != 0) {
-    ADD_FAILURE() << "rustc failed:\n" << read_file(dir + "/rustc.txt");
-    return "";
-  }
-  return program;
 }
 
 // ---- sanitizer ----
@@ -487,10 +424,10 @@ TEST(CrashLog, RustStackOverflowOfNewerRustsCarriesTheThreadId) {
 }
 
 TEST(CrashLog, RustPanicFromARealProgramNamesTheMessageAndTheUsersFrames) {
-  std::string rustc = tool("rustc");
+  std::string rustc = testing::find_tool("rustc");
   if (rustc.empty()) GTEST_SKIP() << "no rustc on PATH or in ~/.cargo/bin";
   std::string dir = scratch_dir("rust-panic");
-  std::string program = build_rust_program(rustc, dir);
+  std::string program = testing::build_rust_worker(rustc, dir);
   ASSERT_FALSE(program.empty());
   std::string err = stderr_of("cd " + dir + " && RUST_BACKTRACE=1 ./worker panic", dir);
   auto parsed = parse_crash_log(err, "worker stderr");
@@ -508,10 +445,10 @@ TEST(CrashLog, RustPanicFromARealProgramNamesTheMessageAndTheUsersFrames) {
 }
 
 TEST(CrashLog, RustStackOverflowFromARealProgramIsAStackOverflowOfTheNamedThread) {
-  std::string rustc = tool("rustc");
+  std::string rustc = testing::find_tool("rustc");
   if (rustc.empty()) GTEST_SKIP() << "no rustc on PATH or in ~/.cargo/bin";
   std::string dir = scratch_dir("rust-overflow");
-  std::string program = build_rust_program(rustc, dir);
+  std::string program = testing::build_rust_worker(rustc, dir);
   ASSERT_FALSE(program.empty());
   std::string err = stderr_of(program + " overflow", dir);
   auto parsed = parse_crash_log(err, "worker stderr");
@@ -640,7 +577,7 @@ TEST(CrashLog, GdbBtThenThreadApplyAllBtIsOneThreadTheCrashedOne) {
 // gdb's own output for a real core, as an engineer pastes it into a ticket:
 // the same signal, frames and crash state as reading the core itself.
 TEST(CrashLog, GdbBacktraceOfARealCoreAgreesWithTheCoreReader) {
-  std::string gdb = tool("gdb");
+  std::string gdb = testing::find_tool("gdb");
   if (gdb.empty()) GTEST_SKIP() << "no gdb on PATH";
   if (std::string why = testing::cores_unavailable(); !why.empty()) GTEST_SKIP() << why;
   std::string dir = scratch_dir("gdb-core");

@@ -82,3 +82,20 @@ TEST(StackUnwind, ThreadsNotStoppedUnderPtraceAreNamedAndTheStoppedOneIsStillUnw
 
 }  // namespace
 }  // namespace crashgate
+
+namespace crashgate {
+namespace {
+
+TEST(Demangle, ReadsCxxRustsV0AndRustsLegacySchemeWithoutItsHash) {
+  EXPECT_EQ(demangle("_ZN6vstore5Store5countEv"), "vstore::Store::count()");
+  EXPECT_EQ(demangle("_RNvNtNtNtNtNtCsjrHSEGnQ3l9_3std3sys3pal4unix14stack_overflow3imp14signal_handler"),
+            "std::sys::pal::unix::stack_overflow::imp::signal_handler");
+  EXPECT_EQ(demangle("_ZN4prog12parse_clause17hd7153a45f27da7bcE"), "prog::parse_clause");
+  // Plain and broken symbols stay as they are.
+  EXPECT_EQ(demangle("read_slot"), "read_slot");
+  EXPECT_EQ(demangle("_RNvBroken"), "_RNvBroken");
+  EXPECT_EQ(demangle("_ZN"), "_ZN");
+}
+
+}  // namespace
+}  // namespace crashgate

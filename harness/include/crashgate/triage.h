@@ -42,6 +42,19 @@ const FrameIgnoreRule* frame_ignore_rule(const Frame& frame);
 // "void ns::f<4>(int) const [clone .cold]" -> "ns::f<N>".
 std::string normalize_function(std::string_view function);
 
+// Signal handlers on a stack (signal_handlers.cc). The trampoline a handler
+// returns through: glibc's __restore_rt, gdb's "<signal handler called>".
+std::optional<std::size_t> signal_trampoline(const std::vector<Frame>& frames);
+// When the program raised the outcome's signal itself (SI_TKILL: abort,
+// raise) from inside a handler, how many frames at the top of `stack` are
+// the handler's (trampoline included); the crash is below them.
+std::optional<std::size_t> handler_frames(const Outcome& o, const Thread& stack);
+// A SIGABRT from Rust's stack-overflow handler, which aborts only for a fault
+// in a guard page; mark_handled_stack_overflow makes the outcome a stack
+// overflow of that thread (keeping an attribution that already says so).
+bool handled_as_stack_overflow(const Outcome& o, const Thread& stack);
+void mark_handled_stack_overflow(Outcome& o, const Thread& stack);
+
 inline constexpr int kCrashStateFrames = 3;
 // "<kind> <type>\n<frame>\n<frame>\n<frame>"; "" for ok and harness-error.
 std::string crash_state(const Outcome& outcome);

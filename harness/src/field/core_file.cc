@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/triage.h"
 #include "observe/stack_unwind.h"
 
 namespace crashgate {
@@ -361,6 +362,8 @@ Checked<Outcome> outcome_from_core(const std::string& path, const CoreTriageOpti
 
   bool overflow = o.attribution && o.attribution->stack_guard;
   o.kind = overflow ? OutcomeKind::stack_overflow : OutcomeKind::signal;
+  if (o.crashing_thread == 0 && handled_as_stack_overflow(o, o.threads.front()))
+    mark_handled_stack_overflow(o, o.threads.front());
   std::string program = core.command.empty() ? std::string("the process") : core.command;
   o.detail = o.signal ? fmt::format("{}, in process {} ({}), from its core", signal_detail(o), core.pid, program)
                       : fmt::format("process {} ({}) dumped core without saying which signal", core.pid, program);

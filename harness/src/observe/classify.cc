@@ -9,6 +9,7 @@
 #include "crashgate/limits.h"
 #include "crashgate/observation.h"
 #include "crashgate/sanitizer_report.h"
+#include "crashgate/triage.h"
 
 namespace crashgate {
 namespace {
@@ -152,6 +153,19 @@ Outcome classify(const Observation& obs) {
       o.attribution = fault->attribution;
       o.notes.push_back(fmt::format("the kernel forced this SIGSEGV (SI_KERNEL): the program's handler could not run after the "
                                     "fault at 0x{:x}, which is the one explained", fault->address));
+    }
+    if (o.crashing_thread >= 0 && o.crashing_thread < static_cast<int>(o.threads.size()) &&
+        handled_as_stack_overflow(o, o.threads[o.crashing_thread])) {
+      // Rust's handler took the guard-page fault and aborted: that fault,
+      // caught at its delivery, says which thread and which stack.
+      const Thread& t = o.threads[o.crashing_thread];
+      for (const auto& fault : obs.signals)
+        if (fault.tid == t.tid && fault.handled_by_program && fault.attribution && fault.attribution->stack_guard) {
+          o.attribution = fault.attribution;
+          o.notes.push_back(fmt::format("the program's handler caught the fault at 0x{:x} in thread {}'s guard page and "
+                                        "aborted", fault.address, t.tid));
+        }
+      mark_handled_stack_overflow(o, t);
     }
     if (sig == SIGKILL && !obs.killed_by_harness) {
       o.kind = obs.oom_kill_seen ? OutcomeKind::oom : OutcomeKind::signal;

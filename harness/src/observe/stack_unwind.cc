@@ -9,10 +9,14 @@
 #include <sys/user.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <string_view>
+
+#include <llvm/Demangle/Demangle.h>
 
 namespace crashgate {
 namespace {
@@ -146,10 +150,21 @@ void unwind_frames(Dwfl* dwfl, Dwfl_Thread* dwfl_thread, Thread& thread, int max
 }
 
 std::string demangle(const char* symbol) {
+  std::string_view mangled = symbol;
   int status = 0;
-  std::unique_ptr<char, decltype(&std::free)> out(abi::__cxa_demangle(symbol, nullptr, nullptr, &status),
-                                                   &std::free);
-  return status == 0 && out ? std::string(out.get()) : std::string(symbol);
+  // Rust's v0 scheme (_R...): LLVM's demangler; Itanium (_Z..., C++ and Rust's legacy scheme): the C++ runtime's.
+  std::unique_ptr<char, decltype(&std::free)> out(
+      mangled.starts_with("_R") ? llvm::rustDemangle(symbol, nullptr, nullptr, &status)
+                                : abi::__cxa_demangle(symbol, nullptr, nullptr, &status),
+      &std::free);
+  if (status != 0 || !out) return std::string(symbol);
+  std::string name(out.get());
+  // Rust's legacy scheme ends each path in a hash, "::h" and 16 hex digits,
+  // which changes with every build: a function's name is the path before it.
+  if (mangled.starts_with("_ZN") && name.size() > 19 && name.compare(name.size() - 19, 3, "::h") == 0 &&
+      std::all_of(name.end() - 16, name.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }))
+    name.resize(name.size() - 19);
+  return name;
 }
 
 std::string thread_name(pid_t pid, pid_t tid) {

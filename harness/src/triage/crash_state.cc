@@ -2,6 +2,8 @@
 #include <xxhash.h>
 
 #include <cctype>
+#include <span>
+
 #include <fmt/format.h>
 
 #include "crashgate/triage.h"
@@ -165,8 +167,10 @@ std::string crash_state(const Outcome& o) {
   else if (!o.threads.empty())
     stack = &o.threads.front();
   int taken = 0;
+  // A handler that caught the fault and then aborted: the crash is below it.
+  std::size_t skip = stack ? handler_frames(o, *stack).value_or(0) : 0;
   if (stack)
-    for (const auto& frame : stack->frames) {
+    for (const auto& frame : std::span(stack->frames).subspan(skip)) {
       if (taken == kCrashStateFrames) break;
       if (frame_ignore_rule(frame)) continue;
       // A frame with no symbol (a stripped engine library's static function) is
