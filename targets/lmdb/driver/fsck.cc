@@ -48,6 +48,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 #include <utility>
 
 #include <fmt/format.h>
@@ -75,6 +76,12 @@ constexpr std::uint64_t kFsckTrackedPages = std::uint64_t{1} << 27;  // pages wh
 constexpr std::uint64_t kFsckFreeListBytes = std::uint64_t{64} << 20;  // the free DB's page lists read, at most
 
 std::string num(std::uint64_t n) { return format_thousands(n); }
+// "1 page", "2 pages": a count and its noun.
+std::string count_of(std::uint64_t n, std::string_view noun) {
+  if (n == 1) return fmt::format("1 {}", noun);
+  if (noun.ends_with("y")) return fmt::format("{} {}ies", num(n), noun.substr(0, noun.size() - 1));
+  return fmt::format("{} {}s", num(n), noun);
+}
 
 std::uint64_t little_endian_at(const std::vector<unsigned char>& bytes, std::uint64_t offset, unsigned width) {
   // Callers check the range; out of it, 0 (never a read past the buffer).
@@ -249,8 +256,8 @@ std::string Checker::wrong_reference(std::uint64_t pgno) const {
   if (pgno < 2) return "a meta page";
   if (pgno > last_pg_)
     return fmt::format("past mm_last_pg {}{}", num(last_pg_),
-                       pgno >= file_pages_ ? fmt::format(" and past the end of data.mdb ({} pages)", num(file_pages_)) : "");
-  if (pgno >= file_pages_) return fmt::format("past the end of data.mdb ({} pages)", num(file_pages_));
+                       pgno >= file_pages_ ? fmt::format(" and past the end of data.mdb ({})", count_of(file_pages_, "page")) : "");
+  if (pgno >= file_pages_) return fmt::format("past the end of data.mdb ({})", count_of(file_pages_, "page"));
   if (seen(pgno)) return "which the walk reached already (a cycle, or a page in two places)";
   return "";
 }
@@ -298,16 +305,17 @@ void Checker::check_overflow(FsckTree& tree, const std::string& who, std::uint64
   }
   std::uint64_t needed = (kFsckPageHeader - 1 + dsize) / psize_ + 1;  // OVPAGES
   if (pages < needed) {
-    problem(fmt::format("{}: mp_pages {}, but a value of {} bytes needs {} pages of {} bytes", label, num(pages), num(dsize),
-                        num(needed), num(psize_)));
+    problem(fmt::format("{}: mp_pages {}, but a value of {} bytes needs {} of {} bytes", label, num(pages), num(dsize),
+                        count_of(needed, "page"), num(psize_)));
     return;
   }
   if (pages - 1 > last_pg_ - opg) {
-    problem(fmt::format("{}: its mp_pages {} pages run past mm_last_pg {}", label, num(pages), num(last_pg_)));
+    problem(fmt::format("{}: mp_pages {} runs to page {}, past mm_last_pg {}", label, num(pages), num(opg + pages - 1), num(last_pg_)));
     return;
   }
   if (pages > file_pages_ - opg) {
-    problem(fmt::format("{}: its mp_pages {} pages run past the end of data.mdb ({} pages)", label, num(pages), num(file_pages_)));
+    problem(fmt::format("{}: mp_pages {} runs to page {}, past the end of data.mdb ({})", label, num(pages), num(opg + pages - 1),
+                        count_of(file_pages_, "page")));
     return;
   }
   for (std::uint64_t p = opg + 1; p < opg + pages && p < used_.size(); ++p) {
@@ -438,7 +446,7 @@ void Checker::walk(FsckTree& tree, const FsckDb& db, bool free_db) {
     }
     if (bad) {
       problem(fmt::format("{}: {}{}", at, first_bad,
-                          bad > 1 ? fmt::format(" (and {} more of its {} nodes are bad)", num(bad - 1), num(n)) : ""));
+                          bad > 1 ? fmt::format(" (and {} more of its {} nodes)", num(bad - 1), num(n)) : ""));
       continue;
     }
     std::vector<Node> by_offset = nodes;
@@ -524,16 +532,16 @@ void Checker::walk(FsckTree& tree, const FsckDb& db, bool free_db) {
   // The tree walked whole and sound: its MDB_db's counts must be what was found.
   auto compare = [&](const char* field, std::uint64_t said, std::uint64_t found, const char* what) {
     if (said != found)
-      problem(fmt::format("meta page {}: the {}'s {} says {}, but the walk found {} {}", r_.meta, tree.name, field, num(said), num(found),
-                          what));
+      problem(fmt::format("meta page {}: the {}'s {} says {}, but the walk found {}", r_.meta, tree.name, field, num(said),
+                          count_of(found, what)));
   };
-  compare("md_branch_pages", db.branch, tree.branch_pages, "branch pages");
-  compare("md_leaf_pages", db.leaf, tree.leaf_pages, "leaf pages");
-  compare("md_overflow_pages", db.overflow, tree.overflow_pages, "overflow pages");
+  compare("md_branch_pages", db.branch, tree.branch_pages, "branch page");
+  compare("md_leaf_pages", db.leaf, tree.leaf_pages, "leaf page");
+  compare("md_overflow_pages", db.overflow, tree.overflow_pages, "overflow page");
   if (dupsort)
     r_.notes.push_back(fmt::format("the {} keeps sorted duplicates (MDB_DUPSORT): its md_entries is not compared", tree.name));
   else
-    compare("md_entries", db.entries, tree.entries, "entries");
+    compare("md_entries", db.entries, tree.entries, "entry");
 }
 
 void Checker::check_free_lists() {
@@ -547,7 +555,7 @@ void Checker::check_free_lists() {
     }
     std::uint64_t count = little_endian_at(rec.value, 0, 8), holds = size / 8 - 1;
     if (count != holds) {
-      problem(fmt::format("{}: its count says {} pages, but its {} bytes hold {}", who, num(count), num(size), num(holds)));
+      problem(fmt::format("{}: its count says {}, but its {} bytes hold {}", who, count_of(count, "page"), num(size), num(holds)));
       continue;
     }
     for (std::uint64_t i = 0; i < count && !full(); ++i) {
@@ -573,7 +581,7 @@ void Checker::check_length() {
   std::uint64_t said = last_pg_ == kFsckNoPage ? last_pg_ : last_pg_ + 1;
   if (file_pages_ >= said || length_problem_.empty()) return;
   if (!walk_cut_short_ && free_missing_ == said - file_pages_) {
-    r_.notes.push_back(fmt::format("data.mdb ends {} pages before mm_last_pg, every one of them on the free list", num(said - file_pages_)));
+    r_.notes.push_back(fmt::format("data.mdb ends {} short of mm_last_pg, each on the free list", count_of(said - file_pages_, "page")));
     return;
   }
   // Said first: it explains the pages past the end that the walk met.
@@ -616,7 +624,7 @@ void Checker::run(const std::string& path) {
   metas_[0] = read_meta(0);
   metas_[1] = read_meta(meta1_offset(metas_[0]));
   check_meta(0, metas_[0]);
-  check_meta(1, metas_[1]);
+  if (metas_[1].present || !metas_[0].valid) check_meta(1, metas_[1]);  // else the file's length says it, below
   if (full()) return;
   // The meta LMDB uses: of the valid ones, the larger mm_txnid (meta page 0 on a tie).
   if (metas_[0].valid && metas_[1].valid) {
@@ -646,10 +654,10 @@ void Checker::run(const std::string& path) {
   if (file_pages_ < 2) {
     problem(fmt::format("data.mdb is {} bytes, less than the two {}-byte meta pages", num(r_.file_size), num(psize_)));
   } else if (file_pages_ < said) {
-    length_problem_ = fmt::format("data.mdb is {} bytes, {} pages of {} bytes{}, but meta page {}'s mm_last_pg {} says {} pages: "
-                                  "{} pages are missing",
-                                  num(r_.file_size), num(file_pages_), num(psize_), whole, r_.meta, num(last_pg_), num(said),
-                                  num(said - file_pages_));
+    std::uint64_t missing = said - file_pages_;
+    length_problem_ = fmt::format("data.mdb is {} bytes, {} of {} bytes{}, but meta page {}'s mm_last_pg {} says {} pages: {} {} missing",
+                                  num(r_.file_size), count_of(file_pages_, "page"), num(psize_), whole, r_.meta, num(last_pg_),
+                                  num(said), count_of(missing, "page"), missing == 1 ? "is" : "are");
   } else if (r_.file_size > said * psize_) {
     r_.notes.push_back(fmt::format("data.mdb is {} bytes, past its mm_last_pg {} + 1 pages (a writer's pages after the last commit)",
                                    num(r_.file_size), num(last_pg_)));
@@ -673,18 +681,18 @@ void Checker::run(const std::string& path) {
 
 std::string tree_text(const FsckTree& t) {
   if (t.empty) return fmt::format("{}: empty", t.name);
-  return fmt::format("{}: depth {}, {} branch, {} leaf and {} overflow pages, {} entries", t.name, t.depth, num(t.branch_pages),
-                     num(t.leaf_pages), num(t.overflow_pages), num(t.entries));
+  return fmt::format("{}: depth {}, {} branch, {} leaf and {} overflow pages, {}", t.name, t.depth, num(t.branch_pages),
+                     num(t.leaf_pages), num(t.overflow_pages), count_of(t.entries, "entry"));
 }
 
 }  // namespace
 
 std::string FsckReport::summary() const {
   if (meta < 0) return fmt::format("data.mdb ({} bytes): no valid meta page, nothing walked", num(file_size));
-  return fmt::format("data.mdb ({} bytes, {}-byte pages): meta page {} (mm_txnid {}, mm_last_pg {}); {}; {}; {} pages on the free "
-                     "list; {} pages read",
+  return fmt::format("data.mdb ({} bytes, {}-byte pages): meta page {} (mm_txnid {}, mm_last_pg {}); {}; {}; {} on the free "
+                     "list; {} read",
                      num(file_size), num(page_size), meta, num(txnid), num(last_pg), tree_text(main), tree_text(free),
-                     num(free_listed), num(pages_read));
+                     count_of(free_listed, "page"), count_of(pages_read, "page"));
 }
 
 FsckReport check_data_file(const std::string& path, const FsckLimits& limits) {
