@@ -486,8 +486,8 @@ void Checker::walk(FsckTree& tree, const FsckDb& db, bool free_db) {
       }
       if (wrong_count > 0)
         problem(fmt::format("{}: node {} points to page {}, {}{}", at, num(first_wrong_node), num(first_wrong_page), first_wrong,
-                            wrong_count > 1 ? fmt::format("; and {} more of its {} children cannot be followed", num(wrong_count - 1),
-                                                          num(nodes.size()))
+                            wrong_count > 1 ? fmt::format(", and {} more of its {} children cannot be followed either",
+                                                          num(wrong_count - 1), num(nodes.size()))
                                             : ""));
       for (auto it = children.rbegin(); it != children.rend(); ++it) stack.push_back({*it, v.depth + 1});  // leftmost on top
       continue;
