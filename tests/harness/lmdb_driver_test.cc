@@ -1,11 +1,14 @@
 // The LMDB driver (targets/lmdb): it conforms to the driver protocol, a cell
 // that writes, removes, reopens and verifies ends ok, LMDB refuses an env
 // whose meta magic is gone with a clean error, its --list layout says where
-// the fields of a real data.mdb and lock.mdb are, and its second processes
+// the fields of a real data.mdb and lock.mdb are, its second processes
 // (a writer killed at a commit, data.mdb cut under this process's map, a
-// reader beside a writer growing the map) end as they must.
+// reader beside a writer growing the map) end as they must, and its `read
+// what = fsck` passes a sound env, names each damage in a sentence, and
+// survives hundreds of random ones.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <cstdint>
@@ -16,14 +19,19 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+#include <random>
+
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_protocol.h"
+#include "crashgate/limits.h"
 #include "crashgate/outcome_kind.h"
 #include "crashgate/runner.h"
 #include "crashgate/scenario.h"
 #include "harness/support/crashers.h"
 #include "harness/support/engine_cells.h"
 #include "harness/support/run_fixtures.h"
+#include "targets/lmdb/driver/lmdb_fsck.h"
 
 namespace crashgate {
 namespace {
@@ -477,6 +485,312 @@ TEST_F(LmdbDriverImport, AHalvedDataMdbFailsWhereItIsOpenedNotAtTheImport) {
   EXPECT_NE(o.kind, OutcomeKind::ok) << testing::steps_of(o);
   ASSERT_TRUE(o.failed_step.has_value()) << testing::steps_of(o);
   EXPECT_GE(*o.failed_step, 1) << testing::steps_of(o);
+}
+
+// read what = fsck (fsck.cc): our check of data.mdb, which never opens the env
+// with LMDB. Each test damages a copy of an env the driver made, at offsets
+// this file works out itself from the format layout.cc documents (pages of
+// 4,096 bytes, as LayoutOffsetsMatchARealEnv checks).
+constexpr std::uint64_t kFsckTestPage = 4096;
+
+// data.mdb's newest meta page and its main DB: the root, and the leftmost
+// path from it down to a leaf.
+struct LmdbTestEnv {
+  std::string bytes;
+  std::uint64_t meta = 0;  // 0 or 1
+  std::uint64_t at(std::uint64_t offset, std::uint64_t width) const { return testing::little_endian(bytes, offset, width); }
+  std::uint64_t meta_field(std::uint64_t offset, std::uint64_t width) const { return at(meta * kFsckTestPage + offset, width); }
+  std::uint64_t last_pg() const { return meta_field(136, 8); }
+  // mm_dbs[MAIN_DBI] (at 88): md_depth 6, md_branch_pages 8, md_leaf_pages 16, md_overflow_pages 24, md_entries 32, md_root 40.
+  std::uint64_t main(std::uint64_t field, std::uint64_t width = 8) const { return meta_field(88 + field, width); }
+  // Node `i` of branch page `page`: its offset (mp_ptrs[i]) and the child its mn_lo, mn_hi and mn_flags make.
+  std::uint64_t node_offset(std::uint64_t page, std::uint64_t i) const { return page * kFsckTestPage + at(page * kFsckTestPage + 16 + 2 * i, 2); }
+  std::uint64_t child(std::uint64_t page, std::uint64_t i) const {
+    std::uint64_t node = node_offset(page, i);
+    return at(node, 2) | (at(node + 2, 2) << 16) | (at(node + 4, 2) << 32);
+  }
+  std::vector<std::uint64_t> leftmost_path() const {
+    std::vector<std::uint64_t> path{main(40)};
+    while (path.size() < 40 && at(path.back() * kFsckTestPage + 10, 2) == 0x01) path.push_back(child(path.back(), 0));  // P_BRANCH
+    return path;
+  }
+  void put(std::uint64_t offset, std::uint64_t width, std::uint64_t value) {
+    for (std::uint64_t i = 0; i < width; ++i) bytes[offset + i] = static_cast<char>((value >> (8 * i)) & 0xff);
+  }
+};
+
+LmdbTestEnv read_test_env(const std::string& store) {
+  LmdbTestEnv env{testing::read_file(store + "/data.mdb")};
+  env.meta = env.at(kFsckTestPage + 144, 8) > env.at(144, 8) ? 1 : 0;  // the larger mm_txnid
+  return env;
+}
+
+// A copy of `store` whose data.mdb is `bytes`.
+std::string damaged_copy(const std::string& store, const std::string& bytes, const std::string& name) {
+  std::string dir = testing::scratch_dir(name);
+  std::filesystem::copy_file(store + "/lock.mdb", dir + "/lock.mdb");
+  testing::write_file(dir + "/data.mdb", bytes);
+  return dir;
+}
+
+class LmdbDriverFsck : public ::testing::Test {
+ protected:
+  // Envs the driver makes once for every test here: 5,000 records of 64
+  // dimensions in 1 commit and 40 more, 30 removed (a main DB of depth 3, a
+  // free list); and 30 records of 1,024 dimensions, each value on overflow pages.
+  static void SetUpTestSuite() {
+    if (std::string(kLmdbDriver).empty()) return;
+    records_ = make(R"(
+[[step]]
+op = "create"
+dim = 64
+vectors = 5000
+[[step]]
+op = "add"
+vectors = 40
+[[step]]
+op = "remove"
+count = 30
+)",
+                    "fsck-records");
+    overflow_ = make(R"(
+[[step]]
+op = "create"
+dim = 1024
+vectors = 30
+[[step]]
+op = "remove"
+ids = [3, 4, 5]
+)",
+                     "fsck-overflow");
+  }
+  static std::string make(const std::string& steps, const std::string& name) {
+    std::string dir = (std::filesystem::temp_directory_path() / fmt::format("crashgate-{}-{}", name, ::getpid())).string();
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    Outcome o = run_lmdb_cell("name = \"lmdb-fsck-env\"\ntargets = [\"lmdb\"]\n" + steps + "[expect]\noutcome = \"ok\"\n", dir);
+    EXPECT_EQ(o.kind, OutcomeKind::ok) << testing::steps_of(o);
+    return dir + "/store";
+  }
+  static void TearDownTestSuite() {
+    for (const std::string* store : {&records_, &overflow_})
+      if (!store->empty()) std::filesystem::remove_all(std::filesystem::path(*store).parent_path());
+  }
+  void SetUp() override { SKIP_WITHOUT_LMDB_DRIVER(); }
+
+  // import the directory, then read what = fsck (and `more` steps).
+  Outcome fsck_cell(const std::string& from, const std::string& name, const std::string& more = "") {
+    return run_lmdb_cell(testing::import_scenario("lmdb", from, "", "[[step]]\nop = \"read\"\nwhat = \"fsck\"\n" + more),
+                         testing::scratch_dir(name));
+  }
+  // The fsck step of a damaged copy: a corrupt error (never the open's), its message returned.
+  std::string corrupt_message(const std::string& dir, const std::string& name) {
+    Outcome o = fsck_cell(dir, name);
+    EXPECT_EQ(o.kind, OutcomeKind::error) << testing::steps_of(o);
+    if (o.steps.size() != 2) {
+      ADD_FAILURE() << "import and fsck: " << testing::steps_of(o);
+      return "";
+    }
+    EXPECT_EQ(o.steps[0].status, StepStatus::ok) << testing::steps_of(o);
+    EXPECT_EQ(o.steps[1].code, "corrupt") << testing::steps_of(o);
+    EXPECT_THAT(o.steps[1].message, ::testing::StartsWith("fsck: ")) << testing::steps_of(o);
+    return o.steps[1].message;
+  }
+
+  static std::string records_, overflow_;
+};
+std::string LmdbDriverFsck::records_, LmdbDriverFsck::overflow_;
+
+TEST_F(LmdbDriverFsck, ASoundEnvIsOkAndItsWalkAgreesWithMdbStat) {
+  for (const std::string& store : {records_, overflow_}) {
+    SCOPED_TRACE(store);
+    lmdb_driver::FsckReport report = lmdb_driver::check_data_file(store + "/data.mdb");
+    EXPECT_TRUE(report.ok()) << report.problems.front();
+    LmdbTestEnv env = read_test_env(store);
+    // mdb_stat(main DB) answers from the newest meta page's mm_dbs[MAIN_DBI]: the walk found what it says.
+    EXPECT_EQ(report.meta, static_cast<int>(env.meta));
+    EXPECT_EQ(report.main.depth, env.main(6, 2)) << "md_depth";
+    EXPECT_EQ(report.main.branch_pages, env.main(8)) << "md_branch_pages";
+    EXPECT_EQ(report.main.leaf_pages, env.main(16)) << "md_leaf_pages";
+    EXPECT_EQ(report.main.overflow_pages, env.main(24)) << "md_overflow_pages";
+    EXPECT_EQ(report.main.entries, env.main(32)) << "md_entries";
+    EXPECT_EQ(report.last_pg, env.last_pg());
+    EXPECT_GT(report.free_listed, 0u) << "the removes freed pages: " << report.summary();
+    EXPECT_THAT(report.summary(), HasSubstr(fmt::format("main DB: depth {}", report.main.depth)));
+    // ... and through the driver: fsck ok, and mdb_stat's count (the count step) the entries walked.
+    Outcome o = fsck_cell(store, "sound-" + std::filesystem::path(store).parent_path().filename().string(),
+                          fmt::format("[[step]]\nop = \"count\"\nequals = {}\n", report.main.entries));
+    EXPECT_EQ(o.kind, OutcomeKind::ok) << testing::steps_of(o);
+    EXPECT_EQ(o.steps.size(), 3u) << testing::steps_of(o);
+  }
+  lmdb_driver::FsckReport records = lmdb_driver::check_data_file(records_ + "/data.mdb");
+  EXPECT_EQ(records.main.entries, 5010u);
+  EXPECT_EQ(records.main.depth, 3u);
+  EXPECT_GE(records.main.branch_pages, 3u) << "a root and two branch pages under it at least";
+  EXPECT_GE(records.main.leaf_pages, 300u);
+  lmdb_driver::FsckReport overflow = lmdb_driver::check_data_file(overflow_ + "/data.mdb");
+  EXPECT_EQ(overflow.main.entries, 27u);
+  EXPECT_EQ(overflow.main.overflow_pages, 54u) << "4,146-byte values: 2 overflow pages each";
+}
+
+TEST_F(LmdbDriverFsck, RunsBesideTheOpenEnvOfItsOwnCell) {
+  // The env this cell made is open (and a workload is running): fsck waits for its transactions and reads the file beside it.
+  Outcome o = run_lmdb_cell(R"(
+name = "lmdb-fsck-open"
+targets = ["lmdb"]
+[[step]]
+op = "create"
+dim = 16
+vectors = 2000
+[[step]]
+op = "spawn-workload"
+workload = "mixed"
+threads = 2
+duration = "300ms"
+[[step]]
+op = "read"
+what = "fsck"
+[[step]]
+op = "join"
+[[step]]
+op = "read"
+what = "fsck"
+[[step]]
+op = "verify"
+[expect]
+outcome = "ok"
+)",
+                            testing::scratch_dir("open"));
+  EXPECT_EQ(o.kind, OutcomeKind::ok) << testing::steps_of(o);
+  EXPECT_EQ(o.steps.size(), 6u) << testing::steps_of(o);
+}
+
+TEST_F(LmdbDriverFsck, ALeafWhoseEntryCountCannotFitIsNamed) {
+  // mp_lower 0xFFFF, the most a 16-bit field holds: (65,535 - 16) / 2 = 32,759 entries, where a 4,096-byte page has room for 2,040 pointers.
+  LmdbTestEnv env = read_test_env(records_);
+  std::vector<std::uint64_t> path = env.leftmost_path();
+  ASSERT_EQ(path.size(), 3u);
+  std::uint64_t leaf = path.back();
+  env.put(leaf * kFsckTestPage + 12, 2, 0xFFFF);
+  std::string message = corrupt_message(damaged_copy(records_, env.bytes, "lower-env"), "lower");
+  EXPECT_THAT(message, HasSubstr(fmt::format("page {} (main DB leaf, depth 3): entry count 32,759 in a 4,096-byte page "
+                                             "(mp_lower 65,535; at most 2,040 fit)",
+                                             leaf)));
+  EXPECT_THAT(message, HasSubstr("fsck: 1 problem: ")) << "the totals are not compared against a tree it could not walk whole";
+}
+
+TEST_F(LmdbDriverFsck, ABranchChildPastTheFileIsNamed) {
+  LmdbTestEnv env = read_test_env(records_);
+  std::uint64_t root = env.main(40);
+  std::uint64_t node = env.node_offset(root, 1);
+  env.put(node, 2, 1'000'000 & 0xffff);  // mn_lo, mn_hi, mn_flags: page 1,000,000
+  env.put(node + 2, 2, 1'000'000 >> 16);
+  env.put(node + 4, 2, 0);
+  std::string message = corrupt_message(damaged_copy(records_, env.bytes, "child-env"), "child");
+  EXPECT_THAT(message, HasSubstr(fmt::format("page {} (main DB branch, depth 1): node 1 points to page 1,000,000, past mm_last_pg {} "
+                                             "and past the end of data.mdb ({} pages)",
+                                             root, format_thousands(env.last_pg()), format_thousands(env.bytes.size() / kFsckTestPage))));
+}
+
+TEST_F(LmdbDriverFsck, APageWhoseMpPgnoIsNotItsOwnNumberIsNamed) {
+  // LMDB itself never checks mp_pgno on a read: its own reads still work (the triage test shows it).
+  LmdbTestEnv env = read_test_env(records_);
+  std::uint64_t leaf = env.leftmost_path().back();
+  env.put(leaf * kFsckTestPage, 8, 7777);
+  std::string message = corrupt_message(damaged_copy(records_, env.bytes, "pgno-env"), "pgno");
+  EXPECT_THAT(message, HasSubstr(fmt::format("page {} (main DB leaf, depth 3): mp_pgno says 7,777, not {}", leaf, leaf)));
+}
+
+TEST_F(LmdbDriverFsck, BothMetaMagicsBrokenAreNamedWhereLmdbOnlySaysInvalid) {
+  LmdbTestEnv env = read_test_env(records_);
+  env.put(16, 4, 0);
+  env.put(kFsckTestPage + 16, 4, 0);
+  std::string dir = damaged_copy(records_, env.bytes, "magic-env");
+  std::string message = corrupt_message(dir, "magic");
+  EXPECT_THAT(message, HasSubstr("fsck: 2 problems: meta page 0: mm_magic 0x00000000, not LMDB's 0xBEEFC0DE; "
+                                 "meta page 1: mm_magic 0x00000000, not LMDB's 0xBEEFC0DE"));
+}
+
+TEST_F(LmdbDriverFsck, AFileCutShortSaysHowManyPagesAreMissing) {
+  LmdbTestEnv env = read_test_env(records_);
+  std::uint64_t pages = env.bytes.size() / kFsckTestPage, kept = pages / 2;
+  ASSERT_EQ(pages, env.last_pg() + 1);
+  env.bytes.resize(kept * kFsckTestPage);
+  std::string message = corrupt_message(damaged_copy(records_, env.bytes, "cut-env"), "cut");
+  EXPECT_THAT(message, HasSubstr(fmt::format(" problems: data.mdb is {} bytes, {} pages of 4,096 bytes, but meta page {}'s mm_last_pg {} "
+                                             "says {} pages: {} pages are missing",
+                                             format_thousands(env.bytes.size()), format_thousands(kept), env.meta,
+                                             format_thousands(pages - 1), format_thousands(pages), format_thousands(pages - kept))))
+      << "said first, before the pages past the end it explains";
+  EXPECT_THAT(message, HasSubstr("past the end of data.mdb"));
+}
+
+TEST_F(LmdbDriverFsck, DamageLmdbCrashesOnIsACleanErrorBecauseTheEnvIsNeverOpened) {
+  // mm_psize 0 in both metas: mdb_env_open divides by it (SIGFPE, known issue LMDB-1).
+  LmdbTestEnv env = read_test_env(records_);
+  env.put(40, 4, 0);
+  env.put(kFsckTestPage + 40, 4, 0);
+  std::string message = corrupt_message(damaged_copy(records_, env.bytes, "psize-env"), "psize");
+  EXPECT_THAT(message, HasSubstr("meta page 0: mm_psize 0 is not a power of two from 512 to 32,768"));
+  // Cut inside meta page 1 (SIGBUS when LMDB maps it): the two meta pages are not both there.
+  env = read_test_env(records_);
+  env.bytes.resize(2 * kFsckTestPage - 1);
+  message = corrupt_message(damaged_copy(records_, env.bytes, "short-env"), "short");
+  EXPECT_THAT(message, HasSubstr("data.mdb is 8,191 bytes, less than the two 4,096-byte meta pages"));
+}
+
+// Random damage of a small env, in-process: flipped bytes anywhere, page
+// header fields and node offsets set to extremes, the file cut at any length.
+// fsck must end (the test's own time bound) with at most 20 sentences; under
+// the asan preset every read it makes is checked too.
+TEST_F(LmdbDriverFsck, SurvivesHundredsOfRandomDamagesWithinItsBounds) {
+  LmdbTestEnv base = read_test_env(overflow_);
+  std::string records = testing::read_file(records_ + "/data.mdb");
+  std::string dir = testing::scratch_dir("fuzz");
+  std::mt19937_64 rng(20240601);
+  auto below = [&](std::uint64_t n) { return n ? rng() % n : 0; };
+  const std::uint64_t extremes[] = {0, 1, 2, 0xFF, 0xFFFF, 0x8000, 4096, 4095, 0xFFFFFFFF, ~std::uint64_t{0}};
+  int flagged = 0;
+  auto start = std::chrono::steady_clock::now();
+  for (int round = 0; round < 400; ++round) {
+    std::string bytes = round % 4 == 3 ? records : base.bytes;
+    std::uint64_t pages = bytes.size() / kFsckTestPage;
+    int damages = 1 + static_cast<int>(below(4));
+    for (int d = 0; d < damages && !bytes.empty(); ++d) {
+      switch (below(4)) {
+        case 0:  // a flipped byte anywhere
+          bytes[below(bytes.size())] ^= static_cast<char>(1 + below(255));
+          break;
+        case 1: {  // a page header or meta field set to an extreme
+          std::uint64_t page = below(pages), field = below(2) ? below(16) : below(160);
+          std::uint64_t width = std::uint64_t{1} << below(4), at = page * kFsckTestPage + field;
+          std::uint64_t v = extremes[below(std::size(extremes))];
+          for (std::uint64_t i = 0; i < width && at + i < bytes.size(); ++i) bytes[at + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+          break;
+        }
+        case 2: {  // a node offset or a node's header (mn_lo, mn_hi, mn_flags, mn_ksize) set to an extreme
+          std::uint64_t page = 2 + below(pages > 2 ? pages - 2 : 1), at = page * kFsckTestPage + 16 + 2 * below(8);
+          std::uint64_t node = page * kFsckTestPage + testing::little_endian(bytes, at, 2) + 2 * below(4);
+          std::uint64_t target = below(2) ? at : node;
+          std::uint64_t v = extremes[below(std::size(extremes))];
+          for (std::uint64_t i = 0; i < 2 && target + i < bytes.size(); ++i) bytes[target + i] = static_cast<char>((v >> (8 * i)) & 0xff);
+          break;
+        }
+        default:  // cut anywhere
+          bytes.resize(below(bytes.size() + 1));
+          pages = bytes.size() / kFsckTestPage;
+      }
+    }
+    testing::write_file(dir + "/data.mdb", bytes);
+    lmdb_driver::FsckReport report = lmdb_driver::check_data_file(dir + "/data.mdb");
+    EXPECT_LE(report.problems.size(), 20u) << "round " << round;
+    for (const auto& p : report.problems) EXPECT_FALSE(p.empty()) << "round " << round;
+    EXPECT_FALSE(report.summary().empty());
+    if (!report.ok()) ++flagged;
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GT(flagged, 200) << "most random damage is seen";
+  EXPECT_LT(seconds, 20.0) << "400 checks of a small env";
 }
 
 TEST(LmdbDriver, BadSecondProcessArgsAreInvalidArgument) {

@@ -10,6 +10,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "crashgate/driver_listing.h"
@@ -201,14 +202,48 @@ TEST(StoreTriage, AnLmdbEnvWhosePageSizeIsZeroCrashesEveryReadAtOpenAsKnownIssue
       }
   ASSERT_EQ(zeroed, 2) << "meta0 and meta1";
   testing::write_file(store + "/data.mdb", data);
-  Outcome o = testing::run_crashgate({"triage", store, "--build", CRASHGATE_BUILD_NAME, "--reads", "open,count",
+  Outcome o = testing::run_crashgate({"triage", store, "--build", CRASHGATE_BUILD_NAME, "--reads", "open,count,fsck",
                                       "--known-issues", testing::source_dir() + "/reports/known-issues.toml"});
   std::string text = o.stdout_excerpt.text();
   EXPECT_THAT(text, HasSubstr("engine: lmdb (its files fit lmdb's layout: data.mdb (data)"));
   EXPECT_THAT(text, HasSubstr("open     signal: SIGFPE"));
   EXPECT_THAT(text, HasSubstr("[known issue LMDB-1]"));
+  // fsck reads data.mdb without LMDB: where every LMDB read dies, it still says what is damaged.
+  EXPECT_THAT(text, HasSubstr("fsck     error: step 1 (read) failed: corrupt: fsck: 2 problems: meta page 0: mm_psize 0 is not a "
+                              "power of two from 512 to 32,768; meta page 1: mm_psize 0 is not a power of two"));
   EXPECT_THAT(text, HasSubstr("still works: nothing"));
   EXPECT_EQ(o.exit_code, 0) << "a crash the known issues name is not new: " << testing::output_of(o);
+}
+
+// A leaf page whose mp_pgno is not its own number: LMDB never checks it, so
+// every LMDB read still works; only the driver's fsck (which walks data.mdb
+// itself) finds it, and triage lists its sentence with the reads. No read
+// crashed: exit 0.
+TEST(StoreTriage, AnLmdbEnvDamagedWhereLmdbDoesNotLookIsNamedByItsFsckRead) {
+  if (std::string(kLmdbDriver).empty()) GTEST_SKIP() << "no LMDB driver in this build";
+  std::string store = make_store(kLmdbDriver, "lmdb", testing::scratch_dir("lmdb"));
+  std::string data = testing::read_file(store + "/data.mdb");
+  // The newest meta page (the larger mm_txnid, at 144), its main DB's md_root (88 + 40), down the first children to a leaf.
+  std::uint64_t meta = testing::little_endian(data, 4096 + 144, 8) > testing::little_endian(data, 144, 8) ? 4096 : 0;
+  std::uint64_t page = testing::little_endian(data, meta + 88 + 40, 8);
+  for (int depth = 0; depth < 8 && testing::little_endian(data, page * 4096 + 10, 2) == 0x01; ++depth) {  // P_BRANCH
+    std::uint64_t node = page * 4096 + testing::little_endian(data, page * 4096 + 16, 2);  // mp_ptrs[0]
+    page = testing::little_endian(data, node, 4) | (testing::little_endian(data, node + 4, 2) << 32);  // mn_lo, mn_hi, mn_flags
+  }
+  ASSERT_EQ(testing::little_endian(data, page * 4096 + 10, 2), 0x02u) << "a leaf (P_LEAF) at page " << page;
+  data.replace(page * 4096, 8, std::string("\x61\x1e\0\0\0\0\0\0", 8));  // mp_pgno 7,777
+  testing::write_file(store + "/data.mdb", data);
+  Outcome o = testing::run_crashgate({"triage", store, "--target", "lmdb", "--build", CRASHGATE_BUILD_NAME, "--known-issues",
+                                      testing::source_dir() + "/reports/known-issues.toml"});
+  EXPECT_EQ(o.exit_code, 0) << "no read crashed: " << testing::output_of(o);
+  std::string text = o.stdout_excerpt.text();
+  EXPECT_THAT(text, HasSubstr("engine: lmdb (--target)"));
+  EXPECT_THAT(text, HasSubstr(fmt::format("fsck     error: step 1 (read) failed: corrupt: fsck: 1 problem: page {} (main DB leaf, "
+                                          "depth {}): mp_pgno says 7,777, not {}",
+                                          page, testing::little_endian(data, meta + 88 + 6, 2), page)))
+      << text;
+  EXPECT_THAT(text, HasSubstr("still works: open, count, get, search, scan\n")) << text;
+  EXPECT_THAT(text, HasSubstr("no read crashed"));
 }
 
 TEST(StoreTriage, PromotingACrashingDirectoryMinimizesItAndWritesAScenarioThatReproducesTheCrash) {

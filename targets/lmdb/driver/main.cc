@@ -5,7 +5,8 @@
 //
 // What LMDB has not, or this driver does not do yet, it does not list (a cell
 // with such an op is refused before it runs): delete (no filters), compact,
-// append-empty-slots, fsck and failpoints. second-process re-executes this
+// append-empty-slots, the fsck op and failpoints. `read what = fsck` is ours,
+// a check of data.mdb that reads the file without LMDB (fsck.cc). second-process re-executes this
 // driver (--second-process ACTION ...; second_process.cc).
 #include <cstdlib>
 #include <memory>
@@ -58,7 +59,7 @@ int main(int argc, char** argv) {
       .values("corrupt", "file", files)
       .values("replace", "file", files)
       .values("replace", "with", {"empty", "directory", "fifo", "foreign"})
-      .values("read", "what", {"open", "count", "get", "search", "scan"})
+      .values("read", "what", {"open", "count", "get", "search", "scan", "fsck"})
       .values("spawn-workload", "workload", {"get", "add", "mixed"})
       .values("second-process", "action", {"truncate-data", "rewrite-data", "read-loop", "killed-at-commit"});
   driver.second_process(run_second_process);

@@ -59,6 +59,9 @@ class Session {
   StepResult search(const Args& step);
   StepResult verify(const Args& step);
   StepResult read(const Args& step);
+  // read what = fsck: our structural check of data.mdb (fsck.cc), read with
+  // pread and never through LMDB, so the env is not opened for it.
+  StepResult fsck();
   StepResult sync();
   StepResult reopen();
   StepResult sleep(const Args& step);

@@ -1,6 +1,10 @@
-// The ops on records: create, add, remove, count, get, search, verify, read,
-// sync, reopen. Judged against the kit's Records model (driver_records.h).
+// The ops on records: create, add, remove, count, get, search, verify, read
+// (what = fsck checks data.mdb without LMDB: fsck.cc), sync, reopen. Judged
+// against the kit's Records model (driver_records.h).
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -14,6 +18,7 @@
 
 #include "errors.h"
 #include "guards.h"
+#include "lmdb_fsck.h"
 #include "session.h"
 #include "value.h"
 
@@ -293,8 +298,11 @@ StepResult Session::scan_all() {
 }
 
 StepResult Session::read(const Args& step) {
-  // Open the env (if the step before closed it) and read it one way.
+  // Open the env (if the step before closed it) and read it one way; fsck
+  // reads the file itself, where an open could already crash (read needs no
+  // open store in the op table, so the kit's before_store_ops hook is not run).
   std::string what = step.string("what");
+  if (what == "fsck") return fsck();
   StepResult o = ensure_open();
   if (!o.is_ok || what == "open") return o;
   if (what == "count") {
@@ -320,7 +328,41 @@ StepResult Session::read(const Args& step) {
   }
   if (what == "search") return run_searches(5, 10);
   if (what == "scan") return scan_all();
-  return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search or scan, not '{}'", what));
+  return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search, scan or fsck, not '{}'", what));
+}
+
+StepResult Session::fsck() {
+  if (!created_) return StepResult::error("not-found", "there is no store: no create step made one");
+  struct stat st {};
+  if (::lstat(data_path().c_str(), &st) != 0) {
+    int err = errno;
+    return mdb_error(err, "fsck: data.mdb is not there");
+  }
+  FsckReport report;
+  if (env_) {
+    // This process's own transactions write the file: hold new ones off (as
+    // growing the map does) and wait for those under way, so the check sees
+    // the last commit whole. The env stays open and is not read through.
+    ++growers_;
+    std::unique_lock alone(map_mu_);
+    --growers_;
+    report = check_data_file(data_path());
+  } else {
+    report = check_data_file(data_path());
+  }
+  for (const std::string& note : report.notes) context_.log(fmt::format("fsck: {}", note));
+  for (const std::string& problem : report.problems) context_.log(fmt::format("fsck: {}", problem));
+  context_.log(fmt::format("fsck walked {}", report.summary()));
+  if (report.ok()) return StepResult::ok();
+  // The first few in the step's message; every one of them is in the log.
+  constexpr std::size_t kShown = 3;
+  std::string shown;
+  for (std::size_t i = 0; i < report.problems.size() && i < kShown; ++i) shown += (i ? "; " : "") + report.problems[i];
+  std::size_t n = report.problems.size();
+  std::string count = report.stopped_at_max_problems ? fmt::format("{} or more problems (it stopped there)", n)
+                                                     : fmt::format("{} problem{}", n, n == 1 ? "" : "s");
+  std::string rest = n > kShown ? fmt::format("; and {} more in the log", n - kShown) : "";
+  return StepResult::error("corrupt", fmt::format("fsck: {}: {}{}", count, shown, rest));
 }
 
 StepResult Session::sync() {
