@@ -402,6 +402,9 @@ TEST(CrashLog, RustPanicThatCannotUnwindIsAnAbort) {
   EXPECT_EQ(p.outcome.kind, OutcomeKind::signal);
   EXPECT_EQ(p.outcome.signal, SIGABRT);
   EXPECT_THAT(p.outcome.detail, HasSubstr("callback failed"));
+  EXPECT_THAT(state_frames(p.outcome), ElementsAre("src/ffi.rs:31", "vecffi::on_record"))
+      << "the panic's location, then the function it could not unwind out of";
+  EXPECT_FALSE(has_note(p.outcome, "more crash")) << "the second panic is the first one reaching an extern \"C\" frame";
 }
 
 TEST(CrashLog, RustStackOverflowOfATokioWorkerIsAStackOverflowNamingTheThread) {

@@ -136,8 +136,14 @@ std::optional<RustPanicLine> rust_panic_line(std::string_view line) {
 
 std::vector<std::size_t> detect_rust_panic(const Log& log) {
   std::vector<std::size_t> starts;
-  for (std::size_t i = 0; i < log.lines.size(); ++i)
-    if (rust_panic_line(log.lines[i].text)) starts.push_back(i);
+  for (std::size_t i = 0; i < log.lines.size(); ++i) {
+    if (!rust_panic_line(log.lines[i].text)) continue;
+    // "panic in a function that cannot unwind" right after a panic is that
+    // panic reaching an extern "C" frame: the same crash, not another.
+    bool consequence = !starts.empty() && i - starts.back() <= 8 && i + 1 < log.lines.size() &&
+                       contains(log.lines[i + 1].text, "panic in a function that cannot unwind");
+    if (!consequence) starts.push_back(i);
+  }
   return starts;
 }
 
