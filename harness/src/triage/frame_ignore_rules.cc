@@ -68,6 +68,9 @@ constexpr std::array kRules = {
                     "cxxabiv1::helper"},
     FrameIgnoreRule{"cxx-runtime", M::function_contains, "std::__invoke", "void std::__invoke_impl<void, F>(F&&)",
                     "std::invoke_later"},
+    // The same, inlined into a binary built with -gline-tables-only: an inlined
+    // frame then has only its short name, without std::.
+    FrameIgnoreRule{"cxx-runtime", M::function_prefix, "__invoke", "__invoke_r<void, F&>", "invoke_handler"},
     // std::function's call machinery: how a driver kit reaches a step's handler.
     FrameIgnoreRule{"cxx-runtime", M::function_prefix, "std::_Function_handler<",
                     "std::_Function_handler<void (), F>::_M_invoke(std::_Any_data const&)", "std::_Function_handlers"},
@@ -84,6 +87,10 @@ constexpr std::array kRules = {
     // crashgate itself, when its own code shows up in a stack (in-process drivers).
     FrameIgnoreRule{"harness", M::function_prefix, "crashgate::", "crashgate::run_observed(crashgate::RunSpec const&)",
                     "crashgates::open"},
+    // The driver kit's step dispatch, inlined into a driver: with line tables
+    // only its lambda is just "operator()", so it is known by its header.
+    FrameIgnoreRule{"harness", M::file_contains, "crashgate/driver_kit.h", "/usr/include/crashgate/driver_kit.h",
+                    "/src/mycrashgate/driver_kits.h"},
     // Fuzzing engines: the loop that called the target is not the bug.
     FrameIgnoreRule{"fuzzer", M::function_prefix, "fuzzer::", "fuzzer::Fuzzer::ExecuteCallback(unsigned char const*, unsigned long)",
                     "fuzzers::seed"},
