@@ -1,0 +1,89 @@
+// Which cells a change can affect. A full run records each cell's footprint
+// (the repository's source files its driver executed, from the coverage
+// build's per-cell profiles); a PR then runs the cells whose footprint meets
+// the changed files, every cell of a changed scenario file or driver, every
+// cell when the harness or a build file changed, and a seeded sample of the
+// rest, so that no cell goes unrun for ever.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crashgate/cell_selection.h"
+#include "crashgate/checked.h"
+
+namespace crashgate {
+
+inline constexpr std::string_view kFootprintsFormat = "crashgate.footprints/1";
+inline constexpr std::string_view kDefaultFootprints = "reports/footprints.json";
+
+// A cell's footprint does not depend on its build (the same steps run the same
+// code), so one coverage run serves every build: the key is the cell id with
+// its build replaced by `*` ("name/target/*[cut=0]").
+std::string footprint_key(const Cell& cell);
+
+struct Footprints {
+  std::string recorded_at;                     // the commit the footprints were recorded at
+  std::vector<std::string> files;              // repository-relative paths
+  std::vector<std::vector<std::uint32_t>> sets;  // distinct footprints: indices into files
+  std::map<std::string, std::uint32_t> cells;  // footprint_key -> index into sets
+
+  // The files cell `key` executed, or nothing when none was recorded (a cell
+  // that crashed before writing its profile, or one added since).
+  std::optional<std::vector<std::string_view>> files_of(const std::string& key) const;
+};
+
+// Reads and checks a footprints file; the failure names the file and what is wrong in it.
+Checked<Footprints> load_footprints(const std::string& path);
+CheckedDone save_footprints(const Footprints& footprints, const std::string& path);
+
+// What a changed file can affect, by its path: one row of a table (change_rules.cc).
+enum class ChangeReach {
+  everything,   // the harness, a build file, CI's setup: every cell
+  scenario,     // a scenario file: its cells
+  driver,       // targets/ENGINE/driver/: every cell of ENGINE
+  engine_code,  // targets/ENGINE/ anything else: the cells whose footprint holds it (every cell of ENGINE when none does)
+  nothing,      // docs, tests, reports, CI files the gate does not run: no cell
+};
+
+struct ChangeRule {
+  std::string_view pattern;  // a glob over the path: `*` within one directory, `**` across directories
+  ChangeReach reach;
+  std::string_view why;      // said in the selection's reasons
+  std::string_view example, near_miss;  // a path it takes and one it must not (tested)
+};
+
+// The table, first match wins; a path no row takes reaches everything.
+const std::vector<ChangeRule>& change_rules();
+struct ChangeClass {
+  ChangeReach reach;
+  std::string why;
+  std::string engine;  // for driver and engine_code: the ENGINE of targets/ENGINE/
+};
+ChangeClass classify_change(std::string_view path);
+bool path_glob_match(std::string_view pattern, std::string_view path);
+
+struct ChangeSelectionOptions {
+  std::vector<std::string> changed_files;  // repository-relative
+  double sample = 0.05;                    // of the cells nothing selected, this fraction runs anyway
+  std::uint64_t sample_seed = 0;           // e.g. a hash of the commit: the sample rotates
+};
+
+struct ChangeSelection {
+  std::vector<std::size_t> selected;           // indices into the cells, in their order
+  std::vector<std::string> reasons;            // one per selected cell ("footprint holds targets/vstore/src/x.cc")
+  std::vector<std::size_t> skipped;            // indices not selected
+  bool everything = false;                     // a change reached every cell
+  std::string everything_why;                  // "harness/src/x.cc: the harness runs every cell"
+  std::size_t by_footprint = 0, by_scenario = 0, by_driver = 0, by_engine = 0, unrecorded = 0, sampled = 0;
+};
+
+// `cells[i].scenario_file` must be repository-relative, as the changed files are.
+ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const Footprints& footprints,
+                                  const ChangeSelectionOptions& options);
+
+}  // namespace crashgate
