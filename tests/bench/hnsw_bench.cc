@@ -22,15 +22,20 @@
 //   build/release/tests/bench/hnsw_bench [--n 100000] [--dim 128] [--queries 1000] [--repeats 5]
 // The last lines are the summary the issue asks for, one per hnswlib build:
 //   vstore/hnswlib-portable qps ratio: X at recall@10 vstore Y hnswlib Z; build ratio: B
+#include <fcntl.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -111,11 +116,26 @@ class Engine {
   virtual ~Engine() = default;
   virtual std::string name() const = 0;
   virtual std::string kernel(uint32_t dim) const = 0;
+  // The data set and queries that the calls until the next prepare are about.
+  virtual void prepare(const std::vector<float>& data, const std::vector<float>& queries, uint32_t dim) {}
   // Builds an index of data (replacing any held) on `threads` threads; seconds.
   virtual double build(const std::vector<float>& data, uint32_t dim, int threads) = 0;
+  // The RSS growth of the last build where the engine measures it itself (in a
+  // process of its own); otherwise the bench measures its own process.
+  virtual std::optional<uint64_t> own_rss() const { return std::nullopt; }
   virtual void drop() = 0;
-  // The kK nearest ids to q, nearest first, into out.
-  virtual void search(const float* q, uint32_t dim, size_t ef, std::vector<uint64_t>* out) = 0;
+  // One pass over all queries at ef: each one's kK nearest ids, nearest first.
+  virtual void pass(const std::vector<float>& queries, uint32_t dim, size_t ef, std::vector<std::vector<uint64_t>>* got) = 0;
+  // Queries per second over passes for at least `secs`.
+  virtual double timed(const std::vector<float>& queries, uint32_t dim, size_t ef, double secs, std::vector<std::vector<uint64_t>>* got) {
+    auto t0 = Clock::now();
+    int rounds = 0;
+    do {
+      pass(queries, dim, ef, got);
+      ++rounds;
+    } while (seconds_since(t0) < secs);
+    return rounds * (queries.size() / dim) / seconds_since(t0);
+  }
 };
 
 class VstoreEngine : public Engine {
@@ -161,10 +181,13 @@ class VstoreEngine : public Engine {
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
     dir_.clear();
   }
-  void search(const float* q, uint32_t dim, size_t ef, std::vector<uint64_t>* out) override {
-    out->clear();
-    auto hits = store_->search({q, dim}, {.k = kK, .ef = ef});
-    for (const SearchHit& h : *hits) out->push_back(h.id);
+  void pass(const std::vector<float>& queries, uint32_t dim, size_t ef, std::vector<std::vector<uint64_t>>* got) override {
+    for (size_t q = 0; q < got->size(); ++q) {
+      auto& out = (*got)[q];
+      out.clear();
+      auto hits = store_->search({queries.data() + q * dim, dim}, {.k = kK, .ef = ef});
+      for (const SearchHit& h : *hits) out.push_back(h.id);
+    }
   }
 
  private:
@@ -189,14 +212,116 @@ class HnswlibEngine : public Engine {
     if (index_) side_->destroy(index_);
     index_ = nullptr;
   }
-  void search(const float* q, uint32_t, size_t ef, std::vector<uint64_t>* out) override {
-    out->resize(kK);
-    out->resize(side_->search(index_, q, kK, ef, out->data()));
+  void pass(const std::vector<float>& queries, uint32_t dim, size_t ef, std::vector<std::vector<uint64_t>>* got) override {
+    for (size_t q = 0; q < got->size(); ++q) {
+      auto& out = (*got)[q];
+      out.resize(kK);
+      out.resize(side_->search(index_, queries.data() + q * dim, kK, ef, out.data()));
+    }
   }
 
  private:
   const HnswlibSide* side_;
   void* index_ = nullptr;
+};
+
+// hnswlib through Debian's python3-hnswlib: hnsw_bench_py.py in a child
+// /usr/bin/python3, one command a line (the script says which). It runs its
+// queries as one knn_query batch and times them itself.
+class PythonEngine : public Engine {
+ public:
+  // Starts the child; the engine is usable when unavailable() is empty.
+  PythonEngine(std::string root) : root_(std::move(root)) {
+    int in[2], out[2];
+    if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
+      why_ = "pipe failed";
+      return;
+    }
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(in[0], 0);
+      dup2(out[1], 1);
+      execl(kPython, kPython, HNSW_BENCH_PY_SCRIPT, static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    to_ = fdopen(in[1], "w");
+    from_ = fdopen(out[0], "r");
+    std::string hello = reply();
+    if (hello.rfind("ready ", 0) == 0) version_ = hello.substr(6);
+    else why_ = hello.empty() ? fmt::format("{} did not start", kPython) : hello;
+  }
+  ~PythonEngine() override {
+    if (to_) fclose(to_);
+    if (from_) fclose(from_);
+    if (pid_ > 0) waitpid(pid_, nullptr, 0);
+  }
+  const std::string& unavailable() const { return why_; }
+  const std::string& version() const { return version_; }
+  std::string name() const override { return "python3-hnswlib"; }
+  std::string kernel(uint32_t) const override { return "as packaged"; }
+  void prepare(const std::vector<float>& data, const std::vector<float>& queries, uint32_t dim) override {
+    std::string d = root_ + "/py-data.f32", q = root_ + "/py-queries.f32";
+    write_floats(d, data);
+    write_floats(q, queries);
+    ask(fmt::format("data {} {} {}", d, data.size() / dim, dim));
+    ask(fmt::format("queries {} {}", q, queries.size() / dim));
+  }
+  double build(const std::vector<float>&, uint32_t, int threads) override {
+    std::string r = ask(fmt::format("build {} {} {}", threads, kM, kEfConstruction));
+    double secs = 0;
+    unsigned long long rss = 0;
+    if (std::sscanf(r.c_str(), "%lf %llu", &secs, &rss) != 2) fail(r);
+    rss_ = rss;
+    return secs;
+  }
+  std::optional<uint64_t> own_rss() const override { return rss_; }
+  void drop() override { ask("drop"); }
+  void pass(const std::vector<float>&, uint32_t, size_t ef, std::vector<std::vector<uint64_t>>* got) override {
+    std::string path = root_ + "/py-labels.u64";
+    ask(fmt::format("pass {} {}", ef, path));
+    std::ifstream f(path, std::ios::binary);
+    for (auto& out : *got) {
+      out.resize(kK);
+      f.read(reinterpret_cast<char*>(out.data()), kK * sizeof(uint64_t));
+    }
+    if (!f) fail("short labels file");
+  }
+  double timed(const std::vector<float>&, uint32_t, size_t ef, double secs, std::vector<std::vector<uint64_t>>*) override {
+    return std::strtod(ask(fmt::format("time {} {}", ef, secs)).c_str(), nullptr);
+  }
+
+ private:
+  static constexpr const char* kPython = "/usr/bin/python3";
+  static void write_floats(const std::string& path, const std::vector<float>& v) {
+    std::ofstream f(path, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
+  }
+  std::string reply() {
+    char* line = nullptr;
+    size_t cap = 0;
+    ssize_t len = from_ ? getline(&line, &cap, from_) : -1;
+    std::string r = len > 0 ? std::string(line, len - (line[len - 1] == '\n')) : "";
+    free(line);
+    return r;
+  }
+  std::string ask(const std::string& command) {
+    fmt::print(to_, "{}\n", command);
+    fflush(to_);
+    std::string r = reply();
+    if (r.empty() || r.rfind("error", 0) == 0) fail(r);
+    return r;
+  }
+  [[noreturn]] static void fail(const std::string& what) {
+    fmt::print(stderr, "python3-hnswlib: {}\n", what.empty() ? "the child exited" : what);
+    std::exit(1);
+  }
+  std::string root_, why_, version_;
+  pid_t pid_ = -1;
+  FILE* to_ = nullptr;
+  FILE* from_ = nullptr;
+  uint64_t rss_ = 0;
 };
 
 struct Point {
@@ -231,6 +356,7 @@ std::vector<Measured> run(const char* label, const std::vector<std::unique_ptr<E
   std::fflush(stdout);
   auto truth = ground_truth(data, queries, dim);
   std::vector<Measured> results(engines.size());
+  for (auto& engine : engines) engine->prepare(data, queries, dim);
   for (size_t e = 0; e < engines.size(); ++e) {
     results[e].name = engines[e]->name();
     results[e].kernel = engines[e]->kernel(dim);
@@ -244,52 +370,41 @@ std::vector<Measured> run(const char* label, const std::vector<std::unique_ptr<E
     malloc_trim(0);
     uint64_t before = rss_bytes();
     results[e].build1 = engines[e]->build(data, dim, 1);
-    results[e].rss = rss_bytes() - before;
+    uint64_t after = rss_bytes();
+    results[e].rss = engines[e]->own_rss().value_or(after - before);
   }
-  uint64_t nq = queries.size() / dim;
-  std::vector<std::vector<uint64_t>> got(nq);
-  auto pass = [&](Engine& engine, size_t ef) {
-    for (uint64_t q = 0; q < nq; ++q) engine.search(queries.data() + q * dim, dim, ef, &got[q]);
-  };
+  std::vector<std::vector<uint64_t>> got(queries.size() / dim);
   for (size_t ef : kEfSweep) {
     std::vector<std::vector<double>> turns(engines.size());
     for (size_t e = 0; e < engines.size(); ++e) {
-      pass(*engines[e], ef);  // warms, and gives the recall
+      engines[e]->pass(queries, dim, ef, &got);  // warms, and gives the recall
       results[e].sweep.push_back({ef, 0, recall(truth, got)});
     }
     for (int r = 0; r < repeats; ++r)
-      for (size_t e = 0; e < engines.size(); ++e) {
-        auto t0 = Clock::now();
-        int rounds = 0;
-        do {
-          pass(*engines[e], ef);
-          ++rounds;
-        } while (seconds_since(t0) < kTurnSeconds);
-        turns[e].push_back(rounds * nq / seconds_since(t0));
-      }
+      for (size_t e = 0; e < engines.size(); ++e) turns[e].push_back(engines[e]->timed(queries, dim, ef, kTurnSeconds, &got));
     for (size_t e = 0; e < engines.size(); ++e) results[e].sweep.back().qps = median(turns[e]);
   }
   for (auto& engine : engines) engine->drop();
 
-  fmt::print("{:<17} {:>10} {:>10} {:>8}  {}\n", "", "build 1t s", "build 2t s", "RSS MiB", "L2 kernel");
+  fmt::print("{:<19} {:>10} {:>10} {:>8}  {}\n", "", "build 1t s", "build 2t s", "RSS MiB", "L2 kernel");
   for (const Measured& r : results)
-    fmt::print("{:<17} {:>10.2f} {:>10.2f} {:>8.1f}  {}\n", r.name, r.build1, r.build2, r.rss / 1048576.0, r.kernel);
+    fmt::print("{:<19} {:>10.2f} {:>10.2f} {:>8.1f}  {}\n", r.name, r.build1, r.build2, r.rss / 1048576.0, r.kernel);
   fmt::print("{:>5}", "ef");
-  for (const Measured& r : results) fmt::print(" {:>17} {:>7}", r.name + " qps", "recall");
+  for (const Measured& r : results) fmt::print(" {:>19} {:>7}", r.name + " qps", "recall");
   fmt::print("\n");
   for (size_t i = 0; i < std::size(kEfSweep); ++i) {
     fmt::print("{:>5}", kEfSweep[i]);
-    for (const Measured& r : results) fmt::print(" {:>17.0f} {:>7.4f}", r.sweep[i].qps, r.sweep[i].recall);
+    for (const Measured& r : results) fmt::print(" {:>19.0f} {:>7.4f}", r.sweep[i].qps, r.sweep[i].recall);
     fmt::print("\n");
   }
   fmt::print("at recall@10 >= {} (each engine's first ef that reaches it; median qps of {}):\n", kRecallTarget, repeats);
-  fmt::print("{:<17} {:>5} {:>7} {:>9} {:>10} {:>10}\n", "", "ef", "recall", "qps", "vstore/it", "build 1t/2t");
+  fmt::print("{:<19} {:>5} {:>7} {:>9} {:>10} {:>10}\n", "", "ef", "recall", "qps", "vstore/it", "build 1t/2t");
   const Point& ours = results[0].at_target();
   for (const Measured& r : results) {
     const Point& p = r.at_target();
     std::string ratio = &r == &results[0] ? "" : fmt::format("{:.2f}", ours.qps / p.qps);
     std::string build = &r == &results[0] ? "" : fmt::format("{:.2f}/{:.2f}", results[0].build1 / r.build1, results[0].build2 / r.build2);
-    fmt::print("{:<17} {:>5} {:>7.4f} {:>9.0f} {:>10} {:>10}\n", r.name, p.ef, p.recall, p.qps, ratio, build);
+    fmt::print("{:<19} {:>5} {:>7.4f} {:>9.0f} {:>10} {:>10}\n", r.name, p.ef, p.recall, p.qps, ratio, build);
   }
   std::fflush(stdout);
   return results;
@@ -301,13 +416,22 @@ int main(int argc, char** argv) {
   uint64_t n = 100000, nq = 1000;
   uint32_t dim = 128;
   int repeats = 5;
-  for (int i = 1; i + 1 < argc; i += 2) {
+  bool python = true;
+  for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
+    if (a == "--no-python") {
+      python = false;
+      continue;
+    }
+    if (i + 1 == argc) break;
     if (a == "--n") n = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--dim") dim = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 10));
     else if (a == "--queries") nq = std::strtoull(argv[i + 1], nullptr, 10);
     else if (a == "--repeats") repeats = std::max(1, std::atoi(argv[i + 1]));
+    else continue;
+    ++i;
   }
+  std::signal(SIGPIPE, SIG_IGN);  // a python3 child that died is reported, not a silent exit
   std::string root = bench_dir();
   std::vector<std::unique_ptr<Engine>> engines;
   engines.push_back(std::make_unique<VstoreEngine>(root));
@@ -324,6 +448,15 @@ int main(int argc, char** argv) {
 #ifndef HNSW_BENCH_NATIVE
   fmt::print("hnswlib-native: not built (the compiler rejects -march=native)\n");
 #endif
+  if (python) {
+    auto py = std::make_unique<PythonEngine>(root);
+    if (!py->unavailable().empty()) {
+      fmt::print("python3-hnswlib: left out ({})\n", py->unavailable());
+    } else {
+      fmt::print("python3-hnswlib {}: as Debian packages it, through /usr/bin/python3, queries in one knn_query batch\n", py->version());
+      engines.push_back(std::move(py));
+    }
+  }
   auto uni = run("uniform", engines, uniform(n, dim, 7), uniform(nq, dim, 8), dim, repeats);
   auto clu = run("clustered", engines, clustered(n, dim, 1), clustered(nq, dim, 2), dim, repeats);
   std::filesystem::remove_all(root);
