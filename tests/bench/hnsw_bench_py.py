@@ -13,7 +13,7 @@ and one reply line on stdout:
                           least SECS -> "QPS" (timed here, so that the pipe
                           round trip is not counted against the library)
 
-The first line it prints is "ready VERSION", or "unavailable REASON" when
+The first line it prints is "ready", or "unavailable REASON" when
 hnswlib or numpy cannot be imported. Queries go to knn_query as one batch, as a
 Python user would send them: the library's own loop, not a Python call per query.
 """
@@ -45,8 +45,7 @@ def main():
     except Exception as e:  # noqa: BLE001 - any failure to import means no reference point
         print(f"unavailable {type(e).__name__}: {e}", flush=True)
         return 0
-    version = getattr(hnswlib, "__version__", "?")
-    print(f"ready {version}", flush=True)
+    print("ready", flush=True)
     data = queries = index = None
     for line in sys.stdin:
         cmd = line.split()
