@@ -5,12 +5,19 @@
 // start-up alone (`crashgate kinds`, the cheapest command) and a driver's
 // (`crashgate-driver-vstore --list ops`), the other half of every cell.
 //
-//   build/release/bin/exec_bench [--pairs N] [--crashgate PATH] [--driver PATH] [--command PATH]
+//   build/release/bin/exec_bench [--pairs N] [--crashgate PATH] [--before PATH] [--driver PATH] [--command PATH]
 //
-// Every run is posix_spawn + waitpid with stdout and stderr on /dev/null,
-// timed from before the spawn to after the wait.
+// --before OTHER_CRASHGATE (e.g. a copy of bin/crashgate saved before a change)
+// times that one in the same rounds, so a change is measured side by side
+// under the same load rather than in two runs minutes apart.
+//
+// Every run is posix_spawn + wait4 with stdout and stderr on /dev/null, timed
+// from before the spawn to after the wait (wall). CPU time (user + system, the
+// run's reaped descendants included, from wait4) is printed beside it: on a
+// machine other jobs load, wall time includes waiting for a CPU, CPU time does not.
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,8 +35,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Milliseconds from spawn to reaped; a run that fails to spawn or does not exit 0 ends the bench.
-double timed_run(const std::vector<std::string>& argv) {
+struct Timing {
+  double wall_ms = 0;
+  double cpu_ms = 0;
+};
+
+// From spawn to reaped; a run that fails to spawn or does not exit 0 ends the bench.
+Timing timed_run(const std::vector<std::string>& argv) {
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
@@ -46,16 +58,20 @@ double timed_run(const std::vector<std::string>& argv) {
     std::exit(3);
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
+  struct rusage usage {};
+  while (wait4(pid, &status, 0, &usage) < 0) {
   }
-  double ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  Timing t;
+  t.wall_ms = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+  auto ms = [](const timeval& tv) { return tv.tv_sec * 1e3 + tv.tv_usec / 1e3; };
+  t.cpu_ms = ms(usage.ru_utime) + ms(usage.ru_stime);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::string line;
     for (const auto& a : argv) line += (line.empty() ? "" : " ") + a;
     std::fprintf(stderr, "exec_bench: '%s' did not exit 0 (status 0x%x)\n", line.c_str(), status);
     std::exit(1);
   }
-  return ms;
+  return t;
 }
 
 double median(std::vector<double> v) {
@@ -68,12 +84,24 @@ bool executable(const std::string& path) { return !path.empty() && access(path.c
 
 int usage() {
   std::fprintf(stderr,
-               "usage: exec_bench [--pairs N] [--crashgate PATH] [--driver PATH] [--command PATH]\n"
-               "  --pairs N         bare and crashgate runs of the command, alternating (default 20)\n"
+               "usage: exec_bench [--pairs N] [--crashgate PATH] [--before PATH] [--driver PATH] [--command PATH]\n"
+               "  --pairs N         rounds of bare and crashgate runs of the command, alternating (default 20)\n"
                "  --crashgate PATH  default: the crashgate of this build tree\n"
+               "  --before PATH     another crashgate (an earlier build) to time in the same rounds\n"
                "  --driver PATH     a driver whose start-up to time, '' for none (default: vstore's of this tree)\n"
                "  --command PATH    the command to run bare and under crashgate exec (default /bin/true)\n");
   return 2;
+}
+
+// One thing timed: its runs, and each round's difference to the bare command's run.
+struct Series {
+  std::string label;
+  std::vector<std::string> argv;
+  std::vector<double> wall, cpu, diff;
+};
+
+void print_row(const std::string& label, const std::vector<double>& wall, const std::vector<double>& cpu) {
+  std::printf("  %-44s %8.2f %8.2f\n", label.c_str(), median(wall), median(cpu));
 }
 
 }  // namespace
@@ -81,6 +109,7 @@ int usage() {
 int main(int argc, char** argv) {
   int pairs = 20;
   std::string crashgate = CRASHGATE_BIN;
+  std::string before;
   std::string driver = CRASHGATE_VSTORE_DRIVER;
   std::string command = "/bin/true";
   for (int i = 1; i < argc; ++i) {
@@ -88,40 +117,51 @@ int main(int argc, char** argv) {
     if (i + 1 >= argc) return usage();
     if (arg == "--pairs") pairs = std::atoi(argv[++i]);
     else if (arg == "--crashgate") crashgate = argv[++i];
+    else if (arg == "--before") before = argv[++i];
     else if (arg == "--driver") driver = argv[++i];
     else if (arg == "--command") command = argv[++i];
     else return usage();
   }
   if (pairs < 1) return usage();
-  if (!executable(crashgate)) {
-    std::fprintf(stderr, "exec_bench: no crashgate at '%s' (build it, or give --crashgate)\n", crashgate.c_str());
-    return 3;
-  }
-
-  // One of each first, untimed: page cache and dynamic loader caches warm for both sides.
-  timed_run({command});
-  timed_run({crashgate, "exec", "--", command});
-
-  std::vector<double> bare, under, diff;
-  for (int i = 0; i < pairs; ++i) {
-    // Alternate which goes first, so neither side always follows the other.
-    double b = 0, c = 0;
-    if (i % 2 == 0) {
-      b = timed_run({command});
-      c = timed_run({crashgate, "exec", "--", command});
-    } else {
-      c = timed_run({crashgate, "exec", "--", command});
-      b = timed_run({command});
+  for (const auto& path : {crashgate, before}) {
+    if (&path == &before && path.empty()) continue;
+    if (!executable(path)) {
+      std::fprintf(stderr, "exec_bench: no crashgate at '%s' (build it, or give --crashgate)\n", path.c_str());
+      return 3;
     }
-    bare.push_back(b);
-    under.push_back(c);
-    diff.push_back(c - b);
   }
-  std::vector<double> startup, driver_startup;
-  for (int i = 0; i < pairs; ++i) {
-    startup.push_back(timed_run({crashgate, "kinds"}));
-    if (executable(driver)) driver_startup.push_back(timed_run({driver, "--list", "ops"}));
+
+  std::vector<Series> series;
+  series.push_back({command + " (bare)", {command}, {}, {}, {}});
+  if (!before.empty()) series.push_back({"before: crashgate exec -- " + command, {before, "exec", "--", command}, {}, {}, {}});
+  series.push_back({"crashgate exec -- " + command, {crashgate, "exec", "--", command}, {}, {}, {}});
+  std::vector<Series> startups;
+  if (!before.empty()) startups.push_back({"before: crashgate kinds", {before, "kinds"}, {}, {}, {}});
+  startups.push_back({"crashgate kinds (crashgate's start-up)", {crashgate, "kinds"}, {}, {}, {}});
+  if (executable(driver)) startups.push_back({"driver --list ops (a driver's start-up)", {driver, "--list", "ops"}, {}, {}, {}});
+
+  // One of each first, untimed: page cache and dynamic loader caches warm for every side.
+  for (const auto& s : series) timed_run(s.argv);
+
+  for (int round = 0; round < pairs; ++round) {
+    // Rotate which goes first, so no side always follows another.
+    std::vector<Timing> t(series.size());
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      std::size_t which = (k + static_cast<std::size_t>(round)) % series.size();
+      t[which] = timed_run(series[which].argv);
+    }
+    for (std::size_t k = 0; k < series.size(); ++k) {
+      series[k].wall.push_back(t[k].wall_ms);
+      series[k].cpu.push_back(t[k].cpu_ms);
+      series[k].diff.push_back(t[k].wall_ms - t[0].wall_ms);
+    }
   }
+  for (int round = 0; round < pairs; ++round)
+    for (auto& s : startups) {
+      Timing t = timed_run(s.argv);
+      s.wall.push_back(t.wall_ms);
+      s.cpu.push_back(t.cpu_ms);
+    }
 
   char load[64] = "?";
   if (FILE* f = std::fopen("/proc/loadavg", "r")) {
@@ -133,14 +173,15 @@ int main(int argc, char** argv) {
       if (*end == ' ' && ++spaces == 3) break;
     *end = 0;
   }
-  double mb = median(bare), mc = median(under), md = median(diff);
   std::printf("exec_bench: %d pairs, medians in ms (load average %s)\n", pairs, load);
-  std::printf("  %-40s %8.2f\n", (command + " (bare)").c_str(), mb);
-  std::printf("  %-40s %8.2f\n", ("crashgate exec -- " + command).c_str(), mc);
-  std::printf("  %-40s %8.2f\n", "difference (median of pairs)", md);
-  std::printf("  %-40s %8.2f\n", "ratio (crashgate / bare)", mb > 0 ? mc / mb : 0.0);
-  std::printf("  %-40s %8.2f\n", "crashgate kinds (crashgate's start-up)", median(startup));
-  if (!driver_startup.empty())
-    std::printf("  %-40s %8.2f\n", "driver --list ops (driver's start-up)", median(driver_startup));
+  std::printf("  %-44s %8s %8s\n", "", "wall", "cpu");
+  for (const auto& s : series) print_row(s.label, s.wall, s.cpu);
+  double bare = median(series[0].wall);
+  for (std::size_t k = 1; k < series.size(); ++k) {
+    std::string who = series[k].argv[0] == before ? "before: " : "";
+    std::printf("  %-44s %8.2f\n", (who + "difference (median of pairs)").c_str(), median(series[k].diff));
+    std::printf("  %-44s %8.2f\n", (who + "ratio (crashgate / bare)").c_str(), bare > 0 ? median(series[k].wall) / bare : 0.0);
+  }
+  for (const auto& s : startups) print_row(s.label, s.wall, s.cpu);
   return 0;
 }
