@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <fmt/format.h>
 
@@ -66,7 +67,10 @@ void OutputPump::loop() {
   std::optional<Clock::time_point> kill_at;
   std::optional<Clock::time_point> drain_until;
   bool watch_cancel = cancellation_ != nullptr;
-  std::vector<char> buffer(256 * 1024);
+  // Not zero-filled: a quiet command then touches none of it (malloc maps this size
+  // fresh, so only the pages a read fills are ever faulted in).
+  constexpr std::size_t kBufferSize = 256 * 1024;
+  std::unique_ptr<char[]> buffer(new char[kBufferSize]);
 
   while (true) {
     auto now = Clock::now();
@@ -122,11 +126,11 @@ void OutputPump::loop() {
         }
         continue;
       }
-      ssize_t n = read(fds_[i], buffer.data(), buffer.size());
+      ssize_t n = read(fds_[i], buffer.get(), kBufferSize);
       if (n > 0) {
-        if (i == 0) stdout_.append(buffer.data(), static_cast<std::size_t>(n));
-        else if (i == 1) stderr_.append(buffer.data(), static_cast<std::size_t>(n));
-        else read_events(buffer.data(), static_cast<std::size_t>(n));
+        if (i == 0) stdout_.append(buffer.get(), static_cast<std::size_t>(n));
+        else if (i == 1) stderr_.append(buffer.get(), static_cast<std::size_t>(n));
+        else read_events(buffer.get(), static_cast<std::size_t>(n));
       } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
         close(fds_[i]);
         fds_[i] = -1;
