@@ -37,6 +37,16 @@ TEST(ResultsSchemaDocs, EveryTableListsExactlyTheFieldsTheWriterWrites) {
   EXPECT_EQ(written_fields(j["cells"][0]["limits"]).size(), limit_fields().size()) << "the sample sets every limit";
 }
 
+TEST(ResultsSchemaDocs, TheChangeTableListsExactlyTheFieldsAChangeAwareRunWrites) {
+  RunResults results = testing::sample_results();
+  results.change = ChangeScope{};
+  results.change->skipped.push_back({"a/vstore/asan", "a", "vstore", "asan", "scenarios/a.toml"});
+  results.change->total = 1;
+  nlohmann::json j = to_json(results);
+  EXPECT_EQ(documented_fields(schema_doc(), "`change`"), written_fields(j["change"]));
+  EXPECT_TRUE(to_json(testing::sample_results())["change"].is_null()) << "a run of every cell has no change";
+}
+
 TEST(ResultsSchemaDocs, ListsEveryVerdictAsTheTableDefinesIt) {
   std::string doc = schema_doc();
   std::set<std::string> names;

@@ -67,6 +67,18 @@ struct ChangeClass {
 ChangeClass classify_change(std::string_view path);
 bool path_glob_match(std::string_view pattern, std::string_view path);
 
+// The change since BASE in the git repository that holds `dir`: the files
+// that differ between `git merge-base BASE HEAD` and the working tree (commits,
+// staged and unstaged edits; a rename as its two paths), plus untracked files
+// git does not ignore. The failure says which git command failed and what git said.
+struct RepositoryChange {
+  std::string root;        // the repository's top directory
+  std::string head;        // HEAD's commit
+  std::string merge_base;  // the commit compared against
+  std::vector<std::string> files;  // repository-relative, sorted, each once
+};
+Checked<RepositoryChange> change_since(const std::string& base, const std::string& dir = ".");
+
 struct ChangeSelectionOptions {
   std::vector<std::string> changed_files;  // repository-relative
   double sample = 0.05;                    // of the cells nothing selected, this fraction runs anyway

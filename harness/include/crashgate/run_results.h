@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crashgate/change_scope.h"
 #include "crashgate/checked.h"
 #include "crashgate/outcome.h"
 #include "crashgate/scenario.h"
@@ -68,6 +69,7 @@ struct RunResults {
   std::string shard;                 // "2/4" when this run selected one shard (--shard); "" otherwise
   std::string regression;            // `run --regression`: switched on in every cell whose build has them; "" none
   std::vector<MergedRun> merged_from;  // for `crashgate merge`'s output: the runs it joined, in order
+  std::optional<ChangeScope> change;   // `run --changed BASE`: the selection, and every cell it skipped
   std::vector<CellResult> cells;
 
   std::map<Verdict, int> counts() const;  // every verdict, zeros included

@@ -202,10 +202,18 @@ json merged_runs_json(const std::vector<MergedRun>& runs) {
   return out;
 }
 
-// Fields added within version 1 (shard, regression, merged_from): absent in older files.
+// Fields added within version 1 (shard, regression, merged_from, change): absent in older files.
 bool read_run_additions(const json& j, RunResults& out, std::string& error) {
   if (j.contains("shard") && j["shard"].is_string()) out.shard = j["shard"];
   if (j.contains("regression") && j["regression"].is_string()) out.regression = j["regression"];
+  if (j.contains("change") && !j["change"].is_null()) {
+    Checked<ChangeScope> change = change_scope_from_json(j["change"]);
+    if (!change) {
+      error = "change." + change.error();
+      return false;
+    }
+    out.change = std::move(*change);
+  }
   if (!j.contains("merged_from")) return true;
   if (!j["merged_from"].is_array()) {
     error = "merged_from: not an array";
@@ -288,6 +296,7 @@ json to_json(const RunResults& r) {
       {"shard", r.shard.empty() ? json(nullptr) : json(r.shard)},
       {"regression", r.regression.empty() ? json(nullptr) : json(r.regression)},
       {"merged_from", merged_runs_json(r.merged_from)},
+      {"change", r.change ? change_scope_json(*r.change) : json(nullptr)},
       {"counts", counts},
       {"cells", cells},
   };
