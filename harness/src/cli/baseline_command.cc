@@ -30,6 +30,12 @@ int update_baseline(const BaselineOptions& options) {
                              results->run_id);
     return kExitUsage;
   }
+  if (results->change && !results->change->skipped.empty()) {
+    std::cerr << fmt::format("crashgate baseline update: run {} is a change-aware selection ({}); a baseline from it "
+                             "would forget the {} cells it skipped: write one from a whole run (`crashgate run --all`)\n",
+                             results->run_id, results->change->headline(), results->change->skipped.size());
+    return kExitUsage;
+  }
   Baseline baseline = baseline_from_results(*results);
   if (auto written = write_baseline(baseline, options.out); !written) {
     std::cerr << "crashgate baseline update: " << written.error() << "\n";

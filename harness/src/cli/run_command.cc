@@ -18,6 +18,7 @@
 #include "crashgate/driver_location.h"
 #include "crashgate/report_writers.h"
 #include "crashgate/gate_decision.h"
+#include "crashgate/limits.h"
 #include "crashgate/results_merge.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/run_matrix.h"
@@ -128,10 +129,11 @@ bool apply_regression(const std::string& ids, const std::string& build_root, std
 
 int run_command(const RunOptions& options) {
   std::optional<Shard> shard;
-  auto cells = load_selected_cells(options.select, options.seed, "run", options.build_root, &shard);
+  std::optional<ChangeScope> change;
+  auto cells = load_selected_cells(options.select, options.seed, "run", options.build_root, &shard, nullptr, &change);
   if (!cells) return kExitUsage;
-  // A shard may be empty when there are few cells; the fleet's other shards hold them.
-  if (cells->empty() && !shard) {
+  // A shard may be empty when there are few cells; the fleet's other shards hold them. A change may reach none.
+  if (cells->empty() && !shard && !change) {
     std::cerr << "crashgate run: no cells match the selection (crashgate list shows what there is)\n";
     return kExitUsage;
   }
@@ -172,6 +174,7 @@ int run_command(const RunOptions& options) {
   results.rerun_failures = plan.rerun_failures;
   if (shard) results.shard = shard->text();
   results.regression = options.regression;
+  results.change = change;
   auto started = std::chrono::system_clock::now();
   auto started_steady = std::chrono::steady_clock::now();
   results.started_at = iso_utc(started);
@@ -179,6 +182,9 @@ int run_command(const RunOptions& options) {
   std::cout << fmt::format("crashgate run {}: {} cells{}, seed {}, -j {}; writing {}\n", run_dir->id, plan.cells.size(),
                            shard ? " (shard " + shard->text() + ")" : "", options.seed, plan.jobs,
                            display_path(run_dir->path));
+  if (change)
+    std::cout << fmt::format("crashgate run: {}: {}; {} skipped (--all runs them)\n", change->headline(), change->breakdown(),
+                             format_thousands(change->skipped.size()));
   std::cout.flush();
   bool live = is_terminal(stdout);
   RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, plan.cells.size());

@@ -1,10 +1,15 @@
 #include "cli/selection_options.h"
 
+#include <filesystem>
 #include <iostream>
+#include <map>
+
+#include <xxhash.h>
 
 #include <fmt/format.h>
 
 #include "crashgate/builds.h"
+#include "crashgate/change_selection.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/param_sources.h"
 
@@ -39,11 +44,114 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
                      "0-based; else every cell)")
       ->allow_extra_args(false)
       ->type_name("I/N");
+  command.add_option("--changed", options.changed,
+                     "Only the cells the change since BASE can reach (git merge-base BASE HEAD, to the working tree): "
+                     "those whose footprint holds a changed file, every cell of a changed scenario file or driver, "
+                     "every cell when the harness or a build file changed, and a rotating sample of the rest")
+      ->allow_extra_args(false)
+      ->type_name("BASE");
+  command.add_option("--footprints", options.footprints,
+                     fmt::format("With --changed: each cell's footprint (`crashgate footprints` records it; default: "
+                                 "the repository's {} when present, else a changed engine file selects every cell "
+                                 "of its engine)", kDefaultFootprints))
+      ->type_name("FILE");
+  command.add_option("--sample", options.sample,
+                     "With --changed: the fraction of the cells the change does not reach that run anyway, drawn "
+                     "afresh at every commit so that none goes unrun for ever (default 0.05)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->type_name("FRACTION");
+  command.add_flag("--all", options.all, "Every selected cell, even with --changed (the whole catalog on main and nightly)");
 }
+
+namespace {
+
+// --changed: narrows `cells` to what the change reaches; nothing on an error (printed).
+std::optional<ChangeScope> select_changed(const SelectionOptions& options, const char* command,
+                                          std::vector<PlannedCell>& cells) {
+  namespace fs = std::filesystem;
+  // The repository is the one holding the scenarios, wherever crashgate runs from.
+  std::string where = ".";
+  if (!options.paths.empty()) {
+    fs::path first(options.paths.front());
+    where = fs::is_directory(first) ? first.string() : first.parent_path().empty() ? "." : first.parent_path().string();
+  }
+  auto change = change_since(options.changed, where);
+  if (!change) {
+    std::cerr << fmt::format("crashgate {}: --changed {}: {}\n", command, options.changed, change.error());
+    return std::nullopt;
+  }
+  ChangeScope scope;
+  scope.base = options.changed;
+  scope.merge_base = change->merge_base;
+  scope.head = change->head;
+  scope.changed_files = change->files;
+  scope.sample = options.sample;
+  scope.sample_seed = XXH3_64bits(change->head.data(), change->head.size());
+  scope.total = cells.size();
+
+  Footprints footprints;
+  std::string path = options.footprints;
+  if (path.empty() && fs::exists(change->root + "/" + std::string(kDefaultFootprints)))
+    path = change->root + "/" + std::string(kDefaultFootprints);
+  if (!path.empty()) {
+    auto loaded = load_footprints(path);
+    if (!loaded) {
+      std::cerr << fmt::format("crashgate {}: --footprints: {}\n", command, loaded.error());
+      return std::nullopt;
+    }
+    footprints = std::move(*loaded);
+    scope.footprints = path;
+    scope.footprints_recorded_at = footprints.recorded_at;
+  } else {
+    std::cerr << fmt::format("crashgate {}: no footprints ({} is absent; `crashgate footprints` records them): "
+                             "a changed engine file selects every cell of its engine\n",
+                             command, kDefaultFootprints);
+  }
+
+  // The rules compare repository-relative paths: the scenario files' too.
+  std::map<std::string, std::string> relative;
+  std::vector<PlannedCell> keyed = cells;
+  for (PlannedCell& p : keyed) {
+    auto [it, inserted] = relative.emplace(p.scenario_file, "");
+    if (inserted) {
+      std::error_code ec;
+      fs::path real = fs::weakly_canonical(p.scenario_file, ec);
+      it->second = (ec ? fs::absolute(p.scenario_file) : real).lexically_relative(change->root).string();
+    }
+    p.scenario_file = it->second;
+  }
+  ChangeSelectionOptions select;
+  select.changed_files = change->files;
+  select.sample = options.sample;
+  select.sample_seed = scope.sample_seed;
+  ChangeSelection chosen = select_for_change(keyed, footprints, select);
+  scope.everything = chosen.everything;
+  scope.everything_why = chosen.everything_why;
+  scope.by_footprint = chosen.by_footprint;
+  scope.by_scenario = chosen.by_scenario;
+  scope.by_driver = chosen.by_driver;
+  scope.by_engine = chosen.by_engine;
+  scope.unrecorded = chosen.unrecorded;
+  scope.sampled = chosen.sampled;
+  for (std::size_t k = 0; k < chosen.selected.size(); ++k)
+    scope.why[cells[chosen.selected[k]].cell.id] = chosen.reasons[k];
+  for (std::size_t i : chosen.skipped) {
+    const Cell& c = cells[i].cell;
+    scope.skipped.push_back({c.id, c.scenario, c.target, c.build, cells[i].scenario_file});
+  }
+  std::vector<PlannedCell> kept;
+  kept.reserve(chosen.selected.size());
+  for (std::size_t i : chosen.selected) kept.push_back(std::move(cells[i]));
+  cells = std::move(kept);
+  return scope;
+}
+
+}  // namespace
 
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
                                                             const char* command, const std::string& build_root,
-                                                            std::optional<Shard>* shard_out, std::vector<RuledOut>* ruled_out) {
+                                                            std::optional<Shard>* shard_out, std::vector<RuledOut>* ruled_out,
+                                                            std::optional<ChangeScope>* change_out) {
   std::optional<Shard> shard;
   std::string shard_error;
   if (!options.shard.empty()) {
@@ -102,6 +210,11 @@ std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptio
     return std::nullopt;
   }
   if (shard) std::erase_if(cells, [&](const PlannedCell& c) { return !in_shard(c.cell.id, *shard); });
+  if (!options.changed.empty() && !options.all) {
+    auto scope = select_changed(options, command, cells);
+    if (!scope) return std::nullopt;
+    if (change_out) *change_out = std::move(*scope);
+  }
   return cells;
 }
 

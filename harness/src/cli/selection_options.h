@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crashgate/cell_selection.h"
+#include "crashgate/change_scope.h"
 #include "crashgate/shard.h"
 #include "crashgate/target_support.h"
 
@@ -17,6 +18,10 @@ struct SelectionOptions {
   CellSelection selection;
   std::vector<std::string> in_builds;  // --in-builds: every scenario runs in these builds, not the ones it names
   std::string shard;                 // --shard I/N; "" = the environment's (shard.h), else all
+  std::string changed;               // --changed BASE: only the cells the change since BASE can reach
+  std::string footprints;            // --footprints FILE ("" = the repository's reports/footprints.json when present)
+  double sample = 0.05;              // --sample: of the cells the change does not reach, this fraction runs anyway
+  bool all = false;                  // --all: every selected cell, --changed or not
 };
 
 void add_selection_options(CLI::App& command, SelectionOptions& options);
@@ -27,10 +32,13 @@ void add_selection_options(CLI::App& command, SelectionOptions& options);
 // taken from a target's tables are filled by asking drivers under
 // `build_root` ("" = default_build_root()); so are `targets = ["*"]`, and
 // every cell is held to what its target's driver lists (target_support.h):
-// the cells a `*` scenario's target cannot run go to `ruled_out`.
+// the cells a `*` scenario's target cannot run go to `ruled_out`. With
+// --changed (and not --all) only the cells the change reaches are returned,
+// and `change_out` says which and why (change_selection.h).
 std::optional<std::vector<PlannedCell>> load_selected_cells(const SelectionOptions& options, std::uint64_t seed,
                                                             const char* command, const std::string& build_root = "",
                                                             std::optional<Shard>* shard_out = nullptr,
-                                                            std::vector<RuledOut>* ruled_out = nullptr);
+                                                            std::vector<RuledOut>* ruled_out = nullptr,
+                                                            std::optional<ChangeScope>* change_out = nullptr);
 
 }  // namespace crashgate

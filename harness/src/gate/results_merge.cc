@@ -17,6 +17,20 @@ int run_exit_code(const RunResults& r) {
   return 0;
 }
 
+// Shards of one change-aware run: each selected from its own cells, so the counts add up.
+static void merge_change(std::optional<ChangeScope>& into, const ChangeScope& shard) {
+  if (!into) {
+    into = shard;
+    return;
+  }
+  into->total += shard.total;
+  for (auto member : {&ChangeScope::by_footprint, &ChangeScope::by_scenario, &ChangeScope::by_driver,
+                      &ChangeScope::by_engine, &ChangeScope::unrecorded, &ChangeScope::sampled})
+    (*into).*member += shard.*member;
+  into->why.insert(shard.why.begin(), shard.why.end());
+  into->skipped.insert(into->skipped.end(), shard.skipped.begin(), shard.skipped.end());
+}
+
 Checked<RunResults> merge_results(const std::vector<RunResults>& runs) {
   if (runs.empty()) return failure("nothing to merge");
   RunResults out;
@@ -38,6 +52,11 @@ Checked<RunResults> merge_results(const std::vector<RunResults>& runs) {
     if (run.regression != first.regression)
       return failure(fmt::format("run {} switched on regression '{}', run {} '{}': shards of one run switch on the same",
                                  run.run_id, run.regression, first.run_id, first.regression));
+    if (run.change.has_value() != first.change.has_value() ||
+        (run.change && (run.change->merge_base != first.change->merge_base || run.change->head != first.change->head)))
+      return failure(fmt::format("run {} and run {} selected different changes (--changed): shards of one run select the same",
+                                 run.run_id, first.run_id));
+    if (run.change) merge_change(out.change, *run.change);
     out.duration_ms = std::max(out.duration_ms, run.duration_ms);
     out.interrupted = out.interrupted || run.interrupted;
     int contributed = 0;

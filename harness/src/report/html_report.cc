@@ -72,6 +72,7 @@ void append_header(std::string& out, const RunResults& r) {
   auto counts = r.counts();
   bool failed = counts[Verdict::fail] > 0;
   std::string verdict = r.interrupted ? "INTERRUPTED" : failed ? "FAIL" : counts[Verdict::harness_error] ? "HARNESS ERROR" : "PASS";
+  if (r.change) verdict += " (SELECTED)";  // a change-aware run: not the whole catalog
   Verdict colour = r.interrupted ? Verdict::not_run : failed ? Verdict::fail
                                    : counts[Verdict::harness_error] ? Verdict::harness_error : Verdict::pass;
   out += fmt::format("<header>\n<h1>crashgate run {}</h1>\n<p><span class=\"banner {}\" id=\"verdict\">{}</span> "
@@ -87,6 +88,9 @@ void append_header(std::string& out, const RunResults& r) {
   fact("started", e(r.started_at));
   fact("wall time", e(report::seconds_text(r.duration_ms)) + " s");
   fact("cells", fmt::format("{} (-j {}, --rerun-failures {})", r.cells.size(), r.jobs, r.rerun_failures));
+  if (r.change)
+    fact("selected", fmt::format("{}: {}; <a href=\"#skipped\">{} skipped</a>", e(r.change->headline()),
+                                 e(r.change->breakdown()), r.change->skipped.size()));
   fact("seed", std::to_string(r.seed));
   fact("exit status", std::to_string(r.exit_code));
   fact("host", e(r.host));
@@ -94,6 +98,22 @@ void append_header(std::string& out, const RunResults& r) {
   fact("command", "<code>" + e(fmt::format("{}", fmt::join(r.command_line, " "))) + "</code>");
   fact("run directory", "<code>" + e(r.run_dir) + "</code>");
   out += "</table>\n</header>\n";
+}
+
+// A change-aware run: what changed, and every cell it left out.
+void append_skipped(std::string& out, const ChangeScope& c) {
+  out += "<section id=\"skipped\">\n<h2>Skipped: the change cannot reach them</h2>\n";
+  out += fmt::format("<p>{}. Merge base <code>{}</code>, head <code>{}</code>; footprints: {}. <code>--all</code> runs "
+                     "every cell.</p>\n<details><summary>{} changed files</summary><ul>",
+                     e(c.headline()), e(c.merge_base), e(c.head),
+                     c.footprints.empty() ? std::string("none read")
+                                          : "<code>" + e(c.footprints) + "</code> (recorded at <code>" +
+                                                e(c.footprints_recorded_at) + "</code>)",
+                     c.changed_files.size());
+  for (const auto& f : c.changed_files) out += "<li><code>" + e(f) + "</code></li>";
+  out += fmt::format("</ul></details>\n<details><summary>{} skipped cells</summary><ul>", c.skipped.size());
+  for (const auto& k : c.skipped) out += "<li><code>" + e(k.id) + "</code></li>";
+  out += "</ul></details>\n</section>\n";
 }
 
 void append_grid(std::string& out, const RunResults& r) {
@@ -294,6 +314,7 @@ std::string write_html(const RunResults& r, const ReportInputs& inputs) {
     if (cell.verdict == Verdict::not_run) not_run += "<li><code>" + e(cell.cell.id) + "</code></li>";
   if (!not_run.empty())
     out += "<section id=\"not-run\">\n<h2>Not run (interrupted)</h2>\n<ul>" + not_run + "</ul>\n</section>\n";
+  if (r.change) append_skipped(out, *r.change);
   append_field_reports(out, anchors, inputs);
   append_run_times(out, r);
   out += "</body>\n</html>\n";

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -94,6 +95,19 @@ void append_testcase(std::string& out, const CellResult& cell, bool several_targ
   out += "    </testcase>\n";
 }
 
+// The testcase name of a cell the change-aware selection left out, as testcase_name would write it.
+void append_skipped_testcase(std::string& out, const SkippedCell& k, const ChangeScope& change, bool several_targets) {
+  std::string prefix = k.scenario + "/" + k.target + "/" + k.build;
+  std::string params = k.id.size() > prefix.size() && k.id.compare(0, prefix.size(), prefix) == 0 ? k.id.substr(prefix.size()) : "";
+  std::string at = several_targets ? k.target + "/" + k.build : k.build;
+  std::string folder = std::filesystem::path(k.scenario_file).parent_path().filename().string();
+  out += fmt::format("    <testcase name=\"{}\" classname=\"{}\" time=\"0\">\n", markup_escape(k.scenario + params + "@" + at),
+                     markup_escape(folder.empty() ? "scenarios" : folder));
+  out += fmt::format("      <skipped message=\"{}\"/>\n",
+                     markup_escape(fmt::format("not selected: no change since {} reaches it (--all runs it)", change.base)));
+  out += "    </testcase>\n";
+}
+
 }  // namespace
 
 std::string write_junit(const RunResults& r) {
@@ -108,6 +122,19 @@ std::string write_junit(const RunResults& r) {
     ++targets[cell.cell.target];
   }
   bool several_targets = targets.size() > 1;
+  // A change-aware run: each cell it left out is a skipped testcase, so CI's test view shows what did not run.
+  std::map<std::string, std::vector<const SkippedCell*>> skipped_by_folder;
+  if (r.change) {
+    std::map<std::string, int> all_targets = targets;
+    for (const SkippedCell& k : r.change->skipped) {
+      std::string folder = std::filesystem::path(k.scenario_file).parent_path().filename().string();
+      if (folder.empty()) folder = "scenarios";
+      if (!by_folder.count(folder) && !skipped_by_folder.count(folder)) folders.push_back(folder);
+      skipped_by_folder[folder].push_back(&k);
+      ++all_targets[k.target];
+    }
+    several_targets = all_targets.size() > 1;
+  }
 
   Tally total;
   std::string suites;
@@ -118,6 +145,10 @@ std::string write_junit(const RunResults& r) {
       t.add(*cell, cell_ms(*cell));
       total.add(*cell, cell_ms(*cell));
       append_testcase(cases, *cell, several_targets);
+    }
+    for (const SkippedCell* k : skipped_by_folder[folders[i]]) {
+      ++t.tests, ++t.skipped, ++total.tests, ++total.skipped;
+      append_skipped_testcase(cases, *k, *r.change, several_targets);
     }
     suites += fmt::format(
         "  <testsuite name=\"{}\" package=\"crashgate\" id=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" "

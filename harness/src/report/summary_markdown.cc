@@ -1,5 +1,6 @@
 // summary.md. Every item is rendered whole and then admitted only if it fits
 // the section's share of the budget, so truncation never cuts a line in half.
+#include "crashgate/limits.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/summary_markdown.h"
 
@@ -151,13 +152,33 @@ std::string render_section(const Section& s, std::size_t budget, const std::stri
   return out;
 }
 
+// What a change-aware run selected, why, and what it left out.
+std::string change_paragraph(const ChangeScope& c) {
+  std::string files;
+  constexpr std::size_t kFilesShown = 8;
+  for (std::size_t k = 0; k < c.changed_files.size() && k < kFilesShown; ++k)
+    files += (k ? ", " : "") + code(c.changed_files[k], 120);
+  if (c.changed_files.size() > kFilesShown) files += fmt::format(" and {} more", c.changed_files.size() - kFilesShown);
+  std::string out = fmt::format("**Selected, not the whole catalog:** {}: {}. {} cells skipped (the JUnit report lists them; "
+                                "`--all` runs every cell).",
+                                plain(c.headline(), 300), plain(c.breakdown(), 600), format_thousands(c.skipped.size()));
+  if (!files.empty()) out += " Changed: " + files + ".";
+  out += c.footprints.empty() ? " No footprints were read."
+                              : fmt::format(" Footprints recorded at {}.", code(c.footprints_recorded_at.substr(0, 10), 20));
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string summary_markdown(const RunResults& r, const GateDecision& d, const SummaryMarkdownOptions& options) {
   const auto& cells = r.cells;
   std::string out;
   bool blocks = d.blocks();
-  out += fmt::format("## {} {}: {} — {}\n\n", blocks ? "❌" : "✅", plain(options.title, 60), blocks ? "FAIL" : "pass",
+  // A change-aware run says so in its verdict: a selection is not the whole catalog.
+  out += fmt::format("## {} {}: {}{} — {}\n\n", blocks ? "❌" : "✅", plain(options.title, 60), blocks ? "FAIL" : "pass",
+                     r.change ? fmt::format(" (selected: {} of {} cells)", format_thousands(r.change->selected()),
+                                           format_thousands(r.change->total))
+                              : "",
                      plain(d.headline(), 300));
   auto counts = r.counts();
   out += fmt::format("Run {} · {} cells · {} passed · {} new · {} flaky · {} known · {} fixed",
@@ -175,6 +196,7 @@ std::string summary_markdown(const RunResults& r, const GateDecision& d, const S
   if (!r.merged_from.empty()) out += fmt::format(" Merged from {} runs.", r.merged_from.size());
   if (!r.regression.empty()) out += fmt::format(" Regression switched on for every cell that can take it: {}.", code(r.regression, 200));
   out += "\n";
+  if (r.change) out += "\n" + change_paragraph(*r.change);
   if (std::string engines = engines_line(r, d); !engines.empty()) out += "\n" + engines;
 
   std::string where = options.run_dir.empty() ? std::string("report.html, results.json")
