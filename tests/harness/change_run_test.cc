@@ -200,7 +200,7 @@ class RunChanged : public ::testing::Test {
 
 TEST_F(RunChanged, RunsOnlyTheCellsOfAChangedScenarioAndEveryReportSaysWhatItSkipped) {
   repo.append("scenarios/basic/fine.toml", "# edited\n");
-  Outcome o = run({"--changed", "HEAD", "--sample", "0"});
+  Outcome o = run({"--changed", "HEAD", "--change-sample", "0"});
   ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("cells selected for the change since HEAD"));
   auto results = testing::latest_results(out);
@@ -239,7 +239,7 @@ TEST_F(RunChanged, RunsOnlyTheCellsOfAChangedScenarioAndEveryReportSaysWhatItSki
 
 TEST_F(RunChanged, AHarnessChangeRunsEveryCellAndAllIgnoresTheChange) {
   repo.write("harness/src/new_part.cc", "// new\n");
-  Outcome o = run({"--changed", "HEAD", "--sample", "0"});
+  Outcome o = run({"--changed", "HEAD", "--change-sample", "0"});
   ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   auto results = testing::latest_results(out);
   EXPECT_TRUE(results["change"]["everything"].get<bool>());
@@ -256,7 +256,7 @@ TEST_F(RunChanged, AHarnessChangeRunsEveryCellAndAllIgnoresTheChange) {
 
 TEST_F(RunChanged, AChangeThatReachesNoCellRunsNoneAndPasses) {
   repo.write("docs/notes.md", "only prose\n");
-  Outcome o = run({"--changed", "HEAD", "--sample", "0"});
+  Outcome o = run({"--changed", "HEAD", "--change-sample", "0"});
   ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
   auto results = testing::latest_results(out);
   EXPECT_EQ(results["cells"].size(), 0u);

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "crashgate/change_selection.h"
 #include "harness/support/crashers.h"
@@ -195,6 +197,73 @@ TEST(Footprints, LoadRefusesAFileIndexPastTheListNamingTheFootprint) {
   std::ofstream(path) << R"({"format": "crashgate.result/1"})";
   EXPECT_THAT(load_footprints(path).error(), HasSubstr("not crashgate.footprints/1"));
   EXPECT_THAT(load_footprints(path + ".missing").error(), HasSubstr("cannot be read"));
+}
+
+}  // namespace
+}  // namespace crashgate
+
+namespace crashgate {
+namespace {
+
+const std::vector<RegressionRef> kSwitches = {
+    {"unlocked-grow", "vstore"}, {"stale-size", "vstore"}, {"recursive-filter", "vstore"}, {"lmdb-thing", "lmdb"}};
+
+std::function<std::optional<std::string>(const std::string&)> files(std::map<std::string, std::string> texts) {
+  return [texts](const std::string& path) -> std::optional<std::string> {
+    auto it = texts.find(path);
+    if (it == texts.end()) return std::nullopt;
+    return it->second;
+  };
+}
+
+TEST(SwitchSelection, EngineCodeSelectsTheSwitchesWhoseCodeTheChangedFileHolds) {
+  auto chosen = select_switches_for_change(
+      {"targets/vstore/src/storage/mapped_file.cc", "targets/vstore/src/index/search.cc"}, kSwitches, {},
+      files({{"targets/vstore/src/storage/mapped_file.cc",
+              "if (regression_enabled(Regression::unlocked_grow)) {}\nif (regression_enabled(Regression::stale_size)) {}"},
+             {"targets/vstore/src/index/search.cc", "no switch here"}}),
+      1, false);
+  EXPECT_THAT(chosen.ids, ElementsAre("unlocked-grow", "stale-size"));
+  EXPECT_THAT(chosen.why, ElementsAre("targets/vstore/src/storage/mapped_file.cc holds its code",
+                                      "targets/vstore/src/storage/mapped_file.cc holds its code"));
+  EXPECT_FALSE(chosen.everything);
+}
+
+TEST(SwitchSelection, AHarnessChangeOrAScenarioWithSwitchesSelectsEverySwitchButOtherScenariosNone) {
+  auto harness = select_switches_for_change({"harness/src/run/run_matrix.cc"}, kSwitches, {}, files({}), 1, false);
+  EXPECT_EQ(harness.ids.size(), kSwitches.size());
+  EXPECT_TRUE(harness.everything);
+  auto scenario = select_switches_for_change({"scenarios/a/vstore-thing.toml"}, kSwitches, {"scenarios/a/vstore-thing.toml"},
+                                             files({}), 1, false);
+  EXPECT_EQ(scenario.ids.size(), kSwitches.size());
+  EXPECT_THAT(scenario.why[0], HasSubstr("its scenario file scenarios/a/vstore-thing.toml changed"));
+  auto other = select_switches_for_change({"scenarios/a/faiss-only.toml"}, kSwitches, {"scenarios/a/vstore-thing.toml"},
+                                          files({}), 1, false);
+  EXPECT_TRUE(other.ids.empty());
+}
+
+TEST(SwitchSelection, ARemovedEngineFileOrAChangedDriverSelectsEverySwitchOfThatEngineOnly) {
+  auto removed = select_switches_for_change({"targets/vstore/src/storage/gone.cc"}, kSwitches, {}, files({}), 1, false);
+  EXPECT_THAT(removed.ids, ElementsAre("unlocked-grow", "stale-size", "recursive-filter"));
+  EXPECT_EQ(removed.why[0], "targets/vstore/src/storage/gone.cc was removed");
+  auto driver = select_switches_for_change({"targets/lmdb/driver/lmdb_driver.cc"}, kSwitches, {}, files({}), 1, false);
+  EXPECT_THAT(driver.ids, ElementsAre("lmdb-thing"));
+}
+
+TEST(SwitchSelection, TheRotatingSwitchAddsOneOfTheRestAndMovesWithTheSeed) {
+  std::set<std::string> seen;
+  for (std::uint64_t seed = 0; seed < 64; ++seed) {
+    auto chosen = select_switches_for_change({"README.md"}, kSwitches, {}, files({}), seed, true);
+    ASSERT_EQ(chosen.ids.size(), 1u);
+    EXPECT_EQ(chosen.why[0], "the rotating switch of this commit");
+    seen.insert(chosen.ids[0]);
+  }
+  EXPECT_EQ(seen.size(), kSwitches.size()) << "over 64 commits every switch takes its turn";
+  auto with_code = select_switches_for_change({"targets/vstore/src/storage/mapped_file.cc"}, kSwitches, {},
+                                              files({{"targets/vstore/src/storage/mapped_file.cc", "Regression::stale_size"}}),
+                                              7, true);
+  ASSERT_EQ(with_code.ids.size(), 2u);
+  EXPECT_NE(with_code.ids[0], with_code.ids[1]);
 }
 
 }  // namespace

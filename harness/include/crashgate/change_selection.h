@@ -7,7 +7,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -97,5 +99,27 @@ struct ChangeSelection {
 // `cells[i].scenario_file` must be repository-relative, as the changed files are.
 ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const Footprints& footprints,
                                   const ChangeSelectionOptions& options);
+
+// The regression matrix on a PR: which switches a change can make escape.
+// Every one when a file reaching everything changed, or a driver, or a
+// scenario file with cells of a target that has switches (any of them may have
+// caught a switch); for engine code, the switches the changed file names
+// (`Regression::<id with '-' as '_'>`, the convention of an engine's
+// regression table; a deleted file names them all); plus, when `rotate`, one
+// more switch drawn from `seed`, so every switch is tried now and then.
+struct RegressionRef {
+  std::string id;      // "unlocked-grow"
+  std::string target;  // the engine whose driver lists it
+};
+struct SwitchSelection {
+  std::vector<std::string> ids;  // in the order of the switches given
+  std::vector<std::string> why;  // one per id
+  bool everything = false;
+};
+SwitchSelection select_switches_for_change(const std::vector<std::string>& changed_files,
+                                           const std::vector<RegressionRef>& switches,
+                                           const std::set<std::string>& scenario_files_with_switches,
+                                           const std::function<std::optional<std::string>(const std::string&)>& read,
+                                           std::uint64_t seed, bool rotate);
 
 }  // namespace crashgate

@@ -9,10 +9,13 @@
 #include <memory>
 #include <set>
 
+#include <xxhash.h>
+
 #include "cli/count_check.h"
 #include "cli/interrupt.h"
 #include "cli/run_progress.h"
 #include "cli/selection_options.h"
+#include "crashgate/change_selection.h"
 #include "crashgate/cli.h"
 #include "crashgate/detection_matrix.h"
 #include "crashgate/driver_listing.h"
@@ -119,9 +122,49 @@ std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOp
   return all;
 }
 
+// --changed: keeps the switches the change can make escape (select_switches_for_change); false after an error said.
+bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<PlannedCell>& cells,
+                           std::vector<RegressionSwitch>& switches) {
+  namespace fs = std::filesystem;
+  auto change = change_since(o.select.changed, selection_repository(o.select));
+  if (!change) {
+    std::cerr << fmt::format("crashgate matrix: --changed {}: {}\n", o.select.changed, change.error());
+    return false;
+  }
+  std::set<std::string> with_switches;  // targets
+  for (const auto& r : switches) with_switches.insert(r.target);
+  std::set<std::string> scenario_files;  // repository-relative, of cells whose target has switches
+  for (const auto& p : cells)
+    if (with_switches.count(p.cell.target)) {
+      std::error_code ec;
+      fs::path real = fs::weakly_canonical(p.scenario_file, ec);
+      scenario_files.insert((ec ? fs::absolute(p.scenario_file) : real).lexically_relative(change->root).string());
+    }
+  std::vector<RegressionRef> refs;
+  for (const auto& r : switches) refs.push_back({r.id, r.target});
+  auto read = [&](const std::string& path) -> std::optional<std::string> {
+    std::ifstream in(change->root + "/" + path);
+    if (!in) return std::nullopt;
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  SwitchSelection chosen = select_switches_for_change(change->files, refs, scenario_files, read,
+                                                      XXH3_64bits(change->head.data(), change->head.size()), true);
+  std::cout << fmt::format("crashgate matrix: --changed {} (merge base {}, {} changed files): {} of {} switches\n",
+                           o.select.changed, change->merge_base.substr(0, 10), change->files.size(), chosen.ids.size(),
+                           switches.size());
+  for (std::size_t k = 0; k < chosen.ids.size(); ++k) std::cout << fmt::format("  {:<26} {}\n", chosen.ids[k], chosen.why[k]);
+  std::set<std::string> kept(chosen.ids.begin(), chosen.ids.end());
+  std::erase_if(switches, [&](const RegressionSwitch& r) { return !kept.count(r.id); });
+  return true;
+}
+
 int matrix_command(const MatrixCommandOptions& o) {
   std::string build_root = std::filesystem::absolute(o.build_root.empty() ? default_build_root() : o.build_root).lexically_normal().string();
-  auto cells = load_selected_cells(o.select, o.seed, "matrix", build_root);
+  // --changed picks switches, not cells: a switch is tried against the whole catalog, or its escape means nothing.
+  bool changed = !o.select.changed.empty() && !o.select.all;
+  SelectionOptions whole = o.select;
+  whole.changed.clear();
+  auto cells = load_selected_cells(whole, o.seed, "matrix", build_root);
   if (!cells) return kExitUsage;
   if (cells->empty()) {
     std::cerr << "crashgate matrix: no cells match the selection\n";
@@ -129,6 +172,7 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
   auto switches = load_switches(o, build_root, *cells);
   if (!switches) return kExitUsage;
+  if (changed && !keep_changed_switches(o, *cells, *switches)) return kExitUsage;
 
   // The runs' cells together; matrix.json is also written into the first run.
   std::optional<RunResults> earlier;
@@ -155,10 +199,14 @@ int matrix_command(const MatrixCommandOptions& o) {
       if (m.role == MatrixRole::hardened) wanted.insert(m.planned.cell.id);
     for (const CellResult& c : earlier->cells)
       if (wanted.count(c.cell.id) && found.insert(c.cell.id).second) reused.push_back(c);
+    // A change-aware run judged the hardened cells the change reaches; the rest are not the matrix's to run.
     if (found.size() != wanted.size())
-      std::cerr << fmt::format("crashgate matrix: note: {} hold {} of the {} hardened cells; the other {} run here\n",
-                               earlier_name, found.size(), wanted.size(), wanted.size() - found.size());
-    std::erase_if(plan, [&](const MatrixCell& m) { return m.role == MatrixRole::hardened && found.count(m.planned.cell.id); });
+      std::cerr << fmt::format("crashgate matrix: note: {} hold {} of the {} hardened cells; the other {} {}\n",
+                               earlier_name, found.size(), wanted.size(), wanted.size() - found.size(),
+                               changed ? "are left out (--changed: the change does not reach them)" : "run here");
+    std::erase_if(plan, [&](const MatrixCell& m) {
+      return m.role == MatrixRole::hardened && (changed || found.count(m.planned.cell.id));
+    });
   }
 
   std::string reports = std::filesystem::absolute(o.out.empty() ? build_root + "/reports" : o.out).lexically_normal().string();
@@ -271,6 +319,9 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
   cmd->footer(fmt::format(
       "Each switch comes from the plain build's driver (--list regressions) with how its bug shows\n"
       "(e.g. signal:SIGBUS@past-eof). Writes REPORTS/<run>/results.json, matrix.json, matrix.md.\n"
+      "With --changed BASE (a PR): only the switches the change can make escape (every one after a harness,\n"
+      "build, driver or scenario change; for engine code, those whose Regression::<id> the changed file holds),\n"
+      "plus one rotating switch; hardened cells --hardened-from lacks are left out, not run.\n"
       "Exit status:\n"
       "    0  every hardened cell met its expectation and every switch was caught the way its bug shows\n"
       "  {:>3}  a hardened cell failed, or a switch escaped or was caught only as an unrelated kind\n"

@@ -55,12 +55,20 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
                                  "the repository's {} when present, else a changed engine file selects every cell "
                                  "of its engine)", kDefaultFootprints))
       ->type_name("FILE");
-  command.add_option("--sample", options.sample,
+  command.add_option("--change-sample", options.sample,
                      "With --changed: the fraction of the cells the change does not reach that run anyway, drawn "
                      "afresh at every commit so that none goes unrun for ever (default 0.05)")
       ->check(CLI::Range(0.0, 1.0))
       ->type_name("FRACTION");
   command.add_flag("--all", options.all, "Every selected cell, even with --changed (the whole catalog on main and nightly)");
+}
+
+// The repository is the one holding the scenarios, wherever crashgate runs from.
+std::string selection_repository(const SelectionOptions& options) {
+  if (options.paths.empty()) return ".";
+  std::filesystem::path first(options.paths.front());
+  if (std::filesystem::is_directory(first)) return first.string();
+  return first.parent_path().empty() ? "." : first.parent_path().string();
 }
 
 namespace {
@@ -69,13 +77,7 @@ namespace {
 std::optional<ChangeScope> select_changed(const SelectionOptions& options, const char* command,
                                           std::vector<PlannedCell>& cells) {
   namespace fs = std::filesystem;
-  // The repository is the one holding the scenarios, wherever crashgate runs from.
-  std::string where = ".";
-  if (!options.paths.empty()) {
-    fs::path first(options.paths.front());
-    where = fs::is_directory(first) ? first.string() : first.parent_path().empty() ? "." : first.parent_path().string();
-  }
-  auto change = change_since(options.changed, where);
+  auto change = change_since(options.changed, selection_repository(options));
   if (!change) {
     std::cerr << fmt::format("crashgate {}: --changed {}: {}\n", command, options.changed, change.error());
     return std::nullopt;

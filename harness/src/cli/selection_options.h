@@ -20,11 +20,15 @@ struct SelectionOptions {
   std::string shard;                 // --shard I/N; "" = the environment's (shard.h), else all
   std::string changed;               // --changed BASE: only the cells the change since BASE can reach
   std::string footprints;            // --footprints FILE ("" = the repository's reports/footprints.json when present)
-  double sample = 0.05;              // --sample: of the cells the change does not reach, this fraction runs anyway
+  double sample = 0.05;              // --change-sample: of the cells the change does not reach, this fraction runs anyway
   bool all = false;                  // --all: every selected cell, --changed or not
 };
 
 void add_selection_options(CLI::App& command, SelectionOptions& options);
+
+// The directory whose git repository --changed is measured in: the first
+// scenario path's (a file's parent), else the current directory.
+std::string selection_repository(const SelectionOptions& options);
 
 // Loads the scenarios and selects the cells (of one shard, when sharded; the
 // shard in effect goes to `shard_out`). On any scenario or selection error

@@ -198,4 +198,51 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
   return out;
 }
 
+SwitchSelection select_switches_for_change(const std::vector<std::string>& changed_files,
+                                           const std::vector<RegressionRef>& switches,
+                                           const std::set<std::string>& scenario_files_with_switches,
+                                           const std::function<std::optional<std::string>(const std::string&)>& read,
+                                           std::uint64_t seed, bool rotate) {
+  SwitchSelection out;
+  std::vector<std::string> why(switches.size());
+  auto all = [&](const std::string& reason) {
+    for (auto& w : why)
+      if (w.empty()) w = reason;
+  };
+  for (const auto& path : changed_files) {
+    ChangeClass c = classify_change(path);
+    if (c.reach == ChangeReach::everything) {
+      out.everything = true;
+      all(fmt::format("{}: {}", path, c.why));
+    } else if (c.reach == ChangeReach::scenario && scenario_files_with_switches.contains(path)) {
+      all("its scenario file " + path + " changed: any switch may have been caught there");
+    } else if (c.reach == ChangeReach::driver || c.reach == ChangeReach::engine_code) {
+      std::optional<std::string> text = c.reach == ChangeReach::engine_code ? read(path) : std::nullopt;
+      for (std::size_t k = 0; k < switches.size(); ++k) {
+        if (switches[k].target != c.engine || !why[k].empty()) continue;
+        std::string name = switches[k].id;
+        std::replace(name.begin(), name.end(), '-', '_');
+        if (c.reach == ChangeReach::driver)
+          why[k] = "its engine's driver changed: " + path;
+        else if (!text)
+          why[k] = path + " was removed";
+        else if (text->find("Regression::" + name) != std::string::npos)
+          why[k] = path + " holds its code";
+      }
+    }
+  }
+  if (rotate) {
+    std::vector<std::size_t> rest;
+    for (std::size_t k = 0; k < switches.size(); ++k)
+      if (why[k].empty()) rest.push_back(k);
+    if (!rest.empty()) why[rest[draw(seed, "matrix") % rest.size()]] = "the rotating switch of this commit";
+  }
+  for (std::size_t k = 0; k < switches.size(); ++k)
+    if (!why[k].empty()) {
+      out.ids.push_back(switches[k].id);
+      out.why.push_back(why[k]);
+    }
+  return out;
+}
+
 }  // namespace crashgate
