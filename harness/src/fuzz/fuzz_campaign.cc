@@ -410,7 +410,14 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
           auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), ec);
           if (!ended && age < std::chrono::milliseconds(200)) continue;
           seen.insert(name);
-          fresh.push_back(it->path().string());
+          // A later libFuzzer run that crashes on the same input rewrites this file (same name: its
+          // content's hash), truncating it first; triage, maybe seconds from now, reads a copy taken now.
+          std::string kept = work + "/crash-inputs/" + name;
+          std::error_code copy_ec;  // not `ec`: that one ends the directory walk
+          fs::create_directories(work + "/crash-inputs", copy_ec);
+          if (!fs::copy_file(it->path(), kept, fs::copy_options::overwrite_existing, copy_ec) || copy_ec)
+            kept = it->path().string();
+          fresh.push_back(kept);
         }
         std::sort(fresh.begin(), fresh.end());
         for (const std::string& a : fresh) {
