@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -147,7 +148,8 @@ class FootprintPool {
         files_by_key[w.key] = std::move(footprint->files);
       ++done_;
       auto now = Clock::now();
-      if (done_ == total_ || now - last_progress_ >= std::chrono::seconds(10)) {
+      bool cancelled = context_.cancellation && context_.cancellation->cancelled();  // the rest are not-run
+      if (!cancelled && (done_ == total_ || now - last_progress_ >= std::chrono::seconds(10))) {
         last_progress_ = now;
         std::cerr << fmt::format("crashgate footprints: {} of {} cells\n", done_, total_);
       }
@@ -175,6 +177,9 @@ int footprints_command(const FootprintsOptions& o) {
   std::string source_root = fs::path(build_root).parent_path().string();
   std::string coverage_dir = build_root + "/" + kCoverageBuild;
 
+  // Loading asks drivers for their tables, and when those are the coverage
+  // build's they would leave a default.profraw in the working directory.
+  if (!std::getenv("LLVM_PROFILE_FILE")) setenv("LLVM_PROFILE_FILE", "/dev/null", 0);
   auto cells = load_selected_cells(o.select, kFootprintSeed, "footprints", build_root);
   if (!cells) return kExitUsage;
   if (cells->empty()) {
