@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crashgate/cell_selection.h"
@@ -25,6 +26,9 @@ struct RunPlan {
   bool keep_passing_work_dirs = false;  // false: a passing attempt's work dir keeps only its cell.json
   std::string repro_program = "crashgate";  // how each cell's repro command names crashgate
   std::string repro_run_dir;       // how it names the run directory ("" = run_dir)
+  // Extra environment for cell i's every attempt, when cell_env has an entry i
+  // (on top of the cell's own: CRASHGATE_SEED, ...), e.g. where a coverage build writes its profile.
+  std::vector<std::vector<std::pair<std::string, std::string>>> cell_env;
 };
 
 // Called after every attempt (first runs, then reruns), with the cell's result

@@ -10,6 +10,7 @@
 
 #include "cli/exec_command.h"
 #include "cli/findings_command.h"
+#include "cli/footprints_command.h"
 #include "cli/report_command.h"
 #include "cli/gate_commands.h"
 #include "cli/fuzz_command.h"
@@ -54,6 +55,7 @@ int crashgate_main(int argc, char** argv) {
       {{"merge"}, [&](CLI::App& app) { add_merge_command(app, exit_code, command_line); }},
       {{"fuzz", "coverage"}, [&](CLI::App& app) { add_fuzzing_commands(app, exit_code); }},
       {{"triage"}, [&](CLI::App& app) { add_triage_command(app, exit_code); }},
+      {{"footprints"}, [&](CLI::App& app) { add_footprints_command(app, exit_code); }},
   };
   const CommandGroup* named = nullptr;
   if (argc > 1)

@@ -68,6 +68,8 @@ void run_round(const RunPlan& plan, const RunContext& context, const std::vector
       record(i, harness_error(error), "");  // nothing ran, so no work directory to look at
       continue;
     }
+    if (i < plan.cell_env.size())
+      spec->env.insert(spec->env.end(), plan.cell_env[i].begin(), plan.cell_env[i].end());
     specs.push_back(std::move(*spec));
     spec_cell.push_back(i);
   }
