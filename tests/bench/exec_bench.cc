@@ -123,10 +123,11 @@ int main(int argc, char** argv) {
     else return usage();
   }
   if (pairs < 1) return usage();
-  for (const auto& path : {crashgate, before}) {
-    if (&path == &before && path.empty()) continue;
-    if (!executable(path)) {
-      std::fprintf(stderr, "exec_bench: no crashgate at '%s' (build it, or give --crashgate)\n", path.c_str());
+  // --before is optional; the crashgate to time is not.
+  for (const std::string* path : {&crashgate, &before}) {
+    if (path == &before && before.empty()) continue;
+    if (!executable(*path)) {
+      std::fprintf(stderr, "exec_bench: no crashgate at '%s' (build it, or give --crashgate)\n", path->c_str());
       return 3;
     }
   }
