@@ -78,6 +78,12 @@ struct RepositoryChange {
   std::string head;        // HEAD's commit
   std::string merge_base;  // the commit compared against
   std::vector<std::string> files;  // repository-relative, sorted, each once
+
+  // `path` (relative to the current directory, or absolute; symlinks resolved) as the
+  // changed files name it: relative to `root`.
+  std::string relative(const std::string& path) const;
+  // The seed of this commit's rotating sample: it moves with every HEAD.
+  std::uint64_t sample_seed() const;
 };
 Checked<RepositoryChange> change_since(const std::string& base, const std::string& dir = ".");
 

@@ -9,8 +9,6 @@
 #include <memory>
 #include <set>
 
-#include <xxhash.h>
-
 #include "cli/count_check.h"
 #include "cli/interrupt.h"
 #include "cli/run_progress.h"
@@ -125,7 +123,6 @@ std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOp
 // --changed: keeps the switches the change can make escape (select_switches_for_change); false after an error said.
 bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<PlannedCell>& cells,
                            std::vector<RegressionSwitch>& switches) {
-  namespace fs = std::filesystem;
   auto change = change_since(o.select.changed, selection_repository(o.select));
   if (!change) {
     std::cerr << fmt::format("crashgate matrix: --changed {}: {}\n", o.select.changed, change.error());
@@ -135,11 +132,7 @@ bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<Plan
   for (const auto& r : switches) with_switches.insert(r.target);
   std::set<std::string> scenario_files;  // repository-relative, of cells whose target has switches
   for (const auto& p : cells)
-    if (with_switches.count(p.cell.target)) {
-      std::error_code ec;
-      fs::path real = fs::weakly_canonical(p.scenario_file, ec);
-      scenario_files.insert((ec ? fs::absolute(p.scenario_file) : real).lexically_relative(change->root).string());
-    }
+    if (with_switches.count(p.cell.target)) scenario_files.insert(change->relative(p.scenario_file));
   std::vector<RegressionRef> refs;
   for (const auto& r : switches) refs.push_back({r.id, r.target});
   auto read = [&](const std::string& path) -> std::optional<std::string> {
@@ -148,7 +141,7 @@ bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<Plan
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
   SwitchSelection chosen = select_switches_for_change(change->files, refs, scenario_files, read,
-                                                      XXH3_64bits(change->head.data(), change->head.size()), true);
+                                                      change->sample_seed(), true);
   std::cout << fmt::format("crashgate matrix: --changed {} (merge base {}, {} changed files): {} of {} switches\n",
                            o.select.changed, change->merge_base.substr(0, 10), change->files.size(), chosen.ids.size(),
                            switches.size());

@@ -4,7 +4,6 @@
 #include <iostream>
 #include <map>
 
-#include <xxhash.h>
 
 #include <fmt/format.h>
 
@@ -88,7 +87,7 @@ std::optional<ChangeScope> select_changed(const SelectionOptions& options, const
   scope.head = change->head;
   scope.changed_files = change->files;
   scope.sample = options.sample;
-  scope.sample_seed = XXH3_64bits(change->head.data(), change->head.size());
+  scope.sample_seed = change->sample_seed();
   scope.total = cells.size();
 
   Footprints footprints;
@@ -115,11 +114,7 @@ std::optional<ChangeScope> select_changed(const SelectionOptions& options, const
   std::vector<PlannedCell> keyed = cells;
   for (PlannedCell& p : keyed) {
     auto [it, inserted] = relative.emplace(p.scenario_file, "");
-    if (inserted) {
-      std::error_code ec;
-      fs::path real = fs::weakly_canonical(p.scenario_file, ec);
-      it->second = (ec ? fs::absolute(p.scenario_file) : real).lexically_relative(change->root).string();
-    }
+    if (inserted) it->second = change->relative(p.scenario_file);
     p.scenario_file = it->second;
   }
   ChangeSelectionOptions select;

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "crashgate/change_selection.h"
 #include "crashgate/runner.h"
@@ -46,6 +48,15 @@ std::string failed(const std::vector<std::string>& args, const GitOutput& out) {
 }
 
 }  // namespace
+
+std::string RepositoryChange::relative(const std::string& path) const {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path real = fs::weakly_canonical(path, ec);
+  return (ec ? fs::absolute(path) : real).lexically_relative(root).string();
+}
+
+std::uint64_t RepositoryChange::sample_seed() const { return XXH3_64bits(head.data(), head.size()); }
 
 Checked<RepositoryChange> change_since(const std::string& base, const std::string& dir) {
   RepositoryChange change;
