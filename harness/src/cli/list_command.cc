@@ -8,6 +8,7 @@
 #include "cli/run_commands.h"
 #include "cli/selection_options.h"
 #include "crashgate/cli.h"
+#include "crashgate/limits.h"
 
 namespace crashgate {
 
@@ -36,7 +37,7 @@ void add_list_command(CLI::App& app, int& exit_code) {
                                change ? change->why.at(c.cell.id) : c.origin.empty() ? "-" : c.origin);
     if (change)
       std::cerr << fmt::format("crashgate list: {}: {}; {} skipped\n", change->headline(), change->breakdown(),
-                               change->skipped.size());
+                               format_thousands(change->skipped.size()));
     else if (cells->empty())
       std::cerr << "crashgate list: no cells match the selection\n";
     if (*explain) {
