@@ -11,6 +11,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <unistd.h>
+
 #include "crashgate/change_scope.h"
 #include "crashgate/change_selection.h"
 #include "harness/support/crashers.h"
@@ -129,6 +131,8 @@ ChangeScope sample_scope() {
   s.changed_files = {"targets/vstore/src/index/search.cc", "scenarios/x/y.toml"};
   s.footprints = "reports/footprints.json";
   s.footprints_recorded_at = std::string(40, 'c');
+  s.footprints_by = "files";
+  s.footprints_by_why = "the commit the footprints were recorded at, cccccccccc, is not in this clone";
   s.sample = 0.05;
   s.sample_seed = 12345678901234567ull;
   s.total = 5;
@@ -171,7 +175,7 @@ TEST(ChangeScope, TheBreakdownSaysEachRuleThatSelectedAndEverythingSaysWhy) {
   EXPECT_EQ(s.headline(),
             "3 of 5 cells selected for the change since origin/main (merge base aaaaaaaaaa, 2 changed files)");
   EXPECT_EQ(s.breakdown(),
-            "1 whose footprint holds a changed file, 1 of changed scenario files, 1 from the rotating sample (5% of the rest)");
+            "1 whose footprint runs changed code, 1 of changed scenario files, 1 from the rotating sample (5% of the rest)");
   s.everything = true;
   s.everything_why = "harness/src/x.cc: the harness runs every cell";
   EXPECT_EQ(s.breakdown(), "every cell: harness/src/x.cc: the harness runs every cell");
@@ -273,6 +277,90 @@ TEST_F(RunChanged, AnUnknownBaseOrABrokenFootprintsFileStopsTheRunBeforeAnyCell)
   EXPECT_EQ(broken.exit_code, 2);
   EXPECT_THAT(broken.stderr_excerpt.text(), HasSubstr("broken-footprints.json: format is \"something else\""));
   EXPECT_FALSE(fs::exists(out + "/latest")) << "nothing ran";
+}
+
+// Engine code of the fixture's `test` target, with footprints recorded at one
+// commit: fine/ ran first(), truncated/ ran second(). A later commit on main
+// moved every line down by two before the change under test was made.
+class RunChangedByFunction : public RunChanged {
+ protected:
+  static constexpr const char* kCode = "targets/test/src/code.cc";
+  void SetUp() override {
+    RunChanged::SetUp();
+    repo.write(kCode, "int first() {\n  return 1;\n}\n\nint second() {\n  return 2;\n}\n");
+    repo.git("add -A");
+    repo.git("commit -q -m code");
+    recorded = head();
+    write_footprints(recorded);
+    repo.write(kCode, "// two lines\n// added later\n" + repo.read(repo.root + "/" + kCode));
+    repo.git("commit -q -am moved");
+  }
+  std::string head() {
+    std::string file = repo.root + "/../head-" + std::to_string(::getpid());
+    EXPECT_EQ(std::system(("git -C '" + repo.root + "' rev-parse HEAD > '" + file + "'").c_str()), 0);
+    std::string text = repo.read(file);
+    return text.substr(0, text.find('\n'));
+  }
+  void write_footprints(const std::string& at) {
+    std::ofstream(footprints) << (R"j({"format": "crashgate.footprints/2", "recorded_at": ")j" + at + R"j(",
+      "files": ["targets/test/src/code.cc"],
+      "functions": [[0, 1, 3, "first()"], [0, 5, 7, "second()"]],
+      "footprints": [[0], [1]],
+      "cells": {"fine/test/*": 0, "truncated/test/*[cut=0]": 1, "truncated/test/*[cut=100]": 1}})j");
+  }
+  // Replaces line `line` (1-based) of the code.
+  void edit_line(int line, const std::string& text) {
+    std::string code = repo.read(repo.root + "/" + kCode), out;
+    std::istringstream in(code);
+    int n = 0;
+    for (std::string l; std::getline(in, l);) out += (++n == line ? text : l) + "\n";
+    repo.write(kCode, out);
+  }
+  Outcome run_changed() {
+    return run({"--changed", "HEAD", "--change-sample", "0", "--footprints", footprints});
+  }
+  std::string recorded;
+  std::string footprints = testing::scratch_dir("run-changed-footprints") + "/footprints.json";  // outside the repository
+};
+
+TEST_F(RunChangedByFunction, ALineEditedInOneFunctionRunsOnlyTheCellsThatRanItCarriedPastLaterCommits) {
+  edit_line(8, "  return 3;");  // second()'s body, recorded as line 6
+  Outcome o = run_changed();
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
+  auto results = testing::latest_results(out);
+  const auto& change = results["change"];
+  EXPECT_EQ(change["footprints_by"], "functions") << change.dump(1);
+  EXPECT_EQ(change["footprints_by_why"], "");
+  ASSERT_EQ(results["cells"].size(), 2u) << change.dump(1);
+  for (const auto& cell : results["cells"]) {
+    EXPECT_EQ(cell["scenario"], "truncated");
+    EXPECT_EQ(change["why"][cell["id"].get<std::string>()],
+              "its footprint runs second() (targets/test/src/code.cc:5-7), which changed");
+  }
+  EXPECT_EQ(change["selected_by"]["footprint"].get<std::size_t>(), 2u);
+}
+
+TEST_F(RunChangedByFunction, ALineBetweenFunctionsRunsEveryCellThatRanTheFile) {
+  edit_line(6, "int added_between = 0;");  // the blank line between the two functions
+  Outcome o = run_changed();
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
+  auto results = testing::latest_results(out);
+  ASSERT_EQ(results["cells"].size(), 3u);
+  for (const auto& cell : results["cells"])
+    EXPECT_THAT(results["change"]["why"][cell["id"].get<std::string>()].get<std::string>(),
+                HasSubstr("its footprint holds targets/test/src/code.cc (line 6 is in no function)"));
+}
+
+TEST_F(RunChangedByFunction, FootprintsOfACommitThisCloneLacksAreMetByFilesAndTheRunSaysWhy) {
+  write_footprints(std::string(40, 'd'));
+  edit_line(8, "  return 3;");
+  Outcome o = run_changed();
+  ASSERT_EQ(o.exit_code, 0) << testing::output_of(o);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("changed engine code is met by files, not functions"));
+  auto results = testing::latest_results(out);
+  EXPECT_EQ(results["change"]["footprints_by"], "files");
+  EXPECT_THAT(results["change"]["footprints_by_why"].get<std::string>(), HasSubstr("dddddddddd, is not in this clone"));
+  EXPECT_EQ(results["cells"].size(), 3u) << "every cell whose footprint holds the file";
 }
 
 }  // namespace

@@ -68,7 +68,7 @@ PlannedCell planned(std::string scenario, std::string target, std::string build,
 }
 
 // Four vstore cells (two scenarios, two builds each), two LMDB cells, and the
-// files each executed: the open path, the search path, the LMDB driver.
+// functions each executed: the open path, the search path, the LMDB driver.
 struct World {
   std::vector<PlannedCell> cells = {
       planned("open", "vstore", "release", "[cut=0]", "scenarios/open.toml"),
@@ -81,17 +81,33 @@ struct World {
   Footprints footprints;
   World() {
     footprints.recorded_at = "abc123";
-    footprints.files = {"targets/vstore/src/storage/open.cc", "targets/vstore/src/index/search.cc",
-                        "targets/vstore/driver/main.cc", "targets/lmdb/driver/env.cc"};
-    footprints.sets = {{0, 2}, {0, 1, 2}, {3}};
+    footprints.files = {"targets/lmdb/driver/env.cc", "targets/vstore/driver/main.cc",
+                        "targets/vstore/src/index/search.cc", "targets/vstore/src/storage/open.cc",
+                        "targets/vstore/src/storage/page.h"};
+    footprints.functions = {
+        {3, 10, 30, "vstore::open_store()"},    // 0: open only
+        {3, 32, 50, "vstore::check_header()"},  // 1: open and search
+        {2, 5, 40, "vstore::search()"},         // 2: search only
+        {1, 1, 20, "main()"},                   // 3: every vstore cell
+        {0, 1, 10, "env()"},                    // 4: env
+        {3, 52, 60, "vstore::repair()"},        // 5: nobody
+        {4, 20, 24, "vstore::Page::bytes()"},   // 6: search only
+    };
+    footprints.sets = {{0, 1, 3}, {1, 2, 3, 6}, {4}};
     footprints.cells = {{"open/vstore/*[cut=0]", 0}, {"search/vstore/*", 1}, {"env/lmdb/*", 2}};
     // "fresh/lmdb/*" has no footprint: added since they were recorded.
   }
-  ChangeSelection select(std::vector<std::string> changed, double sample = 0) const {
+  ChangeSelection select(std::vector<std::string> changed, double sample = 0,
+                         std::map<std::string, CodeTouch> touched = {}) const {
     ChangeSelectionOptions options;
     options.changed_files = std::move(changed);
     options.sample = sample;
+    options.touched = std::move(touched);
     return select_for_change(cells, footprints, options);
+  }
+  // The touch of one changed line of `path`, no commit between recording and base.
+  CodeTouch touch(const std::string& path, std::uint32_t line) const {
+    return touched_functions(footprints, path, {{line, 1, line, 1}}, {});
   }
 };
 
@@ -104,6 +120,36 @@ TEST(ChangeSelection, AnEngineFileRunsEveryBuildOfTheCellsWhoseFootprintHoldsIt)
   EXPECT_THAT(s.reasons[0], HasSubstr("its footprint holds targets/vstore/src/index/search.cc"));
   EXPECT_FALSE(s.everything);
   EXPECT_THAT(w.select({"targets/vstore/src/storage/open.cc"}).selected, ElementsAre(0, 1, 2, 3));
+}
+
+TEST(ChangeSelection, AChangedLineRunsOnlyTheCellsThatExecutedItsFunction) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc";
+  ChangeSelection s = w.select({open}, 0, {{open, w.touch(open, 15)}});
+  EXPECT_THAT(s.selected, ElementsAre(0, 1)) << "open_store() ran in the open cells only";
+  EXPECT_EQ(s.by_footprint, 2u);
+  EXPECT_THAT(s.reasons[0], HasSubstr("its footprint runs vstore::open_store() (" + open + ":10-30), which changed"));
+  EXPECT_THAT(w.select({open}, 0, {{open, w.touch(open, 40)}}).selected, ElementsAre(0, 1, 2, 3))
+      << "check_header() ran in both";
+  EXPECT_THAT(w.select({open}, 0, {{open, w.touch(open, 55)}}).selected, ::testing::IsEmpty())
+      << "repair() ran in no cell";
+}
+
+TEST(ChangeSelection, ALineOutsideEveryFunctionRunsTheFilesCellsAndInAHeaderEveryCellOfTheEngine) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc", page = "targets/vstore/src/storage/page.h";
+  CodeTouch between = w.touch(open, 31);
+  ASSERT_TRUE(between.outside);
+  ChangeSelection s = w.select({open}, 0, {{open, between}});
+  EXPECT_THAT(s.selected, ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(s.reasons[0], HasSubstr("its footprint holds " + open + " (line 31 is in no function)"));
+  // A declaration in a header reaches every file that includes it, executed or not.
+  ChangeSelection h = w.select({page}, 0, {{page, w.touch(page, 3)}});
+  EXPECT_THAT(h.selected, ElementsAre(0, 1, 2, 3));
+  EXPECT_EQ(h.by_engine, 4u);
+  EXPECT_THAT(h.reasons[0], HasSubstr("every file that includes a header compiles it"));
+  // Inside the header's inline function: the cells that ran it.
+  EXPECT_THAT(w.select({page}, 0, {{page, w.touch(page, 22)}}).selected, ElementsAre(2, 3));
 }
 
 TEST(ChangeSelection, AScenarioEditRunsThatScenariosCellsOnly) {
@@ -131,7 +177,8 @@ TEST(ChangeSelection, EngineCodeNoFootprintHoldsRunsEveryCellOfThatEngine) {
 TEST(ChangeSelection, ACellWithNoRecordedFootprintRunsWhenItsEnginesCodeChanges) {
   World w;
   w.footprints.files.push_back("targets/lmdb/src/shim.cc");
-  w.footprints.sets[2].push_back(4);
+  w.footprints.functions.push_back({5, 1, 9, "shim()"});
+  w.footprints.sets[2].push_back(7);
   ChangeSelection s = w.select({"targets/lmdb/src/shim.cc"});
   EXPECT_THAT(s.selected, ElementsAre(4, 5));
   EXPECT_EQ(s.unrecorded, 1u);
@@ -181,22 +228,97 @@ TEST(Footprints, SaveThenLoadGivesTheSameFootprints) {
   auto loaded = load_footprints(path);
   ASSERT_TRUE(loaded) << loaded.error();
   EXPECT_EQ(loaded->files, w.footprints.files);
+  EXPECT_EQ(loaded->functions, w.footprints.functions);
   EXPECT_EQ(loaded->sets, w.footprints.sets);
   EXPECT_EQ(loaded->cells, w.footprints.cells);
   EXPECT_EQ(loaded->recorded_at, "abc123");
 }
 
-TEST(Footprints, LoadRefusesAFileIndexPastTheListNamingTheFootprint) {
+TEST(Footprints, LoadRefusesAnIndexPastItsListNamingTheEntry) {
   std::string path = testing::scratch_dir("footprints") + "/bad.json";
+  auto load = [&](const std::string& functions, const std::string& sets) {
+    std::ofstream(path) << R"j({"format": "crashgate.footprints/2", "recorded_at": "x", "files": ["a.cc"], "functions": )j"
+                        << functions << R"j(, "footprints": )j" << sets << R"j(, "cells": {"s/t/*": 0}})j";
+    return load_footprints(path);
+  };
+  ASSERT_TRUE(load(R"j([[0, 1, 9, "f()"]])j", "[[0]]"));
+  auto set = load(R"j([[0, 1, 9, "f()"]])j", "[[0, 3]]");
+  ASSERT_FALSE(set);
+  EXPECT_THAT(set.error(), HasSubstr("footprints[0] names function 3 of 1"));
+  EXPECT_THAT(set.error(), HasSubstr(path));
+  EXPECT_THAT(load(R"j([[0, 1, 9, "f()"], [2, 1, 9, "g()"]])j", "[[0]]").error(), HasSubstr("functions[1] names file 2 of 1"));
+  EXPECT_THAT(load(R"j([[0, 9, 1, "f()"]])j", "[[0]]").error(), HasSubstr("functions[0] has lines 9-1"));
+  EXPECT_THAT(load(R"j([[0, 1, 9]])j", "[[0]]").error(), HasSubstr("functions[0] is not [file, first line, last line, name]"));
+}
+
+TEST(Footprints, AnOlderFormatOrAMissingFileSaysToRecordThemAgain) {
+  std::string path = testing::scratch_dir("footprints") + "/old.json";
   std::ofstream(path) << R"({"format": "crashgate.footprints/1", "recorded_at": "x", "files": ["a.cc"],
-                            "footprints": [[0], [0, 3]], "cells": {"s/t/*": 1}})";
-  auto loaded = load_footprints(path);
-  ASSERT_FALSE(loaded);
-  EXPECT_THAT(loaded.error(), HasSubstr("footprints[1] names file 3 of 1"));
-  EXPECT_THAT(loaded.error(), HasSubstr(path));
-  std::ofstream(path) << R"({"format": "crashgate.result/1"})";
-  EXPECT_THAT(load_footprints(path).error(), HasSubstr("not crashgate.footprints/1"));
+                            "footprints": [[0]], "cells": {"s/t/*": 0}})";
+  auto old = load_footprints(path);
+  ASSERT_FALSE(old);
+  EXPECT_THAT(old.error(), HasSubstr("format is \"crashgate.footprints/1\", not crashgate.footprints/2"));
+  EXPECT_THAT(old.error(), HasSubstr("record it again with `crashgate footprints`"));
   EXPECT_THAT(load_footprints(path + ".missing").error(), HasSubstr("cannot be read"));
+}
+
+TEST(DiffHunks, ParsesEachHunkHeaderWithAMissingCountAsOne) {
+  std::string diff =
+      "diff --git a/x.cc b/x.cc\nindex 1..2 100644\n--- a/x.cc\n+++ b/x.cc\n"
+      "@@ -3 +3 @@ int f() {\n-  return 1;\n+  return 2;\n"
+      "@@ -10,0 +11,2 @@\n+a\n+b\n"
+      "@@ -20,4 +21,0 @@ int g()\n-x\n-y\n-z\n-w\n"
+      "+@@ -1,1 +1,1 @@ is an added line, not a header\n";
+  EXPECT_THAT(parse_diff_hunks(diff), ElementsAre(DiffHunk{3, 1, 3, 1}, DiffHunk{10, 0, 11, 2}, DiffHunk{20, 4, 21, 0}));
+  EXPECT_THAT(parse_diff_hunks("Binary files a/x and b/x differ\n"), ::testing::IsEmpty());
+}
+
+TEST(DiffHunks, OldLineCarriesANewLineBackPastInsertionsAndDeletionsAndRefusesAChangedOne) {
+  // Two lines added after old line 10, old lines 20-23 deleted.
+  std::vector<DiffHunk> hunks = {{10, 0, 11, 2}, {20, 4, 21, 0}};
+  EXPECT_EQ(old_line(hunks, 5), 5u);
+  EXPECT_EQ(old_line(hunks, 10), 10u);
+  EXPECT_EQ(old_line(hunks, 11), std::nullopt) << "an added line was in no old line";
+  EXPECT_EQ(old_line(hunks, 12), std::nullopt);
+  EXPECT_EQ(old_line(hunks, 13), 11u);
+  EXPECT_EQ(old_line(hunks, 21), 19u);
+  EXPECT_EQ(old_line(hunks, 22), 24u) << "past the deletion";
+  EXPECT_EQ(old_line({{3, 1, 3, 1}}, 3), std::nullopt) << "a replaced line";
+  EXPECT_EQ(old_line({}, 7), 7u);
+}
+
+TEST(TouchedFunctions, AChangedLineTouchesTheFunctionsHoldingItCarriedBackToTheRecordedLines) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc";
+  CodeTouch t = touched_functions(w.footprints, open, {{15, 1, 15, 1}}, {});
+  EXPECT_FALSE(t.outside);
+  EXPECT_THAT(t.functions, ElementsAre(0));
+  // Five lines were added at the top since the recording: base line 20 was recorded as line 15.
+  std::vector<DiffHunk> since = {{0, 0, 1, 5}};
+  EXPECT_THAT(touched_functions(w.footprints, open, {{20, 1, 20, 1}}, since).functions, ElementsAre(0));
+  EXPECT_THAT(touched_functions(w.footprints, open, {{38, 1, 38, 1}}, since).functions, ElementsAre(1));
+  // A line the base changed since the recording: the recorded functions cannot say.
+  CodeTouch changed = touched_functions(w.footprints, open, {{3, 1, 3, 1}}, since);
+  EXPECT_TRUE(changed.outside);
+  EXPECT_THAT(changed.outside_why, HasSubstr("line 3 changed since the footprints were recorded"));
+}
+
+TEST(TouchedFunctions, InsertionsInsideAFunctionTouchItAndBetweenFunctionsReachOutside) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc";
+  CodeTouch inside = touched_functions(w.footprints, open, {{20, 0, 21, 3}}, {});
+  EXPECT_FALSE(inside.outside);
+  EXPECT_THAT(inside.functions, ElementsAre(0));
+  CodeTouch after = touched_functions(w.footprints, open, {{30, 0, 31, 3}}, {});  // after open_store()'s last line
+  EXPECT_TRUE(after.outside);
+  EXPECT_THAT(after.outside_why, HasSubstr("added after line 30, in no function"));
+  EXPECT_TRUE(touched_functions(w.footprints, open, {{0, 0, 1, 1}}, {}).outside) << "at the top";
+  // A hunk spanning two functions and the line between them.
+  CodeTouch span = touched_functions(w.footprints, open, {{29, 4, 29, 1}}, {});
+  EXPECT_THAT(span.functions, ElementsAre(0, 1));
+  EXPECT_TRUE(span.outside);
+  EXPECT_THAT(span.outside_why, HasSubstr("line 31 is in no function"));
+  EXPECT_TRUE(touched_functions(w.footprints, open, {}, {}).outside) << "no hunk: the whole file (new, binary)";
 }
 
 }  // namespace

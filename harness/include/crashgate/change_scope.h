@@ -32,6 +32,11 @@ struct ChangeScope {
   std::vector<std::string> changed_files;  // repository-relative, committed, staged, unstaged and untracked
   std::string footprints;                  // the footprints file read; "" when there was none
   std::string footprints_recorded_at;      // the commit they were recorded at
+  // How changed engine code met the footprints: "functions" (the changed lines'
+  // functions), "files" (any change to a file a footprint holds; the why says
+  // what kept it from functions), "" without footprints.
+  std::string footprints_by;
+  std::string footprints_by_why;
   double sample = 0;                       // the fraction of otherwise skipped cells run anyway
   std::uint64_t sample_seed = 0;
   bool everything = false;                 // a change reached every cell

@@ -1,7 +1,7 @@
 // Which cells a change can affect. A full run records each cell's footprint
-// (the repository's source files its driver executed, from the coverage
-// build's per-cell profiles); a PR then runs the cells whose footprint meets
-// the changed files, every cell of a changed scenario file or driver, every
+// (the functions of the repository's source files its driver executed, from
+// the coverage build's per-cell profiles); a PR then runs the cells whose
+// footprint meets the changed lines, every cell of a changed scenario file or driver, every
 // cell when the harness or a build file changed, and a seeded sample of the
 // rest, so that no cell goes unrun for ever.
 #pragma once
@@ -20,28 +20,58 @@
 
 namespace crashgate {
 
-inline constexpr std::string_view kFootprintsFormat = "crashgate.footprints/1";
+inline constexpr std::string_view kFootprintsFormat = "crashgate.footprints/2";
 inline constexpr std::string_view kDefaultFootprints = "reports/footprints.json";
+// After the commit in `recorded_at` when the engine code recorded differed from it.
+inline constexpr std::string_view kFootprintsDirty = "+changes";
 
 // A cell's footprint does not depend on its build (the same steps run the same
 // code), so one coverage run serves every build: the key is the cell id with
 // its build replaced by `*` ("name/target/*[cut=0]").
 std::string footprint_key(const Cell& cell);
 
+// A function of a repository file as the coverage build maps it: its lines at
+// the commit the footprints were recorded at (first and last, 1-based).
+struct FootprintFunction {
+  std::uint32_t file = 0;  // index into Footprints::files
+  std::uint32_t first = 0, last = 0;
+  std::string name;        // demangled, without its parameters ("vstore::Store::get")
+  friend bool operator==(const FootprintFunction&, const FootprintFunction&) = default;
+};
+
 struct Footprints {
   std::string recorded_at;                     // the commit the footprints were recorded at
-  std::vector<std::string> files;              // repository-relative paths
-  std::vector<std::vector<std::uint32_t>> sets;  // distinct footprints: indices into files
+  std::vector<std::string> files;              // repository-relative paths, sorted
+  std::vector<FootprintFunction> functions;    // every function the drivers map in those files, by (file, first, last)
+  std::vector<std::vector<std::uint32_t>> sets;  // distinct footprints: indices into functions, the ones executed
   std::map<std::string, std::uint32_t> cells;  // footprint_key -> index into sets
 
   // The files cell `key` executed, or nothing when none was recorded (a cell
   // that crashed before writing its profile, or one added since).
   std::optional<std::vector<std::string_view>> files_of(const std::string& key) const;
+  // The functions (indices into `functions`) it executed, sorted; null when none was recorded.
+  const std::vector<std::uint32_t>* functions_of(const std::string& key) const;
+  // The index of `path` in `files`, or nothing.
+  std::optional<std::uint32_t> file_index(std::string_view path) const;
 };
 
 // Reads and checks a footprints file; the failure names the file and what is wrong in it.
 Checked<Footprints> load_footprints(const std::string& path);
 CheckedDone save_footprints(const Footprints& footprints, const std::string& path);
+
+// One hunk of `git diff -U0`: old lines [old_start, old_start + old_count)
+// became new lines [new_start, new_start + new_count). A count of 0 is an
+// insertion (old side) or a deletion (new side) after line *_start.
+struct DiffHunk {
+  std::uint32_t old_start = 0, old_count = 0, new_start = 0, new_count = 0;
+  friend bool operator==(const DiffHunk&, const DiffHunk&) = default;
+};
+// The hunks of a unified diff's text (its "@@ -a,b +c,d @@" lines), in order.
+std::vector<DiffHunk> parse_diff_hunks(std::string_view diff);
+
+// Where line `line` of the new side of `hunks` was on its old side, or nothing
+// when the diff changed that line.
+std::optional<std::uint32_t> old_line(const std::vector<DiffHunk>& hunks, std::uint32_t line);
 
 // What a changed file can affect, by its path: one row of a table (change_rules.cc).
 enum class ChangeReach {
@@ -87,8 +117,36 @@ struct RepositoryChange {
 };
 Checked<RepositoryChange> change_since(const std::string& base, const std::string& dir = ".");
 
+// The hunks of `path` between commit `from` and commit `to` ("" for the
+// working tree) in the repository at `root`: `git diff -U0`. A file that is
+// new, gone or binary gives a hunk covering it whole (or no hunk, when git
+// shows none: then callers treat the file as changed throughout).
+Checked<std::vector<DiffHunk>> diff_hunks(const std::string& root, const std::string& from, const std::string& to,
+                                          const std::string& path);
+// Whether `commit` names a commit the repository at `root` has.
+bool has_commit(const std::string& root, const std::string& commit);
+
+// Which recorded functions of one changed engine file a change touches.
+// `changes`: the change's hunks (merge base -> working tree; the old side is
+// what is looked up); `since_recorded`: the file's hunks from the commit the
+// footprints were recorded at to the merge base (empty when it is the same
+// commit), through which the old side's lines are carried back to the lines
+// the functions were recorded at. A changed line in no recorded function (a
+// declaration, a new function, an include) or changed since the recording
+// makes the change reach outside the functions.
+struct CodeTouch {
+  std::vector<std::uint32_t> functions;  // indices into Footprints::functions, sorted
+  bool outside = false;
+  std::string outside_why;  // "line 12 is in no function", "line 40 changed since the footprints were recorded"
+};
+CodeTouch touched_functions(const Footprints& footprints, const std::string& path, const std::vector<DiffHunk>& changes,
+                            const std::vector<DiffHunk>& since_recorded);
+
 struct ChangeSelectionOptions {
   std::vector<std::string> changed_files;  // repository-relative
+  // Per changed engine file, the functions its change touches. A file not in
+  // it is judged by files: every cell whose footprint holds the file.
+  std::map<std::string, CodeTouch> touched;
   double sample = 0.05;                    // of the cells nothing selected, this fraction runs anyway
   std::uint64_t sample_seed = 0;           // e.g. a hash of the commit: the sample rotates
 };

@@ -67,16 +67,25 @@ bool is_native_program(const std::string& path) {
   return in && magic[0] == 0x7f && magic[1] == 'E' && magic[2] == 'L' && magic[3] == 'F';
 }
 
+// HEAD, or HEAD+changes when engine code in the working tree differs from it
+// (then the recorded lines are not HEAD's, and --changed meets them by files).
 std::string head_commit(const std::string& source_root) {
-  RunSpec spec;
-  spec.argv = {"git", "-C", source_root, "rev-parse", "HEAD"};
-  spec.trace = false;
-  spec.limits.wall = std::chrono::seconds(30);
-  Outcome o = run_observed(spec);
-  std::string text = o.stdout_excerpt.head;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (o.kind != OutcomeKind::ok || text.size() != 40) return "unknown";
-  return text;
+  auto git = [&](std::vector<std::string> args) {
+    RunSpec spec;
+    spec.argv = {"git", "-C", source_root};
+    spec.argv.insert(spec.argv.end(), args.begin(), args.end());
+    spec.trace = false;
+    spec.limits.wall = std::chrono::seconds(30);
+    Outcome o = run_observed(spec);
+    std::string text = o.stdout_excerpt.head;
+    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+    return std::make_pair(o.kind == OutcomeKind::ok, text);
+  };
+  auto [ok, head] = git({"rev-parse", "HEAD"});
+  if (!ok || head.size() != 40) return "unknown";
+  auto [listed, changes] = git({"status", "--porcelain", "--untracked-files=no", "--", "targets"});
+  if (!listed || !changes.empty()) head += std::string(kFootprintsDirty);
+  return head;
 }
 
 std::string elapsed_text(Clock::duration d) {
@@ -119,7 +128,7 @@ class FootprintPool {
       if (t.joinable()) t.join();
   }
 
-  std::map<std::string, std::vector<std::string>> files_by_key;  // after finish()
+  std::map<std::string, std::vector<CoveredFunction>> functions_by_key;  // after finish()
   std::vector<std::string> unprofiled;                            // keys without a profile
   std::vector<std::string> errors;                                // "key: llvm-... failed: ..."
 
@@ -145,7 +154,7 @@ class FootprintPool {
       else if (!footprint->profiled)
         unprofiled.push_back(w.key);
       else
-        files_by_key[w.key] = std::move(footprint->files);
+        functions_by_key[w.key] = std::move(footprint->functions);
       ++done_;
       auto now = Clock::now();
       bool cancelled = context_.cancellation && context_.cancellation->cancelled();  // the rest are not-run
@@ -295,13 +304,13 @@ int footprints_command(const FootprintsOptions& o) {
     }
     std::cerr << "crashgate footprints: " << pool.errors[k] << "\n";
   }
-  if (pool.files_by_key.empty()) {
+  if (pool.functions_by_key.empty()) {
     clean_up();
     std::cerr << "crashgate footprints: no cell left a readable profile; nothing written (is " << coverage_dir
               << " built with CRASHGATE_COVERAGE=ON, the coverage preset?)\n";
     return kExitHarnessError;
   }
-  Footprints footprints = make_footprints(head_commit(source_root), pool.files_by_key);
+  Footprints footprints = make_footprints(head_commit(source_root), pool.functions_by_key);
   if (auto saved = save_footprints(footprints, out); !saved) {
     clean_up();
     std::cerr << "crashgate footprints: " << saved.error() << "\n";
@@ -309,9 +318,9 @@ int footprints_command(const FootprintsOptions& o) {
   }
   clean_up();
   std::cout << fmt::format(
-      "crashgate footprints: {} cells recorded, {} distinct footprints, {} files; {} cells without a profile{}, {} not "
+      "crashgate footprints: {} cells recorded, {} distinct footprints, {} functions in {} files; {} cells without a profile{}, {} not "
       "recordable; {}; wrote {}\n",
-      footprints.cells.size(), footprints.sets.size(), footprints.files.size(),
+      footprints.cells.size(), footprints.sets.size(), footprints.functions.size(), footprints.files.size(),
       pool.unprofiled.size() + pool.errors.size(),
       pool.errors.empty() ? "" : fmt::format(" ({} unreadable)", pool.errors.size()), not_recordable,
       elapsed_text(Clock::now() - started), display_path(out));
@@ -323,13 +332,15 @@ int footprints_command(const FootprintsOptions& o) {
 void add_footprints_command(CLI::App& app, int& exit_code) {
   auto options = std::make_shared<FootprintsOptions>();
   auto* cmd = app.add_subcommand(
-      "footprints", "Run one cell per footprint in the coverage build; record the repository files each executed");
+      "footprints", "Run one cell per footprint in the coverage build; record the repository functions each executed");
   cmd->footer(fmt::format(
       "A cell's footprint does not depend on its build, so one cell per footprint key (its id with the build as `*`) "
       "runs, in BUILD_ROOT/coverage (build it with `{}`), whatever its verdict. Its profiles are merged with "
-      "llvm-profdata and read with `llvm-cov export -summary-only`: the repository files with a covered line are its "
-      "footprint. A cell that writes no profile (it crashed, or was killed) gets none; Python drivers and regression "
-      "replays are not recordable. Cells without a footprint are selected whenever their engine changes.\n"
+      "llvm-profdata and read with `llvm-cov export`: the functions of repository files it entered are its footprint, "
+      "each with its lines at HEAD, so that `--changed` can run the cells that executed a changed line's function "
+      "(uncommitted engine changes leave the lines unanchored: the footprints are then met by files). A cell that "
+      "writes no profile (it crashed, or was killed) gets none; Python drivers and regression replays are not "
+      "recordable. Cells without a footprint are selected whenever their engine changes.\n"
       "Exit status: 0 written; {} usage, scenario errors, no coverage build; {} an llvm tool is missing, no cell "
       "left a profile, OUT not writable; {} interrupted (nothing written).",
       kBuildCoverageDrivers, kExitUsage, kExitHarnessError, kExitInterrupted));

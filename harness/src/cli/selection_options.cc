@@ -119,6 +119,34 @@ std::optional<ChangeScope> select_changed(const SelectionOptions& options, const
   }
   ChangeSelectionOptions select;
   select.changed_files = change->files;
+  if (!scope.footprints.empty()) {
+    // Function by function, when the lines can be carried back to the recording's.
+    scope.footprints_by = "functions";
+    if (footprints.recorded_at.ends_with(kFootprintsDirty))
+      scope.footprints_by_why = "the footprints were recorded from uncommitted engine code, so their lines are no commit's";
+    else if (!has_commit(change->root, footprints.recorded_at))
+      scope.footprints_by_why = fmt::format("the commit the footprints were recorded at, {}, is not in this clone "
+                                            "(git fetch it, or record them again)", footprints.recorded_at.substr(0, 10));
+    for (const auto& path : change->files) {
+      if (!scope.footprints_by_why.empty()) break;
+      if (classify_change(path).reach != ChangeReach::engine_code || !footprints.file_index(path)) continue;
+      auto changes = diff_hunks(change->root, change->merge_base, "", path);
+      auto since = footprints.recorded_at == change->merge_base
+                       ? Checked<std::vector<DiffHunk>>(std::vector<DiffHunk>{})
+                       : diff_hunks(change->root, footprints.recorded_at, change->merge_base, path);
+      if (!changes || !since) {
+        scope.footprints_by_why = !changes ? changes.error() : since.error();
+        break;
+      }
+      select.touched[path] = touched_functions(footprints, path, *changes, *since);
+    }
+    if (!scope.footprints_by_why.empty()) {
+      scope.footprints_by = "files";
+      select.touched.clear();
+      std::cerr << fmt::format("crashgate {}: changed engine code is met by files, not functions: {}\n", command,
+                               scope.footprints_by_why);
+    }
+  }
   select.sample = options.sample;
   select.sample_seed = scope.sample_seed;
   ChangeSelection chosen = select_for_change(keyed, footprints, select);

@@ -164,7 +164,9 @@ std::string change_paragraph(const ChangeScope& c) {
                                 plain(c.headline(), 300), plain(c.breakdown(), 600), format_thousands(c.skipped.size()));
   if (!files.empty()) out += " Changed: " + files + ".";
   out += c.footprints.empty() ? " No footprints were read."
-                              : fmt::format(" Footprints recorded at {}.", code(c.footprints_recorded_at.substr(0, 10), 20));
+                              : fmt::format(" Footprints recorded at {}, met by {}{}.", code(c.footprints_recorded_at.substr(0, 10), 20),
+                                            c.footprints_by.empty() ? "files" : plain(c.footprints_by, 20),
+                                            c.footprints_by_why.empty() ? "" : " (" + plain(c.footprints_by_why, 300) + ")");
   return out + "\n";
 }
 

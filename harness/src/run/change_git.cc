@@ -95,4 +95,19 @@ Checked<RepositoryChange> change_since(const std::string& base, const std::strin
   return change;
 }
 
+bool has_commit(const std::string& root, const std::string& commit) {
+  if (commit.empty() || commit.starts_with('-')) return false;
+  return git(root, {"rev-parse", "--verify", "--quiet", commit + "^{commit}"}).ok;
+}
+
+Checked<std::vector<DiffHunk>> diff_hunks(const std::string& root, const std::string& from, const std::string& to,
+                                          const std::string& path) {
+  std::vector<std::string> args = {"diff", "-U0", "--no-renames", "--no-color", "--no-ext-diff", from};
+  if (!to.empty()) args.push_back(to);
+  args.insert(args.end(), {"--", path});
+  GitOutput out = git(root, args, true);
+  if (!out.ok) return failure(failed(args, git(root, args)));
+  return parse_diff_hunks(out.text);
+}
+
 }  // namespace crashgate

@@ -17,7 +17,7 @@ struct Counter {
   const char* text;  // after the count
 };
 constexpr Counter kCounters[] = {
-    {"footprint", &ChangeScope::by_footprint, "whose footprint holds a changed file"},
+    {"footprint", &ChangeScope::by_footprint, "whose footprint runs changed code"},
     {"scenario", &ChangeScope::by_scenario, "of changed scenario files"},
     {"driver", &ChangeScope::by_driver, "of engines whose driver changed"},
     {"engine", &ChangeScope::by_engine, "of engines whose changed code no footprint holds"},
@@ -61,6 +61,8 @@ json change_scope_json(const ChangeScope& s) {
           {"changed_files", s.changed_files},
           {"footprints", s.footprints.empty() ? json(nullptr) : json(s.footprints)},
           {"footprints_recorded_at", s.footprints_recorded_at},
+          {"footprints_by", s.footprints_by},
+          {"footprints_by_why", s.footprints_by_why},
           {"sample", s.sample},
           {"sample_seed", s.sample_seed},
           {"everything", s.everything},
@@ -83,6 +85,8 @@ Checked<ChangeScope> change_scope_from_json(const json& j) {
     at = "footprints";
     if (!j.at(at).is_null()) s.footprints = j.at(at).get<std::string>();
     at = "footprints_recorded_at", s.footprints_recorded_at = j.at(at).get<std::string>();
+    at = "footprints_by", s.footprints_by = j.at(at).get<std::string>();
+    at = "footprints_by_why", s.footprints_by_why = j.at(at).get<std::string>();
     at = "sample", s.sample = j.at(at).get<double>();
     at = "sample_seed", s.sample_seed = j.at(at).get<std::uint64_t>();
     at = "everything", s.everything = j.at(at).get<bool>();

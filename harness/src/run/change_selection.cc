@@ -1,6 +1,7 @@
 #include "crashgate/change_selection.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -51,6 +52,10 @@ bool glob_at(std::string_view p, std::string_view s) {
   return s.empty();
 }
 
+bool is_header(std::string_view path) {
+  return path.ends_with(".h") || path.ends_with(".hpp") || path.ends_with(".hh") || path.ends_with(".inc");
+}
+
 std::string engine_of(std::string_view path) {
   if (!path.starts_with("targets/")) return "";
   path.remove_prefix(8);
@@ -79,11 +84,24 @@ std::string footprint_key(const Cell& cell) {
   return std::string(id.substr(0, second + 1)) + "*" + std::string(id.substr(end));
 }
 
-std::optional<std::vector<std::string_view>> Footprints::files_of(const std::string& key) const {
+std::optional<std::uint32_t> Footprints::file_index(std::string_view path) const {
+  auto it = std::lower_bound(files.begin(), files.end(), path);
+  if (it == files.end() || *it != path) return std::nullopt;
+  return static_cast<std::uint32_t>(it - files.begin());
+}
+
+const std::vector<std::uint32_t>* Footprints::functions_of(const std::string& key) const {
   auto it = cells.find(key);
-  if (it == cells.end()) return std::nullopt;
+  return it == cells.end() ? nullptr : &sets.at(it->second);
+}
+
+std::optional<std::vector<std::string_view>> Footprints::files_of(const std::string& key) const {
+  const auto* executed = functions_of(key);
+  if (!executed) return std::nullopt;
+  std::set<std::uint32_t> indices;
+  for (auto f : *executed) indices.insert(functions.at(f).file);
   std::vector<std::string_view> out;
-  for (auto index : sets.at(it->second)) out.push_back(files.at(index));
+  for (auto index : indices) out.push_back(files.at(index));
   return out;
 }
 
@@ -93,43 +111,183 @@ Checked<Footprints> load_footprints(const std::string& path) {
   auto json = nlohmann::json::parse(in, nullptr, false);
   if (json.is_discarded() || !json.is_object()) return failure(fmt::format("{}: not a JSON object", path));
   if (json.value("format", "") != kFootprintsFormat)
-    return failure(fmt::format("{}: format is {}, not {}", path, json.contains("format") ? json["format"].dump() : "missing",
-                               kFootprintsFormat));
+    return failure(fmt::format("{}: format is {}, not {} (record it again with `crashgate footprints`)", path,
+                               json.contains("format") ? json["format"].dump() : "missing", kFootprintsFormat));
   Footprints out;
   try {
     out.recorded_at = json.at("recorded_at").get<std::string>();
     out.files = json.at("files").get<std::vector<std::string>>();
+    const auto& functions = json.at("functions");
+    if (!functions.is_array()) return failure(fmt::format("{}: functions is not an array", path));
+    for (std::size_t i = 0; i < functions.size(); ++i) {
+      const auto& f = functions[i];
+      if (!f.is_array() || f.size() != 4 || !f[0].is_number_unsigned() || !f[1].is_number_unsigned() ||
+          !f[2].is_number_unsigned() || !f[3].is_string())
+        return failure(fmt::format("{}: functions[{}] is not [file, first line, last line, name]", path, i));
+      FootprintFunction fn{f[0].get<std::uint32_t>(), f[1].get<std::uint32_t>(), f[2].get<std::uint32_t>(),
+                           f[3].get<std::string>()};
+      if (fn.file >= out.files.size())
+        return failure(fmt::format("{}: functions[{}] names file {} of {}", path, i, fn.file, out.files.size()));
+      if (fn.first == 0 || fn.last < fn.first)
+        return failure(fmt::format("{}: functions[{}] has lines {}-{}", path, i, fn.first, fn.last));
+      out.functions.push_back(std::move(fn));
+    }
     out.sets = json.at("footprints").get<std::vector<std::vector<std::uint32_t>>>();
     out.cells = json.at("cells").get<std::map<std::string, std::uint32_t>>();
   } catch (const nlohmann::json::exception& e) {
     return failure(fmt::format("{}: {}", path, e.what()));
   }
+  if (!std::is_sorted(out.files.begin(), out.files.end()))
+    return failure(fmt::format("{}: files are not sorted", path));
   for (std::size_t i = 0; i < out.sets.size(); ++i)
     for (auto index : out.sets[i])
-      if (index >= out.files.size())
-        return failure(fmt::format("{}: footprints[{}] names file {} of {}", path, i, index, out.files.size()));
+      if (index >= out.functions.size())
+        return failure(fmt::format("{}: footprints[{}] names function {} of {}", path, i, index, out.functions.size()));
   for (const auto& [key, index] : out.cells)
     if (index >= out.sets.size())
       return failure(fmt::format("{}: cell {} has footprint {} of {}", path, key, index, out.sets.size()));
+  for (auto& set : out.sets) std::sort(set.begin(), set.end());
   return out;
 }
 
 CheckedDone save_footprints(const Footprints& footprints, const std::string& path) {
-  nlohmann::json json = {{"format", kFootprintsFormat},
-                         {"recorded_at", footprints.recorded_at},
-                         {"files", footprints.files},
-                         {"footprints", footprints.sets},
-                         {"cells", footprints.cells}};
+  // One entry a line: a new recording's diff shows what moved.
+  std::string text = fmt::format("{{\n \"format\": {},\n \"recorded_at\": {},\n",
+                                 nlohmann::json(kFootprintsFormat).dump(), nlohmann::json(footprints.recorded_at).dump());
+  auto list = [&](std::string_view name, std::size_t n, auto&& entry, bool last = false) {
+    text += fmt::format(" \"{}\": [", name);
+    for (std::size_t i = 0; i < n; ++i) text += (i ? ",\n  " : "\n  ") + entry(i);
+    text += n ? "\n ]" : "]";
+    text += last ? "\n" : ",\n";
+  };
+  list("files", footprints.files.size(), [&](std::size_t i) { return nlohmann::json(footprints.files[i]).dump(); });
+  list("functions", footprints.functions.size(), [&](std::size_t i) {
+    const auto& f = footprints.functions[i];
+    return nlohmann::json::array({f.file, f.first, f.last, f.name}).dump();
+  });
+  list("footprints", footprints.sets.size(), [&](std::size_t i) { return nlohmann::json(footprints.sets[i]).dump(); });
+  text += " \"cells\": {";
+  std::size_t k = 0;
+  for (const auto& [key, index] : footprints.cells)
+    text += fmt::format("{}{}: {}", k++ ? ",\n  " : "\n  ", nlohmann::json(key).dump(), index);
+  text += footprints.cells.empty() ? "}\n}\n" : "\n }\n}\n";
   std::string temporary = path + ".tmp";
   {
     std::ofstream out(temporary, std::ios::trunc);
-    out << json.dump(1) << "\n";
+    out << text;
     if (!out) return failure(fmt::format("{}: cannot be written", temporary));
   }
   std::error_code ec;
   std::filesystem::rename(temporary, path, ec);
   if (ec) return failure(fmt::format("cannot rename {} to {}: {}", temporary, path, ec.message()));
   return done();
+}
+
+std::vector<DiffHunk> parse_diff_hunks(std::string_view diff) {
+  std::vector<DiffHunk> out;
+  auto number = [](std::string_view& s, std::uint32_t& n) {
+    std::size_t k = 0;
+    std::uint64_t v = 0;
+    while (k < s.size() && s[k] >= '0' && s[k] <= '9' && k < 10) v = v * 10 + static_cast<unsigned>(s[k++] - '0');
+    if (k == 0 || v > UINT32_MAX) return false;
+    n = static_cast<std::uint32_t>(v);
+    s.remove_prefix(k);
+    return true;
+  };
+  // "start[,count]": a missing count is 1.
+  auto range = [&](std::string_view& s, std::uint32_t& start, std::uint32_t& count) {
+    if (!number(s, start)) return false;
+    count = 1;
+    if (s.starts_with(',')) {
+      s.remove_prefix(1);
+      return number(s, count);
+    }
+    return true;
+  };
+  for (std::size_t at = 0; at < diff.size();) {
+    std::size_t end = diff.find('\n', at);
+    if (end == std::string_view::npos) end = diff.size();
+    std::string_view line = diff.substr(at, end - at);
+    at = end + 1;
+    if (!line.starts_with("@@ -")) continue;
+    line.remove_prefix(4);
+    DiffHunk h;
+    if (!range(line, h.old_start, h.old_count) || !line.starts_with(" +")) continue;
+    line.remove_prefix(2);
+    if (!range(line, h.new_start, h.new_count)) continue;
+    out.push_back(h);
+  }
+  return out;
+}
+
+std::optional<std::uint32_t> old_line(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
+  std::int64_t shift = 0;
+  for (const auto& h : hunks) {
+    if (h.new_count > 0 && line >= h.new_start && line < h.new_start + h.new_count) return std::nullopt;
+    bool before = h.new_count > 0 ? h.new_start + h.new_count <= line : h.new_start < line;
+    if (!before) break;
+    shift += static_cast<std::int64_t>(h.new_count) - static_cast<std::int64_t>(h.old_count);
+  }
+  std::int64_t old = static_cast<std::int64_t>(line) - shift;
+  if (old < 1) return std::nullopt;
+  return static_cast<std::uint32_t>(old);
+}
+
+CodeTouch touched_functions(const Footprints& footprints, const std::string& path, const std::vector<DiffHunk>& changes,
+                            const std::vector<DiffHunk>& since_recorded) {
+  CodeTouch out;
+  auto file = footprints.file_index(path);
+  // The file's functions, in recorded lines.
+  std::vector<std::uint32_t> mine;
+  if (file)
+    for (std::uint32_t i = 0; i < footprints.functions.size(); ++i)
+      if (footprints.functions[i].file == *file) mine.push_back(i);
+  std::set<std::uint32_t> hit;
+  auto outside = [&](std::string why) {
+    if (!out.outside) out.outside_why = std::move(why);
+    out.outside = true;
+  };
+  // The functions holding every one of `lines` (merge-base lines), or none when a line is in no function.
+  auto holding = [&](std::initializer_list<std::uint32_t> lines) {
+    std::vector<std::uint32_t> recorded;
+    for (auto line : lines) {
+      auto at = old_line(since_recorded, line);
+      if (!at) {
+        outside(fmt::format("line {} changed since the footprints were recorded", line));
+        return;
+      }
+      recorded.push_back(*at);
+    }
+    bool any = false;
+    for (auto i : mine) {
+      const auto& f = footprints.functions[i];
+      if (std::all_of(recorded.begin(), recorded.end(), [&](auto l) { return f.first <= l && l <= f.last; })) {
+        hit.insert(i);
+        any = true;
+      }
+    }
+    if (!any)
+      outside(lines.size() == 1 ? fmt::format("line {} is in no function", *lines.begin())
+                                : fmt::format("lines are added after line {}, in no function", *lines.begin()));
+  };
+  if (changes.empty()) outside("the whole file changed");
+  for (const auto& h : changes) {
+    if (h.old_count == 0) {
+      // Lines added after old line `old_start`: inside a function when one holds both of its neighbours.
+      if (h.old_start == 0) {
+        outside("lines are added at the top of the file");
+        continue;
+      }
+      holding({h.old_start, h.old_start + 1});
+      // Carried back separately, the two neighbours must still be neighbours.
+      auto a = old_line(since_recorded, h.old_start), b = old_line(since_recorded, h.old_start + 1);
+      if (a && b && *b != *a + 1) outside(fmt::format("lines are added after line {}, changed since the recording", h.old_start));
+      continue;
+    }
+    for (std::uint32_t line = h.old_start; line < h.old_start + h.old_count; ++line) holding({line});
+  }
+  out.functions.assign(hit.begin(), hit.end());
+  return out;
 }
 
 ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const Footprints& footprints,
@@ -154,7 +312,7 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
   // Engine code no footprint holds (a header of declarations only, a new file): every cell of its engine.
   std::set<std::string> held;
   for (const auto& set : footprints.sets)
-    for (auto index : set) held.insert(footprints.files[index]);
+    for (auto index : set) held.insert(footprints.files[footprints.functions[index].file]);
   for (std::size_t i = 0; i < cells.size(); ++i) {
     const PlannedCell& p = cells[i];
     std::string key = footprint_key(p.cell);
@@ -169,14 +327,29 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
         reason = "its driver changed: " + path;
         counter = &out.by_driver;
       } else if (c.reach == ChangeReach::engine_code && p.cell.target == c.engine) {
+        auto touch = options.touched.find(path);
         if (!held.contains(path)) {
           reason = path + " changed, which no recorded footprint holds: every " + c.engine + " cell";
+          counter = &out.by_engine;
+        } else if (touch != options.touched.end() && touch->second.outside && is_header(path)) {
+          reason = fmt::format("{}: {}, and every file that includes a header compiles it: every {} cell", path,
+                               touch->second.outside_why, c.engine);
           counter = &out.by_engine;
         } else if (!files) {
           reason = path + " changed, and this cell has no recorded footprint";
           counter = &out.unrecorded;
+        } else if (touch != options.touched.end() && !touch->second.outside) {
+          const auto& ran = *footprints.functions_of(key);
+          const auto& changed = touch->second.functions;
+          auto it = std::find_first_of(changed.begin(), changed.end(), ran.begin(), ran.end());
+          if (it != changed.end()) {
+            const auto& f = footprints.functions[*it];
+            reason = fmt::format("its footprint runs {} ({}:{}-{}), which changed", f.name, path, f.first, f.last);
+            counter = &out.by_footprint;
+          }
         } else if (std::find(files->begin(), files->end(), path) != files->end()) {
-          reason = "its footprint holds " + path;
+          reason = touch != options.touched.end() ? fmt::format("its footprint holds {} ({})", path, touch->second.outside_why)
+                                                   : "its footprint holds " + path;
           counter = &out.by_footprint;
         }
       }

@@ -1,6 +1,12 @@
 #include "crashgate/footprint_recording.h"
 
+#include <cxxabi.h>
+
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstdlib>
+#include <tuple>
 #include <filesystem>
 #include <set>
 
@@ -34,44 +40,115 @@ Outcome run_tool(std::vector<std::string> argv, const RunContext& context, std::
 
 }  // namespace
 
-Checked<std::vector<std::string>> covered_repository_files(std::string_view export_json, const std::string& source_root,
+std::string short_function_name(std::string_view symbol) {
+  std::string name(symbol);
+  // A local symbol's profile name is "path/file.cc:symbol".
+  for (std::string_view ext : {".cc:", ".cpp:", ".cxx:", ".c:", ".h:", ".hpp:", ".hh:", ".inc:"})
+    if (auto at = name.find(ext); at != std::string::npos) {
+      name = name.substr(at + ext.size());
+      break;
+    }
+  if (name.starts_with("_Z")) {
+    int status = 0;
+    char* demangled = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+    if (status == 0 && demangled) name = demangled;
+    std::free(demangled);
+  }
+  for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"(anonymous namespace)", "{anonymous}"},
+                          {"[abi:cxx11]", ""}})
+    for (std::size_t at; (at = name.find(from)) != std::string::npos;) name.replace(at, from.size(), to);
+  // Template and call arguments elided, unless an operator's own '<', '>' or '-' would confuse the count.
+  bool plain = true;
+  for (std::size_t at = name.find("operator"); at != std::string::npos; at = name.find("operator", at + 8))
+    if (at + 8 < name.size() && std::string_view("<>-").find(name[at + 8]) != std::string_view::npos) plain = false;
+  if (plain) {
+    std::string out;
+    int angle = 0, paren = 0;
+    for (char c : name) {
+      if (c == '<') ++angle;
+      else if (c == '>') angle = std::max(0, angle - 1);
+      else if (angle == 0 && c == '(') {
+        if (paren++ == 0) out += c;
+      } else if (angle == 0 && c == ')') {
+        if (--paren == 0) out += c;
+        paren = std::max(0, paren);
+      } else if (angle == 0 && paren == 0)
+        out += c;
+    }
+    name = out;
+  }
+  if (name.size() > 160) name = name.substr(0, 157) + "...";
+  return name;
+}
+
+Checked<std::vector<CoveredFunction>> repository_functions(std::string_view export_json, const std::string& source_root,
                                                            const std::string& build_root) {
   nlohmann::json doc = nlohmann::json::parse(export_json, nullptr, false);
   if (doc.is_discarded() || !doc.is_object()) return failure("the llvm-cov export output is not a JSON object");
   if (!doc.contains("data") || !doc["data"].is_array() || doc["data"].empty() || !doc["data"][0].is_object())
     return failure("the llvm-cov export output has no data[0]");
-  const nlohmann::json& files = doc["data"][0].value("files", nlohmann::json::array());
-  if (!files.is_array()) return failure("the llvm-cov export output's data[0].files is not an array");
+  const nlohmann::json& functions = doc["data"][0].value("functions", nlohmann::json());
+  if (!functions.is_array())
+    return failure("the llvm-cov export output's data[0].functions is not an array (was it run with -summary-only?)");
   std::string root = fs::path(source_root).lexically_normal().string();
   std::string build = build_root.empty() ? "" : fs::path(build_root).lexically_normal().string();
-  std::set<std::string> out;
-  for (const nlohmann::json& file : files) {
-    if (!file.is_object() || !file.contains("filename") || !file["filename"].is_string()) continue;
-    const nlohmann::json* lines = nullptr;
-    if (file.contains("summary") && file["summary"].is_object() && file["summary"].contains("lines"))
-      lines = &file["summary"]["lines"];
-    if (!lines || !lines->is_object() || lines->value("covered", std::uint64_t{0}) == 0) continue;
-    fs::path path = fs::path(file["filename"].get<std::string>()).lexically_normal();
-    std::string relative = inside(path, root);
-    if (relative.empty() || !inside(path, build).empty()) continue;
-    out.insert(std::move(relative));
+  std::map<std::string, std::string> relative_of;  // absolute -> relative ("" outside the repository)
+  std::map<std::tuple<std::string, std::uint32_t, std::uint32_t>, CoveredFunction> out;
+  for (std::size_t i = 0; i < functions.size(); ++i) {
+    const nlohmann::json& f = functions[i];
+    if (!f.is_object() || !f.contains("filenames") || !f["filenames"].is_array() || f["filenames"].empty() ||
+        !f["filenames"][0].is_string() || !f.contains("regions") || !f["regions"].is_array())
+      return failure(fmt::format("the llvm-cov export output's functions[{}] has no filenames or regions", i));
+    std::string absolute = f["filenames"][0].get<std::string>();
+    auto [it, added] = relative_of.emplace(absolute, "");
+    if (added) {
+      fs::path path = fs::path(absolute).lexically_normal();
+      if (inside(path, build).empty()) it->second = inside(path, root);
+    }
+    if (it->second.empty()) continue;
+    // Its lines: those of its regions in its own file (file id 0; others are expansions of macros elsewhere).
+    std::uint32_t first = UINT32_MAX, last = 0;
+    for (const nlohmann::json& r : f["regions"]) {
+      if (!r.is_array() || r.size() < 6 || !r[0].is_number_unsigned() || !r[2].is_number_unsigned() ||
+          !r[5].is_number_unsigned())
+        return failure(fmt::format("the llvm-cov export output's functions[{}] has a malformed region", i));
+      if (r[5].get<std::uint64_t>() != 0) continue;
+      first = std::min(first, r[0].get<std::uint32_t>());
+      last = std::max(last, r[2].get<std::uint32_t>());
+    }
+    if (first == 0 || first > last) continue;  // no region in its own file
+    bool executed = f.value("count", std::uint64_t{0}) > 0;
+    auto [at, fresh] = out.try_emplace({it->second, first, last});
+    if (fresh) at->second = {it->second, first, last, short_function_name(f.value("name", "")), executed};
+    at->second.executed = at->second.executed || executed;
   }
-  return std::vector<std::string>(out.begin(), out.end());
+  std::vector<CoveredFunction> list;
+  for (auto& [range, function] : out) list.push_back(std::move(function));
+  return list;
 }
 
-Footprints make_footprints(std::string recorded_at, const std::map<std::string, std::vector<std::string>>& files_by_key) {
+Footprints make_footprints(std::string recorded_at,
+                           const std::map<std::string, std::vector<CoveredFunction>>& functions_by_key) {
   Footprints out;
   out.recorded_at = std::move(recorded_at);
-  std::set<std::string> all;
-  for (const auto& [key, files] : files_by_key) all.insert(files.begin(), files.end());
-  out.files.assign(all.begin(), all.end());
-  auto index_of = [&](const std::string& file) {
-    return static_cast<std::uint32_t>(std::lower_bound(out.files.begin(), out.files.end(), file) - out.files.begin());
-  };
+  std::set<std::string> files;
+  std::map<std::tuple<std::string, std::uint32_t, std::uint32_t>, std::string> ranges;  // -> the first name seen
+  for (const auto& [key, functions] : functions_by_key)
+    for (const auto& f : functions) {
+      files.insert(f.file);
+      ranges.try_emplace({f.file, f.first, f.last}, f.name);
+    }
+  out.files.assign(files.begin(), files.end());
+  std::map<std::tuple<std::string, std::uint32_t, std::uint32_t>, std::uint32_t> index;
+  for (const auto& [range, name] : ranges) {
+    index[range] = static_cast<std::uint32_t>(out.functions.size());
+    out.functions.push_back({*out.file_index(std::get<0>(range)), std::get<1>(range), std::get<2>(range), name});
+  }
   std::map<std::vector<std::uint32_t>, std::uint32_t> set_index;
-  for (const auto& [key, files] : files_by_key) {
+  for (const auto& [key, functions] : functions_by_key) {
     std::vector<std::uint32_t> set;
-    for (const auto& file : files) set.push_back(index_of(file));
+    for (const auto& f : functions)
+      if (f.executed) set.push_back(index.at({f.file, f.first, f.last}));
     std::sort(set.begin(), set.end());
     set.erase(std::unique(set.begin(), set.end()), set.end());
     auto [it, added] = set_index.emplace(set, static_cast<std::uint32_t>(out.sets.size()));
@@ -108,15 +185,15 @@ Checked<CellFootprint> cell_footprint(const FootprintTools& tools, const std::st
     if (m.stderr_excerpt.text().find("no profile can be merged") != std::string::npos) return out;
     return failure(fmt::format("llvm-profdata merge failed: {}\n{}", m.detail, m.stderr_excerpt.text()));
   }
-  Outcome x = run_tool({tools.cov, "export", "-summary-only", "-format=text", "-instr-profile=" + profdata, driver}, context,
-                       std::size_t{256} << 20);
+  Outcome x = run_tool({tools.cov, "export", "-format=text", "-skip-expansions", "-instr-profile=" + profdata, driver},
+                       context, std::size_t{256} << 20);
   if (x.kind != OutcomeKind::ok)
     return failure(fmt::format("llvm-cov export failed: {}\n{}", x.detail, x.stderr_excerpt.text()));
   if (x.stdout_excerpt.truncated()) return failure("llvm-cov export wrote more than 256 MiB");
-  auto files = covered_repository_files(x.stdout_excerpt.head, source_root, build_root);
-  if (!files) return failure(files.error());
+  auto functions = repository_functions(x.stdout_excerpt.head, source_root, build_root);
+  if (!functions) return failure(functions.error());
   out.profiled = true;
-  out.files = std::move(*files);
+  out.functions = std::move(*functions);
   return out;
 }
 
