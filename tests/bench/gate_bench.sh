@@ -2,16 +2,18 @@
 # How long the PR gate (`ci/gate --changed HEAD`) takes after each kind of
 # change, and how many cells it selects: medians of ROUNDS per case, every
 # figure from this one run. Each round makes a fresh one-line edit, runs the
-# gate, and takes the edit back. In C++ the line is a function with external
-# linkage returning the round's number, so the binaries really change (a
-# comment would leave them byte for byte the same, and ci/gate would rightly
-# gate its last run again); in a scenario it is a comment, which changes the
-# file the run reads:
-#   storage   targets/vstore/src/storage/store_read.cc
-#   index     targets/vstore/src/index/hnsw_graph.cc
-#   filter    targets/vstore/src/filter/filter.cc
+# gate, and takes the edit back. In the engine the line is added at the top of
+# one function's body, as a fix would be; it declares a static volatile int
+# holding the round's number, so the binaries really change (a comment would
+# leave them byte for byte the same, and ci/gate would rightly gate its last
+# run again). In the harness it is a function with external linkage, and in a
+# scenario a comment, which changes the file the run reads:
+#   storage   targets/vstore/src/storage/store_read.cc, in StoreImpl::get()
+#   index     targets/vstore/src/index/hnsw_graph.cc, in HnswGraph::grow_files()
+#   filter    targets/vstore/src/filter/filter.cc, in Filter::parse()
 #   scenario  scenarios/concurrency/readers-during-growth.toml
 #   harness   harness/src/run/run_matrix.cc (reaches every cell: the whole run and matrix)
+# ci/selection-proof counts the cells the same engine edits select.
 #   nothing   no edit: the gate finds its inputs unchanged and gates the last run again
 # Usage: tests/bench/gate_bench.sh [ROUNDS (default 3)] [CASE...]   (default: every case)
 # The working tree must be clean (the edits are undone with git checkout).
@@ -27,6 +29,9 @@ declare -A file=(
   [storage]=targets/vstore/src/storage/store_read.cc [index]=targets/vstore/src/index/hnsw_graph.cc
   [filter]=targets/vstore/src/filter/filter.cc [scenario]=scenarios/concurrency/readers-during-growth.toml
   [harness]=harness/src/run/run_matrix.cc [nothing]=)
+declare -A function=(
+  [storage]="Result<Record> StoreImpl::get(uint64_t id) const {" [index]="Status HnswGraph::grow_files("
+  [filter]="Result<Filter> Filter::parse(")
 log=$(mktemp /tmp/crashgate-gate-bench-XXXXXX.log)
 trap 'git checkout --quiet -- targets scenarios harness' EXIT
 
@@ -40,10 +45,16 @@ for c in "${cases[@]}"; do
   times=() selected=
   for ((r = 1; r <= rounds; r++)); do
     if [ -n "$f" ]; then
-      case "$f" in
-        *.toml) echo "# gate_bench $c $r $$" ;;
-        *) echo "extern \"C\" int crashgate_gate_bench_$c() { return $r$$; }" ;;
-      esac >>"$f"
+      if [ -n "${function[$c]+x}" ]; then
+        at=$(grep -nF -m1 -- "${function[$c]}" "$f" | cut -d: -f1)
+        [ -n "$at" ] || { echo "gate_bench: '${function[$c]}' is no longer in $f" >&2; exit 2; }
+        sed -i "${at}a\\  static volatile int crashgate_gate_bench = $r$$; (void)crashgate_gate_bench;" "$f"
+      else
+        case "$f" in
+          *.toml) echo "# gate_bench $c $r $$" ;;
+          *) echo "extern \"C\" int crashgate_gate_bench_$c() { return $r$$; }" ;;
+        esac >>"$f"
+      fi
     fi
     start=$(date +%s%N)
     ci/gate --changed HEAD >"$log" 2>&1 || { echo "gate_bench: ci/gate failed on $c (round $r); see $log" >&2; exit 1; }
