@@ -1,6 +1,6 @@
 // `crashgate matrix`: the catalog against the hardened engine and against each
 // regression switch; matrix.json, matrix.md, and reports/detection-matrix.md
-// with --update (detection_matrix.h).
+// and .json with --update (detection_matrix.h).
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -25,6 +25,13 @@ namespace crashgate {
 namespace {
 
 constexpr const char* kCheckedInMatrix = "reports/detection-matrix.md";
+// Beside it, the same matrix as matrix.json: which scenarios caught each switch, for --changed.
+constexpr const char* kCheckedInMatrixJson = "reports/detection-matrix.json";
+
+// `path` with its extension replaced by .json ("x/detection-matrix.md" -> "x/detection-matrix.json").
+std::string json_beside(const std::string& path) {
+  return std::filesystem::path(path).replace_extension(".json").string();
+}
 
 struct MatrixCommandOptions {
   SelectionOptions select;
@@ -140,8 +147,33 @@ bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<Plan
     if (!in) return std::nullopt;
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
+  // The last full matrix, checked in: a scenario edit then tries only the switches its scenarios caught.
+  std::optional<SwitchCatchers> catchers;
+  std::string checked_in = change->root + "/" + kCheckedInMatrixJson;
+  if (std::filesystem::exists(checked_in)) {
+    auto last = load_detection_matrix(checked_in);
+    if (!last) {
+      std::cerr << fmt::format("crashgate matrix: --changed: {}\n", last.error());
+      return false;
+    }
+    SwitchCatchers& c = catchers.emplace();
+    for (const auto& r : last->regressions) {
+      auto& names = c.by_switch[r.info.id];
+      for (const auto& k : r.caught_by) names.insert(k.scenario);
+    }
+    c.source = fmt::format("{} (run {})", kCheckedInMatrixJson, last->run_id);
+    c.names_in = [&](const std::string& path) {
+      std::set<std::string> names;
+      if (auto now = read(path)) names = scenario_names_in(*now);
+      if (auto then = file_at(change->root, change->merge_base, path)) names.merge(scenario_names_in(*then));
+      return names;
+    };
+  } else {
+    std::cerr << fmt::format("crashgate matrix: note: no {} (crashgate matrix --update writes it): a changed scenario "
+                             "file tries every switch\n", checked_in);
+  }
   SwitchSelection chosen = select_switches_for_change(change->files, refs, scenario_files, read,
-                                                      change->sample_seed(), true);
+                                                      change->sample_seed(), true, catchers ? &*catchers : nullptr);
   std::cout << fmt::format("crashgate matrix: --changed {} (merge base {}, {} changed files): {} of {} switches\n",
                            o.select.changed, change->merge_base.substr(0, 10), change->files.size(), chosen.ids.size(),
                            switches.size());
@@ -155,6 +187,11 @@ int matrix_command(const MatrixCommandOptions& o) {
   std::string build_root = std::filesystem::absolute(o.build_root.empty() ? default_build_root() : o.build_root).lexically_normal().string();
   // --changed picks switches, not cells: a switch is tried against the whole catalog, or its escape means nothing.
   bool changed = !o.select.changed.empty() && !o.select.all;
+  if (changed && o.update_flag) {
+    std::cerr << fmt::format("crashgate matrix: --update rewrites {} from a whole matrix; a --changed matrix tries only "
+                             "some switches (drop --changed, or add --all)\n", kCheckedInMatrix);
+    return kExitUsage;
+  }
   SelectionOptions whole = o.select;
   whole.changed.clear();
   auto cells = load_selected_cells(whole, o.seed, "matrix", build_root);
@@ -293,11 +330,13 @@ int matrix_command(const MatrixCommandOptions& o) {
   std::cout << fmt::format("matrix: {}/{} and matrix.md\n", display_path(run_dir->path), kMatrixFile);
   if (o.update_flag) {
     std::string path = o.update.empty() ? kCheckedInMatrix : o.update;
-    if (auto updated = write_file_atomically(path, markdown); !updated) {
+    CheckedDone updated = write_file_atomically(path, markdown);
+    if (updated) updated = write_file_atomically(json_beside(path), json_text);
+    if (!updated) {
       std::cerr << "crashgate matrix: --update: " << updated.error() << "\n";
       return kExitHarnessError;
     }
-    std::cout << "updated " << path << "\n";
+    std::cout << "updated " << path << " and " << json_beside(path) << "\n";
   }
   return results.exit_code;
 }
@@ -313,15 +352,16 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
       "Each switch comes from the plain build's driver (--list regressions) with how its bug shows\n"
       "(e.g. signal:SIGBUS@past-eof). Writes REPORTS/<run>/results.json, matrix.json, matrix.md.\n"
       "With --changed BASE (a PR): only the switches the change can make escape (every one after a harness,\n"
-      "build, driver or scenario change; for engine code, those whose Regression::<id> the changed file holds),\n"
-      "plus one rotating switch; hardened cells --hardened-from lacks are left out, not run.\n"
+      "build or driver change; after a scenario change, those its scenarios caught in the checked-in\n"
+      "{} (every one without it); for engine code, those whose Regression::<id> the changed\n"
+      "file holds), plus one rotating switch; hardened cells --hardened-from lacks are left out, not run.\n"
       "Exit status:\n"
       "    0  every hardened cell met its expectation and every switch was caught the way its bug shows\n"
       "  {:>3}  a hardened cell failed, or a switch escaped or was caught only as an unrelated kind\n"
       "  {:>3}  usage or scenario-file errors, an unknown switch, a driver to list switches is not built\n"
       "  {:>3}  crashgate could not write its results\n"
       "  {:>3}  interrupted (Ctrl-C)\n",
-      kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted));
+      kCheckedInMatrixJson, kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted));
   add_selection_options(*cmd, o->select);
   cmd->add_option("--regression", o->regressions, "Only these switches (comma-separated; default: every one)")
       ->delimiter(',')
@@ -339,8 +379,12 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
   cmd->add_option("--build-root", o->build_root, "Where drivers are (as for run)")->type_name("DIR");
   cmd->add_option("--out", o->out, "Write OUT/<run-id>/ (default: BUILD_ROOT/reports)")->type_name("DIR");
   cmd->add_flag("--keep-work-dirs", o->keep_work_dirs, "Keep every cell's work directory");
-  cmd->add_flag("--update", o->update_flag, fmt::format("Rewrite {} from this run", kCheckedInMatrix));
-  cmd->add_option("--update-path", o->update, "Where --update writes (default reports/detection-matrix.md)")->type_name("PATH");
+  cmd->add_flag("--update", o->update_flag,
+                fmt::format("Rewrite {} and {} from this run (a whole matrix: --changed reads the JSON)", kCheckedInMatrix,
+                            kCheckedInMatrixJson));
+  cmd->add_option("--update-path", o->update,
+                  "Where --update writes the Markdown (default reports/detection-matrix.md; the JSON beside it, as .json)")
+      ->type_name("PATH");
   cmd->callback([o, &exit_code] { exit_code = matrix_command(*o); });
 }
 
