@@ -419,6 +419,29 @@ TEST(SwitchSelection, WithCatchersASwitchNeverTriedOrARemovedCatchingScenarioSti
                                        &blind).ids.size(), with_new.size());
 }
 
+TEST(RegressionLines, FindsEachLineNamingTheSwitchAsAWholeIdentifier) {
+  std::string text =
+      "int f() {\n"
+      "  if (regression_enabled(Regression::stale_size)) return 1;\n"
+      "  if (regression_enabled(Regression::stale_size_twice)) return 2;\n"
+      "  return Regression::stale_size == x || Regression::stale_size == y;\n"
+      "}\n// Regression::stale_size\n";
+  EXPECT_THAT(regression_lines(text, "stale-size"), ElementsAre(2, 4, 6));
+  EXPECT_THAT(regression_lines(text, "unlocked-grow"), ::testing::IsEmpty());
+}
+
+TEST(SwitchFunctions, TheRecordedFunctionsHoldingTheSwitchsLinesOrNothingWhenOneIsUnplaced) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc";
+  EXPECT_THAT(*switch_functions(w.footprints, {{open, 12}, {open, 40}}, {}), ElementsAre(0, 1));
+  // Three lines added at the top since the recording: working-tree line 15 was line 12.
+  EXPECT_THAT(*switch_functions(w.footprints, {{open, 15}}, {{open, {{0, 0, 1, 3}}}}), ElementsAre(0));
+  EXPECT_FALSE(switch_functions(w.footprints, {{open, 2}}, {{open, {{0, 0, 1, 3}}}})) << "a line added since";
+  EXPECT_FALSE(switch_functions(w.footprints, {{open, 31}}, {})) << "between functions";
+  EXPECT_FALSE(switch_functions(w.footprints, {{"targets/vstore/src/new.cc", 3}}, {})) << "a file no footprint knows";
+  EXPECT_FALSE(switch_functions(w.footprints, {}, {})) << "no line names it";
+}
+
 TEST(ScenarioNamesIn, ReadsTheTopLevelNameOnly) {
   EXPECT_THAT(scenario_names_in("# a comment\nname = \"cut-then-read\"\nsummary = \"x\"\n[[step]]\nname = \"step-name\"\n"),
               ElementsAre("cut-then-read"));

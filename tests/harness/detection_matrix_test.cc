@@ -137,6 +137,20 @@ TEST(MatrixPlan, SampleSpreadsOverTheParamsFirstAndLastIncluded) {
                                                                  "race/vstore/debug[i=0]+sig", "race/vstore/debug[i=1]+sig"));
 }
 
+TEST(MatrixPlan, ASwitchGoesOnlyIntoTheCellsThatReachItsCodeAndTheSampleIsDrawnFromThose) {
+  // sig's code runs only in cut's cells with i >= 2; race's everywhere.
+  SwitchReach reaches = [](const PlannedCell& p, const RegressionSwitch& r) {
+    return r.id != "sig" || (p.cell.scenario == "cut" && p.cell.id.find("[i=0]") == std::string::npos &&
+                             p.cell.id.find("[i=1]") == std::string::npos);
+  };
+  std::vector<MatrixCell> plan = plan_detection_matrix(sample_catalog(), kSwitches, {.plain_build = "debug", .sample = 2}, reaches);
+  EXPECT_THAT(injected_ids(plan, "sig"), ::testing::ElementsAre("cut/vstore/debug[i=2]+sig", "cut/vstore/debug[i=4]+sig"));
+  EXPECT_EQ(injected_ids(plan, "race"), injected_ids(plan_detection_matrix(sample_catalog(), kSwitches,
+                                                                           {.plain_build = "debug", .sample = 2}), "race"));
+  EXPECT_EQ(std::count_if(plan.begin(), plan.end(), [](const auto& m) { return m.role == MatrixRole::hardened; }), 9)
+      << "the hardened cells are the catalog's, whatever reaches what";
+}
+
 CellResult result(const std::string& id, const std::string& scenario, const std::string& regression, Verdict verdict, Outcome o) {
   CellResult c;
   c.cell.id = id;

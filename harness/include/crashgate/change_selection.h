@@ -188,6 +188,18 @@ struct SwitchCatchers {
   std::function<std::set<std::string>(const std::string&)> names_in;
   std::string source;  // "reports/detection-matrix.json (run 20261202T234604Z)"
 };
+// The lines (1-based) of `text` naming switch `id` as `Regression::<id with
+// '-' as '_'>`, a whole identifier (not a longer one it begins).
+std::vector<std::uint32_t> regression_lines(std::string_view text, std::string_view id);
+
+// The recorded functions that hold a switch's code: `hits` are the files and
+// working-tree lines naming it, `since` each file's hunks from the commit the
+// footprints were recorded at to the working tree. Nothing when a hit is in
+// no recorded function or on a line changed since (then any cell may reach it).
+std::optional<std::vector<std::uint32_t>> switch_functions(
+    const Footprints& footprints, const std::vector<std::pair<std::string, std::uint32_t>>& hits,
+    const std::map<std::string, std::vector<DiffHunk>>& since);
+
 // The top-level `name = "..."` of a scenario file's text (one per file; none when it has none).
 std::set<std::string> scenario_names_in(std::string_view toml);
 

@@ -1,6 +1,7 @@
 #include "crashgate/change_selection.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -369,6 +370,49 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
     out.reasons.push_back(std::move(reason));
   }
   return out;
+}
+
+std::vector<std::uint32_t> regression_lines(std::string_view text, std::string_view id) {
+  std::string name = "Regression::" + std::string(id);
+  std::replace(name.begin(), name.end(), '-', '_');
+  auto identifier = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  std::vector<std::uint32_t> out;
+  std::uint32_t line = 1;
+  std::size_t counted = 0;  // newlines before this offset are in `line`
+  for (std::size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
+    std::size_t end = at + name.size();
+    if ((at > 0 && identifier(text[at - 1])) || (end < text.size() && identifier(text[end]))) continue;
+    line += static_cast<std::uint32_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(counted),
+                                                  text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    counted = at;
+    if (out.empty() || out.back() != line) out.push_back(line);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::uint32_t>> switch_functions(
+    const Footprints& footprints, const std::vector<std::pair<std::string, std::uint32_t>>& hits,
+    const std::map<std::string, std::vector<DiffHunk>>& since) {
+  if (hits.empty()) return std::nullopt;
+  std::set<std::uint32_t> out;
+  static const std::vector<DiffHunk> kNone;
+  for (const auto& [path, line] : hits) {
+    auto file = footprints.file_index(path);
+    if (!file) return std::nullopt;
+    auto it = since.find(path);
+    auto at = old_line(it == since.end() ? kNone : it->second, line);
+    if (!at) return std::nullopt;
+    bool held = false;
+    for (std::uint32_t i = 0; i < footprints.functions.size(); ++i) {
+      const auto& f = footprints.functions[i];
+      if (f.file == *file && f.first <= *at && *at <= f.last) {
+        out.insert(i);
+        held = true;
+      }
+    }
+    if (!held) return std::nullopt;
+  }
+  return std::vector<std::uint32_t>(out.begin(), out.end());
 }
 
 std::set<std::string> scenario_names_in(std::string_view toml) {
