@@ -372,6 +372,83 @@ TEST(SwitchSelection, ARemovedEngineFileOrAChangedDriverSelectsEverySwitchOfThat
   EXPECT_THAT(driver.ids, ElementsAre("lmdb-thing"));
 }
 
+// The last full matrix: growth-readers caught unlocked-grow and stale-size,
+// deep-filters caught recursive-filter; lmdb-thing was never tried.
+SwitchCatchers last_matrix(std::map<std::string, std::set<std::string>> names) {
+  SwitchCatchers c;
+  c.by_switch = {{"unlocked-grow", {"growth-readers"}},
+                 {"stale-size", {"growth-readers", "cut-files"}},
+                 {"recursive-filter", {"deep-filters"}}};
+  c.names_in = [names](const std::string& path) {
+    auto it = names.find(path);
+    return it == names.end() ? std::set<std::string>{} : it->second;
+  };
+  c.source = "reports/detection-matrix.json (run R)";
+  return c;
+}
+
+TEST(SwitchSelection, AScenarioEditTriesOnlyTheSwitchesItsScenariosCaughtInTheLastFullMatrix) {
+  SwitchCatchers c = last_matrix({{"scenarios/c/growth.toml", {"growth-readers"}}, {"scenarios/d/deep.toml", {"deep-filters"}}});
+  auto growth = select_switches_for_change({"scenarios/c/growth.toml"}, kSwitches, {"scenarios/c/growth.toml"}, files({}), 1,
+                                           false, &c);
+  EXPECT_THAT(growth.ids, ElementsAre("unlocked-grow", "stale-size"));
+  EXPECT_EQ(growth.why[0],
+            "scenarios/c/growth.toml changed, and its scenario growth-readers caught it in reports/detection-matrix.json (run R)");
+  auto deep = select_switches_for_change({"scenarios/d/deep.toml"}, kSwitches, {"scenarios/d/deep.toml"}, files({}), 1, false, &c);
+  EXPECT_THAT(deep.ids, ElementsAre("recursive-filter"));
+  // A file whose scenarios caught nothing cannot make a switch escape.
+  SwitchCatchers none = last_matrix({{"scenarios/e/plain.toml", {"plain-reads"}}});
+  EXPECT_TRUE(select_switches_for_change({"scenarios/e/plain.toml"}, kSwitches, {"scenarios/e/plain.toml"}, files({}), 1, false,
+                                         &none).ids.empty());
+}
+
+TEST(SwitchSelection, WithCatchersASwitchNeverTriedOrARemovedCatchingScenarioStillSelects) {
+  std::vector<RegressionRef> with_new = kSwitches;
+  with_new.push_back({"brand-new", "vstore"});
+  SwitchCatchers c = last_matrix({{"scenarios/c/growth.toml", {"growth-readers"}}, {"scenarios/gone.toml", {"deep-filters"}}});
+  auto growth = select_switches_for_change({"scenarios/c/growth.toml"}, with_new, {"scenarios/c/growth.toml"}, files({}), 1,
+                                           false, &c);
+  EXPECT_THAT(growth.ids, ElementsAre("unlocked-grow", "stale-size", "lmdb-thing", "brand-new"));
+  EXPECT_THAT(growth.why[3], HasSubstr("has no full-matrix result for it"));
+  // Removed: no cells now, but its scenario (read at the merge base) caught recursive-filter.
+  auto gone = select_switches_for_change({"scenarios/gone.toml"}, with_new, {"scenarios/c/growth.toml"}, files({}), 1, false, &c);
+  EXPECT_THAT(gone.ids, ElementsAre("recursive-filter"));
+  // Names unknown: every switch, as without catchers.
+  SwitchCatchers blind = last_matrix({});
+  EXPECT_EQ(select_switches_for_change({"scenarios/c/growth.toml"}, with_new, {"scenarios/c/growth.toml"}, files({}), 1, false,
+                                       &blind).ids.size(), with_new.size());
+}
+
+TEST(RegressionLines, FindsEachLineNamingTheSwitchAsAWholeIdentifier) {
+  std::string text =
+      "int f() {\n"
+      "  if (regression_enabled(Regression::stale_size)) return 1;\n"
+      "  if (regression_enabled(Regression::stale_size_twice)) return 2;\n"
+      "  return Regression::stale_size == x || Regression::stale_size == y;\n"
+      "}\n// Regression::stale_size\n";
+  EXPECT_THAT(regression_lines(text, "stale-size"), ElementsAre(2, 4, 6));
+  EXPECT_THAT(regression_lines(text, "unlocked-grow"), ::testing::IsEmpty());
+}
+
+TEST(SwitchFunctions, TheRecordedFunctionsHoldingTheSwitchsLinesOrNothingWhenOneIsUnplaced) {
+  World w;
+  std::string open = "targets/vstore/src/storage/open.cc";
+  EXPECT_THAT(*switch_functions(w.footprints, {{open, 12}, {open, 40}}, {}), ElementsAre(0, 1));
+  // Three lines added at the top since the recording: working-tree line 15 was line 12.
+  EXPECT_THAT(*switch_functions(w.footprints, {{open, 15}}, {{open, {{0, 0, 1, 3}}}}), ElementsAre(0));
+  EXPECT_FALSE(switch_functions(w.footprints, {{open, 2}}, {{open, {{0, 0, 1, 3}}}})) << "a line added since";
+  EXPECT_FALSE(switch_functions(w.footprints, {{open, 31}}, {})) << "between functions";
+  EXPECT_FALSE(switch_functions(w.footprints, {{"targets/vstore/src/new.cc", 3}}, {})) << "a file no footprint knows";
+  EXPECT_FALSE(switch_functions(w.footprints, {}, {})) << "no line names it";
+}
+
+TEST(ScenarioNamesIn, ReadsTheTopLevelNameOnly) {
+  EXPECT_THAT(scenario_names_in("# a comment\nname = \"cut-then-read\"\nsummary = \"x\"\n[[step]]\nname = \"step-name\"\n"),
+              ElementsAre("cut-then-read"));
+  EXPECT_THAT(scenario_names_in("  name=\"tight\""), ElementsAre("tight"));
+  EXPECT_THAT(scenario_names_in("names = \"no\"\nsummary = \"name = \\\"no\\\"\"\n"), ::testing::IsEmpty());
+}
+
 TEST(SwitchSelection, TheRotatingSwitchAddsOneOfTheRestAndMovesWithTheSeed) {
   std::set<std::string> seen;
   for (std::uint64_t seed = 0; seed < 64; ++seed) {

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/detection_matrix.h"
+#include "harness/support/crashers.h"
 #include "harness/support/run_fixtures.h"
 
 namespace crashgate {
@@ -133,6 +135,20 @@ TEST(MatrixPlan, SampleSpreadsOverTheParamsFirstAndLastIncluded) {
   std::vector<MatrixCell> plan = plan_detection_matrix(sample_catalog(), kSwitches, {.plain_build = "debug", .sample = 2});
   EXPECT_THAT(injected_ids(plan, "sig"), ::testing::ElementsAre("cut/vstore/debug[i=0]+sig", "cut/vstore/debug[i=4]+sig",
                                                                  "race/vstore/debug[i=0]+sig", "race/vstore/debug[i=1]+sig"));
+}
+
+TEST(MatrixPlan, ASwitchGoesOnlyIntoTheCellsThatReachItsCodeAndTheSampleIsDrawnFromThose) {
+  // sig's code runs only in cut's cells with i >= 2; race's everywhere.
+  SwitchReach reaches = [](const PlannedCell& p, const RegressionSwitch& r) {
+    return r.id != "sig" || (p.cell.scenario == "cut" && p.cell.id.find("[i=0]") == std::string::npos &&
+                             p.cell.id.find("[i=1]") == std::string::npos);
+  };
+  std::vector<MatrixCell> plan = plan_detection_matrix(sample_catalog(), kSwitches, {.plain_build = "debug", .sample = 2}, reaches);
+  EXPECT_THAT(injected_ids(plan, "sig"), ::testing::ElementsAre("cut/vstore/debug[i=2]+sig", "cut/vstore/debug[i=4]+sig"));
+  EXPECT_EQ(injected_ids(plan, "race"), injected_ids(plan_detection_matrix(sample_catalog(), kSwitches,
+                                                                           {.plain_build = "debug", .sample = 2}), "race"));
+  EXPECT_EQ(std::count_if(plan.begin(), plan.end(), [](const auto& m) { return m.role == MatrixRole::hardened; }), 9)
+      << "the hardened cells are the catalog's, whatever reaches what";
 }
 
 CellResult result(const std::string& id, const std::string& scenario, const std::string& regression, Verdict verdict, Outcome o) {
@@ -280,6 +296,12 @@ TEST(MatrixCommand, CatchesUnvalidatedHeaderAsSigbusPastEofAndReportsAnEscape) {
   std::stringstream text;
   text << written.rdbuf();
   EXPECT_THAT(text.str(), HasSubstr("`unvalidated-header`"));
+  // Beside the Markdown, the same matrix as JSON: what --changed reads for a scenario edit's switches.
+  auto beside = load_detection_matrix(root + "/detection-matrix.json");
+  ASSERT_TRUE(beside) << beside.error();
+  ASSERT_EQ(beside->regressions.size(), 2u);
+  EXPECT_EQ(beside->regressions[0].info.id, "unvalidated-header");
+  EXPECT_FALSE(beside->regressions[0].caught_by.empty());
   EXPECT_THAT(o.stdout_excerpt.text(), HasSubstr("recursive-filter escapes"));
   EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("crashgate matrix: test: its driver has no regression switches; its"));
   for (const auto& r : j["regressions"]) EXPECT_EQ(r["target"], "vstore");
@@ -303,6 +325,59 @@ TEST(MatrixCommand, HardenedCellsAnEarlierRunHoldsAreJudgedFromItNotRunAgain) {
   EXPECT_THAT(o.stderr_excerpt.text(), ::testing::Not(HasSubstr("run here"))) << "nothing is missing from it";
   std::ifstream written(root + "/earlier/latest/matrix.json");
   EXPECT_TRUE(written) << "matrix.json goes beside the run it judged";
+#endif
+}
+
+TEST(MatrixCommand, UpdateRefusesAChangedMatrixWhichTriesOnlySomeSwitches) {
+  Outcome o = testing::run_crashgate({"matrix", testing::run_fixture("matrix"), "--changed", "HEAD", "--update",
+                                      "--update-path", testing::scratch_dir("matrix-update-changed") + "/m.md"});
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
+  EXPECT_THAT(o.stderr_excerpt.text(), HasSubstr("a --changed matrix tries only some switches"));
+  EXPECT_FALSE(std::filesystem::exists(testing::scratch_dir("matrix-update-changed") + "/m.md"));
+}
+
+// A scenario edit on a PR: the switches that scenario caught in the checked-in
+// matrix, plus the rotating one, not every switch.
+TEST(MatrixCommand, AChangedScenarioTriesTheSwitchesItCaughtInTheCheckedInMatrix) {
+#if !VSTORE_HAS_REGRESSIONS
+  GTEST_SKIP() << "this build has no regression switches compiled in";
+#else
+  std::string repo = testing::scratch_dir("matrix-changed-repo");
+  auto git = [&](const std::string& args) {
+    std::string command = "git -C '" + repo + "' -c user.name=crashgate -c user.email=test@example.com " + args + " >/dev/null 2>&1";
+    ASSERT_EQ(std::system(command.c_str()), 0) << command;
+  };
+  git("init -q -b main");
+  std::filesystem::create_directories(repo + "/scenarios/matrix");
+  std::filesystem::create_directories(repo + "/reports");
+  std::filesystem::copy_file(testing::run_fixture("matrix") + "/cut-count.toml", repo + "/scenarios/matrix/cut-count.toml");
+  DetectionMatrix last;
+  last.run_id = "R1";
+  last.passed = true;
+  for (auto [id, scenario] : {std::pair{"unvalidated-header", "cut-count"}, {"recursive-filter", "deep-shapes"},
+                              {"stale-size", "deep-shapes"}}) {
+    MatrixRegression r;
+    r.info.id = id;
+    r.info.target = "vstore";
+    r.status = RegressionStatus::caught;
+    r.caught_by.push_back({std::string(scenario) + "/vstore/debug+" + id, scenario, "debug", "signal", "SIGBUS", 10});
+    last.regressions.push_back(r);
+  }
+  std::ofstream(repo + "/reports/detection-matrix.json") << to_json(last).dump(1);
+  git("add -A");
+  git("commit -q -m base");
+  std::ofstream(repo + "/scenarios/matrix/cut-count.toml", std::ios::app) << "# edited\n";
+  std::string root = testing::fake_build_root();
+  Outcome o = testing::run_crashgate({"matrix", repo + "/scenarios", "--build", testing::this_build(), "--build-root", root,
+                                      "--out", root + "/reports-changed", "--plain-build", testing::this_build(),
+                                      "--regression", "unvalidated-header,recursive-filter,stale-size", "--changed", "HEAD",
+                                      "-j", "2"});
+  EXPECT_NE(o.exit_code, 2) << testing::output_of(o);
+  std::string out = o.stdout_excerpt.text();
+  EXPECT_THAT(out, HasSubstr("2 of 3 switches")) << testing::output_of(o);
+  EXPECT_THAT(out, HasSubstr("scenarios/matrix/cut-count.toml changed, and its scenario cut-count caught it in "
+                             "reports/detection-matrix.json (run R1)"));
+  EXPECT_THAT(out, HasSubstr("the rotating switch of this commit")) << "one of the two deep-shapes switches";
 #endif
 }
 

@@ -123,6 +123,8 @@ Checked<RepositoryChange> change_since(const std::string& base, const std::strin
 // shows none: then callers treat the file as changed throughout).
 Checked<std::vector<DiffHunk>> diff_hunks(const std::string& root, const std::string& from, const std::string& to,
                                           const std::string& path);
+// The text of `path` at `commit`, or nothing when it was not there.
+std::optional<std::string> file_at(const std::string& root, const std::string& commit, const std::string& path);
 // Whether `commit` names a commit the repository at `root` has.
 bool has_commit(const std::string& root, const std::string& commit);
 
@@ -167,7 +169,8 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
 // The regression matrix on a PR: which switches a change can make escape.
 // Every one when a file reaching everything changed, or a driver, or a
 // scenario file with cells of a target that has switches (any of them may have
-// caught a switch); for engine code, the switches the changed file names
+// caught a switch; with `catchers`, only those its scenarios caught, and any
+// switch the last full matrix did not try); for engine code, the switches the changed file names
 // (`Regression::<id with '-' as '_'>`, the convention of an engine's
 // regression table; a deleted file names them all); plus, when `rotate`, one
 // more switch drawn from `seed`, so every switch is tried now and then.
@@ -175,6 +178,31 @@ struct RegressionRef {
   std::string id;      // "unlocked-grow"
   std::string target;  // the engine whose driver lists it
 };
+// What the last full matrix says caught each switch, for a scenario edit:
+// only the switches a changed file's scenarios caught can escape by it (an
+// edit elsewhere can add catches, never take one away).
+struct SwitchCatchers {
+  std::map<std::string, std::set<std::string>> by_switch;  // switch id -> the scenario names whose cells caught it
+  // The scenario names a changed scenario file holds now and held at the merge
+  // base (a renamed scenario may have been a catcher); empty when unknown.
+  std::function<std::set<std::string>(const std::string&)> names_in;
+  std::string source;  // "reports/detection-matrix.json (run 20261202T234604Z)"
+};
+// The lines (1-based) of `text` naming switch `id` as `Regression::<id with
+// '-' as '_'>`, a whole identifier (not a longer one it begins).
+std::vector<std::uint32_t> regression_lines(std::string_view text, std::string_view id);
+
+// The recorded functions that hold a switch's code: `hits` are the files and
+// working-tree lines naming it, `since` each file's hunks from the commit the
+// footprints were recorded at to the working tree. Nothing when a hit is in
+// no recorded function or on a line changed since (then any cell may reach it).
+std::optional<std::vector<std::uint32_t>> switch_functions(
+    const Footprints& footprints, const std::vector<std::pair<std::string, std::uint32_t>>& hits,
+    const std::map<std::string, std::vector<DiffHunk>>& since);
+
+// The top-level `name = "..."` of a scenario file's text (one per file; none when it has none).
+std::set<std::string> scenario_names_in(std::string_view toml);
+
 struct SwitchSelection {
   std::vector<std::string> ids;  // in the order of the switches given
   std::vector<std::string> why;  // one per id
@@ -184,6 +212,6 @@ SwitchSelection select_switches_for_change(const std::vector<std::string>& chang
                                            const std::vector<RegressionRef>& switches,
                                            const std::set<std::string>& scenario_files_with_switches,
                                            const std::function<std::optional<std::string>(const std::string&)>& read,
-                                           std::uint64_t seed, bool rotate);
+                                           std::uint64_t seed, bool rotate, const SwitchCatchers* catchers = nullptr);
 
 }  // namespace crashgate

@@ -9,6 +9,7 @@
 #include "crashgate/matrix_file.h"
 #include <cstdint>
 #include <optional>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -61,8 +62,12 @@ struct MatrixCell {
 // Builds the plan from the catalog's cells. Injected cells for switch R run a
 // hardened scenario under the plain build, and under each sanitizer build the
 // scenario names whose kind is among R's alternatives; their ids end "+R".
+// When `reaches` is given, R is injected only into the cells it says can reach
+// R's code (before the sample is drawn).
+using SwitchReach = std::function<bool(const PlannedCell& cell, const RegressionSwitch& r)>;
 std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& catalog,
-                                              const std::vector<RegressionSwitch>& switches, const MatrixOptions& options);
+                                              const std::vector<RegressionSwitch>& switches, const MatrixOptions& options,
+                                              const SwitchReach& reaches = {});
 
 // One switch's line of the matrix.
 struct MatrixCatch {

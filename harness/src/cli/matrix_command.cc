@@ -1,6 +1,6 @@
 // `crashgate matrix`: the catalog against the hardened engine and against each
 // regression switch; matrix.json, matrix.md, and reports/detection-matrix.md
-// with --update (detection_matrix.h).
+// and .json with --update (detection_matrix.h).
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -25,6 +25,13 @@ namespace crashgate {
 namespace {
 
 constexpr const char* kCheckedInMatrix = "reports/detection-matrix.md";
+// Beside it, the same matrix as matrix.json: which scenarios caught each switch, for --changed.
+constexpr const char* kCheckedInMatrixJson = "reports/detection-matrix.json";
+
+// `path` with its extension replaced by .json ("x/detection-matrix.md" -> "x/detection-matrix.json").
+std::string json_beside(const std::string& path) {
+  return std::filesystem::path(path).replace_extension(".json").string();
+}
 
 struct MatrixCommandOptions {
   SelectionOptions select;
@@ -38,6 +45,7 @@ struct MatrixCommandOptions {
   std::string update;   // path to rewrite, when --update
   bool update_flag = false;
   bool keep_work_dirs = false;
+  bool plan_only = false;  // --plan: print the cells, run none
   std::vector<std::string> command_line;
 };
 
@@ -120,9 +128,86 @@ std::optional<std::vector<RegressionSwitch>> load_switches(const MatrixCommandOp
   return all;
 }
 
-// --changed: keeps the switches the change can make escape (select_switches_for_change); false after an error said.
+// Which cells can reach each switch's code: those whose footprint ran a
+// function holding one of its `Regression::<id>` lines. A switch whose lines
+// are not all in recorded functions, and a cell with no footprint, reach
+// anything. Nothing (no narrowing) without usable footprints; why is said.
+std::optional<SwitchReach> reach_by_footprints(const MatrixCommandOptions& o, const RepositoryChange& change,
+                                               const std::vector<RegressionSwitch>& switches) {
+  namespace fs = std::filesystem;
+  std::string path = o.select.footprints.empty() ? change.root + "/" + std::string(kDefaultFootprints) : o.select.footprints;
+  if (!fs::exists(path)) {
+    std::cerr << fmt::format("crashgate matrix: note: no {}: each switch is injected into every cell\n", path);
+    return std::nullopt;
+  }
+  auto loaded = load_footprints(path);
+  if (!loaded) {
+    std::cerr << fmt::format("crashgate matrix: note: {}; each switch is injected into every cell\n", loaded.error());
+    return std::nullopt;
+  }
+  if (loaded->recorded_at.ends_with(kFootprintsDirty) || !has_commit(change.root, loaded->recorded_at)) {
+    std::cerr << fmt::format("crashgate matrix: note: the footprints' commit {} is not in this clone: each switch is "
+                             "injected into every cell\n", loaded->recorded_at.substr(0, 10));
+    return std::nullopt;
+  }
+  auto footprints = std::make_shared<Footprints>(std::move(*loaded));
+  auto functions = std::make_shared<std::map<std::string, std::vector<std::uint32_t>>>();  // switch id -> its functions
+  std::map<std::string, std::string> texts;  // repository-relative engine source -> text
+  std::map<std::string, std::vector<DiffHunk>> since;
+  std::set<std::string> scanned;  // targets whose sources are in `texts`
+  for (const RegressionSwitch& r : switches) {
+    if (scanned.insert(r.target).second) {
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(change.root + "/targets/" + r.target, ec), end; !ec && it != end;
+           it.increment(ec)) {
+        auto ext = it->path().extension();
+        if (!it->is_regular_file(ec) || (ext != ".cc" && ext != ".h" && ext != ".hpp")) continue;
+        std::ifstream in(it->path());
+        texts[it->path().lexically_relative(change.root).generic_string()] =
+            std::string(std::istreambuf_iterator<char>(in), {});
+      }
+    }
+    std::vector<std::pair<std::string, std::uint32_t>> hits;
+    for (const auto& [file, text] : texts) {
+      if (!file.starts_with("targets/" + r.target + "/")) continue;
+      for (auto line : regression_lines(text, r.id)) hits.emplace_back(file, line);
+    }
+    bool unknown = false;
+    for (const auto& [file, line] : hits)
+      if (!since.contains(file)) {
+        auto hunks = diff_hunks(change.root, footprints->recorded_at, "", file);
+        if (!hunks) {
+          unknown = true;
+          break;
+        }
+        since[file] = std::move(*hunks);
+      }
+    auto held = unknown ? std::nullopt : switch_functions(*footprints, hits, since);
+    if (!held) {
+      std::cout << fmt::format("  {:<26} injected into every cell: its code is not all in recorded functions\n", r.id);
+      continue;
+    }
+    std::string names;
+    for (auto i : *held) {
+      const auto& f = footprints->functions[i];
+      names += fmt::format("{}{} ({}:{})", names.empty() ? "" : ", ", f.name, footprints->files[f.file], f.first);
+    }
+    std::cout << fmt::format("  {:<26} injected into the cells that ran {}\n", r.id, names);
+    (*functions)[r.id] = std::move(*held);
+  }
+  return [footprints, functions](const PlannedCell& p, const RegressionSwitch& r) {
+    auto held = functions->find(r.id);
+    if (held == functions->end()) return true;
+    const auto* ran = footprints->functions_of(footprint_key(p.cell));
+    if (!ran) return true;  // no footprint: it may reach anything
+    return std::find_first_of(ran->begin(), ran->end(), held->second.begin(), held->second.end()) != ran->end();
+  };
+}
+
+// --changed: keeps the switches the change can make escape (select_switches_for_change), and
+// says which cells can reach each; false after an error said.
 bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<PlannedCell>& cells,
-                           std::vector<RegressionSwitch>& switches) {
+                           std::vector<RegressionSwitch>& switches, std::optional<SwitchReach>& reach) {
   auto change = change_since(o.select.changed, selection_repository(o.select));
   if (!change) {
     std::cerr << fmt::format("crashgate matrix: --changed {}: {}\n", o.select.changed, change.error());
@@ -140,14 +225,40 @@ bool keep_changed_switches(const MatrixCommandOptions& o, const std::vector<Plan
     if (!in) return std::nullopt;
     return std::string(std::istreambuf_iterator<char>(in), {});
   };
+  // The last full matrix, checked in: a scenario edit then tries only the switches its scenarios caught.
+  std::optional<SwitchCatchers> catchers;
+  std::string checked_in = change->root + "/" + kCheckedInMatrixJson;
+  if (std::filesystem::exists(checked_in)) {
+    auto last = load_detection_matrix(checked_in);
+    if (!last) {
+      std::cerr << fmt::format("crashgate matrix: --changed: {}\n", last.error());
+      return false;
+    }
+    SwitchCatchers& c = catchers.emplace();
+    for (const auto& r : last->regressions) {
+      auto& names = c.by_switch[r.info.id];
+      for (const auto& k : r.caught_by) names.insert(k.scenario);
+    }
+    c.source = fmt::format("{} (run {})", kCheckedInMatrixJson, last->run_id);
+    c.names_in = [&](const std::string& path) {
+      std::set<std::string> names;
+      if (auto now = read(path)) names = scenario_names_in(*now);
+      if (auto then = file_at(change->root, change->merge_base, path)) names.merge(scenario_names_in(*then));
+      return names;
+    };
+  } else {
+    std::cerr << fmt::format("crashgate matrix: note: no {} (crashgate matrix --update writes it): a changed scenario "
+                             "file tries every switch\n", checked_in);
+  }
   SwitchSelection chosen = select_switches_for_change(change->files, refs, scenario_files, read,
-                                                      change->sample_seed(), true);
+                                                      change->sample_seed(), true, catchers ? &*catchers : nullptr);
   std::cout << fmt::format("crashgate matrix: --changed {} (merge base {}, {} changed files): {} of {} switches\n",
                            o.select.changed, change->merge_base.substr(0, 10), change->files.size(), chosen.ids.size(),
                            switches.size());
   for (std::size_t k = 0; k < chosen.ids.size(); ++k) std::cout << fmt::format("  {:<26} {}\n", chosen.ids[k], chosen.why[k]);
   std::set<std::string> kept(chosen.ids.begin(), chosen.ids.end());
   std::erase_if(switches, [&](const RegressionSwitch& r) { return !kept.count(r.id); });
+  reach = reach_by_footprints(o, *change, switches);
   return true;
 }
 
@@ -155,6 +266,11 @@ int matrix_command(const MatrixCommandOptions& o) {
   std::string build_root = std::filesystem::absolute(o.build_root.empty() ? default_build_root() : o.build_root).lexically_normal().string();
   // --changed picks switches, not cells: a switch is tried against the whole catalog, or its escape means nothing.
   bool changed = !o.select.changed.empty() && !o.select.all;
+  if (changed && o.update_flag) {
+    std::cerr << fmt::format("crashgate matrix: --update rewrites {} from a whole matrix; a --changed matrix tries only "
+                             "some switches (drop --changed, or add --all)\n", kCheckedInMatrix);
+    return kExitUsage;
+  }
   SelectionOptions whole = o.select;
   whole.changed.clear();
   auto cells = load_selected_cells(whole, o.seed, "matrix", build_root);
@@ -165,7 +281,8 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
   auto switches = load_switches(o, build_root, *cells);
   if (!switches) return kExitUsage;
-  if (changed && !keep_changed_switches(o, *cells, *switches)) return kExitUsage;
+  std::optional<SwitchReach> reach;  // --changed: a switch only where its code runs
+  if (changed && !keep_changed_switches(o, *cells, *switches, reach)) return kExitUsage;
 
   // The runs' cells together; matrix.json is also written into the first run.
   std::optional<RunResults> earlier;
@@ -182,7 +299,7 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
   std::string earlier_name = o.hardened_from.size() == 1 ? o.hardened_from.front()
                                                           : fmt::format("{} runs", o.hardened_from.size());
-  std::vector<MatrixCell> plan = plan_detection_matrix(*cells, *switches, o.matrix);
+  std::vector<MatrixCell> plan = plan_detection_matrix(*cells, *switches, o.matrix, reach ? *reach : SwitchReach{});
   // With --hardened-from, the hardened cells those runs hold are judged from
   // them instead of run again; the ones they lack run here.
   std::vector<CellResult> reused;
@@ -202,6 +319,12 @@ int matrix_command(const MatrixCommandOptions& o) {
     });
   }
 
+  if (o.plan_only) {
+    for (const MatrixCell& m : plan)
+      std::cout << fmt::format("{} {}\n", m.planned.cell.id, to_string(m.role));
+    std::cerr << fmt::format("crashgate matrix: {} cells planned (--plan: none run)\n", plan.size());
+    return 0;
+  }
   std::string reports = std::filesystem::absolute(o.out.empty() ? build_root + "/reports" : o.out).lexically_normal().string();
   auto run_dir = create_run_directory(reports);
   if (!run_dir) {
@@ -293,11 +416,13 @@ int matrix_command(const MatrixCommandOptions& o) {
   std::cout << fmt::format("matrix: {}/{} and matrix.md\n", display_path(run_dir->path), kMatrixFile);
   if (o.update_flag) {
     std::string path = o.update.empty() ? kCheckedInMatrix : o.update;
-    if (auto updated = write_file_atomically(path, markdown); !updated) {
+    CheckedDone updated = write_file_atomically(path, markdown);
+    if (updated) updated = write_file_atomically(json_beside(path), json_text);
+    if (!updated) {
       std::cerr << "crashgate matrix: --update: " << updated.error() << "\n";
       return kExitHarnessError;
     }
-    std::cout << "updated " << path << "\n";
+    std::cout << "updated " << path << " and " << json_beside(path) << "\n";
   }
   return results.exit_code;
 }
@@ -313,15 +438,16 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
       "Each switch comes from the plain build's driver (--list regressions) with how its bug shows\n"
       "(e.g. signal:SIGBUS@past-eof). Writes REPORTS/<run>/results.json, matrix.json, matrix.md.\n"
       "With --changed BASE (a PR): only the switches the change can make escape (every one after a harness,\n"
-      "build, driver or scenario change; for engine code, those whose Regression::<id> the changed file holds),\n"
-      "plus one rotating switch; hardened cells --hardened-from lacks are left out, not run.\n"
+      "build or driver change; after a scenario change, those its scenarios caught in the checked-in\n"
+      "{} (every one without it); for engine code, those whose Regression::<id> the changed\n"
+      "file holds), plus one rotating switch; hardened cells --hardened-from lacks are left out, not run.\n"
       "Exit status:\n"
       "    0  every hardened cell met its expectation and every switch was caught the way its bug shows\n"
       "  {:>3}  a hardened cell failed, or a switch escaped or was caught only as an unrelated kind\n"
       "  {:>3}  usage or scenario-file errors, an unknown switch, a driver to list switches is not built\n"
       "  {:>3}  crashgate could not write its results\n"
       "  {:>3}  interrupted (Ctrl-C)\n",
-      kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted));
+      kCheckedInMatrixJson, kExitCellsFailed, kExitUsage, kExitHarnessError, kExitInterrupted));
   add_selection_options(*cmd, o->select);
   cmd->add_option("--regression", o->regressions, "Only these switches (comma-separated; default: every one)")
       ->delimiter(',')
@@ -339,8 +465,14 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
   cmd->add_option("--build-root", o->build_root, "Where drivers are (as for run)")->type_name("DIR");
   cmd->add_option("--out", o->out, "Write OUT/<run-id>/ (default: BUILD_ROOT/reports)")->type_name("DIR");
   cmd->add_flag("--keep-work-dirs", o->keep_work_dirs, "Keep every cell's work directory");
-  cmd->add_flag("--update", o->update_flag, fmt::format("Rewrite {} from this run", kCheckedInMatrix));
-  cmd->add_option("--update-path", o->update, "Where --update writes (default reports/detection-matrix.md)")->type_name("PATH");
+  cmd->add_flag("--plan", o->plan_only,
+                "Print the cells the matrix would run (id and role: hardened, injected, replay), one a line; run none");
+  cmd->add_flag("--update", o->update_flag,
+                fmt::format("Rewrite {} and {} from this run (a whole matrix: --changed reads the JSON)", kCheckedInMatrix,
+                            kCheckedInMatrixJson));
+  cmd->add_option("--update-path", o->update,
+                  "Where --update writes the Markdown (default reports/detection-matrix.md; the JSON beside it, as .json)")
+      ->type_name("PATH");
   cmd->callback([o, &exit_code] { exit_code = matrix_command(*o); });
 }
 

@@ -41,7 +41,8 @@ std::vector<size_t> spread(size_t n, size_t count) {
 }  // namespace
 
 std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& catalog,
-                                              const std::vector<RegressionSwitch>& switches, const MatrixOptions& options) {
+                                              const std::vector<RegressionSwitch>& switches, const MatrixOptions& options,
+                                              const SwitchReach& reaches) {
   std::vector<MatrixCell> plan;
   // Hardened scenarios' cells, by scenario and target then build, in catalog
   // order: a switch is injected only into its own target's cells.
@@ -70,7 +71,11 @@ std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& ca
       runs.emplace_back(options.plain_build, plain != builds.end() ? &plain->second : &builds.begin()->second);
       for (const auto& [build, cells] : builds)
         if (build != options.plain_build && is_sanitizer_build(build) && shows_under(r, build)) runs.emplace_back(build, &cells);
-      for (const auto& [build, cells] : runs) {
+      for (const auto& [build, all] : runs) {
+        std::vector<const PlannedCell*> reaching;
+        for (const PlannedCell* p : *all)
+          if (!reaches || reaches(*p, r)) reaching.push_back(p);
+        const auto* cells = &reaching;
         for (size_t i : spread(cells->size(), options.sample)) {
           PlannedCell p = *(*cells)[i];
           p.cell.id = with_build(p.cell, build) + "+" + r.id;

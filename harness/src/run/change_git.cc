@@ -95,6 +95,12 @@ Checked<RepositoryChange> change_since(const std::string& base, const std::strin
   return change;
 }
 
+std::optional<std::string> file_at(const std::string& root, const std::string& commit, const std::string& path) {
+  GitOutput out = git(root, {"show", commit + ":" + path}, true);
+  if (!out.ok) return std::nullopt;
+  return out.text;
+}
+
 bool has_commit(const std::string& root, const std::string& commit) {
   if (commit.empty() || commit.starts_with('-')) return false;
   return git(root, {"rev-parse", "--verify", "--quiet", commit + "^{commit}"}).ok;

@@ -1,6 +1,7 @@
 #include "crashgate/change_selection.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -371,11 +372,76 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
   return out;
 }
 
+std::vector<std::uint32_t> regression_lines(std::string_view text, std::string_view id) {
+  std::string name = "Regression::" + std::string(id);
+  std::replace(name.begin(), name.end(), '-', '_');
+  auto identifier = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  std::vector<std::uint32_t> out;
+  std::uint32_t line = 1;
+  std::size_t counted = 0;  // newlines before this offset are in `line`
+  for (std::size_t at = text.find(name); at != std::string_view::npos; at = text.find(name, at + 1)) {
+    std::size_t end = at + name.size();
+    if ((at > 0 && identifier(text[at - 1])) || (end < text.size() && identifier(text[end]))) continue;
+    line += static_cast<std::uint32_t>(std::count(text.begin() + static_cast<std::ptrdiff_t>(counted),
+                                                  text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+    counted = at;
+    if (out.empty() || out.back() != line) out.push_back(line);
+  }
+  return out;
+}
+
+std::optional<std::vector<std::uint32_t>> switch_functions(
+    const Footprints& footprints, const std::vector<std::pair<std::string, std::uint32_t>>& hits,
+    const std::map<std::string, std::vector<DiffHunk>>& since) {
+  if (hits.empty()) return std::nullopt;
+  std::set<std::uint32_t> out;
+  static const std::vector<DiffHunk> kNone;
+  for (const auto& [path, line] : hits) {
+    auto file = footprints.file_index(path);
+    if (!file) return std::nullopt;
+    auto it = since.find(path);
+    auto at = old_line(it == since.end() ? kNone : it->second, line);
+    if (!at) return std::nullopt;
+    bool held = false;
+    for (std::uint32_t i = 0; i < footprints.functions.size(); ++i) {
+      const auto& f = footprints.functions[i];
+      if (f.file == *file && f.first <= *at && *at <= f.last) {
+        out.insert(i);
+        held = true;
+      }
+    }
+    if (!held) return std::nullopt;
+  }
+  return std::vector<std::uint32_t>(out.begin(), out.end());
+}
+
+std::set<std::string> scenario_names_in(std::string_view toml) {
+  std::set<std::string> out;
+  for (std::size_t at = 0; at < toml.size();) {
+    std::size_t end = toml.find('\n', at);
+    if (end == std::string_view::npos) end = toml.size();
+    std::string_view line = toml.substr(at, end - at);
+    at = end + 1;
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.starts_with('[')) break;  // the first table: past the top-level keys
+    if (!line.starts_with("name")) continue;
+    line.remove_prefix(4);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (!line.starts_with('=')) continue;
+    line.remove_prefix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (!line.starts_with('"')) continue;
+    std::size_t close = line.find('"', 1);
+    if (close != std::string_view::npos) out.emplace(line.substr(1, close - 1));
+  }
+  return out;
+}
+
 SwitchSelection select_switches_for_change(const std::vector<std::string>& changed_files,
                                            const std::vector<RegressionRef>& switches,
                                            const std::set<std::string>& scenario_files_with_switches,
                                            const std::function<std::optional<std::string>(const std::string&)>& read,
-                                           std::uint64_t seed, bool rotate) {
+                                           std::uint64_t seed, bool rotate, const SwitchCatchers* catchers) {
   SwitchSelection out;
   std::vector<std::string> why(switches.size());
   auto all = [&](const std::string& reason) {
@@ -387,8 +453,28 @@ SwitchSelection select_switches_for_change(const std::vector<std::string>& chang
     if (c.reach == ChangeReach::everything) {
       out.everything = true;
       all(fmt::format("{}: {}", path, c.why));
-    } else if (c.reach == ChangeReach::scenario && scenario_files_with_switches.contains(path)) {
-      all("its scenario file " + path + " changed: any switch may have been caught there");
+    } else if (c.reach == ChangeReach::scenario && (catchers || scenario_files_with_switches.contains(path))) {
+      // A removed file has no cells now, but its scenarios may have caught a switch: the catchers say.
+      bool has_switch_cells = scenario_files_with_switches.contains(path);
+      std::set<std::string> names = catchers && catchers->names_in ? catchers->names_in(path) : std::set<std::string>{};
+      if (names.empty()) {
+        if (has_switch_cells) all("its scenario file " + path + " changed: any switch may have been caught there");
+        continue;
+      }
+      for (std::size_t k = 0; k < switches.size(); ++k) {
+        if (!why[k].empty()) continue;
+        auto caught = catchers->by_switch.find(switches[k].id);
+        if (caught == catchers->by_switch.end()) {
+          if (!has_switch_cells) continue;
+          why[k] = fmt::format("{} changed, and {} has no full-matrix result for it", path, catchers->source);
+          continue;
+        }
+        for (const auto& name : names)
+          if (caught->second.contains(name)) {
+            why[k] = fmt::format("{} changed, and its scenario {} caught it in {}", path, name, catchers->source);
+            break;
+          }
+      }
     } else if (c.reach == ChangeReach::driver || c.reach == ChangeReach::engine_code) {
       std::optional<std::string> text = c.reach == ChangeReach::engine_code ? read(path) : std::nullopt;
       for (std::size_t k = 0; k < switches.size(); ++k) {
