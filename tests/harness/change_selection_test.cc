@@ -287,6 +287,16 @@ TEST(DiffHunks, OldLineCarriesANewLineBackPastInsertionsAndDeletionsAndRefusesAC
   EXPECT_EQ(old_line({}, 7), 7u);
 }
 
+TEST(DiffHunks, OldSpanIsTheLineCarriedBackOrWhatItsHunkReplacedOrTheLinesAroundAnAddition) {
+  std::vector<DiffHunk> hunks = {{10, 0, 11, 2}, {20, 4, 21, 0}, {30, 2, 28, 3}};
+  EXPECT_EQ(old_span(hunks, 5), std::make_pair(5u, 5u));
+  EXPECT_EQ(old_span(hunks, 12), std::make_pair(10u, 11u)) << "added between old lines 10 and 11";
+  EXPECT_EQ(old_span(hunks, 13), std::make_pair(11u, 11u));
+  EXPECT_EQ(old_span(hunks, 29), std::make_pair(30u, 31u)) << "one of three lines replacing old 30-31";
+  EXPECT_EQ(old_span(hunks, 31), std::make_pair(32u, 32u));
+  EXPECT_EQ(old_span({{0, 0, 1, 2}}, 1), std::make_pair(0u, 1u)) << "added at the top";
+}
+
 TEST(TouchedFunctions, AChangedLineTouchesTheFunctionsHoldingItCarriedBackToTheRecordedLines) {
   World w;
   std::string open = "targets/vstore/src/storage/open.cc";
@@ -297,10 +307,14 @@ TEST(TouchedFunctions, AChangedLineTouchesTheFunctionsHoldingItCarriedBackToTheR
   std::vector<DiffHunk> since = {{0, 0, 1, 5}};
   EXPECT_THAT(touched_functions(w.footprints, open, {{20, 1, 20, 1}}, since).functions, ElementsAre(0));
   EXPECT_THAT(touched_functions(w.footprints, open, {{38, 1, 38, 1}}, since).functions, ElementsAre(1));
-  // A line the base changed since the recording: the recorded functions cannot say.
-  CodeTouch changed = touched_functions(w.footprints, open, {{3, 1, 3, 1}}, since);
-  EXPECT_TRUE(changed.outside);
-  EXPECT_THAT(changed.outside_why, HasSubstr("line 3 changed since the footprints were recorded"));
+  // A line the base added since the recording, at the top: in no recorded function.
+  CodeTouch added = touched_functions(w.footprints, open, {{3, 1, 3, 1}}, since);
+  EXPECT_TRUE(added.outside);
+  EXPECT_THAT(added.outside_why, HasSubstr("line 3, changed since the footprints were recorded, in no recorded function"));
+  // A line the base rewrote inside open_store() since: still open_store().
+  CodeTouch rewritten = touched_functions(w.footprints, open, {{20, 1, 20, 1}}, {{20, 1, 20, 2}});
+  EXPECT_FALSE(rewritten.outside);
+  EXPECT_THAT(rewritten.functions, ElementsAre(0));
 }
 
 TEST(TouchedFunctions, InsertionsInsideAFunctionTouchItAndBetweenFunctionsReachOutside) {
@@ -438,6 +452,8 @@ TEST(SwitchFunctions, TheRecordedFunctionsHoldingTheSwitchsLinesOrNothingWhenOne
   // Three lines added at the top since the recording: working-tree line 15 was line 12.
   EXPECT_THAT(*switch_functions(w.footprints, {{open, 15}}, {{open, {{0, 0, 1, 3}}}}), ElementsAre(0));
   EXPECT_FALSE(switch_functions(w.footprints, {{open, 2}}, {{open, {{0, 0, 1, 3}}}})) << "a line added since";
+  // The switch's own line edited since the recording: the function that held the line it replaced.
+  EXPECT_THAT(*switch_functions(w.footprints, {{open, 41}}, {{open, {{41, 1, 41, 1}}}}), ElementsAre(1));
   EXPECT_FALSE(switch_functions(w.footprints, {{open, 31}}, {})) << "between functions";
   EXPECT_FALSE(switch_functions(w.footprints, {{"targets/vstore/src/new.cc", 3}}, {})) << "a file no footprint knows";
   EXPECT_FALSE(switch_functions(w.footprints, {}, {})) << "no line names it";

@@ -128,18 +128,23 @@ std::optional<std::string> file_at(const std::string& root, const std::string& c
 // Whether `commit` names a commit the repository at `root` has.
 bool has_commit(const std::string& root, const std::string& commit);
 
+// The old lines new line `line` stands for: itself carried back when the diff
+// left it alone; the old lines its hunk replaced; or, for a line the diff
+// added, the two old lines it was added between (0 before the first).
+std::pair<std::uint32_t, std::uint32_t> old_span(const std::vector<DiffHunk>& hunks, std::uint32_t line);
+
 // Which recorded functions of one changed engine file a change touches.
 // `changes`: the change's hunks (merge base -> working tree; the old side is
 // what is looked up); `since_recorded`: the file's hunks from the commit the
 // footprints were recorded at to the merge base (empty when it is the same
 // commit), through which the old side's lines are carried back to the lines
-// the functions were recorded at. A changed line in no recorded function (a
-// declaration, a new function, an include) or changed since the recording
-// makes the change reach outside the functions.
+// the functions were recorded at (old_span: a line changed since stands for
+// what it replaced). A changed line in no recorded function (a declaration, a
+// new function, an include) makes the change reach outside the functions.
 struct CodeTouch {
   std::vector<std::uint32_t> functions;  // indices into Footprints::functions, sorted
   bool outside = false;
-  std::string outside_why;  // "line 12 is in no function", "line 40 changed since the footprints were recorded"
+  std::string outside_why;  // "line 12 is in no function", "lines added after line 40, in no function"
 };
 CodeTouch touched_functions(const Footprints& footprints, const std::string& path, const std::vector<DiffHunk>& changes,
                             const std::vector<DiffHunk>& since_recorded);
@@ -194,8 +199,9 @@ std::vector<std::uint32_t> regression_lines(std::string_view text, std::string_v
 
 // The recorded functions that hold a switch's code: `hits` are the files and
 // working-tree lines naming it, `since` each file's hunks from the commit the
-// footprints were recorded at to the working tree. Nothing when a hit is in
-// no recorded function or on a line changed since (then any cell may reach it).
+// footprints were recorded at to the working tree (a line changed since stands
+// for the lines it replaced: old_span). Nothing when a hit is in no recorded
+// function (then any cell may reach it).
 std::optional<std::vector<std::uint32_t>> switch_functions(
     const Footprints& footprints, const std::vector<std::pair<std::string, std::uint32_t>>& hits,
     const std::map<std::string, std::vector<DiffHunk>>& since);

@@ -234,6 +234,21 @@ std::optional<std::uint32_t> old_line(const std::vector<DiffHunk>& hunks, std::u
   return static_cast<std::uint32_t>(old);
 }
 
+std::pair<std::uint32_t, std::uint32_t> old_span(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
+  std::int64_t shift = 0;
+  for (const auto& h : hunks) {
+    if (h.new_count > 0 && line >= h.new_start && line < h.new_start + h.new_count) {
+      if (h.old_count > 0) return {h.old_start, h.old_start + h.old_count - 1};  // what it replaced
+      return {h.old_start, h.old_start + 1};  // added between two old lines
+    }
+    bool before = h.new_count > 0 ? h.new_start + h.new_count <= line : h.new_start < line;
+    if (!before) break;
+    shift += static_cast<std::int64_t>(h.new_count) - static_cast<std::int64_t>(h.old_count);
+  }
+  auto old = static_cast<std::uint32_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(line) - shift));
+  return {old, old};
+}
+
 CodeTouch touched_functions(const Footprints& footprints, const std::string& path, const std::vector<DiffHunk>& changes,
                             const std::vector<DiffHunk>& since_recorded) {
   CodeTouch out;
@@ -248,16 +263,15 @@ CodeTouch touched_functions(const Footprints& footprints, const std::string& pat
     if (!out.outside) out.outside_why = std::move(why);
     out.outside = true;
   };
-  // The functions holding every one of `lines` (merge-base lines), or none when a line is in no function.
+  // The functions holding every one of `lines` (merge-base lines) as the recording placed them, or none
+  // when no function holds them all.
   auto holding = [&](std::initializer_list<std::uint32_t> lines) {
     std::vector<std::uint32_t> recorded;
+    bool moved = false;
     for (auto line : lines) {
-      auto at = old_line(since_recorded, line);
-      if (!at) {
-        outside(fmt::format("line {} changed since the footprints were recorded", line));
-        return;
-      }
-      recorded.push_back(*at);
+      auto [first, last] = old_span(since_recorded, line);
+      moved = moved || first != last;
+      recorded.insert(recorded.end(), {first, last});
     }
     bool any = false;
     for (auto i : mine) {
@@ -267,9 +281,11 @@ CodeTouch touched_functions(const Footprints& footprints, const std::string& pat
         any = true;
       }
     }
-    if (!any)
-      outside(lines.size() == 1 ? fmt::format("line {} is in no function", *lines.begin())
-                                : fmt::format("lines are added after line {}, in no function", *lines.begin()));
+    if (any) return;
+    std::string where = lines.size() == 1 ? fmt::format("line {}", *lines.begin())
+                                          : fmt::format("lines added after line {}", *lines.begin());
+    outside(moved ? where + ", changed since the footprints were recorded, in no recorded function"
+                  : where + (lines.size() == 1 ? " is in no function" : ", in no function"));
   };
   if (changes.empty()) outside("the whole file changed");
   for (const auto& h : changes) {
@@ -280,9 +296,6 @@ CodeTouch touched_functions(const Footprints& footprints, const std::string& pat
         continue;
       }
       holding({h.old_start, h.old_start + 1});
-      // Carried back separately, the two neighbours must still be neighbours.
-      auto a = old_line(since_recorded, h.old_start), b = old_line(since_recorded, h.old_start + 1);
-      if (a && b && *b != *a + 1) outside(fmt::format("lines are added after line {}, changed since the recording", h.old_start));
       continue;
     }
     for (std::uint32_t line = h.old_start; line < h.old_start + h.old_count; ++line) holding({line});
@@ -400,12 +413,11 @@ std::optional<std::vector<std::uint32_t>> switch_functions(
     auto file = footprints.file_index(path);
     if (!file) return std::nullopt;
     auto it = since.find(path);
-    auto at = old_line(it == since.end() ? kNone : it->second, line);
-    if (!at) return std::nullopt;
+    auto [first, last] = old_span(it == since.end() ? kNone : it->second, line);
     bool held = false;
     for (std::uint32_t i = 0; i < footprints.functions.size(); ++i) {
       const auto& f = footprints.functions[i];
-      if (f.file == *file && f.first <= *at && *at <= f.last) {
+      if (f.file == *file && f.first <= first && last <= f.last) {
         out.insert(i);
         held = true;
       }
