@@ -221,31 +221,37 @@ std::vector<DiffHunk> parse_diff_hunks(std::string_view diff) {
   return out;
 }
 
-std::optional<std::uint32_t> old_line(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
+namespace {
+// New line `line` of `hunks`: the hunk that wrote it, or where it was on the old side (0 before the first line).
+struct Carried {
+  const DiffHunk* written = nullptr;
+  std::int64_t old = 0;
+};
+Carried carry_back(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
   std::int64_t shift = 0;
   for (const auto& h : hunks) {
-    if (h.new_count > 0 && line >= h.new_start && line < h.new_start + h.new_count) return std::nullopt;
+    if (h.new_count > 0 && line >= h.new_start && line < h.new_start + h.new_count) return {&h, 0};
     bool before = h.new_count > 0 ? h.new_start + h.new_count <= line : h.new_start < line;
     if (!before) break;
     shift += static_cast<std::int64_t>(h.new_count) - static_cast<std::int64_t>(h.old_count);
   }
-  std::int64_t old = static_cast<std::int64_t>(line) - shift;
-  if (old < 1) return std::nullopt;
-  return static_cast<std::uint32_t>(old);
+  return {nullptr, std::max<std::int64_t>(0, static_cast<std::int64_t>(line) - shift)};
+}
+}  // namespace
+
+std::optional<std::uint32_t> old_line(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
+  Carried c = carry_back(hunks, line);
+  if (c.written || c.old < 1) return std::nullopt;
+  return static_cast<std::uint32_t>(c.old);
 }
 
 std::pair<std::uint32_t, std::uint32_t> old_span(const std::vector<DiffHunk>& hunks, std::uint32_t line) {
-  std::int64_t shift = 0;
-  for (const auto& h : hunks) {
-    if (h.new_count > 0 && line >= h.new_start && line < h.new_start + h.new_count) {
-      if (h.old_count > 0) return {h.old_start, h.old_start + h.old_count - 1};  // what it replaced
-      return {h.old_start, h.old_start + 1};  // added between two old lines
-    }
-    bool before = h.new_count > 0 ? h.new_start + h.new_count <= line : h.new_start < line;
-    if (!before) break;
-    shift += static_cast<std::int64_t>(h.new_count) - static_cast<std::int64_t>(h.old_count);
+  Carried c = carry_back(hunks, line);
+  if (const DiffHunk* h = c.written) {
+    if (h->old_count > 0) return {h->old_start, h->old_start + h->old_count - 1};  // what it replaced
+    return {h->old_start, h->old_start + 1};  // added between two old lines
   }
-  auto old = static_cast<std::uint32_t>(std::max<std::int64_t>(0, static_cast<std::int64_t>(line) - shift));
+  auto old = static_cast<std::uint32_t>(c.old);
   return {old, old};
 }
 
