@@ -91,18 +91,67 @@ TEST(GateDecision, ACrashStateGlobOfAKnownIssueAlsoMatches) {
   EXPECT_FALSE(d.blocks());
 }
 
-TEST(GateDecision, AFailurePassingOnRerunIsFlakyAndBlocksOnlyWhenStrict) {
-  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
-  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa")});
+TEST(GateDecision, AKnownCrashPassingOnRerunIsFlakyAndBlocksOnlyWhenStrict) {
+  // The baseline knows the crash (another cell had it); this cell passed there.
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass),
+                               gate_cell("b/vstore/debug", Verdict::fail, "00000000000000aa")});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa"),
+                       gate_cell("b/vstore/debug", Verdict::fail, "00000000000000aa")});
   GateDecision d = decide_gate(run, {.baseline = &base});
   ASSERT_EQ(d.flaky.size(), 1u);
   EXPECT_EQ(d.flaky[0].why, "failed, then passed rerun 1");
+  EXPECT_EQ(d.flaky[0].signature, "00000000000000aa");
   EXPECT_TRUE(d.new_failures.empty());
-  EXPECT_TRUE(d.new_signatures.empty()) << "a flaky crash is reported with the flaky cell, not as a new signature";
+  EXPECT_TRUE(d.new_signatures.empty());
   EXPECT_FALSE(d.blocks());
   GateDecision strict = decide_gate(run, {.baseline = &base, .strict = true});
   EXPECT_TRUE(strict.blocks());
-  EXPECT_EQ(strict.headline(), "no new failures, 1 flaky cell (--strict)");
+  EXPECT_EQ(strict.headline(), "no new failures, 1 flaky cell (--strict), 1 known failure");
+}
+
+TEST(GateDecision, AFailureThatIsNotACrashPassingOnRerunIsFlaky) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky)});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  ASSERT_EQ(d.flaky.size(), 1u);
+  EXPECT_EQ(d.flaky[0].signature, "");
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(GateDecision, ACrashNeverSeenBeforeBlocksEvenWhenARerunPassed) {
+  // A race shows itself once in N runs: a use-after-free in a destructor that
+  // one rerun did not hit again is still a crash nobody has seen.
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  EXPECT_TRUE(d.flaky.empty());
+  ASSERT_EQ(d.new_failures.size(), 1u);
+  EXPECT_TRUE(d.new_failures[0].new_signature);
+  EXPECT_EQ(d.new_failures[0].why, "new crash signature (passed rerun 1, but a crash never seen before is not flaky)");
+  ASSERT_EQ(d.new_signatures.size(), 1u);
+  EXPECT_EQ(d.new_signatures[0].signature, "00000000000000aa");
+  EXPECT_TRUE(d.blocks());
+  EXPECT_EQ(d.headline(), "1 new failure");
+  // Without a baseline too.
+  EXPECT_TRUE(decide_gate(run, {}).blocks());
+}
+
+TEST(GateDecision, AFlakyCrashAKnownIssueNamesIsFlaky) {
+  auto known = KnownIssues::parse("[[issue]]\nid = \"VS-12\"\ntitle = \"count() SIGBUS\"\nsignatures = [\"00000000000000aa\"]\n",
+                                  "known.toml");
+  ASSERT_TRUE(known) << known.error();
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::pass)});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base, .known_issues = &*known});
+  ASSERT_EQ(d.flaky.size(), 1u);
+  EXPECT_FALSE(d.blocks());
+}
+
+TEST(GateDecision, ABaselineSignatureIsNotFixedWhileAFlakyCellStillCrashesWithIt) {
+  Baseline base = baseline_of({gate_cell("a/vstore/debug", Verdict::fail, "00000000000000aa")});
+  auto run = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000aa")});
+  GateDecision d = decide_gate(run, {.baseline = &base});
+  EXPECT_TRUE(d.fixed_signatures.empty());
 }
 
 TEST(GateDecision, ACellFailingInTheBaselineThatPassesNowIsFixedAndItsSignatureGone) {

@@ -78,7 +78,9 @@ TEST(SummaryMarkdown, StaysUnderTheBoundWithFiveThousandFailingCellsAndSaysHowMa
   std::vector<CellResult> cells;
   for (int i = 0; i < 5000; ++i)
     cells.push_back(gate_cell(fmt::format("scenario-{}/vstore/asan[cut=slot({})+5,mode=very-long-parameter-value]", i % 40, i),
-                              i % 3 == 0 ? Verdict::flaky : Verdict::fail, i % 2 ? fmt::format("{:016x}", i) : ""));
+                              i % 3 == 0 ? Verdict::flaky : Verdict::fail,
+                              // a flaky cell with a crash nobody has seen would be new: those here did not crash
+                              i % 2 && i % 3 ? fmt::format("{:016x}", i) : ""));
   auto run = gate_run(std::move(cells));
   GateDecision d = decide_gate(run, {});
   ASSERT_EQ(d.new_failures.size() + d.flaky.size(), 5000u);

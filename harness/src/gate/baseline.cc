@@ -40,7 +40,9 @@ Baseline baseline_from_results(const RunResults& results) {
   for (const auto& cell : results.cells) {
     if (cell.verdict == Verdict::not_run) continue;
     BaselineCell c{cell.cell.id, baseline_verdict(cell.verdict), "", ""};
-    if (!met(cell.verdict) && !cell.attempts.empty()) {
+    // A flaky cell's crash is accepted too: the gate then knows it, and its
+    // next flaky run is flaky, not a new signature.
+    if ((!met(cell.verdict) || cell.verdict == Verdict::flaky) && !cell.attempts.empty()) {
       const Outcome& o = cell.attempts.front().outcome;
       c.signature = o.signature;
       c.crash_state = o.crash_state;

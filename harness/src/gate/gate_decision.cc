@@ -59,18 +59,26 @@ GateDecision decide_gate(const RunResults& results, const GateOptions& options) 
     }
     const Attempt* attempt = failing_attempt(cell);
     std::string signature = attempt ? attempt->outcome.signature : "";
-    if (cell.verdict == Verdict::flaky) {
-      std::size_t passed_at = 1;
-      while (passed_at < cell.attempts.size() && cell.attempts[passed_at].verdict != Verdict::pass) ++passed_at;
-      d.flaky.push_back({i, GateClass::flaky, fmt::format("failed, then passed rerun {}", passed_at), signature, false});
-      continue;
-    }
     if (!signature.empty()) crashed_now.insert(signature);
     auto issue = attempt ? known_match(attempt->outcome, cell.cell.id, options.known_issues) : std::nullopt;
     bool new_signature = !signature.empty() && !(base && base->holds_signature(signature)) && !issue;
+    std::string passed_rerun;
+    if (cell.verdict == Verdict::flaky) {
+      std::size_t passed_at = 1;
+      while (passed_at < cell.attempts.size() && cell.attempts[passed_at].verdict != Verdict::pass) ++passed_at;
+      passed_rerun = fmt::format("passed rerun {}", passed_at);
+      // A race shows itself once in N runs: a crash nobody has seen before
+      // blocks however its reruns went. Flaky is for known crashes and for
+      // failures that are not crashes.
+      if (!new_signature) {
+        d.flaky.push_back({i, GateClass::flaky, "failed, then " + passed_rerun, signature, false});
+        continue;
+      }
+    }
     GateCell g{i, GateClass::new_failure, "", signature, new_signature};
     if (new_signature) {
-      g.why = "new crash signature";
+      g.why = passed_rerun.empty() ? "new crash signature"
+                                   : fmt::format("new crash signature ({}, but a crash never seen before is not flaky)", passed_rerun);
       auto [it, inserted] = new_signature_at.emplace(signature, d.new_signatures.size());
       if (inserted) d.new_signatures.push_back({signature, attempt->outcome.crash_state, {}});
       d.new_signatures[it->second].cells.push_back(i);
