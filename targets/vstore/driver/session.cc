@@ -522,11 +522,13 @@ StepResult Session::replace(const Args& step) {
 }
 
 StepResult Session::fsck() {
-  // The store's own check, closed: every problem is a corrupt error.
+  // The store's own check, closed: every problem is a corrupt error, unless fsck
+  // could not read the store at all (missing, I/O error): then that error.
   close_store();
   vstore::FsckReport report = vstore::Store::fsck(store_dir_);
   context_.log(fmt::format("fsck checked {} records: {} problems", report.records_checked, report.problems.size()));
   if (report.ok()) return StepResult::ok();
+  if (!report.unreadable.ok()) return from_status(report.unreadable);
   return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
 }
 

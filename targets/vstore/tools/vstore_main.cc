@@ -128,6 +128,9 @@ int cmd_compact(const std::string& dir) {
 int cmd_fsck(const std::string& dir) {
   FsckReport report = Store::fsck(dir);
   for (const std::string& p : report.problems) fmt::print("{}\n", p);
+  // A store fsck could not read is not a corrupt one: a script told "corrupt"
+  // about a mistyped path would rebuild a store that is fine.
+  if (!report.unreadable.ok()) return fail(report.unreadable);
   if (report.ok()) {
     fmt::print("fsck {}: ok, {} records checked\n", dir, report.records_checked);
     return 0;

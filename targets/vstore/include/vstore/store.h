@@ -67,6 +67,10 @@ struct FsckReport {
   uint64_t records_checked = 0;
   // One line per problem: "FILE: offset N: what is wrong, and what was expected".
   std::vector<std::string> problems;
+  // The first failure that was not corruption: fsck could not read what it
+  // checks (no store there, an I/O error, out of descriptors or memory), so
+  // its code, not corrupt, is the answer. Its message is in `problems` too.
+  Status unreadable;
   bool ok() const { return problems.empty(); }
 };
 

@@ -28,7 +28,10 @@ class Checker {
   }
 
  private:
-  void problem(const Status& st) { report_->problems.push_back(st.message()); }
+  void problem(const Status& st) {
+    if (st.code() != Code::corrupt && report_->unreadable.ok()) report_->unreadable = st;
+    report_->problems.push_back(st.message());
+  }
   void problem(std::string text) { report_->problems.push_back(std::move(text)); }
 
   std::unique_ptr<MappedFile> open_checked(FileKind kind, uint64_t record_size) {
