@@ -14,6 +14,7 @@
 #include "cli/report_command.h"
 #include "cli/gate_commands.h"
 #include "cli/fuzz_command.h"
+#include "cli/mutate_command.h"
 #include "cli/run_commands.h"
 #include "cli/triage_command.h"
 #include "cli/vocabulary_commands.h"
@@ -56,6 +57,7 @@ int crashgate_main(int argc, char** argv) {
       {{"fuzz", "coverage"}, [&](CLI::App& app) { add_fuzzing_commands(app, exit_code); }},
       {{"triage"}, [&](CLI::App& app) { add_triage_command(app, exit_code); }},
       {{"footprints"}, [&](CLI::App& app) { add_footprints_command(app, exit_code); }},
+      {{"mutate"}, [&](CLI::App& app) { add_mutate_command(app, exit_code); }},
   };
   const CommandGroup* named = nullptr;
   if (argc > 1)
