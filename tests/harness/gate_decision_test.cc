@@ -116,6 +116,16 @@ TEST(GateDecision, AFailureThatIsNotACrashPassingOnRerunIsFlaky) {
   ASSERT_EQ(d.flaky.size(), 1u);
   EXPECT_EQ(d.flaky[0].signature, "");
   EXPECT_FALSE(d.blocks());
+  // A clean error has a signature too ("error io in failpoints"); a new one is still no crash.
+  auto errored = gate_run({gate_cell("a/vstore/debug", Verdict::flaky, "00000000000000ee")});
+  errored.cells[0].attempts[0].outcome.kind = OutcomeKind::error;
+  GateDecision e = decide_gate(errored, {.baseline = &base});
+  ASSERT_EQ(e.flaky.size(), 1u);
+  EXPECT_FALSE(e.blocks());
+  for (OutcomeKind crash : {OutcomeKind::tsan, OutcomeKind::asan, OutcomeKind::stack_overflow}) {
+    errored.cells[0].attempts[0].outcome.kind = crash;
+    EXPECT_TRUE(decide_gate(errored, {.baseline = &base}).blocks()) << to_string(crash) << " is a crash";
+  }
 }
 
 TEST(GateDecision, ACrashNeverSeenBeforeBlocksEvenWhenARerunPassed) {

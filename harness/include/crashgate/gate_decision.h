@@ -7,9 +7,10 @@
 //            nor the known issues, or it did not fail in the baseline (passed,
 //            or was not there) and matches no known issue.        Blocks.
 //   escaped  a regression switch the catalog did not catch (matrix.json). Blocks.
-//   flaky    failed, then passed a rerun, and did not crash with a new
-//            signature (a new one is new, however the reruns went: a race
-//            shows once in N runs).                Blocks only with --strict.
+//   flaky    failed, then passed a rerun, and did not crash (signal,
+//            sanitizer report, stack overflow) with a new signature: a new
+//            crash is new, however the reruns went, since a race shows itself
+//            once in N runs.                       Blocks only with --strict.
 //   known    failed as the baseline recorded, or with a known issue's crash,
 //            and with no new signature.                       Does not block.
 //   fixed    failed in the baseline, passes now.                    Good news.

@@ -12,6 +12,21 @@ std::string plural(std::size_t n, const char* one, const char* many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+// A crash, as against a clean error, an exit status or a timeout: a signal, a
+// sanitizer's report, a stack overflow.
+bool crashed(const Attempt* attempt) {
+  if (!attempt) return false;
+  switch (attempt->outcome.kind) {
+    case OutcomeKind::signal:
+    case OutcomeKind::stack_overflow:
+    case OutcomeKind::asan:
+    case OutcomeKind::ubsan:
+    case OutcomeKind::tsan:
+    case OutcomeKind::lsan: return true;
+    default: return false;
+  }
+}
+
 std::optional<KnownIssueMatch> known_match(const Outcome& o, const std::string& cell_id, const KnownIssues* known) {
   if (known) return o.signature.empty() && o.crash_state.empty() ? std::nullopt : known->match(o, cell_id);
   return o.known_issue;
@@ -69,8 +84,8 @@ GateDecision decide_gate(const RunResults& results, const GateOptions& options) 
       passed_rerun = fmt::format("passed rerun {}", passed_at);
       // A race shows itself once in N runs: a crash nobody has seen before
       // blocks however its reruns went. Flaky is for known crashes and for
-      // failures that are not crashes.
-      if (!new_signature) {
+      // failures that are not crashes (a clean error, an exit, a timeout).
+      if (!new_signature || !crashed(attempt)) {
         d.flaky.push_back({i, GateClass::flaky, "failed, then " + passed_rerun, signature, false});
         continue;
       }
