@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "cli/gate_commands.h"
+#include "crashgate/utc_time.h"
 #include "crashgate/cli.h"
 #include "crashgate/results_merge.h"
 #include "crashgate/run_directory.h"
@@ -24,14 +25,6 @@ struct MergeOptions {
   std::vector<std::string> command_line;
 };
 
-std::string utc_now(const char* format) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, format, &tm);
-  return text;
-}
 
 int merge(const MergeOptions& options) {
   std::vector<RunResults> runs;
@@ -57,7 +50,7 @@ int merge(const MergeOptions& options) {
   std::string out_dir = fs::canonical(options.out, ec).string();
   merged->run_id = "merged-" + utc_now("%Y%m%dT%H%M%SZ");
   merged->run_dir = out_dir;
-  merged->started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  merged->started_at = utc_now();
   merged->command_line = options.command_line;
   // Each cell's repro now names the merged run, which holds it (--build-root points at the drivers).
   std::string program = options.command_line.empty() ? "crashgate" : options.command_line.front();

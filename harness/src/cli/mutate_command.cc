@@ -30,6 +30,7 @@
 #include "crashgate/run_directory.h"
 #include "crashgate/runner.h"
 #include "crashgate/triage.h"
+#include "crashgate/utc_time.h"
 
 namespace crashgate {
 namespace {
@@ -91,15 +92,6 @@ bool write_text(const std::string& path, const std::string& text) {
   return static_cast<bool>(out.flush());
 }
 
-std::string now_utc() {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
 // argv run in `dir`, everything it prints into `log`; cancelled with the run.
@@ -150,7 +142,7 @@ class Mutator {
     run_.commit = commit.text;
     run_.seed = o_.seed;
     run_.builds = o_.builds;
-    run_.started_at = now_utc();
+    run_.started_at = utc_now();
     out_ = fs::absolute(o_.out.empty() ? root_ + "/build/mutate" : o_.out).lexically_normal().string();
     tree_ = fs::absolute(o_.tree.empty() ? out_ + "/tree" : o_.tree).lexically_normal().string();
     std::error_code ec;

@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/utc_time.h"
 #include "crashgate/limits.h"
 #include "crashgate/result_json.h"
 #include "crashgate/summary_text.h"
@@ -29,14 +30,6 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::string utc_now(const char* format) {
-  std::time_t t = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::strftime(buf, sizeof buf, format, &tm);
-  return buf;
-}
 
 std::uint64_t count_files(const std::string& dir) {
   std::error_code ec;
@@ -355,7 +348,7 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
 
   FuzzCampaign campaign;
   campaign.options = options;
-  campaign.started_at = utc_now("%Y-%m-%dT%H:%M:%SZ");
+  campaign.started_at = utc_now();
   auto campaign_start = Clock::now();
   Events events(console, options.out_dir + "/events.log");
   events.event(fmt::format("crashgate fuzz: {} for {}, {}{}", fmt::join(options.targets, ", "), format_duration(options.time),

@@ -1,3 +1,4 @@
+#include "crashgate/utc_time.h"
 #include "crashgate/run_directory.h"
 
 #include <sys/stat.h>
@@ -16,14 +17,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string utc_stamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y%m%dT%H%M%SZ", &tm);
-  return text;
-}
 
 }  // namespace
 
@@ -31,7 +24,7 @@ Checked<RunDirectory> create_run_directory(const std::string& reports_dir) {
   std::error_code ec;
   fs::create_directories(reports_dir, ec);
   if (ec) return failure(fmt::format("cannot create {}: {}", reports_dir, ec.message()));
-  std::string stamp = utc_stamp();
+  std::string stamp = utc_now("%Y%m%dT%H%M%SZ");
   // mkdir is the lock: two runs started in the same second get different names.
   for (int n = 1; n < 1000; ++n) {
     std::string id = n == 1 ? stamp : fmt::format("{}-{}", stamp, n);
