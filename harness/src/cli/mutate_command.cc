@@ -364,8 +364,10 @@ class Mutator {
   }
 
   int build_unmutated() {
-    std::cerr << fmt::format("crashgate mutate: building {} in {} (the first time builds everything) ...\n",
-                             fmt::join(o_.builds, ", "), tree_);
+    std::error_code ec;
+    bool first = !fs::exists(tree_ + "/build/release/build.ninja", ec);
+    std::cerr << fmt::format("crashgate mutate: building {} in {}{} ...\n", fmt::join(o_.builds, ", "), tree_,
+                             first ? " (the first time: everything)" : "");
     auto t = Clock::now();
     std::string error;
     if (!build("unmutated", &error)) {
@@ -401,19 +403,14 @@ class Mutator {
       r.detail = "cannot write " + path;
       return r;
     }
-    finish(r, t, [&] { gate_mutant(r, index); });
-    return r;
-  }
-
-  template <class F>
-  void finish(MutantResult& r, Clock::time_point t, F&& work) {
-    work();
+    gate_mutant(r, index);
     r.seconds = seconds_since(t);
-    if (cancel_.cancelled() && r.status == MutantStatus::not_run) return;
-    std::cerr << fmt::format("    {} ({:.0f} s{})\n", to_string(r.status), r.seconds,
+    if (r.status != MutantStatus::not_run)
+      std::cerr << fmt::format("    {} ({:.0f} s{})\n", to_string(r.status), r.seconds,
                              r.status == MutantStatus::killed || r.status == MutantStatus::survived
                                  ? fmt::format(", {} of {} cells", r.selected, r.total)
                                  : "");
+    return r;
   }
 
   void gate_mutant(MutantResult& r, std::size_t index) {
