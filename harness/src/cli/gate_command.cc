@@ -189,7 +189,8 @@ void add_gate_command(CLI::App& app, int& exit_code) {
       ->type_name("FILE");
   cmd->add_option("--rerun-failures", options->rerun_failures,
                   "Rerun each new failure up to N times (as `crashgate repro` does) before it blocks; one that "
-                  "passes is flaky (default 2)")
+                  "passes is flaky, unless it crashed with a signature the baseline and known issues lack: a new "
+                  "crash blocks however its reruns go (default 2)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_flag("--strict", options->strict, "Flaky cells block too");
   cmd->add_option("-j,--jobs", options->jobs, "Reruns at a time (default: the number of CPUs)")->check(positive_count());

@@ -137,6 +137,11 @@ class Mutator {
         return usage(fmt::format("--builds: '{}' is not a preset the gate runs (release, debug, asan, tsan)", b));
     if (std::find(o_.builds.begin(), o_.builds.end(), "release") == o_.builds.end())
       return usage("--builds: release is needed: its crashgate runs and gates the cells");
+    for (const auto& r : o_.rules) {
+      const auto* info = find_mutation_rule(r);
+      if (!info) return usage(fmt::format("--rules: '{}' is no mutation rule (crashgate mutate --help lists them)", r));
+      rules_.insert(info->rule);
+    }
     auto commit = shell(git(root_, "rev-parse --verify --quiet " + shell_quote(o_.at + "^{commit}")));
     if (!commit.ok) return usage(fmt::format("--at: '{}' is not a commit of {}", o_.at, root_));
     run_.commit = commit.text;
@@ -276,12 +281,6 @@ class Mutator {
   }
 
   Checked<std::vector<Mutant>> choose(const std::vector<Mutant>& all) {
-    std::set<MutationRule> rules;
-    for (const auto& r : o_.rules) {
-      const auto* info = find_mutation_rule(r);
-      if (!info) return failure(fmt::format("--rules: '{}' is no mutation rule (crashgate mutate --help lists them)", r));
-      rules.insert(info->rule);
-    }
     std::vector<std::string> ids = o_.ids;
     if (!o_.from.empty()) {
       std::string text = read_text(o_.from);
@@ -290,7 +289,7 @@ class Mutator {
       if (!listed) return failure("--from: " + listed.error());
       ids.insert(ids.end(), listed->begin(), listed->end());
     }
-    if (ids.empty()) return sample_mutants(all, o_.count, o_.seed, rules);
+    if (ids.empty()) return sample_mutants(all, o_.count, o_.seed, rules_);
     std::map<std::string, const Mutant*> by_id;
     for (const auto& m : all) by_id[m.id] = &m;
     std::vector<Mutant> out;
@@ -300,7 +299,7 @@ class Mutator {
         gone_.push_back(id);
         continue;
       }
-      if (rules.empty() || rules.count(it->second->rule)) out.push_back(*it->second);
+      if (rules_.empty() || rules_.count(it->second->rule)) out.push_back(*it->second);
     }
     if (!gone_.empty())
       std::cerr << fmt::format("crashgate mutate: {} of the mutants asked for are not in the source at {} (their function "
@@ -500,6 +499,7 @@ class Mutator {
   std::string root_, out_, tree_;
   MutationRun run_;
   std::vector<std::string> gone_;
+  std::set<MutationRule> rules_;  // --rules; empty: every rule
   std::map<std::string, std::uint64_t> unmutated_;
   std::map<std::string, std::string> diffs_;
 };
