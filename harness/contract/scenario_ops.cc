@@ -51,6 +51,7 @@ constexpr KeySpec kSearch[] = {
     {.name = "k", .type = T::u64, .min = 1, .max = 1 << 20, .meaning = "neighbours per query (default 10)"},
     {.name = "ef", .type = T::u64, .min = 1, .max = 1 << 20, .meaning = "search beam width"},
     {.name = "filter", .type = T::string, .meaning = "keep only hits matching this filter"},
+    {.name = "min_recall", .type = T::real, .max = 1, .meaning = "the lowest recall@k allowed against the kit's exact search"},
 };
 constexpr KeySpec kRemove[] = {
     {.name = "ids", .type = T::u64_list, .meaning = "the ids to remove"},
@@ -62,7 +63,7 @@ constexpr KeySpec kCount[] = {
 constexpr KeySpec kDelete[] = {
     {.name = "filter", .type = T::string, .required = true, .meaning = "the filter; %i and %m number each clause"},
     {.name = "clauses", .type = T::u64, .min = 1, .meaning = "copies of the filter joined, or the depth of a shape"},
-    {.name = "shape", .type = T::enumeration, .values = "or nested not in and-or", .meaning = "how the clauses are joined (default or)"},
+    {.name = "shape", .type = T::enumeration, .values = "or and nested not in not-in and-or", .meaning = "how the clauses are joined (default or)"},
     {.name = "field", .type = T::string, .meaning = "the field of an `in` shape (default file_path)"},
 };
 constexpr KeySpec kGet[] = {
@@ -117,10 +118,10 @@ constexpr OpSpec kOps[] = {
     {"create", kCreate, false, "create a store with `vectors` records of `dim` (hnsw = false: no index; m, ef_construction)"},
     {"import", kImport, false, "make a copy of `from`'s files the store, closed: the next store op opens it; the record model is empty"},
     {"add", kAdd, true, "add records (with metadata) to the store"},
-    {"search", kSearch, true, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first"},
+    {"search", kSearch, true, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first; recall measured"},
     {"remove", kRemove, true, "remove records by id (or `count` random ones)"},
     {"count", kCount, true, "count the records; `equals` checks the result"},
-    {"delete", kDelete, true, "delete_where(filter); `clauses` copies OR-ed, or shaped: nested, not, in, and-or"},
+    {"delete", kDelete, true, "delete_where(filter); `clauses` copies OR-ed, or shaped: and, nested, not, in, not-in, and-or"},
     {"compact", {}, true, "compact the store (rewrites and remaps files)"},
     {"sync", {}, true, "flush everything to disk"},
     {"reopen", {}, false, "close and open the store again"},

@@ -4,6 +4,8 @@
 
 #include <charconv>
 #include <cctype>
+#include <cmath>
+#include <optional>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -73,15 +75,20 @@ Checked<json> typed_i64(const KeySpec& key, const json& raw) {
   return wrong(key, raw, "a whole number (i64)");
 }
 
+// A finite number within the key's range (min and max read as numbers: 0 to 1 for a share).
 Checked<json> typed_real(const KeySpec& key, const json& raw) {
-  if (raw.is_number()) return json(raw.get<double>());
+  std::optional<double> v;
+  if (raw.is_number()) v = raw.get<double>();
   if (raw.is_string()) {
     const auto& s = raw.get_ref<const std::string&>();
-    double v = 0;
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) return json(v);
+    double parsed = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), parsed);
+    if (!s.empty() && ec == std::errc() && p == s.data() + s.size()) v = parsed;
   }
-  return wrong(key, raw, "a number (float)");
+  if (!v || !std::isfinite(*v)) return wrong(key, raw, "a finite number (float)");
+  if (*v < static_cast<double>(key.min) || (key.max != kNoMax && *v > static_cast<double>(key.max)))
+    return failure(fmt::format("'{}' = {} is out of range ({})", key.name, shown(raw), range_text(key, plain)));
+  return json(*v);
 }
 
 Checked<json> typed_bool(const KeySpec& key, const json& raw) {

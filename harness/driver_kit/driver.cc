@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <csignal>
 #include <chrono>
 #include <cstdlib>
@@ -16,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/invariant_window.h"
 #include "crashgate/step_values.h"
 
 namespace crashgate::kit {
@@ -55,6 +57,12 @@ void Events::step_end(int index, const StepResult& r, double duration_ms) {
   if (!r.is_ok) {
     e["code"] = r.code;
     e["message"] = r.message.size() > 2000 ? r.message.substr(0, 2000) + "..." : r.message;
+  }
+  if (!r.measured.empty()) {
+    json measured = json::object();
+    for (const auto& [name, value] : r.measured)
+      if (std::isfinite(value)) measured[name] = value;
+    e["measured"] = std::move(measured);
   }
   emit(e);
 }
@@ -155,6 +163,11 @@ Driver& Driver::on_finish(std::function<StepResult(Context&)> finish) {
   return *this;
 }
 
+Driver& Driver::invariants(Handler check) {
+  invariants_ = std::move(check);
+  return *this;
+}
+
 Driver& Driver::on_start(std::function<Checked<Done>(const json&, Context&)> start) {
   start_ = std::move(start);
   return *this;
@@ -247,6 +260,8 @@ struct CellRun {
   Driver* driver = nullptr;
   const std::map<std::string, Handler, std::less<>>* handlers = nullptr;
   const Handler* open_store = nullptr;
+  const Handler* invariants = nullptr;
+  InvariantWindow window;
   const std::function<StepResult(Context&)>* finish = nullptr;
   std::vector<Args> steps;
   Context context;
@@ -261,7 +276,7 @@ struct CellRun {
   ::_exit(128 + r.descendant_signal);
 }
 
-StepResult run_one(CellRun& run, const Args& step) {
+StepResult run_handler(CellRun& run, const Args& step) {
   try {
     if (step.op().needs_store && *run.open_store) {
       StepResult opened = (*run.open_store)(step, run.context);
@@ -272,6 +287,25 @@ StepResult run_one(CellRun& run, const Args& step) {
     // A driver's own mistake (a key read as the wrong type) or an engine's exception: reported, not a crash.
     return StepResult::error("invalid-argument", fmt::format("step {} ({}): {}", step.index(), step.op().name, e.what()));
   }
+}
+
+// The step, then (when the cell asks and the model knows the store) the
+// engine's own check, whose failure becomes the step's error.
+StepResult run_one(CellRun& run, const Args& step) {
+  StepResult r = run_handler(run, step);
+  run.window.after(step, r.is_ok);
+  if (!r.is_ok || r.descendant_signal || !run.context.check_invariants || !*run.invariants || !run.window.open()) return r;
+  StepResult check;
+  try {
+    check = (*run.invariants)(step, run.context);
+  } catch (const std::exception& e) {
+    check = StepResult::error("invalid-argument", e.what());
+  }
+  if (check.descendant_signal) return check;
+  if (check.is_ok) return r;
+  StepResult failed = StepResult::error(check.code, "invariant after this step: " + check.message);
+  failed.measured = std::move(r.measured);
+  return failed;
 }
 
 void run_steps(CellRun& run) {
@@ -369,6 +403,7 @@ int Driver::run_cell(const std::string& path) {
   run.driver = this;
   run.handlers = &handlers_;
   run.open_store = &open_store_;
+  run.invariants = &invariants_;
   run.finish = &finish_;
   run.steps = std::move(*steps);
   run.context.work_dir = cell.value("work_dir", ".");
@@ -376,6 +411,12 @@ int Driver::run_cell(const std::string& path) {
   run.context.worker_stack =
       cell.contains("worker_stack") && cell["worker_stack"].is_number_unsigned() ? cell["worker_stack"].get<std::uint64_t>() : 0;
   run.context.events = &events;
+  if (cell.contains("check_invariants")) {
+    if (!cell["check_invariants"].is_boolean()) return cannot_run(fmt::format("{}: check_invariants must be true or false", path));
+    run.context.check_invariants = cell["check_invariants"].get<bool>();
+  }
+  if (run.context.check_invariants && !invariants_)
+    return cannot_run(fmt::format("{}: the cell asks for check_invariants, and this driver has no invariants check", path));
   if (start_)
     if (auto started = start_(cell, run.context); !started) return cannot_run(started.error());
   events.hello(name_, version_, engine_, engine_version_);

@@ -37,6 +37,7 @@ void Records::reset(std::uint32_t dim) {
   removed_.clear();
   next_id_ = 0;
   known_ = true;
+  unsure_ = false;
 }
 
 void Records::imported(std::uint32_t dim) {
@@ -53,6 +54,16 @@ void Records::set_dim(std::uint32_t dim) {
 bool Records::known() const {
   std::lock_guard lock(mu_);
   return known_;
+}
+
+void Records::unsure() {
+  std::lock_guard lock(mu_);
+  unsure_ = true;
+}
+
+bool Records::exact() const {
+  std::lock_guard lock(mu_);
+  return known_ && !unsure_;
 }
 
 bool Records::may_hold(std::uint64_t id) const {

@@ -34,7 +34,7 @@ Outcome error_outcome(const std::string& code) {
   Outcome o;
   o.kind = OutcomeKind::error;
   o.failed_step = 2;
-  o.steps = {{0, "create", StepStatus::ok, "", "", 1}, {1, "add", StepStatus::ok, "", "", 1}, {2, "verify", StepStatus::error, code, "record 7 is missing", 1}};
+  o.steps = {{0, "create", StepStatus::ok, "", "", 1, {}}, {1, "add", StepStatus::ok, "", "", 1, {}}, {2, "verify", StepStatus::error, code, "record 7 is missing", 1, {}}};
   return o;
 }
 

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/invariant_window.h"
 #include "crashgate/store_import.h"
 #include "harness/support/crashers.h"
 
@@ -75,6 +76,35 @@ TEST(DriverKitReadSteps, TypesEveryValueAndRefusesOneOfTheWrongType) {
   auto unknown = read_steps(json{{"steps", {{{"index", 0}, {"op", "explode"}}}}});
   ASSERT_FALSE(unknown);
   EXPECT_THAT(unknown.error(), HasSubstr("unknown op 'explode'"));
+}
+
+// Which steps the engine's own check follows (check_invariants): from a
+// create on; not after damage, an import, a replaced file, a second process or
+// an armed failpoint until the next create; not between spawn-workload and join.
+TEST(DriverKitInvariantWindow, OpensAtCreateClosesOnWhatTheModelCannotFollow) {
+  auto steps = read_steps(json{{"steps",
+                                {{{"index", 0}, {"op", "count"}},
+                                 {{"index", 1}, {"op", "create"}},
+                                 {{"index", 2}, {"op", "failpoints"}, {"spec", ""}},
+                                 {{"index", 3}, {"op", "spawn-workload"}, {"workload", "mixed"}},
+                                 {{"index", 4}, {"op", "join"}},
+                                 {{"index", 5}, {"op", "truncate"}, {"file", "vectors"}, {"to", "0"}},
+                                 {{"index", 6}, {"op", "count"}},
+                                 {{"index", 7}, {"op", "create"}},
+                                 {{"index", 8}, {"op", "failpoints"}, {"spec", "x=1*error(EIO)"}},
+                                 {{"index", 9}, {"op", "create"}},
+                                 {{"index", 10}, {"op", "import"}, {"from", "/tmp"}}}}});
+  ASSERT_TRUE(steps) << steps.error();
+  InvariantWindow window;
+  std::vector<int> checked;
+  for (const Args& step : *steps) {
+    window.after(step, true);
+    if (window.open()) checked.push_back(step.index());
+  }
+  EXPECT_EQ(checked, (std::vector<int>{1, 2, 4, 7, 9}));
+  InvariantWindow failed_create;
+  failed_create.after(steps->at(1), false);
+  EXPECT_FALSE(failed_create.open()) << "a create that failed made no store the model knows";
 }
 
 TEST(DriverKitArgs, ReadingAKeyAsAnotherTypeIsADriverBug) {

@@ -157,6 +157,21 @@ TEST(ReadStepEvents, AnErrorOfAnotherCodeThanExpectedIsAWrongResult) {
   EXPECT_EQ(obs.steps[0].message, "step expected error:corrupt, got io: EIO");
 }
 
+TEST(ReadStepEvents, AStepEndsMeasuredFiguresAreKeptAndANonNumberIsNoted) {
+  Observation obs;
+  read_step_events({{1, R"({"event":"step-start","index":0,"op":"search"})"},
+                    {2, R"({"event":"step-end","index":0,"status":"ok","measured":{"recall":0.9,"k":10,"bad":"x"}})"},
+                    {3, R"({"event":"step-start","index":1,"op":"count"})"},
+                    {4, R"({"event":"step-end","index":1,"status":"ok","measured":[1]})"}},
+                   obs);
+  ASSERT_EQ(obs.steps.size(), 2u);
+  EXPECT_EQ(obs.steps[0].measured, (std::map<std::string, double>{{"recall", 0.9}, {"k", 10}}));
+  EXPECT_TRUE(obs.steps[1].measured.empty());
+  ASSERT_EQ(obs.notes.size(), 2u);
+  EXPECT_THAT(obs.notes[0], ::testing::HasSubstr("step 0 measured 'bad' is not a number"));
+  EXPECT_THAT(obs.notes[1], ::testing::HasSubstr("step 1 measured is not an object"));
+}
+
 TEST(ReadStepEvents, AStepWithoutExpectKeepsTheErrorItReported) {
   Observation obs;
   read_step_events({{1, R"({"event":"step-start","index":0,"op":"count"})"},

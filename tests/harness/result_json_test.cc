@@ -44,7 +44,8 @@ Outcome full_outcome() {
   o.stderr_excerpt = {"err", "", 3};
   o.command = {"./x", "arg with space"};
   o.repro = "crashgate exec -- ./x 'arg with space'";
-  o.steps.push_back(StepRecord{2, "count", StepStatus::died, "", "", 1.5});
+  o.steps.push_back(StepRecord{1, "search", StepStatus::ok, "", "", 4.0, {{"recall", 0.975}, {"k", 10}, {"queries", 40}}});
+  o.steps.push_back(StepRecord{2, "count", StepStatus::died, "", "", 1.5, {}});
   o.failed_step = 2;
   o.notes = {"a note"};
   return o;
@@ -87,6 +88,17 @@ TEST(ResultJson, ReadingSaysWhichFieldIsWrong) {
   j.erase("repro");
   error = testing::refusal(outcome_from_json(j));
   EXPECT_EQ(error, "repro: missing");
+  j = to_json(full_outcome());
+  j["steps"][0]["measured"]["recall"] = "high";
+  error = testing::refusal(outcome_from_json(j));
+  EXPECT_EQ(error, "steps[0].measured.recall: not a number");
+}
+
+TEST(ResultJson, AStepsMeasuredFiguresAreWrittenOnlyWhenThereAreAny) {
+  auto j = to_json(full_outcome());
+  ASSERT_EQ(j["steps"].size(), 2u);
+  EXPECT_EQ(j["steps"][0]["measured"]["recall"], 0.975);
+  EXPECT_FALSE(j["steps"][1].contains("measured")) << "a step that measured nothing has no measured object";
 }
 
 RC_GTEST_PROP(ResultJson, ArbitraryOutcomesRoundTrip, ()) {

@@ -62,6 +62,22 @@ TEST(RunResultsJson, ReadingNamesTheFieldThatIsWrong) {
   EXPECT_THAT(error, HasSubstr("this crashgate reads crashgate.results/1"));
 }
 
+TEST(RunResultsJson, CheckInvariantsIsKeptSoReproRunsTheCellAsItRan) {
+  RunResults r = testing::sample_results();
+  r.cells[0].cell.check_invariants = true;
+  nlohmann::json j = to_json(r);
+  EXPECT_EQ(j["cells"][0]["check_invariants"], true);
+  auto read = run_results_from_json(j);
+  ASSERT_TRUE(read) << testing::refusal(read);
+  EXPECT_TRUE(read->cells[0].cell.check_invariants);
+  j["cells"][0].erase("check_invariants");  // a file written before the field
+  read = run_results_from_json(j);
+  ASSERT_TRUE(read) << testing::refusal(read);
+  EXPECT_FALSE(read->cells[0].cell.check_invariants);
+  j["cells"][0]["check_invariants"] = "yes";
+  EXPECT_EQ(testing::refusal(run_results_from_json(j)), "cells[0].check_invariants: not true or false");
+}
+
 TEST(LimitsJson, OnlySetLimitsAreWrittenAndUnknownOnesAreIgnored) {
   Limits defaults;
   EXPECT_EQ(limits_json(defaults), (nlohmann::json{{"wall_ms", 30000}, {"core", 0}}));

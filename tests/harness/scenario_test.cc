@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include "crashgate/driver_protocol.h"
 #include "crashgate/scenario.h"
 #include "crashgate/scenario_ops.h"
 
@@ -128,6 +129,8 @@ INSTANTIATE_TEST_SUITE_P(
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\nbuilds = [\"turbo\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
                "3:10: unknown build 'turbo'"},
         Broken{"targets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n", "1:1: missing 'name'"},
+        Broken{"name = \"n\"\ntargets = [\"vstore\"]\ncheck_invariants = \"yes\"\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+               "3:20: 'check_invariants' must be true or false"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\nfrobnicate = 1\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
                "3:14: unknown key 'frobnicate'"},
         // Typed values: never run with a default in place of what was written.
@@ -140,7 +143,7 @@ INSTANTIATE_TEST_SUITE_P(
                "6:11: step 0 (spawn-workload): 'threads' = 0 is out of range (from 1 to 256)"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"delete\"\nfilter = \"a = 'b'\"\nshape = \"spiral\"\n"
                "[expect]\noutcome = \"ok\"\n",
-               "6:9: step 0 (delete): 'shape' = \"spiral\" is not one of: or, nested, not, in, and-or"},
+               "6:9: step 0 (delete): 'shape' = \"spiral\" is not one of: or, and, nested, not, in, not-in, and-or"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sleep\"\nduration = 100\n[expect]\noutcome = \"ok\"\n",
                "5:12: step 0 (sleep): 'duration' must be a duration with its unit"},
         Broken{"name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"get\"\nids = [1, \"two\"]\n[expect]\noutcome = \"ok\"\n",
@@ -235,6 +238,24 @@ outcome = "ok"
   std::set<std::string> from;
   for (const Cell& cell : cells) from.insert(cell.steps[0].args["from"].get<std::string>());
   EXPECT_EQ(from, (std::set<std::string>{(std::filesystem::current_path() / "field/store").string(), "/data/store"}));
+}
+
+TEST(Scenario, CheckInvariantsReachesEveryCellAndItsCellJson) {
+  auto parsed = parse_scenario("name = \"n\"\ntargets = [\"vstore\"]\ncheck_invariants = true\n[params]\nx = [\"1\", \"2\"]\n"
+                               "[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n",
+                               "s.toml");
+  ASSERT_TRUE(parsed.scenario) << parsed.errors.at(0).text();
+  auto cells = expand_cells(*parsed.scenario);
+  ASSERT_EQ(cells.size(), 2u);
+  for (const Cell& c : cells) {
+    EXPECT_TRUE(c.check_invariants) << c.id;
+    EXPECT_EQ(cell_document(c, "/w")["check_invariants"], true);
+  }
+  auto plain = parse_scenario("name = \"n\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n", "p.toml");
+  ASSERT_TRUE(plain.scenario);
+  Cell c = expand_cells(*plain.scenario).at(0);
+  EXPECT_FALSE(c.check_invariants);
+  EXPECT_FALSE(cell_document(c, "/w").contains("check_invariants")) << "absent unless set";
 }
 
 TEST(Scenario, EveryErrorIsReportedNotJustTheFirst) {

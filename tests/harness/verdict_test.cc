@@ -16,7 +16,7 @@ Outcome error_outcome(const std::string& code, int step = 2) {
   Outcome o;
   o.kind = OutcomeKind::error;
   o.detail = "step 2 (count) failed: " + code + ": vectors.bin is 100 bytes";
-  o.steps = {{0, "create", StepStatus::ok, "", "", 1}, {step, "count", StepStatus::error, code, "vectors.bin is 100 bytes", 1}};
+  o.steps = {{0, "create", StepStatus::ok, "", "", 1, {}}, {step, "count", StepStatus::error, code, "vectors.bin is 100 bytes", 1, {}}};
   o.failed_step = step;
   return o;
 }

@@ -218,6 +218,135 @@ outcome = "ok"
   EXPECT_NE(o.detail.find("wrong-result"), std::string::npos) << o.detail;
 }
 
+// The search oracle in the vstore driver: recall@k against the kit's exact
+// search is measured at every search step, for every metric, and a floor the
+// index cannot meet fails the step.
+TEST_F(VstoreDriver, SearchRecallIsMeasuredForEveryMetricAndKeptWithTheStep) {
+  for (const char* metric : {"l2", "ip", "cosine"}) {
+    Outcome o = run(fmt::format(R"(
+name = "recall-{0}"
+targets = ["vstore"]
+builds = ["release"]
+check_invariants = true
+[[step]]
+op = "create"
+dim = 16
+vectors = 600
+metric = "{0}"
+store = "store-{0}"
+[[step]]
+op = "search"
+queries = 20
+k = 10
+ef = 128
+min_recall = 0.9
+[expect]
+outcome = "ok"
+)",
+                                metric));
+    ASSERT_EQ(std::string(to_string(o.kind)), "ok") << metric << ": " << o.detail;
+    ASSERT_EQ(o.steps.size(), 2u);
+    const auto& measured = o.steps[1].measured;
+    ASSERT_TRUE(measured.count("recall")) << metric;
+    EXPECT_GE(measured.at("recall"), 0.9) << metric;
+    EXPECT_EQ(measured.at("queries"), 20.0);
+    EXPECT_EQ(measured.at("k"), 10.0);
+    if (std::string(metric) != "ip") {
+      EXPECT_EQ(measured.at("self_queries"), 10.0) << metric;
+      EXPECT_EQ(measured.at("self_found"), 10.0) << metric << ": a record's own vector finds the record";
+    }
+  }
+}
+
+TEST_F(VstoreDriver, AnIndexTooPoorForTheFloorIsAWrongResultSayingWhatWasMeasured) {
+  Outcome o = run(R"(
+name = "poor-recall"
+targets = ["vstore"]
+builds = ["release"]
+[[step]]
+op = "create"
+dim = 32
+vectors = 3000
+m = 2
+ef_construction = 1
+[[step]]
+op = "search"
+queries = 20
+k = 10
+ef = 1
+min_recall = 0.99
+[expect]
+outcome = "ok"
+)");
+  EXPECT_EQ(std::string(to_string(o.kind)), "error") << o.detail;
+  EXPECT_EQ(o.failed_step, 1);
+  EXPECT_NE(o.detail.find("below min_recall 0.99"), std::string::npos) << o.detail;
+}
+
+TEST_F(VstoreDriver, AFloorOnAStoreTheModelDoesNotKnowIsRefusedNotSkipped) {
+  Outcome o = run(R"(
+name = "floor-after-a-workload"
+targets = ["vstore"]
+builds = ["release"]
+[[step]]
+op = "create"
+dim = 8
+vectors = 100
+[[step]]
+op = "spawn-workload"
+workload = "add"
+threads = 1
+duration = "50ms"
+[[step]]
+op = "join"
+[[step]]
+op = "search"
+min_recall = 0.5
+[expect]
+outcome = "ok"
+)");
+  EXPECT_EQ(std::string(to_string(o.kind)), "error") << o.detail;
+  EXPECT_EQ(o.failed_step, 3);
+  EXPECT_NE(o.detail.find("knows record for record"), std::string::npos) << o.detail;
+}
+
+// Filtered deletes against the kit's reference evaluator: the unparenthesized
+// mix, doubled quotes and metadata fields; count agrees afterwards.
+TEST_F(VstoreDriver, FilteredDeletesRemoveExactlyWhatTheReferenceSelects) {
+  Outcome o = run(R"(
+name = "filtered-deletes"
+targets = ["vstore"]
+builds = ["release"]
+check_invariants = true
+[[step]]
+op = "create"
+dim = 4
+vectors = 100
+[[step]]
+op = "add"
+vectors = 50
+metadata = { team = "it's red" }
+[[step]]
+op = "delete"
+filter = "file_path = 'src/mcp_vector_search/module_000000/file_00000003.py' OR team = 'it''s red' AND file_path != 'src/mcp_vector_search/module_000000/file_00000120.py'"
+[[step]]
+op = "count"
+equals = 100
+[[step]]
+op = "get"
+ids = [120]
+[[step]]
+op = "get"
+ids = [3]
+expect = "error:not-found"
+[[step]]
+op = "verify"
+[expect]
+outcome = "ok"
+)");
+  EXPECT_EQ(std::string(to_string(o.kind)), "ok") << o.detail << "\n" << o.stderr_excerpt.head;
+}
+
 // The import op: a store another cell made, imported by a second cell.
 // MANIFEST says dim and metric; the files are copied, not touched; the model
 // is empty, so verify checks what vstore checks of the records the files hold

@@ -12,6 +12,7 @@ import contextlib
 import io
 import json
 import os
+import random
 import shutil
 import signal
 import struct
@@ -145,7 +146,7 @@ class OpTableTest(unittest.TestCase):
         self.assertTrue(kit.find_op("add").needs_store)
         self.assertFalse(kit.find_op("truncate").needs_store)
         self.assertTrue(kit.find_op("truncate").key("file").engine_values)
-        self.assertEqual(kit.find_op("delete").key("shape").values, ("or", "nested", "not", "in", "and-or"))
+        self.assertEqual(kit.find_op("delete").key("shape").values, ("or", "and", "nested", "not", "in", "not-in", "and-or"))
         dim = kit.find_op("create").key("dim")
         self.assertEqual((dim.min, dim.max), (1, 1 << 20))
         self.assertTrue(kit.find_op("sleep").key("duration").required)
@@ -220,7 +221,7 @@ class TypedValueTest(unittest.TestCase):
 
     def test_enums(self):
         self.ok("delete", "shape", "nested", "nested")
-        self.refused("delete", "shape", "bogus", "'shape' = \"bogus\" is not one of: or, nested, not, in, and-or")
+        self.refused("delete", "shape", "bogus", "'shape' = \"bogus\" is not one of: or, and, nested, not, in, not-in, and-or")
         self.refused("delete", "shape", "", "one of the key's values")
         # The engine's values: any string when they are not known, else one of them.
         self.ok("read", "what", "anything", "anything")
@@ -248,6 +249,133 @@ class TypedValueTest(unittest.TestCase):
         self.assertEqual(kit.format_size(1 << 30), "1 GiB")
         self.assertEqual(kit.format_size(4097), "4,097 bytes")
         self.assertEqual(kit.format_duration(1500), "1500ms")
+
+
+class SearchOracleTest(unittest.TestCase):
+    """The Python kit's search oracle: the C++ kit's rules (search_oracle.h)."""
+
+    LINE = [(i, [float(i), 0.0]) for i in range(30)]
+
+    def test_exact_neighbours_score_one_and_ties_count(self):
+        m = kit.measure_recall("l2", self.LINE, [([10.0, 0.0], None), ([20.0, 0.0], 20)], [[10, 11], [20, 19]], 2)
+        self.assertEqual((m.expected, m.found, m.self_queries, m.self_found), (4, 4, 1, 1))
+        self.assertTrue(kit.judge_recall(m, 1.0).is_ok)
+        self.assertEqual(m.figures()["recall"], 1.0)
+
+    def test_wrong_neighbours_fail_the_floor_naming_what_was_measured(self):
+        m = kit.measure_recall("l2", self.LINE, [([10.0, 0.0], None)], [[25, 26, 10, 10]], 3)
+        self.assertEqual(m.found, 1)
+        self.assertTrue(kit.judge_recall(m, None).is_ok)
+        r = kit.judge_recall(m, 0.9)
+        self.assertEqual(r.code, "wrong-result")
+        self.assertIn("recall@3 is 0.3333", r.message)
+        self.assertIn("below min_recall 0.9", r.message)
+
+    def test_a_missed_self_query_fails_but_inner_product_does_not_ask(self):
+        m = kit.measure_recall("cosine", [(1, [1.0, 0.0]), (2, [0.0, 1.0])], [([1.0, 0.0], 1)], [[2]], 1)
+        self.assertIn("record 1's own vector", kit.judge_recall(m, 0.0).message)
+        ip = kit.measure_recall("ip", self.LINE, [([5.0, 0.0], 5)], [[29]], 1)
+        self.assertEqual(ip.self_queries, 0)
+
+    def test_a_floor_the_model_cannot_judge_is_refused(self):
+        searched = []
+
+        def search(vectors):
+            searched.append(len(vectors))
+            return [[0] for _ in vectors]
+        logged = []
+        ctx = mock.Mock(log=logged.append)
+        r = kit.oracle_searches("l2", False, 30, 2, 4, 1, 0.5, lambda: self.LINE, random.Random(1), search, ctx)
+        self.assertEqual(r.code, "invalid-argument")
+        self.assertIn("knows record for record", r.message)
+        self.assertEqual(searched, [])
+        r = kit.oracle_searches("l2", True, 30, 2, 4, 1, None, lambda: self.LINE, random.Random(1), search, ctx)
+        self.assertTrue(r.is_ok)
+        self.assertEqual(r.measured["queries"], 4.0)
+        self.assertEqual(searched, [4])
+        self.assertTrue(any("recall@1" in line for line in logged), logged)
+
+    def test_records_unsure_until_reset(self):
+        records = kit.Records()
+        records.reset(4)
+        self.assertTrue(records.exact())
+        records.unsure()
+        self.assertFalse(records.exact())
+        records.reset(4)
+        self.assertTrue(records.exact())
+        records.imported(4)
+        self.assertFalse(records.exact())
+
+    def test_min_recall_is_a_finite_share(self):
+        key = kit._key_spec(kit.find_op("search"), "min_recall")
+        self.assertEqual(kit.typed_value(key, 0.5, None), 0.5)
+        self.assertEqual(kit.typed_value(key, "1", None), 1.0)
+        for bad in (1.5, -0.1, "nan", float("inf"), True):
+            with self.assertRaises(kit.InvalidValue, msg=repr(bad)):
+                kit.typed_value(key, bad, None)
+
+
+class InvariantsTest(unittest.TestCase):
+    """check_invariants: the driver's check after every ok step while the model knows the store."""
+
+    def run_cell(self, steps, check_invariants=True, with_check=True):
+        driver = kit.Driver("inv")
+        checked = []
+        state = {"broken": False}
+        for op in ("create", "count", "truncate", "join", "spawn-workload"):
+            driver.on(op, lambda a, ctx: None)
+        driver.values("truncate", "file", ["data"])
+        driver.values("create", "metric", ["l2"])
+        driver.values("spawn-workload", "workload", ["w"])
+        driver.layout([kit.LayoutFile("data", "data.bin", 8)])
+        driver.on("sleep", lambda a, ctx: state.update(broken=True))  # the step that breaks the store
+
+        def check(a, ctx):
+            checked.append(a.index)
+            if state["broken"]:
+                raise kit.StepError("corrupt", "the store is broken")
+        if with_check:
+            driver.invariants(check)
+        cell = CellDir(self, steps)
+        with open(cell.path) as f:
+            doc = json.load(f)
+        doc["check_invariants"] = check_invariants
+        with open(cell.path, "w") as f:
+            json.dump(doc, f)
+        r, w = os.pipe()
+        err = io.StringIO()
+        with mock.patch.dict(os.environ, {"CRASHGATE_EVENT_FD": str(w)}), contextlib.redirect_stderr(err):
+            status = driver.run_cell(cell.path)
+        os.close(w)
+        with os.fdopen(r) as f:
+            events = [json.loads(line) for line in f.read().splitlines()]
+        return status, checked, [e for e in events if e["event"] == "step-end"], err.getvalue()
+
+    def test_checked_after_every_ok_step_from_create_and_a_failure_is_the_steps_error(self):
+        status, checked, ends, _ = self.run_cell(
+            [{"op": "count"}, {"op": "create"}, {"op": "count"}, {"op": "sleep", "duration": 1}, {"op": "count"}])
+        self.assertEqual(checked, [1, 2, 3], "not before the create; the failing check ends the cell at step 3")
+        self.assertEqual(status, kit.EXIT_STEP_FAILED)
+        self.assertEqual(ends[3]["status"], "error")
+        self.assertEqual(ends[3]["code"], "corrupt")
+        self.assertTrue(ends[3]["message"].startswith("invariant after this step: the store is broken"), ends[3])
+
+    def test_not_after_outside_damage_nor_while_workloads_run(self):
+        status, checked, _, _ = self.run_cell(
+            [{"op": "create"}, {"op": "spawn-workload", "workload": "w"}, {"op": "count"}, {"op": "join"},
+             {"op": "truncate", "file": "data", "to": "0"}, {"op": "count"}, {"op": "create"}, {"op": "count"}])
+        self.assertEqual(status, kit.EXIT_ALL_STEPS_OK)
+        self.assertEqual(checked, [0, 3, 6, 7])
+
+    def test_off_unless_the_cell_asks_and_refused_without_a_check(self):
+        status, checked, _, _ = self.run_cell([{"op": "create"}, {"op": "count"}], check_invariants=False)
+        self.assertEqual((status, checked), (kit.EXIT_ALL_STEPS_OK, []))
+        status, _, _, err = self.run_cell([{"op": "create"}], with_check=False)
+        self.assertEqual(status, kit.EXIT_CANNOT_RUN)
+        self.assertIn("has no invariants check", err)
+        status, _, _, err = self.run_cell([{"op": "create"}], check_invariants="yes")
+        self.assertEqual(status, kit.EXIT_CANNOT_RUN)
+        self.assertIn("check_invariants must be true or false", err)
 
 
 class ReadStepsTest(unittest.TestCase):

@@ -321,6 +321,12 @@ class ThroughCrashgateTest(unittest.TestCase):
             steps = c["outcome"]["steps"]
             self.assertEqual(len(steps), 18)
             self.assertTrue(all(s["status"] == "ok" for s in steps), steps)  # the expected not-founds judged ok
+            # The kit's oracle measured the search step against its exact search, per metric.
+            measured = steps[2]["measured"]
+            self.assertGreaterEqual(measured["recall"], 0.9, c["id"])
+            self.assertEqual(measured["queries"], 20)
+            if c["params"]["metric"] != "ip":
+                self.assertEqual(measured["self_found"], measured["self_queries"], c["id"])
 
     def test_truncated_index_is_corrupt_on_open(self):
         cells = self.cells("pyhnswlib-truncated-index")

@@ -167,11 +167,12 @@ OPS = (
         _key("metadata", TABLE, meaning="attributes added to every record"),
         _key("seed", U64, meaning="seed of the vectors"),
     )),
-    _op("search", True, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first", (
+    _op("search", True, "run `queries` k-NN searches, optionally filtered; every hit a live record, nearest first; recall measured", (
         _key("queries", U64, meaning="how many queries (default 10)"),
         _key("k", U64, min=1, max=1 << 20, meaning="neighbours per query (default 10)"),
         _key("ef", U64, min=1, max=1 << 20, meaning="search beam width"),
         _key("filter", STRING, meaning="keep only hits matching this filter"),
+        _key("min_recall", REAL, max=1, meaning="the lowest recall@k allowed against the kit's exact search"),
     )),
     _op("remove", True, "remove records by id (or `count` random ones)", (
         _key("ids", U64_LIST, meaning="the ids to remove"),
@@ -180,10 +181,10 @@ OPS = (
     _op("count", True, "count the records; `equals` checks the result", (
         _key("equals", U64, meaning="the count it must be"),
     )),
-    _op("delete", True, "delete_where(filter); `clauses` copies OR-ed, or shaped: nested, not, in, and-or", (
+    _op("delete", True, "delete_where(filter); `clauses` copies OR-ed, or shaped: and, nested, not, in, not-in, and-or", (
         _key("filter", STRING, required=True, meaning="the filter; %i and %m number each clause"),
         _key("clauses", U64, min=1, meaning="copies of the filter joined, or the depth of a shape"),
-        _key("shape", ENUM, values=("or", "nested", "not", "in", "and-or"), meaning="how the clauses are joined (default or)"),
+        _key("shape", ENUM, values=("or", "and", "nested", "not", "in", "not-in", "and-or"), meaning="how the clauses are joined (default or)"),
         _key("field", STRING, meaning="the field of an `in` shape (default file_path)"),
     )),
     _op("compact", True, "compact the store (rewrites and remaps files)", ()),
@@ -401,11 +402,17 @@ def typed_value(key: Key, raw, engine_values: Optional[Iterable[str]] = None, fo
             return int(raw)
         raise _wrong(key, raw, "a whole number (i64)")
     if t == REAL:
-        if (_is_int(raw) or isinstance(raw, float)):
-            return float(raw)
-        if isinstance(raw, str) and _FLOAT_TEXT.fullmatch(raw):
-            return float(raw)
-        raise _wrong(key, raw, "a number (float)")
+        # A finite number within the key's range (min and max read as numbers: 0 to 1 for a share).
+        v = None
+        if not isinstance(raw, bool) and (_is_int(raw) or isinstance(raw, float)):
+            v = float(raw)
+        elif isinstance(raw, str) and _FLOAT_TEXT.fullmatch(raw):
+            v = float(raw)
+        if v is None or not math.isfinite(v):
+            raise _wrong(key, raw, "a finite number (float)")
+        if v < key.min or (key.max != NO_MAX and v > key.max):
+            raise InvalidValue(f"'{key.name}' = {_shown(raw)} is out of range ({_range_text(key, str)})")
+        return v
     if t == BOOL:
         if isinstance(raw, bool):
             return raw
@@ -747,10 +754,24 @@ class Records:
         self._removed = set()
         self._next_id = 0
         self._known = True
+        self._unsure = False
 
     def reset(self, dim: int) -> None:
         with self._lock:
             self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, True
+            self._unsure = False
+
+    def unsure(self) -> None:
+        """From here on the model may not match the store record for record
+        (outside damage, a replaced file, a second process, a workload): the
+        oracles that compare answers exactly stand aside until the next reset."""
+        with self._lock:
+            self._unsure = True
+
+    def exact(self) -> bool:
+        """Known, and not unsure since the store was created: answers are checked exactly."""
+        with self._lock:
+            return self._known and not self._unsure
 
     def imported(self, dim: int) -> None:
         """A store of this dimension was imported (the `import` op): its records
@@ -758,6 +779,7 @@ class Records:
         was added since."""
         with self._lock:
             self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, False
+            self._unsure = False
 
     def known(self) -> bool:
         """False after an import: the store may hold records the model never saw."""
@@ -845,6 +867,8 @@ class StepResult:
     # A second process died of this signal: the driver exits 128 + it without
     # ending the step, so the runner explains the crash it traced there.
     descendant_signal: int = 0
+    # What the step measured (an oracle's recall, ...): sent in step-end, kept in results.json.
+    measured: dict = dataclass_field(default_factory=dict)
 
     @staticmethod
     def ok() -> "StepResult":
@@ -866,6 +890,158 @@ class StepError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+# ---------------------------------------------------------------------------
+# The search oracle (crashgate/search_oracle.h): recall@k against the kit's own
+# exact search, distances in double precision, never the engine's kernel.
+
+METRIC_NAMES = {"l2": "l2", "ip": "ip", "inner_product": "ip", "cosine": "cosine"}
+
+
+def reference_distance(metric: str, a, b) -> float:
+    """Smaller is nearer: squared L2; minus the dot product; 1 - cosine
+    similarity (1 when either vector is all zeros)."""
+    if metric == "l2":
+        return math.fsum((float(x) - float(y)) ** 2 for x, y in zip(a, b))
+    dot = math.fsum(float(x) * float(y) for x, y in zip(a, b))
+    if metric == "ip":
+        return -dot
+    if metric == "cosine":
+        na = math.sqrt(math.fsum(float(x) * float(x) for x in a))
+        nb = math.sqrt(math.fsum(float(y) * float(y) for y in b))
+        return 1.0 if na == 0 or nb == 0 else 1.0 - dot / (na * nb)
+    raise ValueError(f"no reference distance for metric '{metric}' (l2, ip, cosine)")
+
+
+def oracle_affordable(records: int, dim: int, queries: int) -> bool:
+    """Whether the exact search is cheap enough for a cell in Python (about 3e7 multiply-adds)."""
+    return records * dim * queries <= 3e7
+
+
+def oracle_queries(records: list, dim: int, n: int, rng) -> list:
+    """n queries as (vector, self_id): even ones uniform in [-1, 1]^dim, odd
+    ones a live record's own vector. `records`: (id, vector) pairs; rng: random.Random."""
+    out = []
+    for i in range(n):
+        if i % 2 == 1 and records:
+            rid, vector = records[rng.randrange(len(records))]
+            out.append((list(vector), rid))
+        else:
+            out.append(([rng.uniform(-1.0, 1.0) for _ in range(dim)], None))
+    return out
+
+
+@dataclass
+class RecallMeasure:
+    metric: str = "l2"
+    k: int = 0
+    queries: int = 0
+    expected: int = 0       # sum over the queries of min(k, live records)
+    found: int = 0          # of those, how many the engine returned (ties counted)
+    self_queries: int = 0   # self-queries asked (l2 and cosine only)
+    self_found: int = 0
+    worst_query: int = 0
+    worst_recall: float = 1.0
+    worst_missed: Optional[int] = None
+    self_missed: Optional[int] = None
+
+    def recall(self) -> float:
+        return 1.0 if self.expected == 0 else self.found / self.expected
+
+    def figures(self) -> dict:
+        f = {"recall": self.recall(), "k": float(self.k), "queries": float(self.queries)}
+        if self.self_queries:
+            f["self_queries"] = float(self.self_queries)
+            f["self_found"] = float(self.self_found)
+        return f
+
+
+def measure_recall(metric: str, records: list, queries: list, hits: list, k: int) -> RecallMeasure:
+    """recall@k of what the engine returned (hits[i]: ids for queries[i],
+    nearest first; the first k distinct count) against the exact k nearest.
+    A hit as near as the k-th (within a relative 1e-4) counts as found."""
+    m = RecallMeasure(metric=metric, k=k, queries=len(queries))
+    vectors = dict(records)
+    for qi, (q, self_id) in enumerate(queries):
+        exact = sorted((reference_distance(metric, q, v), rid) for rid, v in records)
+        want = min(k, len(exact))
+        kth = exact[want - 1][0] if want else 0.0
+        limit = kth + 1e-4 * max(1.0, abs(kth))
+        seen = []
+        for rid in (hits[qi] if qi < len(hits) else []):
+            if len(seen) >= k:
+                break
+            if rid not in seen:
+                seen.append(rid)
+        found = sum(1 for rid in seen if rid in vectors and reference_distance(metric, q, vectors[rid]) <= limit)
+        found = min(found, want)
+        m.expected += want
+        m.found += found
+        recall = found / want if want else 1.0
+        if recall < m.worst_recall:
+            m.worst_recall, m.worst_query = recall, qi
+            m.worst_missed = next((rid for _, rid in exact[:want] if rid not in seen), None)
+        if self_id is not None and metric != "ip" and self_id in vectors:
+            m.self_queries += 1
+            if self_id in seen:
+                m.self_found += 1
+            elif m.self_missed is None:
+                m.self_missed = self_id
+    return m
+
+
+def judge_recall(m: RecallMeasure, min_recall: Optional[float]) -> StepResult:
+    """A wrong-result error when recall is below min_recall (None: not judged)
+    or, with a floor set, when a self-query did not return its record."""
+    if min_recall is None:
+        return StepResult.ok()
+    if m.recall() < min_recall:
+        missed = f", missing id {m.worst_missed} of the exact {m.k} nearest" if m.worst_missed is not None else ""
+        return StepResult.error(
+            "wrong-result",
+            f"search recall@{m.k} is {m.recall():.4f} over {m.queries} queries ({m.found} of {m.expected} exact neighbours "
+            f"returned, {m.metric} distance), below min_recall {min_recall:g}; the worst was query {m.worst_query} at "
+            f"{m.worst_recall:.2f}{missed}")
+    if m.self_missed is not None:
+        return StepResult.error(
+            "wrong-result",
+            f"a search for record {m.self_missed}'s own vector did not return it ({m.self_found} of {m.self_queries} "
+            f"self-queries returned their record, {m.metric} distance)")
+    return StepResult.ok()
+
+
+def oracle_searches(metric: Optional[str], model_exact: bool, live: int, dim: int, queries: int, k: int,
+                    min_recall: Optional[float], records: Callable[[], list], rng, search: Callable[[list], list],
+                    ctx: "Context") -> StepResult:
+    """Runs `queries` searches: `search(vectors)` returns each query's ids,
+    nearest first (raising StepError on what it checks itself). With the model
+    exact, a known metric and an affordable exact search, the queries are
+    oracle_queries over `records()` ((id, vector) pairs) and recall@k is
+    measured into the result and judged against min_recall; otherwise the
+    queries are uniform and a min_recall is an invalid-argument error."""
+    oracle = metric in ("l2", "ip", "cosine") and model_exact and oracle_affordable(live, dim, queries)
+    if min_recall is not None and not oracle:
+        if metric not in ("l2", "ip", "cosine"):
+            why = "the oracle has no exact search for this engine's metric"
+        elif not model_exact:
+            why = ("needs a store the model knows record for record (created in this cell; no import, outside damage, "
+                   "replaced file, second process or workload since)")
+        else:
+            why = f"an exact search of {queries} queries over {live} records of {dim} dimensions is too large for a cell"
+        return StepResult.error("invalid-argument", f"search: min_recall {why}")
+    known = records() if oracle else []
+    asked = oracle_queries(known, dim, queries, rng) if oracle else \
+        [([rng.uniform(-1.0, 1.0) for _ in range(dim)], None) for _ in range(queries)]
+    returned = search([q for q, _ in asked])
+    if not oracle:
+        return StepResult.ok()
+    m = measure_recall(metric, known, asked, returned, k)
+    ctx.log(f"recall@{m.k} {m.recall():.4f} ({m.found} of {m.expected} exact neighbours, {m.metric} distance); "
+            f"self-queries {m.self_found} of {m.self_queries}")
+    judged = judge_recall(m, min_recall)
+    judged.measured = m.figures()
+    return judged
+
 
 
 # ---------------------------------------------------------------------------
@@ -1148,6 +1324,9 @@ class Events:
             message = _utf8(result.message)
             e["message"] = (message[:MESSAGE_LIMIT].decode("utf-8", "ignore") + "...") if len(message) > MESSAGE_LIMIT \
                 else result.message
+        measured = {k: float(v) for k, v in result.measured.items() if math.isfinite(float(v))}
+        if measured:
+            e["measured"] = measured
         self.emit(e)
 
     def log(self, message: str) -> None:
@@ -1169,6 +1348,7 @@ class Context:
         self.seed = seed if _is_int(seed) and 0 <= seed <= U64_MAX else 1
         stack = cell.get("worker_stack")
         self.worker_stack = stack if _is_int(stack) and 0 <= stack <= U64_MAX else 0  # bytes; 0: the default
+        self.check_invariants = cell.get("check_invariants") is True  # the engine's own check after every step
 
     def log(self, message: str) -> None:
         self.events.log(message)
@@ -1303,11 +1483,39 @@ def _flush_all() -> None:
             pass
 
 
+class _InvariantWindow:
+    """Whether the engine's own check must pass after a step: the record model
+    knows the store from a create on, until something outside it (damage, an
+    import, a replaced file, a second process, an armed failpoint) changes the
+    store behind its back, and not while workloads run (until join)."""
+
+    def __init__(self) -> None:
+        self.known = False
+        self.workloads = False
+
+    def after(self, step: "Args", ok: bool) -> None:
+        op = step.op.name
+        if op == "create" and ok:
+            self.known, self.workloads = True, False
+        elif op in ("import", "truncate", "corrupt", "replace", "second-process"):
+            self.known = False
+        elif op == "failpoints" and step.string("spec"):
+            self.known = False
+        elif op == "spawn-workload":
+            self.workloads = True
+        elif op == "join":
+            self.workloads = False
+
+    def open(self) -> bool:
+        return self.known and not self.workloads
+
+
 class _Run:
     def __init__(self, driver: "Driver", steps: list, context: Context):
         self.driver = driver
         self.steps = steps
         self.context = context
+        self.window = _InvariantWindow()
         self.exit_code = EXIT_ALL_STEPS_OK
         self.finished = False
         self.failure: Optional[str] = None
@@ -1327,6 +1535,7 @@ class Driver:
         self._listings: dict = {}
         self._second_process: Optional[Callable[[list], int]] = None
         self._finish: Optional[Callable[[Context], Optional[StepResult]]] = None
+        self._invariants: Optional[Callable[[Args, Context], Optional[StepResult]]] = None
         self._start: Optional[Callable[[dict, Context], Any]] = None
         self._declaration_errors: list = []
 
@@ -1396,6 +1605,14 @@ class Driver:
     def on_finish(self, fn: Callable[[Context], Optional[StepResult]]):
         """fn(ctx) runs once the steps ended (or stopped): wait for background work; its error ends the cell."""
         self._finish = fn
+        return fn
+
+    def invariants(self, fn: Callable[[Args, Context], Optional[StepResult]]):
+        """fn(args, ctx): the engine's own consistency check, run after every
+        step that ended ok when the cell sets check_invariants and the model
+        knows the store (reports/driver-protocol.md, cell.json); its error
+        (raised or returned) becomes that step's. Without one, such a cell is refused."""
+        self._invariants = fn
         return fn
 
     def on_start(self, fn: Callable[[dict, Context], Any]):
@@ -1554,6 +1771,11 @@ class Driver:
                     typed_value(key, step._values[key.name], accepted, "canonical")
                 except InvalidValue as e:
                     raise CellError(f"{path}: step {step.index} ({step.op.name}): {e}") from None
+        if "check_invariants" in cell:
+            if not isinstance(cell["check_invariants"], bool):
+                raise CellError(f"{path}: check_invariants must be true or false")
+            if cell["check_invariants"] and self._invariants is None:
+                raise CellError(f"{path}: the cell asks for check_invariants, and this driver has no invariants check")
         return steps
 
     def run_cell(self, path: str) -> int:
@@ -1621,6 +1843,24 @@ class Driver:
     # -- the worker ------------------------------------------------------------
 
     def _run_one(self, run: _Run, step: Args) -> StepResult:
+        """The step, then (when the cell asks and the model knows the store) the
+        engine's own check, whose failure becomes the step's error."""
+        r = self._run_handler(run, step)
+        run.window.after(step, r.is_ok)
+        if not r.is_ok or r.descendant_signal or not run.context.check_invariants or self._invariants is None \
+                or not run.window.open():
+            return r
+        try:
+            check = _as_result(self._invariants(step, run.context))
+        except StepError as e:
+            check = StepResult.error(e.code, e.message)
+        except Exception as e:  # noqa: BLE001
+            check = StepResult.error("invalid-argument", f"invariants: {_exception_text(e)}")
+        if check.descendant_signal or check.is_ok:
+            return check if check.descendant_signal else r
+        return StepResult(False, check.code, "invariant after this step: " + check.message, 0, r.measured)
+
+    def _run_handler(self, run: _Run, step: Args) -> StepResult:
         try:
             if step.op.needs_store and self._open_store is not None:
                 opened = _as_result(self._open_store(step, run.context))

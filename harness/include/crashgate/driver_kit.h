@@ -44,8 +44,10 @@ struct StepResult {
   // A second process died of this signal: the driver exits 128 + it without
   // ending the step, so the runner explains the crash it traced there.
   int descendant_signal = 0;
+  // What the step measured (an oracle's recall, ...): sent in step-end, kept in results.json.
+  std::map<std::string, double> measured;
   static StepResult ok() { return {}; }
-  static StepResult error(std::string code, std::string message) { return {false, std::move(code), std::move(message), 0}; }
+  static StepResult error(std::string code, std::string message) { return {false, std::move(code), std::move(message), 0, {}}; }
 };
 
 // One step's keys, typed. Values were checked against the op table when the
@@ -136,6 +138,7 @@ struct Context {
   std::string work_dir;
   std::uint64_t seed = 0;
   std::uint64_t worker_stack = 0;  // bytes; 0: the system's default
+  bool check_invariants = false;   // the cell asks for the engine's own check after every step (Driver::invariants)
   Events* events = nullptr;
   void log(std::string_view message) const;
 };
@@ -180,6 +183,11 @@ class Driver {
   Driver& second_process(std::function<int(int, char**)> entry);
   // Called once the steps ended (or stopped): wait for background work; its error ends the cell.
   Driver& on_finish(std::function<StepResult(Context&)> finish);
+  // The engine's own consistency check (vstore: fsck; others: verify against
+  // the model), run after every step that ended ok when the cell sets
+  // check_invariants and the model knows the store (reports/driver-protocol.md,
+  // cell.json); its error becomes that step's. Without one, such a cell is refused.
+  Driver& invariants(Handler check);
   // Called before the first step, in the worker thread (set up engine switches, ...); an error is exit 2.
   Driver& on_start(std::function<Checked<Done>(const nlohmann::json& cell, Context&)> start);
 
@@ -209,6 +217,7 @@ class Driver {
   std::map<std::string, std::function<int()>, std::less<>> listings_;
   std::function<int(int, char**)> second_process_;
   std::function<StepResult(Context&)> finish_;
+  Handler invariants_;
   std::function<Checked<Done>(const nlohmann::json&, Context&)> start_;
   std::vector<std::string> declaration_errors_;
 };

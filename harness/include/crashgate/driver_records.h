@@ -58,6 +58,12 @@ class Records {
   void set_dim(std::uint32_t dim);
   // False after an import: the store may hold records the model never saw.
   bool known() const;
+  // From here on the model may not match the store record for record (outside
+  // damage, a replaced file, a second process, a workload, a failpoint): the
+  // oracles that compare answers exactly stand aside until the next reset.
+  void unsure();
+  // Known, and not unsure since the store was created: answers are checked exactly.
+  bool exact() const;
   // holds(id), or true when the model does not know the store's records (after an import).
   bool may_hold(std::uint64_t id) const;
   void added(std::span<const std::uint64_t> ids, std::uint64_t seed);
@@ -86,6 +92,7 @@ class Records {
   std::set<std::uint64_t> removed_;
   std::uint64_t next_id_ = 0;
   bool known_ = true;
+  bool unsure_ = false;
 };
 
 }  // namespace crashgate::kit

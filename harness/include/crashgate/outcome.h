@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +69,8 @@ struct StepRecord {
   std::string code;            // the error code the step ended with ("corrupt", "io", ...), "" when ok
   std::string message;
   double duration_ms = 0;
+  // What the step measured, as its driver said in step-end (a search's recall, ...); empty for most steps.
+  std::map<std::string, double> measured;
   bool operator==(const StepRecord&) const = default;
 };
 

@@ -84,6 +84,8 @@ struct Scenario {
   Limits limits;
   std::vector<Step> steps;
   Expectation expect;
+  // The driver runs the engine's own consistency check after every step (its kit's `invariants` handler).
+  bool check_invariants = false;
 };
 
 // One runnable combination: scenario x target x build x one value per param.
@@ -99,6 +101,7 @@ struct Cell {
   Expectation expect;
   std::string regression;
   std::vector<std::string> matrix_switches;
+  bool check_invariants = false;  // the scenario's, or `crashgate run --check-invariants`
 };
 
 struct ScenarioError {

@@ -79,7 +79,7 @@ std::vector<std::string_view> op_keys(std::string_view space_separated);
 // "dim, vectors, ..., name, expect": the keys a step of this op may have, for messages.
 std::string op_key_names(const OpSpec& op);
 
-// A key's type as people read it: "u64 (1 to 256)", "enum: or, nested, not, in, and-or",
+// A key's type as people read it: "u64 (1 to 256)", "enum: or, and, nested, not, in, not-in, and-or",
 // "enum (the engine's values)".
 std::string key_type_text(const KeySpec& key);
 

@@ -46,6 +46,7 @@ struct RunOptions {
   std::string out;
   std::string known_issues;
   std::string regression;
+  bool check_invariants = false;
   std::vector<std::string> command_line;
 };
 
@@ -144,6 +145,8 @@ int run_command(const RunOptions& options) {
   std::string build_root = options.build_root.empty() ? default_build_root() : options.build_root;
   build_root = std::filesystem::absolute(build_root).lexically_normal().string();
   if (!options.regression.empty() && !apply_regression(options.regression, build_root, *cells)) return kExitUsage;
+  if (options.check_invariants)
+    for (PlannedCell& c : *cells) c.cell.check_invariants = true;
   std::string reports = options.out.empty() ? build_root + "/reports" : options.out;
   reports = std::filesystem::absolute(reports).lexically_normal().string();
   auto run_dir = create_run_directory(reports);
@@ -258,6 +261,9 @@ void add_run_command(CLI::App& app, int& exit_code, std::vector<std::string> com
                   "whose build has them compiled in (debug, asan, tsan; never release)")
       ->allow_extra_args(false)
       ->type_name("ID");
+  run->add_flag("--check-invariants", options->check_invariants,
+                "Have every cell's driver run the engine's own consistency check after each step (as a scenario's "
+                "check_invariants = true does); a failed check is that step's error");
   run->callback([options, &exit_code] { exit_code = run_command(*options); });
 }
 

@@ -104,9 +104,12 @@ json to_json(const Outcome& o) {
                    {"thread_stack_size", optional_json(a.thread_stack_size)}};
   }
   json steps = json::array();
-  for (const auto& s : o.steps)
-    steps.push_back({{"index", s.index}, {"op", s.op}, {"status", to_string(s.status)}, {"code", s.code},
-                     {"message", s.message}, {"duration_ms", s.duration_ms}});
+  for (const auto& s : o.steps) {
+    json step = {{"index", s.index}, {"op", s.op}, {"status", to_string(s.status)}, {"code", s.code},
+                 {"message", s.message}, {"duration_ms", s.duration_ms}};
+    if (!s.measured.empty()) step["measured"] = s.measured;
+    steps.push_back(std::move(step));
+  }
   json known = nullptr;
   if (o.known_issue)
     known = {{"id", o.known_issue->id}, {"title", o.known_issue->title}, {"url", o.known_issue->url},
@@ -262,6 +265,20 @@ std::optional<Outcome> read_outcome(const json& j, std::string& error) {
           sr.get(s, "code", step.code) && sr.get(s, "message", step.message) &&
           sr.get(s, "duration_ms", step.duration_ms)))
       return std::nullopt;
+    if (s.contains("measured")) {
+      const json& m = s["measured"];
+      if (!m.is_object()) {
+        error = fmt::format("steps[{}].measured: not an object", i);
+        return std::nullopt;
+      }
+      for (const auto& [name, value] : m.items()) {
+        if (!value.is_number()) {
+          error = fmt::format("steps[{}].measured.{}: not a number", i, name);
+          return std::nullopt;
+        }
+        step.measured[name] = value.get<double>();
+      }
+    }
     o.steps.push_back(std::move(step));
   }
   return o;

@@ -57,6 +57,7 @@ json cell_json(const CellResult& r) {
       {"summary", r.summary},
       {"origin", r.origin},
       {"regression", c.regression.empty() ? json(nullptr) : json(c.regression)},
+      {"check_invariants", c.check_invariants},
       {"target", c.target},
       {"build", c.build},
       {"params", params},
@@ -152,6 +153,10 @@ bool read_cell(const json& j, Reader& r, CellResult& out) {
             r.get(j, "driver", out.driver) && r.get_verdict(j, out.verdict) && r.get(j, "repro", out.repro);
   if (!ok) return false;
   if (j.contains("regression") && j["regression"].is_string()) c.regression = j["regression"];
+  if (j.contains("check_invariants")) {  // added within version 1: absent in older files
+    if (!j["check_invariants"].is_boolean()) return r.fail("check_invariants", "not true or false");
+    c.check_invariants = j["check_invariants"].get<bool>();
+  }
   if (!params.is_object()) return r.fail("params", "not an object");
   for (const auto& [key, value] : params.items()) {
     if (!value.is_string()) return r.fail("params." + key, "not a string");

@@ -158,6 +158,7 @@ std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
         cell.limits = s.limits;
         cell.expect = s.expect;
         cell.regression = s.regression;
+        cell.check_invariants = s.check_invariants;
         cell.matrix_switches = s.matrix_switches;
         for (const auto& step : s.steps) cell.steps.push_back(typed_step(step, combo));
         cells.push_back(std::move(cell));

@@ -53,6 +53,14 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs, con
           step.duration_ms = event.contains("duration_ms") && event["duration_ms"].is_number()
                                  ? event["duration_ms"].get<double>()
                                  : static_cast<double>(lines[n].at_ms - started_at[index]);
+          step.measured.clear();
+          if (event.contains("measured") && event["measured"].is_object()) {
+            for (const auto& [name, value] : event["measured"].items())
+              if (value.is_number()) step.measured[name] = value.get<double>();
+              else obs.notes.push_back(fmt::format("driver protocol: step {} measured '{}' is not a number; ignored", index, name));
+          } else if (event.contains("measured")) {
+            obs.notes.push_back(fmt::format("driver protocol: step {} measured is not an object; ignored", index));
+          }
         }
     } else if (kind != "log" && kind != "done") {
       obs.notes.push_back(fmt::format("driver protocol: unknown event '{}' ignored", kind));
@@ -77,6 +85,7 @@ nlohmann::json cell_document(const Cell& cell, const std::string& work_dir) {
       {"seed", cell.seed},                  {"work_dir", work_dir}, {"steps", steps},
   };
   if (cell.limits.worker_stack) doc["worker_stack"] = *cell.limits.worker_stack;
+  if (cell.check_invariants) doc["check_invariants"] = true;
   return doc;
 }
 

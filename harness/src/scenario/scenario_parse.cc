@@ -18,7 +18,7 @@ namespace crashgate {
 namespace {
 
 constexpr std::string_view kTopLevelKeys =
-    "name summary origin regression matrix_switches targets builds params limits step expect";
+    "name summary origin regression matrix_switches check_invariants targets builds params limits step expect";
 constexpr std::string_view kExpectKeys = "outcome code signal check step message";
 
 SourcePosition position(const toml::node& node) {
@@ -91,6 +91,10 @@ class Parser {
     s.origin = optional_string(root, "origin");
     s.regression = optional_string(root, "regression");
     s.matrix_switches = string_list(root, "matrix_switches", false);
+    if (const auto* node = root.get("check_invariants")) {
+      if (auto b = node->value_exact<bool>()) s.check_invariants = *b;
+      else fail(position(*node), "'check_invariants' must be true or false");
+    }
     s.targets = string_list(root, "targets", true);
     // ["*"]: every target whose driver can run the scenario's cells (target_support.h).
     if (std::find(s.targets.begin(), s.targets.end(), "*") != s.targets.end()) {

@@ -40,6 +40,7 @@ StepResult errno_error(int err, std::string_view doing) {
 }  // namespace
 
 StepResult Session::damage_target(const Args& step, const char* offset_key, std::string& path, std::uint64_t& offset) {
+  records_.unsure();  // outside damage: what the engine reads next is not what the model holds
   std::string file = step.string("file");
   const kit::LayoutFile* layout = layout_of(file);
   if (!layout) return StepResult::error("invalid-argument", fmt::format("FAISS's index files are flat, hnsw and ivf, not '{}'", file));
@@ -131,6 +132,7 @@ StepResult Session::make_foreign(const std::string& path) {
 }
 
 StepResult Session::replace(const Args& step) {
+  records_.unsure();  // another file in its place
   std::string file = step.string("file"), with = step.string("with");
   if (!layout_of(file)) return StepResult::error("invalid-argument", fmt::format("FAISS's index files are flat, hnsw and ivf, not '{}'", file));
   if (StepResult o = close_index(); !o.is_ok) return o;

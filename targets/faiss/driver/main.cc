@@ -64,6 +64,12 @@ int main(int argc, char** argv) {
     return session->ensure_open();
   });
   driver.on_finish([&](kit::Context&) { return session->join(); });
+  // check_invariants: after each step, the whole index against the model (verify's walk).
+  driver.invariants([&](const Args& step, kit::Context&) {
+    omp_one_thread();
+    if (StepResult opened = session->ensure_open(); !opened.is_ok) return opened;
+    return session->verify(step);
+  });
   // Each handler sets OpenMP to one thread on the thread it runs on first.
   auto op = [&](auto handler) {
     kit::Handler bound = kit::member(session, handler);

@@ -109,6 +109,9 @@ class Session {
   // `queries` searches of k; every hit a live id of the model (`strict`) or an id ever handed out; nearest first.
   StepResult run_searches(faiss::Index& index, std::uint64_t queries, std::uint64_t k, std::mt19937_64& rng, bool strict,
                           std::string_view doing) const;
+  // The queries in q (queries × the index's d), each hit checked as run_searches does; `returned`, when given, gets each query's ids.
+  StepResult search_batch(faiss::Index& index, const std::vector<float>& q, std::uint64_t queries, std::uint64_t k, bool strict,
+                          std::string_view doing, std::vector<std::vector<std::uint64_t>>* returned) const;
   StepResult scan_all();
 
   // damage.cc

@@ -19,6 +19,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/search_oracle.h"
 #include "errors.h"
 #include "session.h"
 
@@ -268,13 +269,22 @@ StepResult Session::get(const Args& step) {
 
 StepResult Session::run_searches(faiss::Index& index, std::uint64_t queries, std::uint64_t k, std::mt19937_64& rng, bool strict,
                                  std::string_view doing) const {
+  if (index.d < 0 || index.d > kLargestQueryDim) return StepResult::error("corrupt", fmt::format("{}: the index says d = {}", doing, index.d));
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  std::vector<float> q(queries * static_cast<std::size_t>(index.d));
+  for (float& x : q) x = uniform(rng);
+  return search_batch(index, q, queries, k, strict, doing, nullptr);
+}
+
+StepResult Session::search_batch(faiss::Index& index, const std::vector<float>& q, std::uint64_t queries, std::uint64_t k, bool strict,
+                                 std::string_view doing, std::vector<std::vector<std::uint64_t>>* returned) const {
   return guarded(doing, "corrupt", [&] {
     if (index.d < 0 || index.d > kLargestQueryDim)
       return StepResult::error("corrupt", fmt::format("{}: the index says d = {}", doing, index.d));
     auto d = static_cast<std::size_t>(index.d);
-    std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-    std::vector<float> q(queries * d);
-    for (float& x : q) x = uniform(rng);
+    if (q.size() != queries * d)
+      return StepResult::error("wrong-result", fmt::format("{}: the index says d = {}, but the store was made with {} dimensions", doing, d,
+                                                           queries ? q.size() / queries : 0));
     std::vector<float> distances(queries * k);
     std::vector<idx_t> labels(queries * k);
     index.search(static_cast<idx_t>(queries), q.data(), static_cast<idx_t>(k), distances.data(), labels.data());
@@ -283,6 +293,7 @@ StepResult Session::run_searches(faiss::Index& index, std::uint64_t queries, std
       std::lock_guard lock(ids_mu_);
       reserved = std::max(reserved_ids_, records_.next_id());
     }
+    if (returned) returned->assign(queries, {});
     for (std::uint64_t i = 0; i < queries; ++i)
       for (std::uint64_t j = 0; j < k; ++j) {
         idx_t label = labels[i * k + j];
@@ -295,6 +306,7 @@ StepResult Session::run_searches(faiss::Index& index, std::uint64_t queries, std
                                                                strict ? "a live record" : "an id the driver ever added"));
         if (j > 0 && labels[i * k + j - 1] >= 0 && distances[i * k + j] < distances[i * k + j - 1])
           return StepResult::error("wrong-result", fmt::format("{}: query {}'s hit {} is nearer than the one before it", doing, i, j));
+        if (returned) (*returned)[i].push_back(static_cast<std::uint64_t>(label));
       }
     return StepResult::ok();
   });
@@ -312,7 +324,18 @@ StepResult Session::search(const Args& step) {
     else return StepResult::error("invalid-argument", "search: a flat index's search is exact: ef has no meaning");
   }
   std::shared_lock lock(index_mu_);
-  StepResult o = run_searches(*index_, queries, k, rng_, true, "search");
+  if (index_->d < 0 || index_->d > kLargestQueryDim) return StepResult::error("corrupt", fmt::format("search: the index says d = {}", index_->d));
+  // Every index type here is L2 (create's metric names the type: flat-l2, hnsw-l2, ivf-l2).
+  kit::OracleSearch ask{.metric = kit::Metric::l2, .model_exact = records_.exact(), .live = records_.size(),
+                        .dim = static_cast<std::uint32_t>(index_->d), .queries = queries, .k = k};
+  if (step.has("min_recall")) ask.min_recall = step.real("min_recall", 0);
+  kit::SearchOne one = [&](const std::vector<float>& q, std::vector<std::uint64_t>& ids) {
+    std::vector<std::vector<std::uint64_t>> returned;
+    StepResult r = search_batch(*index_, q, 1, k, true, "search", &returned);
+    if (r.is_ok && !returned.empty()) ids = std::move(returned.front());
+    return r;
+  };
+  StepResult o = kit::oracle_searches(ask, [this] { return kit::oracle_records(records_); }, rng_, one, context_);
   if (o.is_ok) context_.log(fmt::format("{} searches, k {}", queries, k));
   return o;
 }

@@ -77,6 +77,7 @@ void omp_one_thread() {
 }
 
 StepResult Session::spawn_workload(const Args& step) {
+  records_.unsure();  // threads racing on the store: the model follows them, not record for record
   std::string workload = step.string("workload");
   if (workload != "search" && workload != "add" && workload != "mixed" && workload != "mixed-unlocked")
     return StepResult::error("invalid-argument", fmt::format("spawn-workload: workload must be search, add, mixed or mixed-unlocked, not '{}'", workload));
@@ -166,6 +167,7 @@ StepResult Session::join() {
 }
 
 StepResult Session::second_process(const Args& step) {
+  records_.unsure();  // another process on the same files
   std::string action = step.string("action");
   if (action != "killed-during-save")
     return StepResult::error("invalid-argument", fmt::format("second-process: action must be killed-during-save, not '{}'", action));

@@ -38,6 +38,7 @@ StepResult errno_error(int err, const std::string& doing) {
 }  // namespace
 
 StepResult Session::damage_target(const Args& step, const char* offset_key, DamageTarget& target) {
+  records_.unsure();  // outside damage: what the engine reads next is not what the model holds
   if (!step.boolean("while_open", false))
     if (StepResult r = close_index(); !r.is_ok) return r;
   std::string file = step.string("file");
@@ -128,6 +129,7 @@ StepResult Session::make_foreign(const std::string& path) {
 }
 
 StepResult Session::replace(const Args& step) {
+  records_.unsure();  // another file in its place
   // `with`: empty (a file of no bytes), directory, fifo (loadIndex's ifstream
   // opens it and waits for a writer that never comes), or foreign (another
   // index's file: other records, another dimension).

@@ -30,6 +30,11 @@ int main(int argc, char** argv) {
   });
   driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
   driver.on_finish([&](kit::Context&) { return session->join(); });
+  // check_invariants: after each step, the whole store against the model (verify's walk).
+  driver.invariants([&](const Args& step, kit::Context&) {
+    if (StepResult opened = session->ensure_open(); !opened.is_ok) return opened;
+    return session->verify(step);
+  });
   driver.on("create", kit::member(session, &Session::create))
       .on("import", kit::member(session, &Session::import_store))
       .on("add", kit::member(session, &Session::add))

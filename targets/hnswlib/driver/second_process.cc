@@ -63,6 +63,7 @@ int child_error(const std::string& report, const StepResult& r) {
 }  // namespace
 
 StepResult Session::second_process(const Args& step) {
+  records_.unsure();  // another process on the same files
   std::string action = step.string("action");
   if (action != kKilledDuringSave)
     return StepResult::error("invalid-argument", fmt::format("second-process: action must be {}, not '{}'", kKilledDuringSave, action));

@@ -83,9 +83,8 @@ class Session {
   // store_ops.cc
   StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);
   std::uint64_t allocate_ids(std::uint64_t n);
-  StepResult run_searches(std::uint64_t queries, std::uint64_t k, std::uint64_t ef);
+  StepResult run_searches(std::uint64_t queries, std::uint64_t k, std::uint64_t ef, std::optional<double> min_recall);
   StepResult scan_all();
-  std::vector<float> random_query();
 
   // damage.cc
   struct DamageTarget {

@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/search_oracle.h"
 #include "session.h"
 
 namespace crashgate::hnswlib_driver {
@@ -219,27 +220,23 @@ StepResult Session::get(const Args& step) {
   return StepResult::ok();
 }
 
-std::vector<float> Session::random_query() {
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<float> q(records_.dim());
-  for (float& x : q) x = uniform(rng_);
-  return q;
-}
-
 StepResult Session::search(const Args& step) {
   if (step.has("filter")) return StepResult::error("invalid-argument", "hnswlib 0.6.2 has no filtered search");
-  return run_searches(step.u64("queries", 10), step.u64("k", 10), step.u64("ef", kDefaultEf));
+  std::optional<double> min_recall;
+  if (step.has("min_recall")) min_recall = step.real("min_recall", 0);
+  return run_searches(step.u64("queries", 10), step.u64("k", 10), step.u64("ef", kDefaultEf), min_recall);
 }
 
-StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::uint64_t ef) {
+StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::uint64_t ef, std::optional<double> min_recall) {
   // Every hit a live record of the model (while workloads add and remove: an
-  // id handed out so far), at most k of them, no id twice, nearest first.
+  // id handed out so far), at most k of them, no id twice, nearest first; with
+  // the model exact, the kit's oracle measures recall@k against its exact search.
   bool workloads_running = !workers_.empty();
   std::uint64_t hits_total = 0;
   std::lock_guard lock(call_mu_);
-  for (std::uint64_t i = 0; i < queries; ++i) {
+  kit::SearchOne one = [&](const std::vector<float>& q, std::vector<std::uint64_t>& ids) {
     std::vector<std::pair<float, std::uint64_t>> hits;
-    if (StepResult r = engine_->search(random_query(), k, std::max(ef, k), hits); !r.is_ok) return r;
+    if (StepResult r = engine_->search(q, k, std::max(ef, k), hits); !r.is_ok) return r;
     if (hits.size() > k) return StepResult::error("wrong-result", fmt::format("search returned {} hits for k = {}", hits.size(), k));
     // Every label in the index was handed out before it was added: the bound, read after the search, holds them all.
     std::uint64_t bound = std::max(records_.next_id(), allocate_ids(0));
@@ -251,11 +248,21 @@ StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::ui
         return StepResult::error("wrong-result", fmt::format("search returned label {}, which is not a live record", label));
       if (h > 0 && hits[h].first < hits[h - 1].first)
         return StepResult::error("wrong-result", "search hits are not ordered nearest first");
+      ids.push_back(label);
     }
     hits_total += hits.size();
-  }
+    return StepResult::ok();
+  };
+  kit::OracleSearch ask{.metric = kit::metric_named(metric_names()[static_cast<std::size_t>(metric_)]),
+                        .model_exact = records_.exact() && !workloads_running,
+                        .live = records_.size(),
+                        .dim = records_.dim(),
+                        .queries = queries,
+                        .k = k,
+                        .min_recall = min_recall};
+  StepResult r = kit::oracle_searches(ask, [this] { return kit::oracle_records(records_); }, rng_, one, context_);
   context_.log(fmt::format("{} searches, k {}, ef {}: {} hits", queries, k, std::max(ef, k), hits_total));
-  return StepResult::ok();
+  return r;
 }
 
 StepResult Session::verify(const Args&) {
@@ -332,7 +339,7 @@ StepResult Session::read(const Args& step) {
     context_.log(fmt::format("read {} records", ids.size()));
     return StepResult::ok();
   }
-  if (what == "search") return run_searches(5, 10, kDefaultEf);
+  if (what == "search") return run_searches(5, 10, kDefaultEf, std::nullopt);
   if (what == "scan") return scan_all();
   return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search or scan, not '{}'", what));
 }

@@ -42,6 +42,7 @@ constexpr std::uint64_t kWorkloadEf = 64;
 }  // namespace
 
 StepResult Session::spawn_workload(const Args& step) {
+  records_.unsure();  // threads racing on the store: the model follows them, not record for record
   std::string workload = step.string("workload");
   static const std::set<std::string> kinds = {"add", "search", "remove", "mixed", "resize", "serialized"};
   if (!kinds.count(workload))

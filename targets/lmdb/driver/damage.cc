@@ -48,6 +48,7 @@ std::string Session::file_path(const std::string& file) const {
 }
 
 StepResult Session::damage_target(const Args& step, const char* offset_key, DamageTarget& target) {
+  records_.unsure();  // outside damage: what the engine reads next is not what the model holds
   if (!step.boolean("while_open", false)) close_env();
   std::string file = step.string("file");
   const kit::LayoutFile* layout = layout_of(file);
@@ -167,6 +168,7 @@ StepResult Session::make_foreign(const std::string& dir) {
 }
 
 StepResult Session::replace(const Args& step) {
+  records_.unsure();  // another file in its place
   // `with`: empty (a file of no bytes), directory, fifo, or foreign (the same
   // file of another env: other records, another dimension).
   close_env();

@@ -193,6 +193,7 @@ int wait_for(pid_t pid) {
 }  // namespace
 
 StepResult Session::second_process(const Args& step) {
+  records_.unsure();  // another process on the same files
   std::string action = step.string("action");
   json args = step.table("args");
   auto bad = [&](const std::string& what) {

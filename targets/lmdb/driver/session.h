@@ -98,7 +98,7 @@ class Session {
   StepResult add_records(const std::vector<std::uint64_t>& ids, std::uint64_t seed);
   // `n` ids no record has used and no other writer will take.
   std::uint64_t allocate_ids(std::uint64_t n);
-  StepResult run_searches(std::uint64_t queries, std::uint64_t k);
+  StepResult run_searches(std::uint64_t queries, std::uint64_t k, std::optional<double> min_recall);
   StepResult scan_all();
   StepResult store_count(MDB_txn* txn, std::uint64_t& n);
 

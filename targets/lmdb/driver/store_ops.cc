@@ -16,10 +16,13 @@
 
 #include <fmt/format.h>
 
+#include "crashgate/search_oracle.h"
 #include "errors.h"
 #include "guards.h"
 #include "lmdb_fsck.h"
 #include "session.h"
+
+#include "crashgate/search_oracle.h"
 #include "value.h"
 
 namespace crashgate::lmdb_driver {
@@ -190,57 +193,59 @@ StepResult Session::get(const Args& step) {
 
 StepResult Session::search(const Args& step) {
   if (step.has("filter")) return StepResult::error("invalid-argument", "LMDB has no filtered search (and this driver keeps no attributes to filter on)");
-  return run_searches(step.u64("queries", 10), step.u64("k", 10));
+  std::optional<double> min_recall;
+  if (step.has("min_recall")) min_recall = step.real("min_recall", 0);
+  return run_searches(step.u64("queries", 10), step.u64("k", 10), min_recall);
 }
 
-StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k) {
-  // LMDB has no k-NN: an exact search, one cursor pass over every record for
-  // all the queries at once, keeping each query's k nearest by L2 distance.
-  // Every hit must be a live record of the model, nearest first.
+StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::optional<double> min_recall) {
+  // LMDB has no k-NN: an exact search, one cursor pass over every record per
+  // query, keeping the k nearest by L2 distance (in float, as an application
+  // would). Every hit must be a live record of the model, nearest first; with
+  // the model exact the kit's oracle checks that they are the k nearest.
   std::uint32_t dim = records_.dim();
-  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
-  std::vector<std::vector<float>> q(queries, std::vector<float>(dim));
-  for (auto& query : q)
-    for (float& x : query) x = uniform(rng_);
-  using Hit = std::pair<float, std::uint64_t>;  // (squared distance, id): a max-heap keeps the k nearest
-  std::vector<std::priority_queue<Hit>> nearest(queries);
-  std::uint64_t scanned = 0;
-  StepResult o = read_only("search", [&](MDB_txn* txn) {
-    CursorGuard c;
-    if (int rc = mdb_cursor_open(txn, dbi_, &c.cursor); rc != 0) return mdb_error(rc, "search: mdb_cursor_open");
-    MDB_val key{}, value{};
-    for (int rc = mdb_cursor_get(c.cursor, &key, &value, MDB_FIRST); rc != MDB_NOTFOUND;
-         rc = mdb_cursor_get(c.cursor, &key, &value, MDB_NEXT)) {
-      if (rc != 0) return mdb_error(rc, fmt::format("search: mdb_cursor_get after {} records", scanned));
-      if (key.mv_size != sizeof(std::uint64_t))
-        return StepResult::error("wrong-result", fmt::format("search: a key of {} bytes, not 8", key.mv_size));
-      std::uint64_t id = id_of(key);
-      if (StepResult ok = check_value_size("search", id, value, dim); !ok.is_ok) return ok;
-      ++scanned;
+  std::uint64_t scanned = 0, hits = 0;
+  kit::SearchOne one = [&](const std::vector<float>& q, std::vector<std::uint64_t>& ids) {
+    using Hit = std::pair<float, std::uint64_t>;  // (squared distance, id): a max-heap keeps the k nearest
+    std::priority_queue<Hit> nearest;
+    StepResult o = read_only("search", [&](MDB_txn* txn) {
+      CursorGuard c;
+      if (int rc = mdb_cursor_open(txn, dbi_, &c.cursor); rc != 0) return mdb_error(rc, "search: mdb_cursor_open");
+      MDB_val key{}, value{};
       std::vector<float> v(dim);
-      std::memcpy(v.data(), value.mv_data, std::size_t{dim} * sizeof(float));
-      for (std::uint64_t i = 0; i < queries; ++i) {
+      for (int rc = mdb_cursor_get(c.cursor, &key, &value, MDB_FIRST); rc != MDB_NOTFOUND;
+           rc = mdb_cursor_get(c.cursor, &key, &value, MDB_NEXT)) {
+        if (rc != 0) return mdb_error(rc, fmt::format("search: mdb_cursor_get after {} records", scanned));
+        if (key.mv_size != sizeof(std::uint64_t))
+          return StepResult::error("wrong-result", fmt::format("search: a key of {} bytes, not 8", key.mv_size));
+        std::uint64_t id = id_of(key);
+        if (StepResult ok = check_value_size("search", id, value, dim); !ok.is_ok) return ok;
+        ++scanned;
+        std::memcpy(v.data(), value.mv_data, std::size_t{dim} * sizeof(float));
         float d = 0;
-        for (std::uint32_t j = 0; j < dim; ++j) d += (v[j] - q[i][j]) * (v[j] - q[i][j]);
-        nearest[i].push({d, id});
-        if (nearest[i].size() > k) nearest[i].pop();
+        for (std::uint32_t j = 0; j < dim; ++j) d += (v[j] - q[j]) * (v[j] - q[j]);
+        nearest.push({d, id});
+        if (nearest.size() > k) nearest.pop();
       }
-    }
-    return StepResult::ok();
-  });
-  if (!o.is_ok) return o;
-  std::uint64_t hits = 0;
-  for (auto& heap : nearest) {
+      return StepResult::ok();
+    });
+    if (!o.is_ok) return o;
     std::vector<Hit> found;
-    for (; !heap.empty(); heap.pop()) found.push_back(heap.top());
+    for (; !nearest.empty(); nearest.pop()) found.push_back(nearest.top());
     std::reverse(found.begin(), found.end());  // nearest first
-    for (const Hit& h : found)
+    for (const Hit& h : found) {
       if (!records_.may_hold(h.second))
         return StepResult::error("wrong-result", fmt::format("search returned id {}, which is not a live record", h.second));
+      ids.push_back(h.second);
+    }
     hits += found.size();
-  }
+    return StepResult::ok();
+  };
+  kit::OracleSearch ask{.metric = kit::Metric::l2, .model_exact = records_.exact(), .live = records_.size(), .dim = dim,
+                        .queries = queries, .k = k, .min_recall = min_recall};
+  StepResult r = kit::oracle_searches(ask, [this] { return kit::oracle_records(records_); }, rng_, one, context_);
   context_.log(fmt::format("{} exact searches over {} records, k {}: {} hits", queries, scanned, k, hits));
-  return StepResult::ok();
+  return r;
 }
 
 StepResult Session::verify(const Args&) {
@@ -326,7 +331,7 @@ StepResult Session::read(const Args& step) {
       return StepResult::ok();
     });
   }
-  if (what == "search") return run_searches(5, 10);
+  if (what == "search") return run_searches(5, 10, std::nullopt);
   if (what == "scan") return scan_all();
   return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search, scan or fsck, not '{}'", what));
 }

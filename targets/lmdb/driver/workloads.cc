@@ -34,6 +34,7 @@ constexpr std::uint64_t kRecordsPerCommit = 20;
 }  // namespace
 
 StepResult Session::spawn_workload(const Args& step) {
+  records_.unsure();  // threads racing on the store: the model follows them, not record for record
   std::string workload = step.string("workload");
   if (workload != "get" && workload != "add" && workload != "mixed")
     return StepResult::error("invalid-argument", fmt::format("spawn-workload: workload must be get, add or mixed, not '{}'", workload));

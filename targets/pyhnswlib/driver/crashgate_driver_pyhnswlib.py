@@ -26,7 +26,7 @@ import time
 
 from crashgate_driver import (
     Args, Context, Driver, LayoutField, LayoutFile, OffsetError, Records, StepError, StepResult, import_store_files,
-    read_field, settle_import_key,
+    oracle_searches, read_field, settle_import_key,
 )
 
 NAME = "pyhnswlib"
@@ -130,7 +130,6 @@ class Session:
         self.first_free = 0     # after an import: the first id past the index's own labels
         self.records = Records()  # the model: live ids with the seed of their vectors, removed ids
         self.rng = random.Random(context.seed)
-        self.queries = np.random.default_rng(context.seed)
 
     @property
     def path(self) -> str:
@@ -262,38 +261,59 @@ class Session:
     def search(self, a: Args, ctx: Context):
         if a.has("filter"):
             raise StepError("invalid-argument", "hnswlib 0.6.2 has no filtered search")
-        return self.run_searches(a.u64("queries", 10), a.u64("k", 10), a.u64("ef", 64), ctx)
+        min_recall = a.real("min_recall") if a.has("min_recall") else None
+        return self.run_searches(a.u64("queries", 10), a.u64("k", 10), a.u64("ef", 64), ctx, min_recall)
 
-    def run_searches(self, queries: int, k: int, ef: int, ctx: Context):
+    def run_searches(self, queries: int, k: int, ef: int, ctx: Context, min_recall=None):
         # k-NN queries from the cell's seed; every hit must be a live record
         # (any label after an import: the model does not know the files' own),
-        # nearest first, no more than k of them.
+        # nearest first, no more than k of them. With the model exact, the
+        # kit's oracle measures recall@k against its own exact search.
         live = self.records.live()
         known = self.records.known()
         stored = len(live) if known else self.engine_count()
         k = min(k, stored)
         if k == 0 or queries == 0:
             ctx.log(f"{queries} searches on {stored} live records: nothing to find")
-            return
-        q = self.queries.uniform(-1.0, 1.0, size=(queries, self.dim)).astype(np.float32)
-        try:
-            self.index.set_ef(max(ef, k))
-            labels, distances = self.index.knn_query(q, k=k, num_threads=1)
-        except BaseException as e:  # noqa: BLE001
-            raise engine_error(e, "knn_query") from None
+            return StepResult.ok()
         hits = 0
-        for row, dist in zip(labels.tolist(), distances.tolist()):
-            if len(row) > k:
-                raise StepError("wrong-result", f"search returned {len(row)} hits for k = {k}")
-            if len(set(row)) != len(row):
-                raise StepError("wrong-result", f"search returned an id twice: {row}")
-            for h, label in enumerate(row):
-                if known and label not in live:
-                    raise StepError("wrong-result", f"search returned id {label}, which is not a live record")
-                if h > 0 and dist[h] < dist[h - 1]:
-                    raise StepError("wrong-result", "search hits are not ordered nearest first")
-            hits += len(row)
+
+        def search(vectors):
+            nonlocal hits
+            q = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), self.dim)
+            try:
+                self.index.set_ef(max(ef, k))
+                labels, distances = self.index.knn_query(q, k=k, num_threads=1)
+            except BaseException as e:  # noqa: BLE001
+                raise engine_error(e, "knn_query") from None
+            rows = labels.tolist()
+            for row, dist in zip(rows, distances.tolist()):
+                if len(row) > k:
+                    raise StepError("wrong-result", f"search returned {len(row)} hits for k = {k}")
+                if len(set(row)) != len(row):
+                    raise StepError("wrong-result", f"search returned an id twice: {row}")
+                for h, label in enumerate(row):
+                    if known and label not in live:
+                        raise StepError("wrong-result", f"search returned id {label}, which is not a live record")
+                    if h > 0 and dist[h] < dist[h - 1]:
+                        raise StepError("wrong-result", "search hits are not ordered nearest first")
+                hits += len(row)
+            return rows
+
+        def records():
+            ids = list(live)
+            if not ids:
+                return []
+            out = []
+            for seed in sorted(set(live.values())):
+                same = [i for i in ids if live[i] == seed]
+                out.extend(zip(same, record_vectors(same, self.dim, seed).tolist()))
+            return out
+
+        result = oracle_searches(self.metric, self.records.exact(), len(live), self.dim, queries, k, min_recall, records,
+                                 self.rng, search, ctx)
         ctx.log(f"{queries} searches, k {k}, ef {max(ef, k)}: {hits} hits")
+        return result
 
     def remove(self, a: Args, ctx: Context):
         if a.has("ids"):
@@ -381,6 +401,7 @@ class Session:
     def damage_target(self, a: Args, ctx: Context, offset_key: str):
         # Damage from outside: the store is closed (saved) first, unless
         # while_open says an outside process changes the file while the index is loaded.
+        self.records.unsure()
         if not a.boolean("while_open", False):
             self.close()
         if not os.path.exists(self.path):
@@ -489,6 +510,12 @@ def make_driver() -> Driver:
         return None
 
     driver.before_store_ops(lambda a, ctx: session().ensure_open())
+
+    def invariants(a: Args, ctx: Context):
+        # check_invariants: after each step, the whole index against the model (verify's walk).
+        session().ensure_open()
+        return session().verify(a, ctx)
+    driver.invariants(invariants)
 
     def step(method):
         return lambda a, ctx: method(session(), a, ctx)

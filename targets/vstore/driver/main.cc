@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   });
   driver.before_store_ops([&](const Args&, kit::Context&) { return session->ensure_open(); });
   driver.on_finish([&](kit::Context&) { return session->join(); });
+  driver.invariants(kit::member(session, &Session::invariants));
   driver.on("create", kit::member(session, &Session::create))
       .on("import", kit::member(session, &Session::import_store))
       .on("add", kit::member(session, &Session::add))

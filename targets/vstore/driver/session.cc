@@ -60,7 +60,47 @@ StepResult Session::append_empty_slots(const Args& step) {
   return o;
 }
 
-StepResult Session::failpoints(const Args& step) { return from_status(vstore::configure_failpoints(step.string("spec"))); }
+StepResult Session::failpoints(const Args& step) {
+  // What a failpoint made fail, or half-do, the model cannot say.
+  if (!step.string("spec").empty()) model_unsure();
+  return from_status(vstore::configure_failpoints(step.string("spec")));
+}
+
+bool Session::model_exact() {
+  std::lock_guard lock(model_mu_);
+  return !imported_ && !unsure_ && workers_.empty() && second_processes_.empty();
+}
+
+void Session::model_unsure() {
+  std::lock_guard lock(model_mu_);
+  unsure_ = true;
+}
+
+uint64_t Session::seed_of(uint64_t id) const {
+  auto it = seeds_.find(id);
+  return it == seeds_.end() ? seed_ : it->second;
+}
+
+std::vector<kit::OracleRecord> Session::oracle_records() {
+  std::lock_guard lock(model_mu_);
+  std::vector<kit::OracleRecord> out;
+  out.reserve(live_.size());
+  for (uint64_t id : live_) out.push_back({id, kit::record_for(id, dim_, seed_of(id)).vector});
+  return out;
+}
+
+std::vector<kit::FilterRecord> Session::filter_records() {
+  // The attributes in the order add_records gives them to the engine.
+  std::lock_guard lock(model_mu_);
+  std::vector<kit::FilterRecord> out;
+  out.reserve(live_.size());
+  for (uint64_t id : live_) {
+    kit::FilterRecord r{id, {{"file_path", kit::file_path_for(id)}}};
+    if (auto it = metadata_.find(id); it != metadata_.end()) r.attributes.insert(r.attributes.end(), it->second->begin(), it->second->end());
+    out.push_back(std::move(r));
+  }
+  return out;
+}
 
 StepResult Session::sync() { return from_status(store_->sync()); }
 
@@ -105,12 +145,19 @@ StepResult Session::create(const Args& step) {
   store_ = std::move(s).value();
   dim_ = o.dim;
   {
+    // A new store: the model is its records, none yet.
     std::lock_guard lock(model_mu_);
     imported_ = false;
+    unsure_ = false;
+    live_.clear();
+    removed_.clear();
+    seeds_.clear();
+    metadata_.clear();
   }
+  next_id_ = 0;
   std::vector<uint64_t> ids(step.u64("vectors", 0));
   for (uint64_t& id : ids) id = next_id_++;
-  StepResult added = add_records(std::move(ids), seed_, json::object());
+  StepResult added = add_records(std::move(ids), step.u64("seed", seed_), json::object());
   if (!added.is_ok) return added;
   return from_status(store_->sync());
 }
@@ -170,16 +217,29 @@ StepResult Session::add(const Args& step) {
 }
 
 StepResult Session::add_records(std::vector<uint64_t> ids, uint64_t seed, const json& metadata) {
+  if (ids.empty()) return StepResult::ok();  // (and the next id stays where it is)
+  auto attributes = std::make_shared<Attributes>();
+  for (auto& [k, v] : metadata.items()) attributes->push_back({k, v.is_string() ? v.get<std::string>() : v.dump()});
   std::vector<Record> batch;
   for (uint64_t id : ids) {
     Record r = record_for(id, dim_, seed);
-    for (auto& [k, v] : metadata.items()) r.attributes.push_back({k, v.is_string() ? v.get<std::string>() : v.dump()});
+    for (const auto& [k, v] : *attributes) r.attributes.push_back({k, v});
     batch.push_back(std::move(r));
     if (batch.size() == 10000 || id == ids.back()) {
       Status st = store_->add(batch);
-      if (!st.ok()) return from_status(st);
+      if (!st.ok()) {
+        model_unsure();  // a failed batch may be in part
+        return from_status(st);
+      }
       std::lock_guard lock(model_mu_);
-      for (const Record& added : batch) live_.insert(added.id);
+      for (const Record& added : batch) {
+        live_.insert(added.id);
+        removed_.erase(added.id);
+        if (seed != seed_) seeds_[added.id] = seed;
+        else seeds_.erase(added.id);
+        if (!attributes->empty()) metadata_[added.id] = attributes;
+        else metadata_.erase(added.id);
+      }
       batch.clear();
     }
   }
@@ -199,9 +259,18 @@ StepResult Session::remove(const Args& step) {
     live.resize(std::min<size_t>(live.size(), step.u64("count", 1)));
     ids = live;
   }
+  bool exact = model_exact();
+  uint64_t live_before = 0;
+  if (exact) {
+    std::lock_guard lock(model_mu_);
+    std::set<uint64_t> distinct(ids.begin(), ids.end());
+    for (uint64_t id : distinct) live_before += live_.count(id);
+  }
   vstore::Result<uint64_t> n = store_->remove(ids);
   if (!n.ok()) return from_status(n.status());
   forget(ids);
+  if (exact && *n != live_before)
+    return StepResult::error("wrong-result", fmt::format("remove of {} ids removed {} records; {} of them were live", ids.size(), *n, live_before));
   return StepResult::ok();
 }
 
@@ -210,12 +279,36 @@ StepResult Session::count(const Args& step) {
   context_.log(fmt::format("count = {}", n));
   if (step.has("equals") && n != step.u64("equals", 0))
     return StepResult::error("wrong-result", fmt::format("count() is {}, expected {}", n, step.u64("equals", 0)));
+  return count_against_model(n);
+}
+
+StepResult Session::count_against_model(uint64_t n) {
+  if (!model_exact()) return StepResult::ok();
+  std::lock_guard lock(model_mu_);
+  if (n != live_.size())
+    return StepResult::error("wrong-result", fmt::format("count() is {}, but {} records were added and not removed", n, live_.size()));
   return StepResult::ok();
 }
 
 StepResult Session::get(const Args& step) {
+  // Any engine error ends the step as it is; with the model exact, what a get
+  // finds (or does not) must also be what was added (or removed).
+  bool exact = model_exact();
   for (uint64_t id : step.u64_list("ids")) {
     vstore::Result<Record> r = store_->get(id);
+    bool live = false;
+    uint64_t seed = seed_;
+    if (exact) {
+      std::lock_guard lock(model_mu_);
+      live = live_.count(id) > 0;
+      seed = seed_of(id);
+    }
+    if (exact && live && r.ok() && r->vector != record_for(id, dim_, seed).vector)
+      return StepResult::error("wrong-result", fmt::format("get({}) returned another vector than the one added", id));
+    if (exact && live && !r.ok() && r.status().code() == Code::not_found)
+      return StepResult::error("wrong-result", fmt::format("get({}): not found, but it was added and not removed", id));
+    if (exact && !live && r.ok())
+      return StepResult::error("wrong-result", fmt::format("get({}) found a record the model does not have (never added, or removed)", id));
     if (!r.ok()) return from_status(r.status());
   }
   return StepResult::ok();
@@ -244,7 +337,12 @@ StepResult Session::verify(const Args&) {
     }
     if (imported && !live.count(r.id())) return true;
     std::vector<float> v(r.vector().begin(), r.vector().end());
-    if (v != record_for(r.id(), dim_, seed_).vector) {
+    uint64_t seed = seed_;
+    {
+      std::lock_guard lock(model_mu_);
+      seed = seed_of(r.id());
+    }
+    if (v != record_for(r.id(), dim_, seed).vector) {
       bad = fmt::format("record {} comes back different from what was added", r.id());
       return false;
     }
@@ -282,10 +380,10 @@ StepResult Session::delete_where(const Args& step) {
     // `clauses` NOTs (round up to even: the predicate keeps its meaning).
     for (uint64_t i = 0; i < clauses + (clauses % 2); ++i) text += "NOT ";
     text += instance(0);
-  } else if (shape == "in") {
-    // One IN list of `clauses` values: `filter` is the field name, values as %i/%m name the driver's paths.
+  } else if (shape == "in" || shape == "not-in") {
+    // One [NOT] IN list of `clauses` values: `filter` is the field name, values as %i/%m name the driver's paths.
     std::string field = step.string("field", "file_path");
-    text = field + " IN (";
+    text = field + (shape == "in" ? " IN (" : " NOT IN (");
     // The values are the quoted part of `filter`: file_path = '...%i...'.
     auto value = [&](uint64_t i) {
       std::string c = instance(i);
@@ -299,16 +397,18 @@ StepResult Session::delete_where(const Args& step) {
     uint64_t n = std::max<uint64_t>(clauses, 1);
     for (uint64_t i = 0; i + 1 < n; ++i) text += instance(i) + (i % 2 ? " AND (" : " OR (");
     text += instance(n - 1) + std::string(n - 1, ')');
-  } else if (shape != "or") {
-    return StepResult::error("invalid-argument", fmt::format("delete: shape must be or, nested, not, in or and-or, not '{}'", shape));
+  } else if (shape != "or" && shape != "and") {
+    return StepResult::error("invalid-argument",
+                             fmt::format("delete: shape must be or, and, nested, not, in, not-in or and-or, not '{}'", shape));
   } else if (clauses <= 1 && tmpl.find('%') == std::string::npos) {
     text = tmpl;
   } else {
-    // `clauses` copies OR-ed, %i replaced by the copy's number (8 digits) and
-    // %m by number / 1000 (6 digits), as the driver names its records'
-    // file_path: the field's 31,985-clause `file_path = '...' OR ...` delete.
+    // `clauses` copies OR-ed (AND-ed for shape "and"), %i replaced by the
+    // copy's number (8 digits) and %m by number / 1000 (6 digits), as the
+    // driver names its records' file_path: the field's 31,985-clause
+    // `file_path = '...' OR ...` delete, or a `!=` chain.
     for (uint64_t i = 0; i < std::max<uint64_t>(clauses, 1); ++i) {
-      if (i) text += " OR ";
+      if (i) text += shape == "and" ? " AND " : " OR ";
       std::string c = tmpl;
       for (size_t p; (p = c.find("%i")) != std::string::npos;) c.replace(p, 2, fmt::format("{:08}", i));
       for (size_t p; (p = c.find("%m")) != std::string::npos;) c.replace(p, 2, fmt::format("{:06}", i / 1000));
@@ -318,6 +418,8 @@ StepResult Session::delete_where(const Args& step) {
   context_.log(fmt::format("delete: {} clauses, {} bytes", clauses, text.size()));
   vstore::Result<vstore::Filter> filter = vstore::Filter::parse(text);
   if (!filter.ok()) return from_status(filter.status());
+  if (model_exact()) return delete_checked(text, *filter);
+  // The model does not know every record: the engine's own scan says what matches.
   std::vector<uint64_t> doomed;
   Status st = store_->scan([&](const vstore::RecordRef& r) {
     if (filter->matches([&](std::string_view key) { return r.attribute(key); })) doomed.push_back(r.id());
@@ -334,15 +436,43 @@ StepResult Session::delete_where(const Args& step) {
   return StepResult::ok();
 }
 
+StepResult Session::delete_checked(const std::string& text, const vstore::Filter& filter) {
+  // The kit's reference evaluator says which records the filter selects; the
+  // engine must remove exactly those, keep every other, and count what is left.
+  std::vector<kit::FilterRecord> records = filter_records();
+  Checked<std::vector<uint64_t>> doomed = kit::reference_select(text, records);
+  if (!doomed)
+    return StepResult::error("wrong-result", fmt::format("delete: the engine parsed a filter the kit's reference rejects: {}", doomed.error()));
+  vstore::Result<uint64_t> n = store_->delete_where(filter);
+  if (!n.ok()) return from_status(n.status());
+  context_.log(fmt::format("delete removed {}; the reference selects {} of {}", *n, doomed->size(), records.size()));
+  forget(*doomed);
+  if (*n != doomed->size())
+    return StepResult::error("wrong-result", fmt::format("delete_where removed {} records, but the filter selects {} of the {} live", *n,
+                                                         doomed->size(), records.size()));
+  for (uint64_t id : *doomed)
+    if (store_->contains(id))
+      return StepResult::error("wrong-result", fmt::format("delete_where left record {}, which the filter selects", id));
+  std::set<uint64_t> gone(doomed->begin(), doomed->end());
+  for (const kit::FilterRecord& r : records)
+    if (!gone.count(r.id) && !store_->contains(r.id))
+      return StepResult::error("wrong-result", fmt::format("delete_where removed record {}, which the filter does not select", r.id));
+  return count_against_model(store_->count());
+}
+
 StepResult Session::search(const Args& step) {
   std::optional<std::string> filter;
   if (step.has("filter")) filter = step.string("filter");
-  return run_searches(step.u64("queries", 10), step.u64("k", 10), step.u64("ef", 64), filter);
+  std::optional<double> min_recall;
+  if (step.has("min_recall")) min_recall = step.real("min_recall", 0);
+  return run_searches(step.u64("queries", 10), step.u64("k", 10), step.u64("ef", 64), filter, min_recall);
 }
 
-StepResult Session::run_searches(uint64_t queries, uint64_t k, uint64_t ef, const std::optional<std::string>& filter_text) {
+StepResult Session::run_searches(uint64_t queries, uint64_t k, uint64_t ef, const std::optional<std::string>& filter_text,
+                                 std::optional<double> min_recall) {
   // k-NN queries from the cell's seed; every hit must be a live record the
-  // driver added, nearest first, and no more than k of them.
+  // driver added, nearest first, and no more than k of them. With the model
+  // exact, the kit's oracle measures recall@k and judges it against min_recall.
   vstore::SearchOptions options;
   options.k = k;
   options.ef = ef;
@@ -352,11 +482,8 @@ StepResult Session::run_searches(uint64_t queries, uint64_t k, uint64_t ef, cons
     if (!f.ok()) return from_status(f.status());
     filter = std::move(f).value();
   }
-  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
-  std::vector<float> q(dim_);
   uint64_t kept = 0;  // hits that pass the filter (a post-filtered search)
-  for (uint64_t i = 0; i < queries; ++i) {
-    for (float& v : q) v = value(rng_);
+  kit::SearchOne one = [&](const std::vector<float>& q, std::vector<uint64_t>& ids) {
     vstore::Result<std::vector<vstore::SearchHit>> hits = store_->search(q, options);
     if (!hits.ok()) return from_status(hits.status());
     if (hits->size() > options.k) return StepResult::error("wrong-result", fmt::format("search returned {} hits for k = {}", hits->size(), options.k));
@@ -367,16 +494,27 @@ StepResult Session::run_searches(uint64_t queries, uint64_t k, uint64_t ef, cons
       if (!r.ok() && workers_.empty())
         return StepResult::error("wrong-result", fmt::format("search returned id {}, which is not a live record ({})", (*hits)[h].id, r.status().to_string()));
       if (r.ok() && (!filter || filter->matches(*r))) ++kept;
+      ids.push_back((*hits)[h].id);
     }
-  }
+    return StepResult::ok();
+  };
+  kit::OracleSearch ask{.metric = kit::metric_named(vstore::metric_name(store_->metric())),
+                        .model_exact = model_exact(),
+                        .live = store_->count(),
+                        .dim = dim_,
+                        .queries = queries,
+                        .k = k,
+                        .min_recall = min_recall};
+  StepResult r = kit::oracle_searches(ask, [this] { return oracle_records(); }, rng_, one, context_);
   context_.log(fmt::format("{} searches, k {}, ef {}: {} hits kept{}", queries, options.k, options.ef, kept, filter ? " by the filter" : ""));
-  return StepResult::ok();
+  return r;
 }
 
 vstore::Result<Session::DamageTarget> Session::damage_target(const Args& step, const char* offset_key) {
   // Damage from outside: the store is closed first unless `while_open` says an
   // outside process cuts a file this process still maps.
   if (!step.boolean("while_open", false)) close_store();
+  model_unsure();
   std::string file = step.string("file");
   DamageTarget t;
   VSTORE_ASSIGN_OR_RETURN(t.path, vstore::testing::current_file(store_dir_, file));
@@ -459,7 +597,7 @@ StepResult Session::read(const Args& step) {
   if (!o.is_ok || what == "open") return o;
   if (what == "count") {
     context_.log(fmt::format("count {}", store_->count()));
-    return StepResult::ok();
+    return count_against_model(store_->count());
   }
   if (what == "get") {
     std::vector<uint64_t> ids;
@@ -473,7 +611,7 @@ StepResult Session::read(const Args& step) {
       if (vstore::Result<Record> r = store_->get(id); !r.ok()) return from_status(r.status());
     return StepResult::ok();
   }
-  if (what == "search") return run_searches(5, 10, 64, std::nullopt);
+  if (what == "search") return run_searches(5, 10, 64, std::nullopt, std::nullopt);
   if (what == "scan") {
     uint64_t n = 0;
     vstore::Status st = store_->scan([&](const vstore::RecordRef&) {
@@ -488,6 +626,7 @@ StepResult Session::read(const Args& step) {
 StepResult Session::replace(const Args& step) {
   // `with`: directory, empty, fifo, or foreign (the same file of a store of another dimension).
   close_store();
+  model_unsure();
   std::string logical = step.string("file");
   std::string with = step.string("with");
   vstore::Result<std::string> path = vstore::testing::current_file(store_dir_, logical);
@@ -530,6 +669,15 @@ StepResult Session::fsck() {
   if (report.ok()) return StepResult::ok();
   if (!report.unreadable.ok()) return from_status(report.unreadable);
   return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
+}
+
+StepResult Session::invariants() {
+  vstore::FsckReport report = vstore::Store::fsck(store_dir_);
+  if (!report.ok()) {
+    if (!report.unreadable.ok()) return from_status(report.unreadable);
+    return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
+  }
+  return store_ ? count_against_model(store_->count()) : StepResult::ok();
 }
 
 StepResult Session::sleep(const Args& step) {

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <mutex>
@@ -19,7 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/filter_reference.h"
+#include "crashgate/search_oracle.h"
 #include "crashgate/store_import.h"
+#include "vstore/filter.h"
 #include "vstore/store.h"
 
 namespace crashgate::vstore_driver {
@@ -71,6 +75,10 @@ class Session {
   StepResult compact();
   StepResult reopen();
   StepResult fsck();
+  // check_invariants, after a step: fsck of the files as they are (the store
+  // stays open: the committed state a crash here would leave) and, with the
+  // model exact, the store's count against it.
+  StepResult invariants();
   // Opens the store if it is closed (after reopen, truncate or corrupt).
   StepResult ensure_open();
   // Waits for workloads and second processes; an error if any went wrong.
@@ -78,7 +86,20 @@ class Session {
 
  private:
   StepResult add_records(std::vector<uint64_t> ids, uint64_t seed, const nlohmann::json& metadata);
-  StepResult run_searches(uint64_t queries, uint64_t k, uint64_t ef, const std::optional<std::string>& filter);
+  StepResult run_searches(uint64_t queries, uint64_t k, uint64_t ef, const std::optional<std::string>& filter,
+                          std::optional<double> min_recall);
+  // The model knows the store record for record: created in this cell, and no
+  // import, outside damage, replaced file, failpoint, second process or
+  // workload since. Only then are answers checked against it exactly.
+  bool model_exact();
+  // From here on the model no longer knows the store exactly (until the next create).
+  void model_unsure();
+  uint64_t seed_of(uint64_t id) const;  // under model_mu_
+  std::vector<kit::OracleRecord> oracle_records();
+  std::vector<kit::FilterRecord> filter_records();
+  StepResult delete_checked(const std::string& text, const vstore::Filter& filter);
+  // With the model exact, a count the engine gave must be the model's; otherwise ok.
+  StepResult count_against_model(uint64_t n);
   StepResult plan_phased_writes(const nlohmann::json& args, PhasedWrites* plan);
   StepResult after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path);
   // The file and offset a truncate or corrupt step names (closing the store first).
@@ -104,6 +125,11 @@ class Session {
   std::set<uint64_t> removed_;  // ids whose removal is durable: they must never come back
   // The store was imported: records not in live_ are the files' own, whose data the model does not know.
   bool imported_ = false;
+  bool unsure_ = false;  // see model_exact()
+  // Ids added with another seed than the cell's, and the metadata each was added with (under model_mu_).
+  std::map<uint64_t, uint64_t> seeds_;
+  using Attributes = std::vector<std::pair<std::string, std::string>>;
+  std::map<uint64_t, std::shared_ptr<const Attributes>> metadata_;
   std::atomic<uint64_t> next_id_{0};
 
   std::vector<std::thread> workers_;

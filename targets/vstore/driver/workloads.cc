@@ -42,6 +42,7 @@ StepResult Session::spawn_workload(const Args& step) {
   uint64_t ms = step.duration_ms("duration", 500);
   size_t stack = step.size("stack", worker_stack_);
   auto deadline = Clock::now() + std::chrono::milliseconds(ms);
+  model_unsure();  // threads racing on the store: the model follows them, but not record for record
   bool imported = false;  // the files' own ids are any: a search hit is not judged by next_id_
   {
     std::lock_guard lock(model_mu_);
@@ -114,6 +115,7 @@ StepResult Session::spawn_workload(const Args& step) {
 }
 
 StepResult Session::second_process(const Args& step) {
+  model_unsure();  // another writer, or a reader whose crash may leave anything behind
   std::string op = step.string("action");
   json args = step.table("args");
   PhasedWrites phased;

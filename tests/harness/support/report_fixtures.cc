@@ -62,9 +62,9 @@ Attempt make_attempt(Verdict verdict, OutcomeKind kind, const std::string& detai
   a.outcome.detail = detail;
   a.outcome.duration_ms = ms;
   a.work_dir = "/r/cells/0/attempt-1";
-  a.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3.5},
+  a.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3.5, {}},
                      {1, "count", kind == OutcomeKind::ok ? StepStatus::ok : kind == OutcomeKind::error ? StepStatus::error : StepStatus::died,
-                      kind == OutcomeKind::error ? "io" : "", "", 0}};
+                      kind == OutcomeKind::error ? "io" : "", "", 0, {}}};
   return a;
 }
 

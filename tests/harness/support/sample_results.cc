@@ -31,7 +31,7 @@ RunResults sample_results() {
   failed.outcome.signal = SIGSEGV;
   failed.outcome.detail = "SIGSEGV (SEGV_MAPERR) at 0x10";
   failed.outcome.failed_step = 1;
-  failed.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3}, {1, "count", StepStatus::died, "", "", 0}};
+  failed.outcome.steps = {{0, "create", StepStatus::ok, "", "", 3, {}}, {1, "count", StepStatus::died, "", "", 0, {}}};
   failed.outcome.threads = {{1234, "driver", "crashed", {{"f", "a.cc", 3, 1, "/bin/d", 0x10, 0x5510}}, ""}};
   failed.outcome.crashing_thread = 0;
   Attempt passed;
