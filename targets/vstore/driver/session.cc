@@ -660,23 +660,25 @@ StepResult Session::replace(const Args& step) {
   return StepResult::ok();
 }
 
+// fsck's verdict as a step's end: every problem a corrupt error, unless fsck
+// could not read the store at all (missing, I/O error): then that error.
+StepResult fsck_result(const vstore::FsckReport& report) {
+  if (report.ok()) return StepResult::ok();
+  if (!report.unreadable.ok()) return from_status(report.unreadable);
+  return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
+}
+
 StepResult Session::fsck() {
   // The store's own check, closed: every problem is a corrupt error, unless fsck
   // could not read the store at all (missing, I/O error): then that error.
   close_store();
   vstore::FsckReport report = vstore::Store::fsck(store_dir_);
   context_.log(fmt::format("fsck checked {} records: {} problems", report.records_checked, report.problems.size()));
-  if (report.ok()) return StepResult::ok();
-  if (!report.unreadable.ok()) return from_status(report.unreadable);
-  return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
+  return fsck_result(report);
 }
 
 StepResult Session::invariants() {
-  vstore::FsckReport report = vstore::Store::fsck(store_dir_);
-  if (!report.ok()) {
-    if (!report.unreadable.ok()) return from_status(report.unreadable);
-    return StepResult::error("corrupt", fmt::format("fsck: {} problems; the first: {}", report.problems.size(), report.problems.front()));
-  }
+  if (StepResult checked = fsck_result(vstore::Store::fsck(store_dir_)); !checked.is_ok) return checked;
   return store_ ? count_against_model(store_->count()) : StepResult::ok();
 }
 

@@ -33,6 +33,8 @@ using kit::StepResult;
 
 // A step's end from an engine Status: its code name and message.
 StepResult from_status(const vstore::Status& st);
+// A step's end from an fsck report (Session::fsck, Session::invariants).
+StepResult fsck_result(const vstore::FsckReport& report);
 
 // The record the driver adds for `id`: the same for the same (id, dim, seed).
 vstore::Record record_for(uint64_t id, uint32_t dim, uint64_t seed);
