@@ -362,7 +362,7 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
       summary.target = t.target;
       summary.binary = t.binary;
       std::string work = options.out_dir + "/" + t.target;
-      std::string artifacts = work + "/artifacts/";
+      std::string artifacts = work + "/artifacts";
       std::string corpus = options.corpus_dir + "/" + t.target;
       std::string seed_dir = fs::absolute(options.corpora_dir + "/" + t.target + "/seed").string();
       fs::create_directories(artifacts, ec);
@@ -377,7 +377,8 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
       if (ec)
         return failure(fmt::format("{}: cannot copy the seed corpus to {}: {}", t.target, seed_copy, ec.message()));
       FuzzerPoolConfig pool_config;
-      pool_config.argv = {t.binary, "-artifact_prefix=" + artifacts};
+      pool_config.argv = {t.binary};
+      pool_config.artifact_dir = artifacts;
       pool_config.argv.insert(pool_config.argv.end(), t.flags.begin(), t.flags.end());
       pool_config.env = t.env;
       pool_config.corpus_dirs = {corpus, seed_copy};
@@ -392,26 +393,37 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
       events.event(fmt::format("{}: fuzzing for {} (log: {})", t.target, format_duration(slice), work + "/fuzzer.log"));
 
       std::set<std::string> seen;
-      bool ended = false;
       auto deadline = started + slice + std::chrono::seconds(120);  // libFuzzer stops itself; this is the backstop
+      std::size_t settled_scanned = 0;  // pool.settled_artifact_dirs() taken so far
       auto scan_artifacts = [&] {
         std::vector<std::string> fresh;
-        for (fs::directory_iterator it(artifacts, ec), end; !ec && it != end; it.increment(ec)) {
-          std::string name = it->path().filename().string();
-          if (!is_artifact(name) || seen.count(name)) continue;
-          // libFuzzer may still be writing it; the next scan, half a second on, takes it.
-          auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), ec);
-          if (!ended && age < std::chrono::milliseconds(200)) continue;
+        // A file libFuzzer named by its content's hash: the first of a name is kept, later ones
+        // (a later run crashing on the same input) are the same bytes.
+        auto take = [&](const fs::path& path) {
+          std::string name = path.filename().string();
+          if (!is_artifact(name) || seen.count(name)) return;
           seen.insert(name);
-          // A later libFuzzer run that crashes on the same input rewrites this file (same name: its
-          // content's hash), truncating it first; triage, maybe seconds from now, reads a copy taken now.
+          // Triage, maybe seconds from now, reads a copy in one place whichever run wrote it.
           std::string kept = work + "/crash-inputs/" + name;
           std::error_code copy_ec;  // not `ec`: that one ends the directory walk
           fs::create_directories(work + "/crash-inputs", copy_ec);
-          if (!fs::copy_file(it->path(), kept, fs::copy_options::overwrite_existing, copy_ec) || copy_ec)
-            kept = it->path().string();
+          if (!fs::copy_file(path, kept, fs::copy_options::overwrite_existing, copy_ec) || copy_ec) kept = path.string();
           fresh.push_back(kept);
-        }
+        };
+        // The folders of runs that have ended hold complete files that nothing writes again.
+        const std::vector<std::string>& settled = pool.settled_artifact_dirs();
+        for (; settled_scanned < settled.size(); ++settled_scanned)
+          for (fs::directory_iterator it(settled[settled_scanned], ec), end; !ec && it != end; it.increment(ec)) take(it->path());
+        // With --fork the one run goes on for the whole slice while its jobs write artifacts: a file
+        // there is taken once it has stood a second unchanged and is not empty (libFuzzer writes it
+        // in one go, truncating first); whatever is left is taken when the run ends.
+        if (options.fork)
+          for (const std::string& dir : pool.live_artifact_dirs())
+            for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+              std::error_code sec;
+              auto age = fs::file_time_type::clock::now() - fs::last_write_time(it->path(), sec);
+              if (!sec && age >= std::chrono::seconds(1) && fs::file_size(it->path(), sec) > 0 && !sec) take(it->path());
+            }
         std::sort(fresh.begin(), fresh.end());
         for (const std::string& a : fresh) {
           ++summary.crash_artifacts;
@@ -443,7 +455,7 @@ Checked<FuzzCampaign> run_fuzz_campaign(const FuzzOptions& options, const Cancel
         }
       }
       pool.stop();
-      ended = true;  // nothing writes artifacts any more: take them all
+      // Every run has ended: its folder is settled, so the scan takes what is left.
       scan_artifacts();
       summary.duration_ms = std::chrono::duration_cast<milliseconds>(Clock::now() - started).count();
       FuzzerPoolStatus st = pool.status();

@@ -25,6 +25,7 @@ struct FuzzerPool::Slot {
   std::optional<FuzzerProcess> process;   // the current run
   bool finished = false;                  // ended and not to be restarted
   std::optional<std::string> artifact;    // what the current run named as its artifact
+  std::string artifact_dir;               // the current run's -artifact_prefix folder, if the config has one
   std::optional<std::uint64_t> final_execs;
   std::uint64_t execs = 0;                // the current run's latest count
   bool inited = false;                    // the current run got through the corpus ("INITED")
@@ -56,6 +57,14 @@ CheckedDone FuzzerPool::start(Clock::time_point deadline) {
 CheckedDone FuzzerPool::launch(Slot& slot) {
   auto left = std::chrono::duration_cast<std::chrono::seconds>(deadline_ - Clock::now() + std::chrono::milliseconds(999));
   std::vector<std::string> argv = config_.argv;
+  std::string artifact_dir;
+  if (!config_.artifact_dir.empty()) {
+    artifact_dir = fmt::format("{}/run-{}/", config_.artifact_dir, runs_ + 1);
+    std::error_code ec;
+    fs::create_directories(artifact_dir, ec);
+    if (ec) return failure(fmt::format("cannot create the artifact folder {}: {}", artifact_dir, ec.message()));
+    argv.push_back("-artifact_prefix=" + artifact_dir);
+  }
   if (config_.fork)
     argv.insert(argv.end(), {fmt::format("-fork={}", config_.processes), "-ignore_crashes=1", "-ignore_timeouts=1", "-ignore_ooms=1"});
   argv.push_back(fmt::format("-max_total_time={}", std::max<long long>(1, left.count())));
@@ -71,6 +80,7 @@ CheckedDone FuzzerPool::launch(Slot& slot) {
   slot.runs++;
   runs_++;
   slot.artifact.reset();
+  slot.artifact_dir = artifact_dir;
   slot.final_execs.reset();
   slot.execs = 0;
   slot.inited = false;
@@ -111,6 +121,7 @@ void FuzzerPool::take_line(Slot& slot, const std::string& line) {
 void FuzzerPool::ended(Slot& slot) {
   int status = slot.process->wait();
   slot.process.reset();
+  if (!slot.artifact_dir.empty()) settled_.push_back(std::exchange(slot.artifact_dir, std::string()));
   last_end_ = Clock::now();
   finished_execs_ += slot.final_execs.value_or(slot.execs);
   slot.execs = 0;
@@ -192,6 +203,13 @@ void FuzzerPool::stop() {
     log_.flush();
     ended(*slot);
   }
+}
+
+std::vector<std::string> FuzzerPool::live_artifact_dirs() const {
+  std::vector<std::string> out;
+  for (const auto& slot : slots_)
+    if (slot->process && !slot->artifact_dir.empty()) out.push_back(slot->artifact_dir);
+  return out;
 }
 
 FuzzerPoolStatus FuzzerPool::status() const {

@@ -27,7 +27,12 @@
 namespace crashgate {
 
 struct FuzzerPoolConfig {
-  std::vector<std::string> argv;  // the binary and the flags of every run (dict, max_len, artifact_prefix, ...)
+  std::vector<std::string> argv;  // the binary and the flags of every run (dict, max_len, ...)
+  // Each run writes its crash artifacts into a folder of its own, ARTIFACT_DIR/run-K/ (libFuzzer's
+  // -artifact_prefix). A later run that crashes on the same input would rewrite a shared file of
+  // the same name (truncating it first) while it is being read; a run's own folder is complete,
+  // and never written again, once the run has ended.
+  std::string artifact_dir;
   std::vector<std::pair<std::string, std::string>> env;
   std::vector<std::string> corpus_dirs;  // the first receives new inputs; inputs that crash leave the first two
   std::string quarantine_dir;            // where corpus inputs that crash go
@@ -68,6 +73,11 @@ class FuzzerPool {
   // The exit status of the last run that ended without a crash artifact and
   // without being stopped, 0 when none did.
   int failed_exit() const { return failed_exit_; }
+  // The artifact folders of the runs that have ended, in the order they ended: complete, and never
+  // written again. With `fork`, the one run's folder is only here once it has ended.
+  const std::vector<std::string>& settled_artifact_dirs() const { return settled_; }
+  // The folder of every run still going (for `fork`, whose one run writes artifacts as it goes).
+  std::vector<std::string> live_artifact_dirs() const;
   // What went wrong on the way, for the report: runs that failed, inputs quarantined, restarts given up.
   const std::vector<std::string>& notes() const { return notes_; }
 
@@ -88,6 +98,7 @@ class FuzzerPool {
   bool stopping_ = false;
   int failed_exit_ = 0;
   std::vector<std::string> notes_;
+  std::vector<std::string> settled_;
 };
 
 }  // namespace crashgate
