@@ -111,7 +111,7 @@ constexpr KeySpec kSleep[] = {
 
 constexpr KeySpec kCommonKeys[] = {
     {.name = "name", .type = T::string, .meaning = "a label"},
-    {.name = "expect", .type = T::string, .meaning = "the step's own end: ok, error or error:CODE"},
+    {.name = "expect", .type = T::string, .meaning = "the step's own end: ok, error or error:CODE, or alternatives joined by |"},
 };
 
 constexpr OpSpec kOps[] = {
@@ -198,17 +198,31 @@ std::string key_type_text(const KeySpec& key) {
   return fmt::format("{} ({} to {})", out, show(key.min), show(key.max));
 }
 
+namespace {
+
+// Text for a Markdown table cell: a | would end the cell.
+std::string md_cell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string op_table_markdown() {
   std::string out = "| op / key | type | | meaning |\n|---|---|---|---|\n";
   for (const auto& op : kOps) {
-    out += fmt::format("| **`{}`** | | {} | {} |\n", op.name, op.needs_store ? "opens the store" : "", op.summary);
+    out += fmt::format("| **`{}`** | | {} | {} |\n", op.name, op.needs_store ? "opens the store" : "", md_cell(op.summary));
     for (const auto& key : op.keys)
       out += fmt::format("| `{}` | {} | {} | {} |\n", key.name, key_type_text(key), key.required ? "required" : "optional",
-                         key.meaning);
+                         md_cell(key.meaning));
   }
   out += "| *every op* | | | |\n";
   for (const auto& key : kCommonKeys)
-    out += fmt::format("| `{}` | {} | optional | {} |\n", key.name, key_type_text(key), key.meaning);
+    out += fmt::format("| `{}` | {} | optional | {} |\n", key.name, key_type_text(key), md_cell(key.meaning));
   return out;
 }
 

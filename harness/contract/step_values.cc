@@ -290,14 +290,36 @@ Checked<std::uint64_t> evaluate_offset_expression(std::string_view text, const O
   return static_cast<std::uint64_t>(total);
 }
 
-CheckedDone check_step_expect(std::string_view expect) {
-  if (expect == "ok" || expect == "error") return done();
-  if (expect.rfind("error:", 0) == 0 && expect.size() > 6) {
-    bool valid = true;
-    for (char c : expect.substr(6)) valid = valid && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-');
-    if (valid) return done();
+namespace {
+
+// The alternatives of a step's expect: "ok|error:corrupt" is {"ok", "error:corrupt"}.
+std::vector<std::string_view> expect_alternatives(std::string_view expect) {
+  std::vector<std::string_view> out;
+  for (std::size_t from = 0;;) {
+    std::size_t bar = expect.find('|', from);
+    out.push_back(expect.substr(from, bar == std::string_view::npos ? std::string_view::npos : bar - from));
+    if (bar == std::string_view::npos) return out;
+    from = bar + 1;
   }
-  return failure(fmt::format("'expect' must be \"ok\", \"error\" or \"error:CODE\" (CODE such as corrupt or io), not \"{}\"", expect));
+}
+
+bool valid_expect_alternative(std::string_view e) {
+  if (e == "ok" || e == "error") return true;
+  if (e.rfind("error:", 0) != 0 || e.size() <= 6) return false;
+  for (char c : e.substr(6))
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '-')) return false;
+  return true;
+}
+
+}  // namespace
+
+CheckedDone check_step_expect(std::string_view expect) {
+  for (std::string_view e : expect_alternatives(expect))
+    if (!valid_expect_alternative(e))
+      return failure(fmt::format("'expect' must be \"ok\", \"error\" or \"error:CODE\" (CODE such as corrupt or io), or "
+                                 "alternatives joined by | (\"ok|error:corrupt\"), not \"{}\"",
+                                 expect));
+  return done();
 }
 
 StepJudgement judge_step(std::string_view expect, bool ok, std::string_view code, std::string_view message) {
@@ -313,9 +335,9 @@ StepJudgement judge_step(std::string_view expect, bool ok, std::string_view code
     }
     return j;
   }
-  bool met = expect == "ok" ? ok
-             : expect == "error" ? !ok
-             : !ok && expect.rfind("error:", 0) == 0 && code == expect.substr(6);
+  bool met = false;
+  for (std::string_view e : expect_alternatives(expect))
+    met = met || (e == "ok" ? ok : e == "error" ? !ok : !ok && e.rfind("error:", 0) == 0 && code == e.substr(6));
   if (met) {
     if (!ok) j.note = fmt::format("ended as expected: {}", as_reported());
     return j;

@@ -157,6 +157,23 @@ TEST(ReadStepEvents, AnErrorOfAnotherCodeThanExpectedIsAWrongResult) {
   EXPECT_EQ(obs.steps[0].message, "step expected error:corrupt, got io: EIO");
 }
 
+TEST(ReadStepEvents, AnExpectOfAlternativesAllowsAnyOfThemAndNothingElse) {
+  Observation obs;
+  read_step_events({{1, R"({"event":"step-start","index":0,"op":"add"})"},
+                    {2, R"({"event":"step-end","index":0,"status":"ok"})"},
+                    {3, R"({"event":"step-start","index":1,"op":"add"})"},
+                    {4, R"({"event":"step-end","index":1,"status":"error","code":"corrupt","message":"slot 3"})"},
+                    {5, R"({"event":"step-start","index":2,"op":"add"})"},
+                    {6, R"({"event":"step-end","index":2,"status":"error","code":"io","message":"EIO"})"}},
+                   obs, {"ok|error:corrupt", "ok|error:corrupt", "ok|error:corrupt"});
+  ASSERT_EQ(obs.steps.size(), 3u);
+  EXPECT_EQ(obs.steps[0].status, StepStatus::ok);
+  EXPECT_EQ(obs.steps[1].status, StepStatus::ok);
+  EXPECT_EQ(obs.steps[2].status, StepStatus::error);
+  EXPECT_EQ(obs.steps[2].code, "wrong-result");
+  EXPECT_EQ(obs.steps[2].message, "step expected ok|error:corrupt, got io: EIO");
+}
+
 TEST(ReadStepEvents, AStepEndsMeasuredFiguresAreKeptAndANonNumberIsNoted) {
   Observation obs;
   read_step_events({{1, R"({"event":"step-start","index":0,"op":"search"})"},

@@ -611,6 +611,16 @@ class JudgementTest(unittest.TestCase):
                          kit.Judgement(False, "wrong-result", "step expected error:corrupt, got ok"))
         self.assertEqual(j("bogus", False, "io", "x").code, "wrong-result")
 
+    def test_alternatives_joined_by_a_bar_allow_any_of_them(self):
+        j = kit.judge_step
+        self.assertEqual(j("ok|error:corrupt", True, "", ""), kit.Judgement(True))
+        self.assertEqual(j("ok|error:corrupt", False, "corrupt", "x"), kit.Judgement(True, note="ended as expected: corrupt: x"))
+        self.assertEqual(j("ok|error:corrupt", False, "io", "eio"),
+                         kit.Judgement(False, "wrong-result", "step expected ok|error:corrupt, got io: eio"))
+        self.assertEqual(j("error:io|error:corrupt", True, "", ""),
+                         kit.Judgement(False, "wrong-result", "step expected error:io|error:corrupt, got ok"))
+        self.assertEqual(j("ok|error", False, "busy", ""), kit.Judgement(True, note="ended as expected: busy"))
+
 
 class OffsetTest(unittest.TestCase):
     def setUp(self):

@@ -141,7 +141,7 @@ def _op(name, needs_store, summary, keys):
 # Keys every step may have besides its op's: a label and the step's own expected end.
 COMMON_KEYS = (
     _key("name", STRING, meaning="a label"),
-    _key("expect", STRING, meaning="the step's own end: ok, error or error:CODE"),
+    _key("expect", STRING, meaning="the step's own end: ok, error or error:CODE, or alternatives joined by |"),
 )
 
 OPS = (
@@ -1135,18 +1135,20 @@ class Judgement:
 
 def judge_step(expect: str, ok: bool, code: str, message: str) -> Judgement:
     """How one step ended, judged against its `expect` ("", "ok", "error",
-    "error:CODE") exactly as crashgate's judge_step does: without an expect the
+    "error:CODE", or alternatives joined by "|") exactly as crashgate's judge_step does: without an expect the
     step must end ok; a met expectation of an error makes the step ok (with a
     note); an unmet one is an error with code wrong-result."""
     reported = "ok" if ok else f"{code}{': ' if message else ''}{message}"
     if not expect:
         return Judgement(True) if ok else Judgement(False, code, message)
-    if expect == "ok":
-        met = ok
-    elif expect == "error":
-        met = not ok
-    else:
-        met = not ok and expect.startswith("error:") and code == expect[6:]
+    met = False
+    for alternative in expect.split("|"):
+        if alternative == "ok":
+            met = met or ok
+        elif alternative == "error":
+            met = met or not ok
+        else:
+            met = met or (not ok and alternative.startswith("error:") and code == alternative[6:])
     if met:
         return Judgement(True, note="" if ok else f"ended as expected: {reported}")
     return Judgement(False, "wrong-result", f"step expected {expect}, got {reported}")

@@ -52,7 +52,7 @@ Checked<std::vector<OffsetTerm>> parse_offset_expression(std::string_view text);
 using OffsetResolver = std::function<Checked<std::uint64_t>(const OffsetTerm&)>;
 Checked<std::uint64_t> evaluate_offset_expression(std::string_view text, const OffsetResolver& resolve);
 
-// A step's own `expect`: "ok", "error" or "error:CODE".
+// A step's own `expect`: "ok", "error" or "error:CODE", or alternatives joined by | ("ok|error:corrupt").
 CheckedDone check_step_expect(std::string_view expect);
 
 // How one step ended as the driver reported it, judged against its `expect`.
