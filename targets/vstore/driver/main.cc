@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "crashgate/driver_kit.h"
+#include "entry_points.h"
 #include "session.h"
 #include "vstore/regression.h"
 
@@ -60,11 +61,11 @@ int main(int argc, char** argv) {
       .values("corrupt", "file", files)
       .values("replace", "file", files)
       .values("replace", "with", {"directory", "empty", "fifo", "foreign"})
-      .values("read", "what", {"open", "count", "get", "search", "scan", "fsck"})
-      .values("spawn-workload", "workload", {"get", "add", "remove", "compact", "search", "mixed"})
+      .values("read", "what", read_mode_names())
+      .values("spawn-workload", "workload", workload_kind_names())
       .values("second-process", "action", {"read-loop", "count", "open-writer", "crash-writes", "phased-writes"});
   driver.layout(store_layout());
-  driver.listing("failpoints", print_failpoints).listing("regressions", print_regressions);
+  driver.listing("failpoints", print_failpoints).listing("regressions", print_regressions).listing("entry-points", print_entry_points);
   driver.second_process(run_second_process);
   return driver.main(argc, argv);
 }

@@ -13,8 +13,10 @@
 #include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "crashgate/driver_records.h"
+#include "entry_points.h"
 #include "vstore/failpoint.h"
 #include "vstore/filter.h"
 #include "vstore/search.h"
@@ -589,8 +591,9 @@ StepResult Session::corrupt(const Args& step) {
 }
 
 StepResult Session::read(const Args& step) {
-  // One way of reading the store, named by `what`: open alone, count, get (a
-  // few ids the model holds), search, scan, or fsck.
+  // One way of reading the store, named by `what` (entry_points.cc's read_modes):
+  // open alone, count, get, view or contains (a few ids the model holds),
+  // search, exact-search, scan, stats, or fsck.
   std::string what = step.string("what");
   if (what == "fsck") return fsck();
   StepResult o = ensure_open();
@@ -620,7 +623,43 @@ StepResult Session::read(const Args& step) {
     });
     return from_status(st);
   }
-  return StepResult::error("invalid-argument", fmt::format("read: what must be open, count, get, search, scan or fsck, not '{}'", what));
+  if (what == "view" || what == "contains") {
+    // A few ids the model holds: each must be there, with its vector (when the model knows it).
+    std::vector<uint64_t> ids;
+    {
+      std::lock_guard lock(model_mu_);
+      size_t i = 0;
+      for (uint64_t id : live_)
+        if (i++ % 97 == 0) ids.push_back(id);
+    }
+    bool exact = model_exact();
+    for (uint64_t id : ids) {
+      if (what == "contains") {
+        // A store the model does not know exactly (damaged, imported, raced) may lack a record.
+        if (!store_->contains(id) && exact) return StepResult::error("wrong-result", fmt::format("read contains: record {} is not there", id));
+        continue;
+      }
+      vstore::Result<vstore::RecordView> v = store_->view(id);
+      if (!v.ok()) return from_status(v.status());
+      if (vstore::Result<std::vector<vstore::Attribute>> attrs = v->attributes(); !attrs.ok()) return from_status(attrs.status());
+    }
+    return StepResult::ok();
+  }
+  if (what == "exact-search") {
+    for (uint64_t q = 0; q < 5; ++q) {
+      vstore::Result<std::vector<vstore::SearchHit>> hits = store_->exact_search(record_for(rng_() % (next_id_.load() + 1), dim_, seed_).vector, 10);
+      if (!hits.ok()) return from_status(hits.status());
+    }
+    return StepResult::ok();
+  }
+  if (what == "stats") {
+    vstore::StoreStats s = store_->stats();
+    context_.log(fmt::format("stats: dim {}, generation {}, commit {}, {} live in {} slots", s.dim, s.generation, s.commit_seq, s.live, s.slots));
+    if (s.dim != store_->dim() || s.metric != store_->metric() || store_->dir().empty())
+      return StepResult::error("wrong-result", "read stats: stats() disagrees with dim(), metric() or dir()");
+    return count_against_model(s.live);
+  }
+  return StepResult::error("invalid-argument", fmt::format("read: what must be one of {}, not '{}'", fmt::join(read_mode_names(), ", "), what));
 }
 
 StepResult Session::replace(const Args& step) {

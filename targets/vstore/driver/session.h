@@ -102,6 +102,17 @@ class Session {
   StepResult delete_checked(const std::string& text, const vstore::Filter& filter);
   // With the model exact, a count the engine gave must be the model's; otherwise ok.
   StepResult count_against_model(uint64_t n);
+  // What a workload thread may judge, fixed when it is spawned.
+  struct WorkloadView {
+    bool imported = false;       // the files' own records: ids are any, data unknown
+    bool vectors_known = false;  // every record is record_for(id) with the cell's seed
+  };
+  // One round of a workload thread: the action (entry_points.cc's workload_actions) on the store.
+  void workload_action(std::string_view action, std::mt19937_64& rng, const std::string& tag, const WorkloadView& view);
+  void workload_fail(std::string what);
+  // A live id of the model (nullopt when there is none); `take` also removes it from the model
+  // (and leaves at least 10).
+  std::optional<uint64_t> workload_live_id(std::mt19937_64& rng, bool take);
   StepResult plan_phased_writes(const nlohmann::json& args, PhasedWrites* plan);
   StepResult after_phased_writes(const PhasedWrites& plan, pid_t pid, const std::string& report_path);
   // The file and offset a truncate or corrupt step names (closing the store first).

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "crash_phases.h"
+#include "entry_points.h"
 #include "session.h"
 #include "table_args.h"
 #include "vstore/failpoint.h"
@@ -36,82 +37,156 @@ using Clock = std::chrono::steady_clock;
 }  // namespace
 
 StepResult Session::spawn_workload(const Args& step) {
-  // The workloads are the values main.cc lists for spawn-workload.workload; the kit refused any other.
+  // The workloads are the values main.cc lists for spawn-workload.workload (entry_points.cc); the kit refused any other.
   std::string kind = step.string("workload");
+  const WorkloadKind* plan = nullptr;
+  for (const WorkloadKind& k : workload_kinds())
+    if (k.name == kind) plan = &k;
+  if (plan == nullptr) return StepResult::error("invalid-argument", fmt::format("spawn-workload: no workload '{}'", kind));
   uint64_t threads = step.u64("threads", 2);
   uint64_t ms = step.duration_ms("duration", 500);
   size_t stack = step.size("stack", worker_stack_);
   auto deadline = Clock::now() + std::chrono::milliseconds(ms);
   model_unsure();  // threads racing on the store: the model follows them, but not record for record
-  bool imported = false;  // the files' own ids are any: a search hit is not judged by next_id_
+  WorkloadView view;
   {
     std::lock_guard lock(model_mu_);
-    imported = imported_;
+    view.imported = imported_;  // the files' own ids are any: a search hit is not judged by next_id_
+    view.vectors_known = !imported_ && seeds_.empty();  // every live record is record_for(id) with the cell's seed
   }
   for (uint64_t t = 0; t < threads; ++t) {
     uint64_t thread_seed = seed_ ^ (0x51ED270B + t * 0x9E3779B97F4A7C15ull) ^ workers_.size();
-    workers_.push_back(kit::start_thread(stack, [this, kind, deadline, thread_seed, t, imported] {
+    uint64_t worker = workers_.size();
+    workers_.push_back(kit::start_thread(stack, [this, plan, deadline, thread_seed, t, worker, view] {
       std::mt19937_64 rng(thread_seed);
-      auto fail = [this](std::string what) {
-        if (workload_errors_.fetch_add(1) == 0) {
-          std::lock_guard lock(model_mu_);
-          first_workload_error_ = std::move(what);
-        }
-      };
       uint64_t round = 0;
       while (Clock::now() < deadline && !stop_workers_.load()) {
-        std::string action = kind == "mixed" ? std::vector<std::string>{"get", "search", "add", "remove", "get", "search"}[(round + t) % 6] : kind;
+        std::string_view action = plan->actions[(round + t) % plan->actions.size()];
+        workload_action(action, rng, fmt::format("{}.{}", worker, round), view);
         ++round;
-        if (action == "get") {
-          uint64_t id = 0;
-          {
-            std::lock_guard lock(model_mu_);
-            if (live_.empty()) continue;
-            auto it = live_.lower_bound(rng() % (next_id_.load() + 1));
-            if (it == live_.end()) it = live_.begin();
-            id = *it;
-          }
-          vstore::Result<Record> r = store_->get(id);
-          if (r.ok() && !(*r == record_for(id, dim_, seed_))) fail(fmt::format("workload get({}) returned different data", id));
-          if (!r.ok() && r.status().code() != Code::not_found) fail(fmt::format("workload get({}): {}", id, r.status().to_string()));
-        } else if (action == "add") {
-          uint64_t first = next_id_.fetch_add(50);
-          std::vector<Record> batch;
-          for (uint64_t i = 0; i < 50; ++i) batch.push_back(record_for(first + i, dim_, seed_));
-          Status st = store_->add(batch);
-          if (!st.ok()) fail("workload add: " + st.to_string());
-          std::lock_guard lock(model_mu_);
-          for (const Record& r : batch) live_.insert(r.id);
-        } else if (action == "remove") {
-          uint64_t id;
-          {
-            std::lock_guard lock(model_mu_);
-            if (live_.size() < 10) continue;
-            auto it = live_.lower_bound(rng() % (next_id_.load() + 1));
-            if (it == live_.end()) continue;
-            id = *it;
-            live_.erase(it);
-          }
-          vstore::Result<uint64_t> n = store_->remove({id});
-          if (!n.ok()) fail("workload remove: " + n.status().to_string());
-        } else if (action == "search") {
-          // A record's own vector: every hit must be a record the driver added, exactly.
-          uint64_t id = rng() % (next_id_.load() + 1);
-          vstore::Result<std::vector<vstore::SearchHit>> hits = store_->search(record_for(id, dim_, seed_).vector, {.k = 5, .ef = 32});
-          if (!hits.ok()) fail(fmt::format("workload search: {}", hits.status().to_string()));
-          else
-            for (const vstore::SearchHit& h : *hits)
-              if (!imported && h.id >= next_id_.load() + 100000) fail(fmt::format("workload search returned id {}, which was never added", h.id));
-        } else if (action == "compact") {
-          Status st = store_->compact();
-          if (!st.ok()) fail("workload compact: " + st.to_string());
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
       }
     }));
   }
   context_.log(fmt::format("spawned {} {} threads for {} ms", threads, kind, ms));
   return StepResult::ok();
+}
+
+void Session::workload_fail(std::string what) {
+  if (workload_errors_.fetch_add(1) == 0) {
+    std::lock_guard lock(model_mu_);
+    first_workload_error_ = std::move(what);
+  }
+}
+
+std::optional<uint64_t> Session::workload_live_id(std::mt19937_64& rng, bool take) {
+  std::lock_guard lock(model_mu_);
+  if (live_.empty() || (take && live_.size() < 10)) return std::nullopt;
+  auto it = live_.lower_bound(rng() % (next_id_.load() + 1));
+  if (it == live_.end()) {
+    if (take) return std::nullopt;
+    it = live_.begin();
+  }
+  uint64_t id = *it;
+  if (take) live_.erase(it);
+  return id;
+}
+
+void Session::workload_action(std::string_view action, std::mt19937_64& rng, const std::string& tag, const WorkloadView& view) {
+  auto check_hits = [&](const char* what, const vstore::Result<std::vector<vstore::SearchHit>>& hits) {
+    if (!hits.ok()) return workload_fail(fmt::format("workload {}: {}", what, hits.status().to_string()));
+    for (const vstore::SearchHit& h : *hits)
+      if (!view.imported && h.id >= next_id_.load() + 100000) workload_fail(fmt::format("workload {} returned id {}, which was never added", what, h.id));
+  };
+  auto check_vector = [&](const char* what, uint64_t id, std::span<const float> v) {
+    if (!view.vectors_known) return;
+    std::vector<float> want = record_for(id, dim_, seed_).vector;
+    if (!std::equal(v.begin(), v.end(), want.begin(), want.end())) workload_fail(fmt::format("workload {}({}) returned a different vector", what, id));
+  };
+  if (action == "get") {
+    std::optional<uint64_t> id = workload_live_id(rng, false);
+    if (!id) return;
+    vstore::Result<Record> r = store_->get(*id);
+    if (r.ok() && !(*r == record_for(*id, dim_, seed_))) workload_fail(fmt::format("workload get({}) returned different data", *id));
+    if (!r.ok() && r.status().code() != Code::not_found) workload_fail(fmt::format("workload get({}): {}", *id, r.status().to_string()));
+  } else if (action == "view") {
+    std::optional<uint64_t> id = workload_live_id(rng, false);
+    if (!id) return;
+    vstore::Result<vstore::RecordView> r = store_->view(*id);
+    if (!r.ok()) {
+      if (r.status().code() != Code::not_found) workload_fail(fmt::format("workload view({}): {}", *id, r.status().to_string()));
+      return;
+    }
+    check_vector("view", *id, r->vector());
+    if (auto attrs = r->attributes(); !attrs.ok()) workload_fail(fmt::format("workload view({}).attributes(): {}", *id, attrs.status().to_string()));
+  } else if (action == "contains") {
+    std::optional<uint64_t> id = workload_live_id(rng, false);
+    if (id) (void)store_->contains(*id);  // the id may be removed meanwhile: either answer is right
+    if (store_->contains(next_id_.load() + 200000)) workload_fail("workload contains() found an id never added");
+  } else if (action == "search") {
+    // A record's own vector: every hit must be a record the driver added.
+    uint64_t id = rng() % (next_id_.load() + 1);
+    check_hits("search", store_->search(record_for(id, dim_, seed_).vector, {.k = 5, .ef = 32}));
+  } else if (action == "exact-search") {
+    uint64_t id = rng() % (next_id_.load() + 1);
+    check_hits("exact_search", store_->exact_search(record_for(id, dim_, seed_).vector, 5));
+  } else if (action == "scan") {
+    uint64_t seen = 0;
+    vstore::Status st = store_->scan([&](const vstore::RecordRef& r) {
+      check_vector("scan", r.id(), r.vector());
+      if (auto attrs = r.attributes(); !attrs.ok()) workload_fail(fmt::format("workload scan: record {}'s attributes(): {}", r.id(), attrs.status().to_string()));
+      return ++seen < 400;  // a part of the store per round, so other actions interleave
+    });
+    if (!st.ok()) workload_fail("workload scan: " + st.to_string());
+  } else if (action == "count") {
+    (void)store_->count();
+  } else if (action == "stats") {
+    vstore::StoreStats s = store_->stats();
+    if (s.dim != dim_ || store_->dim() != dim_) workload_fail(fmt::format("workload stats: dim {} and {}, not {}", s.dim, store_->dim(), dim_));
+    if (s.live > s.slots) workload_fail(fmt::format("workload stats: {} live records in {} slots", s.live, s.slots));
+    if (store_->metric() != s.metric || store_->dir().empty()) workload_fail("workload stats: metric() or dir() disagrees with stats()");
+  } else if (action == "fsck") {
+    // The whole-store check on files other threads are writing: its verdict may be anything a torn
+    // moment shows; it must come back, and say why when it cannot read.
+    vstore::FsckReport report = vstore::Store::fsck(store_dir_);
+    if (!report.ok() && report.problems.empty()) workload_fail("workload fsck: not ok, with no problem named");
+  } else if (action == "add") {
+    uint64_t first = next_id_.fetch_add(50);
+    std::vector<Record> batch;
+    for (uint64_t i = 0; i < 50; ++i) batch.push_back(record_for(first + i, dim_, seed_));
+    Status st = store_->add(batch);
+    if (!st.ok()) workload_fail("workload add: " + st.to_string());
+    std::lock_guard lock(model_mu_);
+    for (const Record& r : batch) live_.insert(r.id);
+  } else if (action == "remove") {
+    std::optional<uint64_t> id = workload_live_id(rng, true);
+    if (!id) return;
+    vstore::Result<uint64_t> n = store_->remove({*id});
+    if (!n.ok()) workload_fail("workload remove: " + n.status().to_string());
+  } else if (action == "delete-where") {
+    // Ten records of this round's own, tagged so that a filter selects exactly them: the delete
+    // must remove those ten and nothing the other threads or the model hold.
+    uint64_t first = next_id_.fetch_add(10);
+    std::vector<Record> batch;
+    for (uint64_t i = 0; i < 10; ++i) {
+      Record r = record_for(first + i, dim_, seed_);
+      r.attributes = {{"workload", tag}};
+      batch.push_back(std::move(r));
+    }
+    if (Status st = store_->add(batch); !st.ok()) return workload_fail("workload delete-where: add: " + st.to_string());
+    vstore::Result<vstore::Filter> filter = vstore::Filter::parse(fmt::format("workload = '{}'", tag));
+    if (!filter.ok()) return workload_fail("workload delete-where: " + filter.status().to_string());
+    vstore::Result<uint64_t> n = store_->delete_where(*filter);
+    if (!n.ok()) workload_fail("workload delete-where: " + n.status().to_string());
+    else if (*n != 10) workload_fail(fmt::format("workload delete-where {} removed {} records, not its 10", tag, *n));
+  } else if (action == "sync") {
+    if (Status st = store_->sync(); !st.ok()) workload_fail("workload sync: " + st.to_string());
+  } else if (action == "compact") {
+    Status st = store_->compact();
+    if (!st.ok()) workload_fail("workload compact: " + st.to_string());
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } else {
+    workload_fail(fmt::format("workload action '{}' has no code (entry_points.cc lists it)", action));
+  }
 }
 
 StepResult Session::second_process(const Args& step) {
