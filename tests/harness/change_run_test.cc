@@ -170,6 +170,24 @@ TEST(ChangeScopeJson, AMissingFieldOrMoreSkippedCellsThanThereWereIsRefusedByNam
   EXPECT_THAT(over.error(), HasSubstr("more than the 1 there were"));
 }
 
+TEST(ChangeScopeJson, ResultsWrittenBeforeMoreSeedsExistedReadAsNone) {
+  ChangeScope s = sample_scope();
+  s.more_seeds = 6;
+  auto j = change_scope_json(s);
+  EXPECT_EQ(j["selected_by"]["more_seeds"], 6);
+  auto back = change_scope_from_json(j);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->more_seeds, 6u);
+  j["selected_by"].erase("more_seeds");
+  back = change_scope_from_json(j);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->more_seeds, 0u);
+  j["selected_by"].erase("sampled");
+  EXPECT_FALSE(change_scope_from_json(j)) << "the older counters stay required";
+  s.more_seeds = 2;
+  EXPECT_THAT(s.breakdown(), HasSubstr("2 more runs of concurrency cells whose footprint runs changed code, with other seeds"));
+}
+
 TEST(ChangeScope, TheBreakdownSaysEachRuleThatSelectedAndEverythingSaysWhy) {
   ChangeScope s = sample_scope();
   EXPECT_EQ(s.headline(),

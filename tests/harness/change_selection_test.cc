@@ -122,6 +122,52 @@ TEST(ChangeSelection, AnEngineFileRunsEveryBuildOfTheCellsWhoseFootprintHoldsIt)
   EXPECT_THAT(w.select({"targets/vstore/src/storage/open.cc"}).selected, ElementsAre(0, 1, 2, 3));
 }
 
+TEST(ChangeSelection, ConcurrencyCellsEngineCodeReachedRunWithMoreSeedsAndNoOtherCellDoes) {
+  World w;
+  Step workload;
+  workload.op = "spawn-workload";
+  workload.args = {{"workload", "mixed"}};
+  Step second;
+  second.op = "second-process";
+  for (std::size_t i : {2u, 3u}) w.cells[i].cell.steps = {workload};  // the search cells race threads
+  w.cells[4].cell.steps = {second};                                   // env runs a second process
+  w.cells[0].cell.steps = {Step{}};                                   // open: one step, no concurrency
+  w.cells[2].cell.seed = 77;
+  EXPECT_TRUE(runs_concurrently(w.cells[2].cell));
+  EXPECT_TRUE(runs_concurrently(w.cells[4].cell));
+  EXPECT_FALSE(runs_concurrently(w.cells[0].cell));
+
+  // check_header() changed: open and search cells, by footprint; only the search ones race.
+  std::string open = "targets/vstore/src/storage/open.cc";
+  ChangeSelection s = w.select({open}, 0, {{open, w.touch(open, 40)}});
+  ASSERT_THAT(s.selected, ElementsAre(0, 1, 2, 3));
+  EXPECT_THAT(s.code_reached, ElementsAre(true, true, true, true));
+  std::vector<PlannedCell> picked;
+  for (std::size_t i : s.selected) picked.push_back(w.cells[i]);
+  std::vector<PlannedCell> more = more_seeds_of(picked, s.code_reached, 3);
+  ASSERT_EQ(more.size(), 4u);
+  EXPECT_EQ(more[0].cell.id, "search/vstore/release#seed=2");
+  EXPECT_EQ(more[1].cell.id, "search/vstore/release#seed=3");
+  EXPECT_EQ(more[2].cell.id, "search/vstore/asan#seed=2");
+  EXPECT_NE(more[0].cell.seed, more[1].cell.seed);
+  EXPECT_NE(more[0].cell.seed, 77u);
+  EXPECT_EQ(more[0].cell.steps.size(), 1u);
+  EXPECT_TRUE(more_seeds_of(picked, s.code_reached, 1).empty()) << "one run in all: no copy";
+
+  // A scenario edit or the sample selects the cell, but no engine code reached it: one run.
+  ChangeSelection by_scenario = w.select({"scenarios/search.toml"});
+  EXPECT_THAT(by_scenario.code_reached, ElementsAre(false, false));
+  std::vector<PlannedCell> searches = {w.cells[2], w.cells[3]};
+  EXPECT_TRUE(more_seeds_of(searches, by_scenario.code_reached, 4).empty());
+  ChangeSelection harness = w.select({"harness/src/x.cc"});
+  EXPECT_TRUE(std::none_of(harness.code_reached.begin(), harness.code_reached.end(), [](bool b) { return b; }));
+  // LMDB engine code no footprint holds: every LMDB cell, and env's second process gets its seeds.
+  ChangeSelection lmdb = w.select({"targets/lmdb/src/mdb.c"});
+  ASSERT_THAT(lmdb.selected, ElementsAre(4, 5));
+  EXPECT_THAT(lmdb.code_reached, ElementsAre(true, true));
+  EXPECT_EQ(more_seeds_of({w.cells[4], w.cells[5]}, lmdb.code_reached, 2).size(), 1u);
+}
+
 TEST(ChangeSelection, AChangedLineRunsOnlyTheCellsThatExecutedItsFunction) {
   World w;
   std::string open = "targets/vstore/src/storage/open.cc";

@@ -43,6 +43,10 @@ struct ChangeScope {
   std::string everything_why;
   std::size_t total = 0;                   // cells before the selection
   std::size_t by_footprint = 0, by_scenario = 0, by_driver = 0, by_engine = 0, unrecorded = 0, sampled = 0;
+  // Runs added with other seeds: a concurrency cell (one that spawns workloads or a second process)
+  // whose footprint runs changed engine code runs `seeds` times in all, each extra run a cell of
+  // its own ("ID#seed=K"), so a race the change opened has more than one chance to show.
+  std::size_t more_seeds = 0;
   std::map<std::string, std::string> why;  // selected cell id -> why it runs
   std::vector<SkippedCell> skipped;
 

@@ -161,6 +161,7 @@ struct ChangeSelectionOptions {
 struct ChangeSelection {
   std::vector<std::size_t> selected;           // indices into the cells, in their order
   std::vector<std::string> reasons;            // one per selected cell ("footprint holds targets/vstore/src/x.cc")
+  std::vector<bool> code_reached;              // one per selected cell: changed engine code reached it (not a scenario, driver or sample)
   std::vector<std::size_t> skipped;            // indices not selected
   bool everything = false;                     // a change reached every cell
   std::string everything_why;                  // "harness/src/x.cc: the harness runs every cell"
@@ -170,6 +171,16 @@ struct ChangeSelection {
 // `cells[i].scenario_file` must be repository-relative, as the changed files are.
 ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const Footprints& footprints,
                                   const ChangeSelectionOptions& options);
+
+// Whether a cell runs the engine beside itself: a step spawns a workload or a second process.
+bool runs_concurrently(const Cell& cell);
+
+// The extra runs of the concurrency cells that changed engine code reached
+// (`code_reached`, one per cell of `selected`): for each, `seeds` - 1 copies
+// with ids "ID#seed=K" (K = 2 .. seeds) and seeds of their own, so that a race
+// a change opened gets `seeds` chances to show on the PR. In the order given.
+std::vector<PlannedCell> more_seeds_of(const std::vector<PlannedCell>& selected, const std::vector<bool>& code_reached,
+                                       unsigned seeds);
 
 // The regression matrix on a PR: which switches a change can make escape.
 // Every one when a file reaching everything changed, or a driver, or a

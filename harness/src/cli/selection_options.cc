@@ -59,6 +59,12 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
                      "afresh at every commit so that none goes unrun for ever (default 0.05)")
       ->check(CLI::Range(0.0, 1.0))
       ->type_name("FRACTION");
+  command.add_option("--concurrency-seeds", options.concurrency_seeds,
+                     "With --changed: how many times a concurrency cell (one that spawns workloads or a second "
+                     "process) whose footprint runs changed engine code runs, each with another seed, as cells "
+                     "ID#seed=K (default 4; 1 runs it once)")
+      ->check(CLI::Range(1u, 64u))
+      ->type_name("N");
   command.add_flag("--all", options.all, "Every selected cell, even with --changed (the whole catalog on main and nightly)");
 }
 
@@ -167,6 +173,14 @@ std::optional<ChangeScope> select_changed(const SelectionOptions& options, const
   std::vector<PlannedCell> kept;
   kept.reserve(chosen.selected.size());
   for (std::size_t i : chosen.selected) kept.push_back(std::move(cells[i]));
+  std::vector<PlannedCell> more = more_seeds_of(kept, chosen.code_reached, options.concurrency_seeds);
+  scope.more_seeds = more.size();
+  for (const PlannedCell& p : more) {
+    std::string base = p.cell.id.substr(0, p.cell.id.rfind('#'));
+    scope.why[p.cell.id] = fmt::format("another seed of {} ({} runs of a concurrency cell changed engine code reaches)",
+                                       base, options.concurrency_seeds);
+  }
+  kept.insert(kept.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
   cells = std::move(kept);
   return scope;
 }

@@ -15,6 +15,7 @@ struct Counter {
   const char* key;
   std::size_t ChangeScope::*member;
   const char* text;  // after the count
+  bool since_v2 = false;  // a results.json written before it existed has none: 0
 };
 constexpr Counter kCounters[] = {
     {"footprint", &ChangeScope::by_footprint, "whose footprint runs changed code"},
@@ -23,6 +24,7 @@ constexpr Counter kCounters[] = {
     {"engine", &ChangeScope::by_engine, "of engines whose changed code no footprint holds"},
     {"unrecorded", &ChangeScope::unrecorded, "with no recorded footprint, in a changed engine"},
     {"sampled", &ChangeScope::sampled, "from the rotating sample"},
+    {"more_seeds", &ChangeScope::more_seeds, "more runs of concurrency cells whose footprint runs changed code, with other seeds", true},
 };
 
 std::string short_commit(const std::string& commit) { return commit.substr(0, 10); }
@@ -94,7 +96,8 @@ Checked<ChangeScope> change_scope_from_json(const json& j) {
     at = "total", s.total = j.at(at).get<std::size_t>();
     for (const Counter& c : kCounters) {
       at = std::string("selected_by.") + c.key;
-      s.*c.member = j.at("selected_by").at(c.key).get<std::size_t>();
+      const json& by = j.at("selected_by");
+      s.*c.member = c.since_v2 && !by.contains(c.key) ? 0 : by.at(c.key).get<std::size_t>();
     }
     at = "why", s.why = j.at(at).get<std::map<std::string, std::string>>();
     at = "skipped";

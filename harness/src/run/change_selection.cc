@@ -326,6 +326,7 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
     for (std::size_t i = 0; i < cells.size(); ++i) {
       out.selected.push_back(i);
       out.reasons.push_back(out.everything_why);
+      out.code_reached.push_back(false);
     }
     return out;
   }
@@ -387,6 +388,27 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
     ++*counter;
     out.selected.push_back(i);
     out.reasons.push_back(std::move(reason));
+    out.code_reached.push_back(counter == &out.by_footprint || counter == &out.by_engine || counter == &out.unrecorded);
+  }
+  return out;
+}
+
+bool runs_concurrently(const Cell& cell) {
+  return std::any_of(cell.steps.begin(), cell.steps.end(),
+                     [](const Step& s) { return s.op == "spawn-workload" || s.op == "second-process"; });
+}
+
+std::vector<PlannedCell> more_seeds_of(const std::vector<PlannedCell>& selected, const std::vector<bool>& code_reached,
+                                       unsigned seeds) {
+  std::vector<PlannedCell> out;
+  for (std::size_t i = 0; i < selected.size() && i < code_reached.size(); ++i) {
+    if (!code_reached[i] || !runs_concurrently(selected[i].cell)) continue;
+    for (unsigned k = 2; k <= seeds; ++k) {
+      PlannedCell copy = selected[i];
+      copy.cell.id = fmt::format("{}#seed={}", selected[i].cell.id, k);
+      copy.cell.seed = draw(selected[i].cell.seed, copy.cell.id);
+      out.push_back(std::move(copy));
+    }
   }
   return out;
 }
