@@ -130,12 +130,15 @@ TEST(ChangeSelection, ConcurrencyCellsEngineCodeReachedRunWithMoreSeedsAndNoOthe
   Step second;
   second.op = "second-process";
   for (std::size_t i : {2u, 3u}) w.cells[i].cell.steps = {workload};  // the search cells race threads
-  w.cells[4].cell.steps = {second};                                   // env runs a second process
+  w.cells[4].cell.steps = {second};                                   // env: readers in a second process,
+  w.cells[4].scenario_file = "scenarios/concurrency/env.toml";        // a race scenario
+  w.cells[5].cell.steps = {second};                                   // fresh: a second process that crashes alone
   w.cells[0].cell.steps = {Step{}};                                   // open: one step, no concurrency
   w.cells[2].cell.seed = 77;
-  EXPECT_TRUE(runs_concurrently(w.cells[2].cell));
-  EXPECT_TRUE(runs_concurrently(w.cells[4].cell));
-  EXPECT_FALSE(runs_concurrently(w.cells[0].cell));
+  EXPECT_TRUE(runs_concurrently(w.cells[2]));
+  EXPECT_TRUE(runs_concurrently(w.cells[4]));
+  EXPECT_FALSE(runs_concurrently(w.cells[5]));
+  EXPECT_FALSE(runs_concurrently(w.cells[0]));
 
   // check_header() changed: open and search cells, by footprint; only the search ones race.
   std::string open = "targets/vstore/src/storage/open.cc";

@@ -172,10 +172,13 @@ struct ChangeSelection {
 ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const Footprints& footprints,
                                   const ChangeSelectionOptions& options);
 
-// Whether a cell runs the engine beside itself: a step spawns a workload or a second process.
-bool runs_concurrently(const Cell& cell);
+// Whether a cell races the engine against itself: a step spawns workload threads, or its scenario
+// file is in a `concurrency/` folder (the catalog's race scenarios, such as readers in a second
+// process while this one grows the store). A second process that writes and crashes alone (a
+// power cut at each write site) is not a race: more seeds would replay the same sites.
+bool runs_concurrently(const PlannedCell& cell);
 
-// The extra runs of the concurrency cells that changed engine code reached
+// The extra runs of the concurrency cells (runs_concurrently) that changed engine code reached
 // (`code_reached`, one per cell of `selected`): for each, `seeds` - 1 copies
 // with ids "ID#seed=K" (K = 2 .. seeds) and seeds of their own, so that a race
 // a change opened gets `seeds` chances to show on the PR. In the order given.

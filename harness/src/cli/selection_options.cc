@@ -60,9 +60,9 @@ void add_selection_options(CLI::App& command, SelectionOptions& options) {
       ->check(CLI::Range(0.0, 1.0))
       ->type_name("FRACTION");
   command.add_option("--concurrency-seeds", options.concurrency_seeds,
-                     "With --changed: how many times a concurrency cell (one that spawns workloads or a second "
-                     "process) whose footprint runs changed engine code runs, each with another seed, as cells "
-                     "ID#seed=K (default 4; 1 runs it once)")
+                     "With --changed: how many times a concurrency cell (one that spawns workload threads, or of a "
+                     "scenario in a concurrency/ folder) whose footprint runs changed engine code runs, each with "
+                     "another seed, as cells ID#seed=K (default 3; 1 runs it once)")
       ->check(CLI::Range(1u, 64u))
       ->type_name("N");
   command.add_flag("--all", options.all, "Every selected cell, even with --changed (the whole catalog on main and nightly)");

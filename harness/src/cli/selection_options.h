@@ -21,7 +21,7 @@ struct SelectionOptions {
   std::string changed;               // --changed BASE: only the cells the change since BASE can reach
   std::string footprints;            // --footprints FILE ("" = the repository's reports/footprints.json when present)
   double sample = 0.05;              // --change-sample: of the cells the change does not reach, this fraction runs anyway
-  unsigned concurrency_seeds = 4;    // --concurrency-seeds: runs of a concurrency cell changed engine code reached
+  unsigned concurrency_seeds = 3;    // --concurrency-seeds: runs of a concurrency cell changed engine code reached
   bool all = false;                  // --all: every selected cell, --changed or not
 };
 

@@ -393,16 +393,17 @@ ChangeSelection select_for_change(const std::vector<PlannedCell>& cells, const F
   return out;
 }
 
-bool runs_concurrently(const Cell& cell) {
-  return std::any_of(cell.steps.begin(), cell.steps.end(),
-                     [](const Step& s) { return s.op == "spawn-workload" || s.op == "second-process"; });
+bool runs_concurrently(const PlannedCell& p) {
+  for (const auto& part : std::filesystem::path(p.scenario_file).parent_path())
+    if (part == "concurrency") return true;
+  return std::any_of(p.cell.steps.begin(), p.cell.steps.end(), [](const Step& s) { return s.op == "spawn-workload"; });
 }
 
 std::vector<PlannedCell> more_seeds_of(const std::vector<PlannedCell>& selected, const std::vector<bool>& code_reached,
                                        unsigned seeds) {
   std::vector<PlannedCell> out;
   for (std::size_t i = 0; i < selected.size() && i < code_reached.size(); ++i) {
-    if (!code_reached[i] || !runs_concurrently(selected[i].cell)) continue;
+    if (!code_reached[i] || !runs_concurrently(selected[i])) continue;
     for (unsigned k = 2; k <= seeds; ++k) {
       PlannedCell copy = selected[i];
       copy.cell.id = fmt::format("{}#seed={}", selected[i].cell.id, k);
