@@ -73,6 +73,8 @@ TEST(MutateCommand, BadOptionsAreUsageErrorsNamingWhatWasWrong) {
   EXPECT_THAT(error_of({"--list", "no/such/dir"}), HasSubstr("no/such/dir: no such file or folder"));
   EXPECT_THAT(error_of({"--list", "--from", repo + "/nothing.json"}), HasSubstr("--from: cannot read"));
   EXPECT_THAT(error_of({"--list", "--count", "0"}), HasSubstr("--count: '0' is not a whole number of 1 or more"));
+  EXPECT_THAT(error_of({"--list", "--mutant-time", "30"}), HasSubstr("--mutant-time: '30' is not a duration of at least 1m"));
+  EXPECT_THAT(error_of({"--list", "--mutant-time", "59s"}), HasSubstr("--mutant-time: '59s' is not a duration of at least 1m"));
   std::string outside = testing::scratch_dir("mutate-outside");
   Outcome o = mutate(outside, {"--list"});
   EXPECT_EQ(o.exit_code, 2);

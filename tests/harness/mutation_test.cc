@@ -186,7 +186,7 @@ TEST(MutationReport, PutsTheSurvivorsWithTheirDiffsFirst) {
 
 TEST(MutationStatus, NamesRoundTripAndOnlyKilledAndSurvivedCount) {
   for (auto s : {MutantStatus::killed, MutantStatus::survived, MutantStatus::equivalent, MutantStatus::no_build,
-                 MutantStatus::gone, MutantStatus::error, MutantStatus::not_run}) {
+                 MutantStatus::gone, MutantStatus::error, MutantStatus::stopped, MutantStatus::not_run}) {
     EXPECT_EQ(parse_mutant_status(to_string(s)), s);
     EXPECT_EQ(counted_in_score(s), s == MutantStatus::killed || s == MutantStatus::survived) << to_string(s);
   }

@@ -30,6 +30,8 @@ inline constexpr const char* kMutationSchema = "crashgate.mutation/1";
   X(no_build, "no-build", false, "the mutant does not compile")                                                \
   X(gone, "gone", false, "asked for by id, but the source at this commit has no such mutant")                  \
   X(error, "error", false, "crashgate could not run or gate the selected cells (the detail says why)")         \
+  X(stopped, "stopped", false,                                                                                  \
+    "its cells overran --mutant-time, and those that finished did not block (a hang is killed when they do)")  \
   X(not_run, "not-run", false, "interrupted before its turn")
 
 enum class MutantStatus {

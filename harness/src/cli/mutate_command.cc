@@ -26,6 +26,7 @@
 #include "crashgate/baseline.h"
 #include "crashgate/cli.h"
 #include "crashgate/gate_decision.h"
+#include "crashgate/limits.h"
 #include "crashgate/mutation.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/runner.h"
@@ -51,6 +52,7 @@ struct MutateOptions {
   std::string tree;
   std::vector<std::string> builds{"release", "debug", "asan", "tsan"};
   unsigned jobs = 0;
+  std::string mutant_time = "30m";  // the most one mutant's cells may take
 };
 
 // The engine's source, less what only tests run: failpoints, regression
@@ -96,7 +98,7 @@ double seconds_since(Clock::time_point t) { return std::chrono::duration<double>
 
 // argv run in `dir`, everything it prints into `log`; cancelled with the run.
 Outcome logged(const std::vector<std::string>& argv, const std::string& dir, const std::string& log,
-               std::chrono::minutes wall, const RunContext& context) {
+               std::chrono::milliseconds wall, const RunContext& context) {
   std::string command = "exec";
   for (const auto& a : argv) command += " " + shell_quote(a);
   RunSpec spec;
@@ -105,6 +107,7 @@ Outcome logged(const std::vector<std::string>& argv, const std::string& dir, con
   spec.trace = false;
   spec.sanitizer_options = false;
   spec.limits.wall = wall;
+  spec.kill_grace = std::chrono::seconds(30);  // a stopped `crashgate run` writes results.json of what finished
   return run_observed(spec, context);
 }
 
@@ -135,6 +138,10 @@ class Mutator {
     for (const auto& b : o_.builds)
       if (b != "release" && b != "debug" && b != "asan" && b != "tsan")
         return usage(fmt::format("--builds: '{}' is not a preset the gate runs (release, debug, asan, tsan)", b));
+    if (auto wall = parse_duration(o_.mutant_time); wall && *wall >= std::chrono::minutes(1))
+      mutant_wall_ = *wall;
+    else
+      return usage(fmt::format("--mutant-time: '{}' is not a duration of at least 1m (e.g. 20m, 1h)", o_.mutant_time));
     if (std::find(o_.builds.begin(), o_.builds.end(), "release") == o_.builds.end())
       return usage("--builds: release is needed: its crashgate runs and gates the cells");
     for (const auto& r : o_.rules) {
@@ -431,10 +438,19 @@ class Mutator {
                                   "--changed", "HEAD", "--change-sample", "0", "--out", runs, "--build-root", tree_ + "/build"};
     if (o_.jobs) argv.insert(argv.end(), {"-j", std::to_string(o_.jobs)});
     std::string log = fmt::format("{}/logs/{:03}-run.log", out_, index);
-    Outcome run = logged(argv, tree_, log, std::chrono::minutes(180), context_);
+    // A mutant that makes the engine hang has every cell run to its wall limit: hours. At
+    // --mutant-time the run is stopped (SIGTERM: it writes results.json with the cells that
+    // finished), and the gate judges those.
+    Outcome run = logged(argv, tree_, log, mutant_wall_, context_);
     if (cancel_.cancelled()) return;
     int rc = exit_of(run);
-    if (rc != 0 && rc != 1 && rc != 3) {
+    bool overran = run.kind == OutcomeKind::timeout;
+    if (overran && !fs::exists(runs + "/latest/results.json", ec)) {
+      r.status = MutantStatus::stopped;
+      r.detail = fmt::format("its cells overran --mutant-time {} and left no results.json; see {}", o_.mutant_time, log);
+      return;
+    }
+    if (!overran && rc != 0 && rc != 1 && rc != 3) {
       r.status = MutantStatus::error;
       r.detail = fmt::format("crashgate run exited {} ({}); see {}", rc, run.detail, log);
       return;
@@ -450,8 +466,11 @@ class Mutator {
       r.detail = fmt::format("crashgate gate exited {} ({}); see {}", g, gate.detail, gate_log);
       return;
     }
-    r.status = g == 1 ? MutantStatus::killed : MutantStatus::survived;
+    r.status = g == 1 ? MutantStatus::killed : overran ? MutantStatus::stopped : MutantStatus::survived;
     explain(r, runs + "/latest");
+    if (overran)
+      r.detail = fmt::format("its cells overran --mutant-time {}: {} on the {} that finished", o_.mutant_time,
+                             g == 1 ? "the gate blocked" : "the gate passed", r.selected);
     // A run's cell directories take megabytes a mutant; its summary says what it found.
     fs::create_directories(out_ + "/summaries", ec);
     fs::copy_file(runs + "/latest/summary.md", fmt::format("{}/summaries/{:03}.md", out_, index), fs::copy_options::overwrite_existing, ec);
@@ -497,6 +516,7 @@ class Mutator {
   const Cancellation& cancel_;
   RunContext context_;
   std::string root_, out_, tree_;
+  std::chrono::milliseconds mutant_wall_{std::chrono::minutes(30)};  // --mutant-time
   MutationRun run_;
   std::vector<std::string> gone_;
   std::set<MutationRule> rules_;  // --rules; empty: every rule
@@ -539,6 +559,10 @@ void add_mutate_command(CLI::App& app, int& exit_code) {
       ->delimiter(',')
       ->type_name("PRESET,...");
   cmd->add_option("-j,--jobs", o->jobs, "Cells (and finder processes) at a time (default: the number of CPUs)")->check(positive_count());
+  cmd->add_option("--mutant-time", o->mutant_time,
+                  "The most one mutant's cells may take (default 30m): a mutant that hangs the engine is stopped there, "
+                  "killed if the cells that finished make the gate block, else `stopped` (not counted)")
+      ->type_name("DURATION");
   cmd->callback([o, &exit_code] {
     Cancellation cancel;
     InterruptGuard guard(cancel);
