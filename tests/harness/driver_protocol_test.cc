@@ -142,6 +142,7 @@ TEST(ReadStepEvents, CrashgateJudgesEachStepEndAgainstItsExpect) {
                    obs, {"error:corrupt", "error"});
   ASSERT_EQ(obs.steps.size(), 2u);
   EXPECT_EQ(obs.steps[0].status, StepStatus::ok);  // the error it expected
+  EXPECT_EQ(obs.steps[0].message, "ended as expected: corrupt: cut");
   EXPECT_EQ(obs.steps[1].status, StepStatus::error);
   EXPECT_EQ(obs.steps[1].code, "wrong-result");
   EXPECT_EQ(obs.steps[1].message, "step expected error, got ok");
@@ -168,7 +169,9 @@ TEST(ReadStepEvents, AnExpectOfAlternativesAllowsAnyOfThemAndNothingElse) {
                    obs, {"ok|error:corrupt", "ok|error:corrupt", "ok|error:corrupt"});
   ASSERT_EQ(obs.steps.size(), 3u);
   EXPECT_EQ(obs.steps[0].status, StepStatus::ok);
+  EXPECT_EQ(obs.steps[0].message, "");
   EXPECT_EQ(obs.steps[1].status, StepStatus::ok);
+  EXPECT_EQ(obs.steps[1].message, "ended as expected: corrupt: slot 3");
   EXPECT_EQ(obs.steps[2].status, StepStatus::error);
   EXPECT_EQ(obs.steps[2].code, "wrong-result");
   EXPECT_EQ(obs.steps[2].message, "step expected ok|error:corrupt, got io: EIO");

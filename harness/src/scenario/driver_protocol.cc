@@ -49,7 +49,8 @@ void read_step_events(const std::vector<EventLine>& lines, Observation& obs, con
           StepJudgement judged = judge_step(expect, ok, event.value("code", ""), event.value("message", ""));
           step.status = judged.ok ? StepStatus::ok : StepStatus::error;
           step.code = judged.code;
-          step.message = judged.message;
+          // An error the step's expect allowed is ok, and keeps what it was: "ended as expected: corrupt: ...".
+          step.message = judged.ok ? judged.note : judged.message;
           step.duration_ms = event.contains("duration_ms") && event["duration_ms"].is_number()
                                  ? event["duration_ms"].get<double>()
                                  : static_cast<double>(lines[n].at_ms - started_at[index]);
