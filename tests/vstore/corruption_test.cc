@@ -309,6 +309,70 @@ TEST(Corruption, EveryTruncationIsCorruptOrHarmlessNeverASignal) {
   run_cases(p, cases, d / "work");
 }
 
+// A neighbour id past the last node, at level 0 and in an upper level's block: searches never
+// follow it (links are checked as they are read), and fsck names it, level by level.
+TEST(Corruption, ForgedNeighbourIdsAtEveryLevelAreNeverFollowedAndFsckNamesThem) {
+  ScratchDir d;
+  // Enough records, and few links a level, for upper levels with links in them.
+  constexpr uint64_t kMany = 400;
+  Pristine p;
+  p.dir = d / "pristine";
+  p.records = testing::make_records(0, kMany, kDim);
+  CreateOptions o;
+  o.dim = kDim;
+  o.index.m = 4;
+  {
+    auto s = std::move(Store::create(p.dir, o)).value();
+    ASSERT_TRUE(s->add(p.records).ok());
+    ASSERT_TRUE(s->close().ok());
+  }
+  std::string graph = testing::find_file(p.dir, "graph-0");
+  std::string upper = testing::find_file(p.dir, "graph-upper-");
+  std::string bytes = testing::read_file(graph);
+  internal::GraphParams params;
+  std::memcpy(&params, bytes.data() + internal::kParamsOffset, sizeof params);
+  // A node with an upper level and a link there, and a level-0 link of node 0.
+  std::optional<std::pair<uint64_t, internal::NodeHead>> high;
+  for (uint64_t n = 0; n < kMany && !high; ++n) {
+    internal::NodeHead h;
+    std::memcpy(&h, bytes.data() + kDataStart + n * params.node_size, sizeof h);
+    uint32_t count = 0;
+    if (h.level >= 1) std::memcpy(&count, testing::read_file(upper).data() + kDataStart + uint64_t{h.upper_first} * params.upper_block_size, 4);
+    if (count >= 1) high = {n, h};
+  }
+  ASSERT_TRUE(high) << "no node of " << kMany << " has a level-1 link";
+  const uint32_t forged = 0x7f7f7f7f;
+  struct Case {
+    std::string file;
+    uint64_t at;
+    std::string says;
+  } cases[] = {
+      {graph, kDataStart + sizeof(internal::NodeHead), "node 0 level 0 links to node 2139062143, past the last"},
+      {upper, kDataStart + uint64_t{high->second.upper_first} * params.upper_block_size + 4,
+       fmt::format("node {} level 1 links to node 2139062143, past the last", high->first)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.says);
+    std::string work = d / "work";
+    std::filesystem::remove_all(work);
+    std::filesystem::copy(p.dir, work, std::filesystem::copy_options::recursive);
+    std::string file = work + "/" + std::filesystem::path(c.file).filename().string();
+    std::string data = testing::read_file(file);
+    std::memcpy(data.data() + c.at, &forged, 4);
+    testing::write_file(file, data);
+    FsckReport report = Store::fsck(work);
+    ASSERT_FALSE(report.ok());
+    EXPECT_NE(report.problems.at(0).find(c.says), std::string::npos) << report.problems.at(0);
+    auto s = Store::open(work, {.read_only = true});
+    ASSERT_TRUE(s.ok()) << s.status().to_string();
+    for (const Record& r : p.records) {
+      auto hits = (*s)->search(r.vector, {.k = 5});
+      ASSERT_TRUE(hits.ok()) << hits.status().to_string();
+      for (const SearchHit& h : *hits) EXPECT_LT(h.id, kMany) << "a hit no record has";
+    }
+  }
+}
+
 TEST(Corruption, ForgedHeaderFieldsWithValidChecksumsAreCaughtByValidation) {
   ScratchDir d;
   Pristine p = make_pristine(d / "pristine");

@@ -16,6 +16,13 @@ void HnswGraph::check_all(std::vector<std::string>* problems) const {
   auto problem = [&](std::string text) {
     if (problems->size() < kMaxReported) problems->push_back(std::move(text));
   };
+  // A clean graph links committed nodes only: the writer marks it dirty (and syncs the mark)
+  // before it links a node past the last commit. A dirty one (a crash mid-change, or a writer
+  // still at work) may hold links to nodes the commit never got; its writer rebuilds it at open.
+  const uint8_t* mark_bytes = ng.bytes(kDirtyOffset, sizeof(uint32_t));
+  uint32_t mark = kGraphClean;
+  if (mark_bytes != nullptr) std::memcpy(&mark, mark_bytes, sizeof mark);
+  const bool links_checked = mark == kGraphClean;
   auto check_list = [&](const uint8_t* list, uint32_t cap, uint64_t node, uint32_t level, const std::string& file, uint64_t offset) {
     uint32_t n;
     std::memcpy(&n, list, 4);
@@ -24,6 +31,9 @@ void HnswGraph::check_all(std::vector<std::string>* problems) const {
       uint32_t id;
       std::memcpy(&id, list + 4 + 4 * i, 4);
       if (id == node) problem(fmt::format("{}: offset {}: node {} level {} links to itself", file, offset + 4 + 4 * i, node, level));
+      else if (links_checked && id >= nodes)
+        problem(fmt::format("{}: offset {}: node {} level {} links to node {}, past the last of the {} committed", file,
+                            offset + 4 + 4 * i, node, level, id, nodes));
     }
   };
   for (uint64_t node = 0; node < nodes; ++node) {
