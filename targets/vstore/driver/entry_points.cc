@@ -44,11 +44,19 @@ const std::vector<WorkloadKind>& workload_kinds() {
   return t;
 }
 
-std::vector<std::string> workload_kind_names() {
+namespace {
+
+// The `name`s of a table's rows, in order: the values the driver accepts for its key.
+template <typename Row>
+std::vector<std::string> names_of(const std::vector<Row>& rows) {
   std::vector<std::string> out;
-  for (const WorkloadKind& k : workload_kinds()) out.emplace_back(k.name);
+  for (const Row& r : rows) out.emplace_back(r.name);
   return out;
 }
+
+}  // namespace
+
+std::vector<std::string> workload_kind_names() { return names_of(workload_kinds()); }
 
 const std::vector<Drive>& read_modes() {
   static const std::vector<Drive> t = {
@@ -66,11 +74,7 @@ const std::vector<Drive>& read_modes() {
   return t;
 }
 
-std::vector<std::string> read_mode_names() {
-  std::vector<std::string> out;
-  for (const Drive& d : read_modes()) out.emplace_back(d.name);
-  return out;
-}
+std::vector<std::string> read_mode_names() { return names_of(read_modes()); }
 
 const std::vector<Drive>& damaged_ops() {
   static const std::vector<Drive> t = {
