@@ -4,7 +4,6 @@
 // workload, a second process, a `read` mode, an op); this test reads the
 // public section of store.h for the entry points themselves and walks every
 // vstore cell of scenarios/ for the drives it really runs.
-#include <cstdio>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -20,6 +19,7 @@
 #include "crashgate/cell_selection.h"
 #include "crashgate/scenario.h"
 #include "harness/support/crashers.h"
+#include "harness/support/report_fixtures.h"
 
 namespace crashgate {
 namespace {
@@ -49,13 +49,10 @@ struct Row {
 
 std::map<std::string, Row> driver_table() {
   std::map<std::string, Row> rows;
-  FILE* p = popen(fmt::format("'{}' --list entry-points", CRASHGATE_VSTORE_DRIVER).c_str(), "r");
-  if (p == nullptr) return rows;
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  pclose(p);
-  std::istringstream lines(out);
+  std::string out = testing::scratch_dir("entry-points") + "/listing.jsonl";
+  Outcome listed = testing::run_tool({CRASHGATE_VSTORE_DRIVER, "--list", "entry-points"}, out);
+  EXPECT_EQ(listed.kind, OutcomeKind::ok) << listed.stderr_excerpt.text();
+  std::istringstream lines(testing::read_file(out));
   for (std::string line; std::getline(lines, line);) {
     auto j = nlohmann::json::parse(line);
     Row& r = rows[j.at("entry").get<std::string>()];

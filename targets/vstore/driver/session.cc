@@ -590,6 +590,15 @@ StepResult Session::corrupt(const Args& step) {
   return StepResult::ok();
 }
 
+std::vector<uint64_t> Session::live_sample() {
+  std::vector<uint64_t> ids;
+  std::lock_guard lock(model_mu_);
+  size_t i = 0;
+  for (uint64_t id : live_)
+    if (i++ % 97 == 0) ids.push_back(id);
+  return ids;
+}
+
 StepResult Session::read(const Args& step) {
   // One way of reading the store, named by `what` (entry_points.cc's read_modes):
   // open alone, count, get, view or contains (a few ids the model holds),
@@ -603,14 +612,7 @@ StepResult Session::read(const Args& step) {
     return count_against_model(store_->count());
   }
   if (what == "get") {
-    std::vector<uint64_t> ids;
-    {
-      std::lock_guard lock(model_mu_);
-      size_t i = 0;
-      for (uint64_t id : live_)
-        if (i++ % 97 == 0) ids.push_back(id);
-    }
-    for (uint64_t id : ids)
+    for (uint64_t id : live_sample())
       if (vstore::Result<Record> r = store_->get(id); !r.ok()) return from_status(r.status());
     return StepResult::ok();
   }
@@ -624,16 +626,10 @@ StepResult Session::read(const Args& step) {
     return from_status(st);
   }
   if (what == "view" || what == "contains") {
-    // A few ids the model holds: each must be there, with its vector (when the model knows it).
-    std::vector<uint64_t> ids;
-    {
-      std::lock_guard lock(model_mu_);
-      size_t i = 0;
-      for (uint64_t id : live_)
-        if (i++ % 97 == 0) ids.push_back(id);
-    }
+    // A few ids the model holds: each must be there (when the model knows the store), and a view's
+    // attributes must read.
     bool exact = model_exact();
-    for (uint64_t id : ids) {
+    for (uint64_t id : live_sample()) {
       if (what == "contains") {
         // A store the model does not know exactly (damaged, imported, raced) may lack a record.
         if (!store_->contains(id) && exact) return StepResult::error("wrong-result", fmt::format("read contains: record {} is not there", id));

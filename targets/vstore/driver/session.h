@@ -97,6 +97,8 @@ class Session {
   // From here on the model no longer knows the store exactly (until the next create).
   void model_unsure();
   uint64_t seed_of(uint64_t id) const;  // under model_mu_
+  // Every 97th id the model holds, in id order: the records a `read` mode looks up.
+  std::vector<uint64_t> live_sample();
   std::vector<kit::OracleRecord> oracle_records();
   std::vector<kit::FilterRecord> filter_records();
   StepResult delete_checked(const std::string& text, const vstore::Filter& filter);
