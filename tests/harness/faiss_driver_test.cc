@@ -240,6 +240,87 @@ outcome = "ok"
   }
 }
 
+// upper(K) and top reach the HNSW graph above level 0: the level-1
+// neighbours of the K-th node whose level count is 2 or more, and the entry
+// point's neighbours at max_level. Found here by reading the HNSW vectors at
+// the offsets the format gives (for m = 16), then checked by corrupting
+// through the terms and reading the bytes back.
+TEST(FaissDriver, UpperAndTopTermsNameTheNeighboursAboveLevelZero) {
+  SKIP_WITHOUT_FAISS_DRIVER();
+  constexpr std::uint64_t kCount = 300;
+  const std::string create = fmt::format(R"toml(
+name = "faiss-upper-terms"
+targets = ["faiss"]
+[[step]]
+op = "create"
+metric = "hnsw-l2"
+dim = 12
+vectors = {}
+)toml",
+                                         kCount);
+  std::string dir = testing::scratch_dir("faiss-upper-clean");
+  Outcome o = run_faiss_cell(create + "[expect]\noutcome = \"ok\"\n", dir);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  std::string data = testing::read_file(dir + "/store/index.faiss");
+  ASSERT_EQ(testing::little_endian(data, 190, 8), kCount) << "levels.size";
+  auto cum = [&](std::uint64_t level) { return testing::little_endian(data, 154 + 4 * level, 4); };
+  const std::uint64_t levels = 198, offsets = levels + 4 * kCount + 8;
+  ASSERT_EQ(testing::little_endian(data, offsets - 8, 8), kCount + 1) << "offsets.size";
+  const std::uint64_t neighbors = offsets + 8 * (kCount + 1) + 8;
+  const std::uint64_t ids = testing::little_endian(data, neighbors - 8, 8);
+  const std::uint64_t scalars = neighbors + 4 * ids;
+  const std::uint64_t entry_point = testing::little_endian(data, scalars, 4), max_level = testing::little_endian(data, scalars + 4, 4);
+  ASSERT_GE(max_level, 1u) << "300 nodes with m 16: some node is above level 0";
+  ASSERT_LT(entry_point, kCount);
+  auto list_at = [&](std::uint64_t node, std::uint64_t level) {
+    return neighbors + 4 * (testing::little_endian(data, offsets + 8 * node, 8) + cum(level));
+  };
+  std::vector<std::uint64_t> uppers;
+  for (std::uint64_t i = 0; i < kCount; ++i)
+    if (testing::little_endian(data, levels + 4 * i, 4) >= 2) uppers.push_back(list_at(i, 1));
+  ASSERT_GE(uppers.size(), 2u);
+  const std::uint64_t top = list_at(entry_point, max_level);
+  EXPECT_LT(testing::little_endian(data, uppers[1], 4), kCount) << "upper(1)'s first neighbour is a node";
+
+  std::string dir2 = testing::scratch_dir("faiss-upper-forged");
+  Outcome t = run_faiss_cell(create + R"toml(
+[[step]]
+op = "corrupt"
+file = "hnsw"
+at = "upper(1)"
+bytes = 4
+value = "u32le:123457"
+[[step]]
+op = "corrupt"
+file = "hnsw"
+at = "top + 4"
+bytes = 4
+value = "u32le:7654321"
+[expect]
+outcome = "ok"
+)toml",
+                             dir2);
+  ASSERT_EQ(std::string(to_string(t.kind)), "ok") << testing::steps_of(t);
+  std::string damaged = testing::read_file(dir2 + "/store/index.faiss");
+  EXPECT_EQ(testing::little_endian(damaged, uppers[1], 4), 123457u) << "upper(1): the second upper node's first level-1 neighbour";
+  EXPECT_EQ(testing::little_endian(damaged, top + 4, 4), 7654321u) << "top + 4: the entry point's second neighbour at max_level";
+
+  std::string dir3 = testing::scratch_dir("faiss-upper-past");
+  Outcome past = run_faiss_cell(create + R"toml(
+[[step]]
+op = "corrupt"
+file = "hnsw"
+at = "upper(100000)"
+bytes = 4
+value = "0"
+[expect]
+outcome = "ok"
+)toml",
+                                dir3);
+  EXPECT_NE(std::string(to_string(past.kind)), "ok");
+  EXPECT_THAT(testing::steps_of(past), HasSubstr("upper(100000)"));
+}
+
 // FAISS reads the fourcc first and refuses one it does not know: a zeroed
 // fourcc (the top index's or the wrapped one's) is a clean corrupt error at the load.
 TEST(FaissDriver, AZeroedFourccIsACleanCorruptErrorAtTheLoad) {

@@ -282,6 +282,84 @@ outcome = "ok"
   EXPECT_EQ(testing::little_endian(damaged, 96 + 2 * block + 2, 1), 1u) << "slot(2) + 2: element 2's DELETE_MARK";
 }
 
+// The terms that reach the upper levels: upper(K) is the level-1 list of the
+// K-th element that has upper levels, top the entry point's list at maxlevel.
+// Found here by walking the link-list section of a real index independently,
+// then checked by corrupting through the terms and reading the bytes back.
+TEST(HnswlibDriver, UpperAndTopTermsNameTheUpperLevelLinkLists) {
+  SKIP_WITHOUT_HNSWLIB_DRIVER();
+  const char* create = R"toml(
+name = "hnswlib-upper-terms"
+targets = ["hnswlib"]
+[[step]]
+op = "create"
+dim = 12
+vectors = 200
+m = 8
+ef_construction = 50
+)toml";
+  std::string dir = testing::scratch_dir("upper-terms-clean");
+  Outcome o = run_hnswlib_cell(std::string(create) + "[expect]\noutcome = \"ok\"\n", dir);
+  ASSERT_EQ(std::string(to_string(o.kind)), "ok") << testing::steps_of(o);
+  std::string index = testing::read_file(dir + "/store/index.bin");
+  const std::uint64_t dim = 12, m = 8, block = 4 + 2 * m * 4 + dim * 4 + 8, list = 4 + m * 4;
+  std::uint64_t maxlevel = testing::little_endian(index, 48, 4), ep = testing::little_endian(index, 52, 4);
+  ASSERT_GE(maxlevel, 1u) << "200 elements with M 8: some element is above level 0";
+  std::vector<std::uint64_t> uppers;  // each element's level-1 list, for elements with upper levels
+  std::uint64_t at = 96 + 200 * block, top = 0;
+  for (std::uint64_t i = 0; i < 200; ++i) {
+    std::uint64_t bytes = testing::little_endian(index, at, 4);
+    if (bytes != 0) uppers.push_back(at + 4);
+    if (i == ep) {
+      ASSERT_EQ(bytes, maxlevel * list) << "the entry point has a list at every level up to maxlevel";
+      top = at + 4 + (maxlevel - 1) * list;
+    }
+    at += 4 + bytes;
+  }
+  ASSERT_GE(uppers.size(), 3u);
+  EXPECT_LE(testing::little_endian(index, uppers[1], 2), m) << "upper(1) is a link count of at most maxM";
+  EXPECT_LE(testing::little_endian(index, top, 2), m) << "top is a link count of at most maxM";
+
+  std::string dir2 = testing::scratch_dir("upper-terms-forged");
+  Outcome t = run_hnswlib_cell(std::string(create) + R"toml(
+[[step]]
+op = "corrupt"
+file = "index"
+at = "upper(1) + 4"
+bytes = 4
+value = "u32le:123457"
+[[step]]
+op = "corrupt"
+file = "index"
+at = "top"
+bytes = 2
+value = "255"
+[expect]
+outcome = "ok"
+)toml",
+                               dir2);
+  ASSERT_EQ(std::string(to_string(t.kind)), "ok") << testing::steps_of(t);
+  std::string damaged = testing::read_file(dir2 + "/store/index.bin");
+  EXPECT_EQ(testing::little_endian(damaged, uppers[1] + 4, 4), 123457u) << "upper(1) + 4: the second upper element's first link";
+  EXPECT_EQ(testing::little_endian(damaged, top, 2), 0xFFFFu) << "top: the entry point's link count at maxlevel";
+
+  // A K past the elements with upper levels is not a place: the step says so.
+  std::string dir3 = testing::scratch_dir("upper-terms-past");
+  Outcome past = run_hnswlib_cell(std::string(create) + R"toml(
+[[step]]
+op = "corrupt"
+file = "index"
+at = "upper(100000)"
+bytes = 4
+value = "0"
+[expect]
+outcome = "ok"
+)toml",
+                                  dir3);
+  EXPECT_NE(std::string(to_string(past.kind)), "ok");
+  EXPECT_NE(testing::steps_of(past).find("upper(100000)"), std::string::npos) << testing::steps_of(past);
+}
+
 // loadIndex checks that the link-list section ends where the file does: an
 // element count one too many (or one too few) is refused with a clean
 // exception, "Index seems to be corrupted or unsupported", a corrupt error.

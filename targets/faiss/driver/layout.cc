@@ -26,7 +26,11 @@
 // walks the file on disk now (index_walk.h names every field): e.g.
 // at(hnsw.entry_point), at(id_map.size), at(invlists.sizes.data),
 // at(direct_map.type). `header` is where the first vector data starts (the
-// vectors, levels[0], the centroids), past every listed field.
+// vectors, levels[0], the centroids), past every listed field. Two more terms
+// reach the graph above level 0, where HNSW::search descends before it
+// searches level 0: upper(K), the level-1 neighbours of the K-th node (in id
+// order) whose level count is 2 or more, and top, the entry point's
+// neighbours at max_level; each is m int32 ids, -1 past the last.
 // Checked against real files by tests/harness/faiss_driver_test.cc.
 #include <sys/stat.h>
 
@@ -73,7 +77,8 @@ std::vector<kit::LayoutFile> faiss_layout() {
   hnsw.header_size = 198;
   hnsw.meaning = "a hnsw-l2 store's index.faiss: IndexIDMap2(IndexHNSWFlat(m)) as write_index writes it; offsets past 82 for "
                  "m = 16 (create's default); the graph, the HNSW scalars (at(hnsw.entry_point), ...), the storage "
-                 "(at(hnsw.storage.codes.data)) and the id map follow at offsets of the data";
+                 "(at(hnsw.storage.codes.data)) and the id map follow at offsets of the data; upper(K) is the level-1 neighbour "
+                 "list of the K-th node above level 0, top the entry point's list at max_level";
   header_fields(hnsw.fields, "", 0, "IndexIDMap2", "IxM2");
   header_fields(hnsw.fields, "hnsw.", 37, "IndexHNSWFlat", "IHNf");
   hnsw.fields.push_back({"hnsw.assign_probas.size", 74, 8, "HNSW assign_probas: the count of levels' probabilities (8 for m = 16)"});
@@ -104,16 +109,74 @@ const kit::LayoutFile* layout_of(std::string_view file) {
   return nullptr;
 }
 
+namespace {
+
+std::optional<std::uint64_t> number_arg(const std::optional<std::string>& arg) {
+  if (!arg || arg->empty() || arg->size() > 19) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : *arg) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
+// The little-endian value of `width` bytes at `at`, when the file holds them.
+std::optional<std::uint64_t> value_at(const std::string& bytes, std::uint64_t at, std::uint64_t width) {
+  if (at > bytes.size() || bytes.size() - at < width) return std::nullopt;
+  std::uint64_t v = 0;
+  for (std::uint64_t i = 0; i < width; ++i) v |= std::uint64_t{static_cast<unsigned char>(bytes[at + i])} << (8 * i);
+  return v;
+}
+
+// Where node `node`'s neighbours at `level` begin in hnsw.neighbors.data:
+// offsets[node] + cum_nneighbor_per_level[level] (HNSW::neighbor_range).
+std::optional<std::uint64_t> neighbours_at(const std::string& bytes, const Walk& w, std::uint64_t node, std::uint64_t level) {
+  const WalkField *offsets = w.find("hnsw.offsets.data"), *cum = w.find("hnsw.cum_nneighbor_per_level.data"),
+                  *neighbors = w.find("hnsw.neighbors.data");
+  if (!offsets || !cum || !neighbors || (node + 1) * 8 > offsets->width || (level + 1) * 4 > cum->width) return std::nullopt;
+  std::optional<std::uint64_t> first = value_at(bytes, offsets->offset + node * 8, 8), skip = value_at(bytes, cum->offset + level * 4, 4);
+  if (!first || !skip || *first > (std::uint64_t{1} << 40) || *skip > (std::uint64_t{1} << 20)) return std::nullopt;
+  std::uint64_t at = neighbors->offset + 4 * (*first + *skip);
+  if (at >= neighbors->offset + neighbors->width) return std::nullopt;
+  return at;
+}
+
+}  // namespace
+
 kit::ExtraTerm walk_terms(const std::string& path) {
   // at(FIELD): where FIELD is in the file now (walked from its first byte); end_of(FIELD): just past it.
+  // upper(K): the level-1 neighbours of the K-th node (in id order) above level 0; top: the entry
+  // point's neighbours at max_level, the first list a search reads.
   return [path](const std::string& name, const std::optional<std::string>& arg) -> std::optional<std::uint64_t> {
-    if ((name != "at" && name != "end_of") || !arg) return std::nullopt;
+    bool field_term = (name == "at" || name == "end_of") && arg;
+    bool graph_term = (name == "upper" && arg) || (name == "top" && !arg);
+    if (!field_term && !graph_term) return std::nullopt;
     std::ifstream in(path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     Walk w = walk_index(bytes);
-    const WalkField* f = w.find(*arg);
-    if (!f) return std::nullopt;  // the kit then says the term is unknown
-    return name == "at" ? f->offset : f->offset + f->width;
+    if (field_term) {
+      const WalkField* f = w.find(*arg);
+      if (!f) return std::nullopt;  // the kit then says the term is unknown
+      return name == "at" ? f->offset : f->offset + f->width;
+    }
+    if (name == "top") {
+      const WalkField *ep = w.find("hnsw.entry_point"), *max_level = w.find("hnsw.max_level");
+      if (!ep || !max_level) return std::nullopt;
+      std::optional<std::uint64_t> node = value_at(bytes, ep->offset, 4), level = value_at(bytes, max_level->offset, 4);
+      if (!node || !level || *level == 0 || *level >= 0x80000000u) return std::nullopt;
+      return neighbours_at(bytes, w, *node, *level);
+    }
+    std::optional<std::uint64_t> k = number_arg(arg);
+    const WalkField* levels = w.find("hnsw.levels.data");
+    if (!k || !levels) return std::nullopt;
+    // levels[i] is node i's level count: 2 or more puts it above level 0.
+    std::uint64_t seen = 0;
+    for (std::uint64_t i = 0; (i + 1) * 4 <= levels->width; ++i) {
+      std::optional<std::uint64_t> count = value_at(bytes, levels->offset + i * 4, 4);
+      if (count && *count >= 2 && *count < 0x80000000u && seen++ == *k) return neighbours_at(bytes, w, i, 1);
+    }
+    return std::nullopt;
   };
 }
 

@@ -40,6 +40,15 @@
 //   label(N)       element N's label (8 bytes): slot(N) + label_offset
 //   links          where the link-list section begins: 96 + cur_element_count * size_data_per_element
 //   linklist(N)    element N's u32 byte count in it (found by walking the counts before it)
+//   upper(K)       the level-1 link list of the K-th element (K from 0, in
+//                  internal-id order) that has upper levels: + 0 its count
+//                  (u16 of a u32), + 4 its links (u32 each, maxM of them)
+//   top            the entry point's link list at maxlevel, the first list
+//                  every search reads (undefined when maxlevel is 0)
+//
+// A level-L list (L >= 1) of an element is at linklist(N) + 4 + (L - 1) *
+// (4 + maxM * 4); searchKnn reads the entry point's lists from maxlevel down
+// to level 1, and addPoint and markDelete's repairs read and rewrite them.
 //
 // Checked against a real index: tests/harness/hnswlib_driver_test.cc creates
 // one, reads every header field at these offsets and compares it with what
@@ -87,7 +96,8 @@ std::vector<kit::LayoutFile> hnswlib_layout() {
   index.header_size = kHeaderSize;
   index.meaning = "hnswlib's saveIndex file: a 96-byte header, cur_element_count level-0 blocks of size_data_per_element "
                   "bytes (slot(N): element N's link count, links, vector, label), then per element a u32 byte count and its "
-                  "upper-level link lists; terms of its own: vector(N), label(N) (element N's), links (the link lists' start), linklist(N)";
+                  "upper-level link lists; terms of its own: vector(N), label(N) (element N's), links (the link lists' start), linklist(N), "
+                  "upper(K) (the level-1 list of the K-th element with upper levels), top (the entry point's list at maxlevel)";
   index.fields = {
       {"offsetLevel0", 0, 8, "offsetLevel0_ (size_t): the level-0 links' offset in a block, 0"},
       {"max_elements", 8, 8, "max_elements_ (size_t): capacity in elements"},
@@ -117,13 +127,26 @@ const kit::LayoutFile* layout_of(std::string_view file) {
 
 kit::ExtraTerm extra_terms(const std::string& path) {
   return [path](const std::string& name, const std::optional<std::string>& arg) -> std::optional<std::uint64_t> {
-    if (name != "links" && name != "vector" && name != "label" && name != "linklist") return std::nullopt;
+    if (name != "links" && name != "vector" && name != "label" && name != "linklist" && name != "upper" && name != "top")
+      return std::nullopt;
     std::ifstream in(path, std::ios::binary);
     if (!in) return std::nullopt;
     std::optional<std::uint64_t> count = read_le_at(in, 16, 8), size = read_le_at(in, 24, 8);
     if (!count || !size) return std::nullopt;
     std::uint64_t links = kHeaderSize + *count * *size;
     if (name == "links") return arg ? std::nullopt : std::optional<std::uint64_t>(links);
+    if (name == "top") {
+      // The entry point's list at maxlevel: walk to the entry point's byte count.
+      std::optional<std::uint64_t> maxlevel = read_le_at(in, 48, 4), ep = read_le_at(in, 52, 4), max_m = read_le_at(in, 56, 8);
+      if (arg || !maxlevel || !ep || !max_m || *maxlevel == 0 || *maxlevel > 0x7fffffff || *ep >= *count) return std::nullopt;
+      std::uint64_t at = links;
+      for (std::uint64_t i = 0; i < *ep; ++i) {
+        std::optional<std::uint64_t> bytes = read_le_at(in, at, 4);
+        if (!bytes) return std::nullopt;
+        at += 4 + *bytes;
+      }
+      return at + 4 + (*maxlevel - 1) * (4 + *max_m * 4);
+    }
     std::optional<std::uint64_t> n = parse_term_number(arg);
     if (!n) return std::nullopt;
     if (name == "vector" || name == "label") {
@@ -131,11 +154,13 @@ kit::ExtraTerm extra_terms(const std::string& path) {
       if (!within) return std::nullopt;
       return kHeaderSize + *n * *size + *within;
     }
-    // linklist(N): walk the byte counts of the elements before N.
-    std::uint64_t at = links;
-    for (std::uint64_t i = 0; i < *n; ++i) {
+    // linklist(N): walk the byte counts of the elements before N. upper(K):
+    // walk until the K-th element whose byte count is not 0.
+    std::uint64_t at = links, with_upper = 0;
+    for (std::uint64_t i = 0; name == "upper" || i < *n; ++i) {
       std::optional<std::uint64_t> bytes = read_le_at(in, at, 4);
-      if (!bytes) return std::nullopt;
+      if (!bytes || (name == "upper" && i >= *count)) return std::nullopt;
+      if (name == "upper" && *bytes != 0 && with_upper++ == *n) return at + 4;
       at += 4 + *bytes;
     }
     return at;
