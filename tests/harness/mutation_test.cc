@@ -193,5 +193,23 @@ TEST(MutationStatus, NamesRoundTripAndOnlyKilledAndSurvivedCount) {
   EXPECT_FALSE(parse_mutant_status("maimed"));
 }
 
+// --mutant-time bounds the gate's reruns too: they get what the cells left of
+// it, and with less than the floor left the gate judges without reruns.
+TEST(MutationGatePlan, ReRunsGetWhatTheCellsLeftOfTheBudgetAndNoneWhenItIsSpent) {
+  using std::chrono::milliseconds, std::chrono::minutes, std::chrono::seconds;
+  GatePlan early = plan_gate(minutes(30), minutes(4));
+  EXPECT_TRUE(early.reruns);
+  EXPECT_EQ(early.limit, minutes(26));
+  GatePlan at_floor = plan_gate(minutes(30), minutes(30) - kGateFloor);
+  EXPECT_TRUE(at_floor.reruns);
+  EXPECT_EQ(at_floor.limit, kGateFloor);
+  GatePlan under_floor = plan_gate(minutes(30), minutes(30) - kGateFloor + milliseconds(1));
+  EXPECT_FALSE(under_floor.reruns);
+  EXPECT_EQ(under_floor.limit, kGateFloor) << "judging without reruns still gets its few seconds";
+  GatePlan overran = plan_gate(minutes(5), minutes(5) + seconds(31));
+  EXPECT_FALSE(overran.reruns) << "a run stopped at --mutant-time leaves no time for reruns";
+  EXPECT_EQ(overran.limit, kGateFloor);
+}
+
 }  // namespace
 }  // namespace crashgate

@@ -4,6 +4,7 @@
 // scores and writes mutation.json and report.md.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -78,6 +79,17 @@ struct MutationScore {
 };
 
 MutationScore score_of(const std::vector<MutantResult>& results);
+
+// How a mutant's gate runs within --mutant-time: the gate's reruns of new
+// failures get what is left of the budget after the cells ran. With less than
+// `kGateFloor` left (a run that overran, or nearly) the gate judges without
+// reruns; so does the fallback when the gate itself overruns what it was given.
+struct GatePlan {
+  bool reruns = true;               // false: crashgate gate --rerun-failures 0
+  std::chrono::milliseconds limit;  // the most the gate may take
+};
+inline constexpr std::chrono::milliseconds kGateFloor{std::chrono::seconds(30)};
+GatePlan plan_gate(std::chrono::milliseconds budget, std::chrono::milliseconds spent);
 
 // `count` mutants, the same for the same seed and mutants: each rule's
 // mutants shuffled by the seed, then taken a rule at a time in turn, so every

@@ -441,6 +441,7 @@ class Mutator {
     // A mutant that makes the engine hang has every cell run to its wall limit: hours. At
     // --mutant-time the run is stopped (SIGTERM: it writes results.json with the cells that
     // finished), and the gate judges those.
+    auto started = Clock::now();
     Outcome run = logged(argv, tree_, log, mutant_wall_, context_);
     if (cancel_.cancelled()) return;
     int rc = exit_of(run);
@@ -455,11 +456,25 @@ class Mutator {
       r.detail = fmt::format("crashgate run exited {} ({}); see {}", rc, run.detail, log);
       return;
     }
+    // The gate reruns new failures: a hanging mutant's take their wall limit again each. They
+    // get what is left of --mutant-time; with none left, or when they overrun it, the gate
+    // judges the cells as they came, without reruns.
     std::string gate_log = fmt::format("{}/logs/{:03}-gate.log", out_, index);
-    Outcome gate = logged({crashgate, "gate", runs + "/latest", "--baseline", tree_ + "/reports/baseline.json", "--known-issues",
-                           tree_ + "/reports/known-issues.toml", "--build-root", tree_ + "/build"},
-                          tree_, gate_log, std::chrono::minutes(60), context_);
-    if (cancel_.cancelled()) return;
+    std::vector<std::string> gate_argv{crashgate, "gate", runs + "/latest", "--baseline", tree_ + "/reports/baseline.json",
+                                       "--known-issues", tree_ + "/reports/known-issues.toml", "--build-root", tree_ + "/build"};
+    GatePlan plan = plan_gate(mutant_wall_, std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started));
+    Outcome gate;
+    if (plan.reruns) {
+      gate = logged(gate_argv, tree_, gate_log, plan.limit, context_);
+      if (cancel_.cancelled()) return;
+      if (gate.kind == OutcomeKind::timeout) plan = {.reruns = false, .limit = kGateFloor};
+    }
+    bool reruns_cut = !plan.reruns;
+    if (reruns_cut) {
+      gate_argv.insert(gate_argv.end(), {"--rerun-failures", "0"});
+      gate = logged(gate_argv, tree_, gate_log + ".no-reruns", plan.limit, context_);
+      if (cancel_.cancelled()) return;
+    }
     int g = exit_of(gate);
     if (g != 0 && g != 1) {
       r.status = MutantStatus::error;
@@ -471,6 +486,9 @@ class Mutator {
     if (overran)
       r.detail = fmt::format("its cells overran --mutant-time {}: {} on the {} that finished", o_.mutant_time,
                              g == 1 ? "the gate blocked" : "the gate passed", r.selected);
+    if (reruns_cut)
+      r.detail += fmt::format("{}judged without reruns of its new failures: --mutant-time {} ran out", r.detail.empty() ? "" : "; ",
+                              o_.mutant_time);
     // A run's cell directories take megabytes a mutant; its summary says what it found.
     fs::create_directories(out_ + "/summaries", ec);
     fs::copy_file(runs + "/latest/summary.md", fmt::format("{}/summaries/{:03}.md", out_, index), fs::copy_options::overwrite_existing, ec);

@@ -52,6 +52,13 @@ std::string MutationScore::headline() const {
   return out;
 }
 
+GatePlan plan_gate(std::chrono::milliseconds budget, std::chrono::milliseconds spent) {
+  // Judging without reruns reads results.json and decides: seconds, so it gets
+  // the floor even when the budget is gone.
+  if (spent + kGateFloor > budget) return {.reruns = false, .limit = kGateFloor};
+  return {.reruns = true, .limit = budget - spent};
+}
+
 MutationScore score_of(const std::vector<MutantResult>& results) {
   MutationScore s;
   for (const auto& r : results) ++s.count[r.status];
