@@ -15,6 +15,7 @@
 #include "cli/gate_commands.h"
 #include "cli/fuzz_command.h"
 #include "cli/mutate_command.h"
+#include "cli/record_command.h"
 #include "cli/run_commands.h"
 #include "cli/triage_command.h"
 #include "cli/vocabulary_commands.h"
@@ -58,6 +59,7 @@ int crashgate_main(int argc, char** argv) {
       {{"triage"}, [&](CLI::App& app) { add_triage_command(app, exit_code); }},
       {{"footprints"}, [&](CLI::App& app) { add_footprints_command(app, exit_code); }},
       {{"mutate"}, [&](CLI::App& app) { add_mutate_command(app, exit_code); }},
+      {{"record"}, [&](CLI::App& app) { add_record_command(app, exit_code); }},
   };
   const CommandGroup* named = nullptr;
   if (argc > 1)

@@ -8,14 +8,14 @@
 namespace crashgate {
 namespace {
 
-struct StatusInfo {
+struct MutantStatusInfo {
   MutantStatus status;
   std::string_view name;
   bool counted;
   std::string_view meaning;
 };
 
-constexpr StatusInfo kStatuses[] = {
+constexpr MutantStatusInfo kMutantStatuses[] = {
 #define CRASHGATE_STATUS_INFO(id, name, counted, meaning) {MutantStatus::id, name, counted, meaning},
     CRASHGATE_MUTANT_STATUSES(CRASHGATE_STATUS_INFO)
 #undef CRASHGATE_STATUS_INFO
@@ -27,11 +27,11 @@ bool source_order(const Mutant& a, const Mutant& b) {
 
 }  // namespace
 
-std::string_view to_string(MutantStatus s) { return kStatuses[static_cast<int>(s)].name; }
-bool counted_in_score(MutantStatus s) { return kStatuses[static_cast<int>(s)].counted; }
+std::string_view to_string(MutantStatus s) { return kMutantStatuses[static_cast<int>(s)].name; }
+bool counted_in_score(MutantStatus s) { return kMutantStatuses[static_cast<int>(s)].counted; }
 
 std::optional<MutantStatus> parse_mutant_status(std::string_view name) {
-  for (const auto& s : kStatuses)
+  for (const auto& s : kMutantStatuses)
     if (s.name == name) return s.status;
   return std::nullopt;
 }
@@ -46,7 +46,7 @@ std::string MutationScore::headline() const {
   std::string out = fmt::format("{} of {} killed", killed(), killed() + survived());
   if (auto s = score()) out += fmt::format(" ({:.1f}%)", *s * 100);
   std::vector<std::string> rest;
-  for (const auto& s : kStatuses)
+  for (const auto& s : kMutantStatuses)
     if (!s.counted && at(s.status)) rest.push_back(fmt::format("{} {}", at(s.status), s.name));
   if (!rest.empty()) out += "; " + fmt::format("{}", fmt::join(rest, ", "));
   return out;
@@ -110,7 +110,7 @@ Checked<std::vector<std::string>> mutant_ids_in(const std::string& text, const s
 nlohmann::json mutation_json(const MutationRun& run) {
   MutationScore s = score_of(run.results);
   nlohmann::json counts = nlohmann::json::object();
-  for (const auto& st : kStatuses) counts[std::string(st.name)] = s.at(st.status);
+  for (const auto& st : kMutantStatuses) counts[std::string(st.name)] = s.at(st.status);
   nlohmann::json mutants = nlohmann::json::array();
   for (const auto& r : run.results) {
     nlohmann::json m = to_json(r.mutant);

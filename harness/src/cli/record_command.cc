@@ -1,0 +1,93 @@
+#include "cli/record_command.h"
+
+#include <iostream>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "cli/interrupt.h"
+#include "crashgate/cli.h"
+#include "crashgate/fs_recording.h"
+#include "crashgate/limits.h"
+#include "crashgate/runner.h"
+#include "crashgate/utc_time.h"
+#include "record/fs_syscalls.h"
+
+namespace crashgate {
+namespace {
+
+struct RecordCliOptions {
+  std::string dir;
+  std::string out;
+  std::string wall = "10m";
+  std::vector<std::string> command;
+};
+
+std::string calls_footer() {
+  std::string names;
+  for (const auto& sc : record::fs_syscalls()) names += (names.empty() ? "" : ", ") + std::string(sc.name);
+  return "The command stops only on these calls (a seccomp filter), and those on files under DIR are kept: " + names +
+         "; and, at msync, fsync/fdatasync of a mapped file, munmap and exit, the pages of shared mappings of files under "
+         "DIR that changed since (found by comparing each page; written as calls named mapped-write).\n"
+         "Writes OUT/initial/ (DIR before the command ran), OUT/calls.jsonl (one call a line), OUT/data.bin (the bytes "
+         "each write carried) and OUT/record.json (counts, seconds, the command's exit).\n"
+         "Exit status: 0 recorded (whatever the command's own status: record.json has it); 2 usage (no such DIR, OUT "
+         "not empty, a bad --wall); 3 the command could not be started or traced; 130 interrupted (what was recorded "
+         "is kept).\n";
+}
+
+int run_record(const RecordCliOptions& o) {
+  std::optional<std::chrono::milliseconds> wall = parse_duration(o.wall);
+  if (!wall || wall->count() <= 0) {
+    std::cerr << fmt::format("crashgate record: --wall: '{}' is not a duration (e.g. 90s, 10m)\n", o.wall);
+    return kExitUsage;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(o.dir, ec)) {
+    std::cerr << fmt::format("crashgate record: --dir {}: not a directory\n", o.dir);
+    return kExitUsage;
+  }
+  RecordOptions options;
+  options.argv = o.command;
+  options.dir = o.dir;
+  options.out = o.out.empty() ? "crashgate-record-" + utc_now("%Y%m%dT%H%M%SZ") : o.out;
+  options.wall = *wall;
+  if (std::filesystem::exists(options.out, ec) && !(std::filesystem::is_directory(options.out, ec) && std::filesystem::is_empty(options.out, ec))) {
+    std::cerr << fmt::format("crashgate record: --out {}: exists and is not empty (a recording goes into a new directory)\n", options.out);
+    return kExitUsage;
+  }
+  Cancellation cancellation;
+  InterruptGuard guard(cancellation);
+  options.cancel = &cancellation;
+  Checked<RecordSummary> s = record_fs_calls(options);
+  if (!s) {
+    std::cerr << "crashgate record: " << s.error() << "\n";
+    return kExitHarnessError;
+  }
+  std::string ended = s->cancelled    ? "was interrupted"
+                      : s->timed_out  ? fmt::format("ran past --wall {} and was killed", o.wall)
+                      : s->exit_code  ? fmt::format("exited {}", *s->exit_code)
+                      : s->signal     ? fmt::format("was killed by signal {}", *s->signal)
+                                      : "ended";
+  std::cerr << fmt::format(
+      "crashgate record: {} calls on files under {} ({} of them writes through shared mappings, found by comparing pages), "
+      "{} bytes written, {} traced stops, in {:.2f} s ({:.0f} calls/s); the command {} -> {}\n",
+      s->calls, o.dir, s->mapped_writes, s->data_bytes, s->stops, s->seconds, s->seconds > 0 ? double(s->stops) / s->seconds : 0.0,
+      ended, options.out);
+  return s->cancelled ? kExitInterrupted : 0;
+}
+
+}  // namespace
+
+void add_record_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<RecordCliOptions>();
+  auto* cmd = app.add_subcommand("record", "Record what a command asks of the file system under a directory (for crash states)");
+  cmd->add_option("--dir", options->dir, "The directory whose files to record (snapshotted first into OUT/initial)")->required();
+  cmd->add_option("--out", options->out, "The recording directory, new or empty (default: ./crashgate-record-<UTC time>)");
+  cmd->add_option("--wall", options->wall, "Kill the command after this long (default 10m)");
+  cmd->add_option("command", options->command, "The command and its arguments (after --)")->required();
+  cmd->footer(calls_footer());
+  cmd->callback([options, &exit_code] { exit_code = run_record(*options); });
+}
+
+}  // namespace crashgate

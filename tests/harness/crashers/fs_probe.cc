@@ -1,0 +1,91 @@
+// fs_probe DIR: one of each file-system call `crashgate record` keeps, in a
+// known order, on files under DIR (and a write to stdout, which is not under
+// it). Its test (tests/harness/fs_record_test.cc) reads the recording back.
+//
+//   a      created, "hello" at 0, "world" at 100, fsync, closed, renamed to b
+//   DIR    fsynced (the rename's directory)
+//   b      cut to 8192 bytes, mapped shared; "page1" stored at 4106 and
+//          msynced; "page0" stored at 5 and unmapped without msync
+//   c      "ab" + "cd" in one writev, then unlinked
+//   d      a directory made and removed
+//   e      opened O_APPEND by a second thread, "x" written twice
+//   b      fdatasynced at the end
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+
+namespace {
+
+void check(bool ok, const char* what) {
+  if (!ok) {
+    std::perror(what);
+    std::exit(2);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: fs_probe DIR\n");
+    return 2;
+  }
+  std::string dir = argv[1];
+  std::string a = dir + "/a", b = dir + "/b", c = dir + "/c", d = dir + "/d", e = dir + "/e";
+
+  int fd = open(a.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  check(fd >= 0, "open a");
+  check(write(fd, "hello", 5) == 5, "write a");
+  check(pwrite(fd, "world", 5, 100) == 5, "pwrite a");
+  check(fsync(fd) == 0, "fsync a");
+  close(fd);
+  check(rename(a.c_str(), b.c_str()) == 0, "rename a b");
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  check(dfd >= 0, "open dir");
+  check(fsync(dfd) == 0, "fsync dir");
+  close(dfd);
+
+  fd = open(b.c_str(), O_RDWR);
+  check(fd >= 0, "open b");
+  check(ftruncate(fd, 8192) == 0, "ftruncate b");
+  auto* map = static_cast<char*>(mmap(nullptr, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  check(map != MAP_FAILED, "mmap b");
+  std::memcpy(map + 4096 + 10, "page1", 5);
+  check(msync(map + 4096, 4096, MS_SYNC) == 0, "msync b");
+  std::memcpy(map + 5, "page0", 5);
+  check(munmap(map, 8192) == 0, "munmap b");
+  close(fd);
+
+  fd = open(c.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  check(fd >= 0, "open c");
+  iovec parts[2] = {{const_cast<char*>("ab"), 2}, {const_cast<char*>("cd"), 2}};
+  check(writev(fd, parts, 2) == 4, "writev c");
+  close(fd);
+  check(unlink(c.c_str()) == 0, "unlink c");
+  check(mkdir(d.c_str(), 0755) == 0, "mkdir d");
+  check(rmdir(d.c_str()) == 0, "rmdir d");
+
+  std::thread appender([&] {
+    int efd = open(e.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0644);
+    check(efd >= 0, "open e");
+    check(write(efd, "x", 1) == 1, "write e");
+    check(write(efd, "x", 1) == 1, "write e");
+    close(efd);
+  });
+  appender.join();
+
+  fd = open(b.c_str(), O_RDWR);
+  check(fd >= 0, "open b again");
+  check(fdatasync(fd) == 0, "fdatasync b");
+  close(fd);
+  std::printf("fs_probe done\n");
+  return 0;
+}

@@ -1,0 +1,219 @@
+// `crashgate record` on a program of known file calls (crashers/fs_probe.cc):
+// every call on the recorded directory is in the log, in order, with its
+// paths, offsets and bytes; a store through a shared mapping becomes a
+// mapped-write found at the msync or munmap after it; calls outside the
+// directory are not kept; and bad input is refused with a clear error.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "crashgate/fs_recording.h"
+#include "harness/support/crashers.h"
+#include "harness/support/report_fixtures.h"
+
+namespace crashgate {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+struct Recorded {
+  std::string dir, out;
+  RecordSummary summary;
+  std::vector<FsCall> calls;
+  std::string data;
+};
+
+Recorded record_probe(const std::string& name) {
+  Recorded r;
+  r.dir = fs::canonical(testing::scratch_dir(name + "-dir")).string();
+  r.out = testing::scratch_dir(name + "-out") + "/rec";
+  testing::write_file(r.dir + "/before.txt", "there before\n");
+  RecordOptions o;
+  o.argv = {testing::crasher_path("fs_probe"), r.dir};
+  o.dir = r.dir;
+  o.out = r.out;
+  o.wall = std::chrono::seconds(60);
+  Checked<RecordSummary> s = record_fs_calls(o);
+  EXPECT_TRUE(s) << s.error();
+  if (!s) return r;
+  r.summary = *s;
+  Checked<std::vector<FsCall>> calls = read_fs_calls(r.out);
+  EXPECT_TRUE(calls) << calls.error();
+  if (calls) r.calls = *calls;
+  r.data = testing::read_file(r.out + "/data.bin");
+  return r;
+}
+
+// The bytes a recorded write carried.
+std::string data_of(const Recorded& r, const FsCall& c) {
+  if (!c.data_at || !c.length) return "";
+  return r.data.substr(*c.data_at, *c.length);
+}
+
+// The index of the first call from `from` on matching `pred`, or -1.
+template <typename Pred>
+int find_call(const std::vector<FsCall>& calls, int from, Pred pred) {
+  for (int i = std::max(from, 0); i < static_cast<int>(calls.size()); ++i)
+    if (pred(calls[i])) return i;
+  return -1;
+}
+
+std::string listing(const Recorded& r) {
+  std::string out;
+  for (const auto& c : r.calls)
+    out += fmt::format("{} {} {} {} off={} len={} res={} {}\n", c.seq, c.call, c.path, c.path2, c.offset.value_or(-1),
+                       c.length.value_or(-1), c.result, c.found_at);
+  return out;
+}
+
+TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
+  Recorded r = record_probe("probe");
+  ASSERT_EQ(r.summary.exit_code, 0);
+  ASSERT_FALSE(r.calls.empty());
+  std::string a = r.dir + "/a", b = r.dir + "/b", c = r.dir + "/c", e = r.dir + "/e";
+  auto at = [&](int from, const std::string& call, const std::string& path) {
+    int i = find_call(r.calls, from, [&](const FsCall& f) { return f.call == call && f.path == path; });
+    EXPECT_GE(i, 0) << "no " << call << " of " << path << " after call " << from << ":\n" << listing(r);
+    return i;
+  };
+  int open_a = find_call(r.calls, 0, [&](const FsCall& f) { return f.kind == "open" && f.path == a; });
+  ASSERT_GE(open_a, 0) << listing(r);
+  int w = at(open_a, "write", a);
+  ASSERT_GE(w, 0);
+  EXPECT_EQ(r.calls[w].offset, 0u);
+  EXPECT_EQ(data_of(r, r.calls[w]), "hello");
+  int pw = at(w, "pwrite64", a);
+  ASSERT_GE(pw, 0);
+  EXPECT_EQ(r.calls[pw].offset, 100u);
+  EXPECT_EQ(data_of(r, r.calls[pw]), "world");
+  int sync_a = at(pw, "fsync", a);
+  int ren = find_call(r.calls, sync_a, [&](const FsCall& f) { return f.kind == "rename"; });
+  ASSERT_GE(ren, 0) << listing(r);
+  EXPECT_EQ(r.calls[ren].path, a);
+  EXPECT_EQ(r.calls[ren].path2, b);
+  int sync_dir = at(ren, "fsync", r.dir);
+  EXPECT_GT(sync_dir, ren) << "the directory's fsync comes after the rename it makes durable";
+
+  int trunc = at(sync_dir, "ftruncate", b);
+  ASSERT_GE(trunc, 0);
+  EXPECT_EQ(r.calls[trunc].length, 8192u);
+  int map = at(trunc, "mmap", b);
+  ASSERT_GE(map, 0);
+  EXPECT_EQ(r.calls[map].length, 8192u);
+  EXPECT_EQ(r.calls[map].offset, 0u);
+  int dirty1 = at(map, "mapped-write", b);
+  ASSERT_GE(dirty1, 0);
+  EXPECT_EQ(r.calls[dirty1].offset, 4096u) << "the page stored into before the msync";
+  EXPECT_EQ(r.calls[dirty1].found_at, "msync");
+  EXPECT_EQ(data_of(r, r.calls[dirty1]).substr(10, 5), "page1");
+  int ms = at(dirty1, "msync", b);
+  EXPECT_EQ(ms, dirty1 + 1) << "the page is logged right before the msync that makes it durable:\n" << listing(r);
+  int dirty0 = at(ms, "mapped-write", b);
+  ASSERT_GE(dirty0, 0);
+  EXPECT_EQ(r.calls[dirty0].offset, 0u);
+  EXPECT_EQ(r.calls[dirty0].found_at, "munmap") << "stored after the msync, never synced: found at the unmap";
+  std::string page0 = data_of(r, r.calls[dirty0]);
+  EXPECT_EQ(page0.substr(0, 10), std::string("hellopage0"));
+  EXPECT_EQ(page0.substr(100, 5), "world");
+  EXPECT_EQ(at(dirty0, "munmap", b), dirty0 + 1);
+  EXPECT_EQ(r.summary.mapped_writes, 2u) << "each changed page once:\n" << listing(r);
+
+  int wv = at(dirty0, "writev", c);
+  ASSERT_GE(wv, 0);
+  EXPECT_EQ(data_of(r, r.calls[wv]), "abcd");
+  int unl = find_call(r.calls, wv, [&](const FsCall& f) { return f.kind == "unlink" && f.path == c; });
+  EXPECT_GT(unl, wv) << listing(r);
+  int mk = find_call(r.calls, unl, [&](const FsCall& f) { return f.kind == "mkdir" && f.path == r.dir + "/d"; });
+  int rm = find_call(r.calls, mk, [&](const FsCall& f) { return f.kind == "rmdir" && f.path == r.dir + "/d"; });
+  EXPECT_GT(mk, unl) << listing(r);
+  EXPECT_GT(rm, mk) << listing(r);
+
+  // The second thread's appends: its own tid, each at the end of the file.
+  int e1 = at(rm, "write", e);
+  ASSERT_GE(e1, 0);
+  int e2 = at(e1 + 1, "write", e);
+  ASSERT_GE(e2, 0);
+  EXPECT_EQ(r.calls[e1].offset, 0u);
+  EXPECT_EQ(r.calls[e2].offset, 1u) << "O_APPEND: the second write lands after the first";
+  EXPECT_NE(r.calls[e1].tid, r.calls[e1].pid) << "written by a thread other than the main one";
+  EXPECT_GT(at(e2, "fdatasync", b), e2);
+
+  // Only the directory's files: the probe's stdout write is not there, nor any other path.
+  for (const auto& call : r.calls) {
+    if (call.call == "sync" || call.call == "syncfs") continue;
+    EXPECT_TRUE(call.path == r.dir || call.path.rfind(r.dir + "/", 0) == 0) << call.call << " " << call.path;
+  }
+  for (std::size_t i = 0; i < r.calls.size(); ++i) EXPECT_EQ(r.calls[i].seq, i + 1);
+
+  // The directory as it was before: any prefix of the log applies to it.
+  EXPECT_EQ(testing::read_file(r.out + "/initial/before.txt"), "there before\n");
+  EXPECT_FALSE(fs::exists(r.out + "/initial/b"));
+  nlohmann::json meta = nlohmann::json::parse(testing::read_file(r.out + "/record.json"));
+  EXPECT_EQ(meta["schema"], "crashgate.recording/1");
+  EXPECT_EQ(meta["calls"], r.calls.size());
+  EXPECT_EQ(meta["dirty_pages_by"], "page-compare");
+  EXPECT_EQ(meta["exit_code"], 0);
+}
+
+TEST(FsRecord, BadInputIsRefusedNamingWhatIsWrong) {
+  std::string dir = testing::scratch_dir("bad-input");
+  RecordOptions o;
+  o.argv = {testing::crasher_path("fs_probe"), dir};
+  o.dir = dir + "/missing";
+  o.out = dir + "/rec1";
+  auto missing = record_fs_calls(o);
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error(), HasSubstr("missing: not a directory"));
+
+  o.dir = dir;
+  o.out = dir + "/inside";
+  auto inside = record_fs_calls(o);
+  ASSERT_FALSE(inside);
+  EXPECT_THAT(inside.error(), HasSubstr("cannot be inside the directory it records"));
+
+  std::string other = testing::scratch_dir("bad-input-out");
+  fs::create_directories(other + "/full");
+  testing::write_file(other + "/full/keep.txt", "mine");
+  o.out = other + "/full";
+  auto full = record_fs_calls(o);
+  ASSERT_FALSE(full);
+  EXPECT_THAT(full.error(), HasSubstr("not an empty directory"));
+  EXPECT_EQ(testing::read_file(other + "/full/keep.txt"), "mine") << "nothing stored is lost";
+
+  o.out = other + "/nosuch";
+  o.argv = {"/no/such/program"};
+  auto unstartable = record_fs_calls(o);
+  ASSERT_FALSE(unstartable);
+  EXPECT_THAT(unstartable.error(), HasSubstr("/no/such/program: cannot run it: No such file or directory"));
+}
+
+TEST(FsRecord, TheCommandLineSaysWhatWentWrongAndRecordsAProgramOfItsOwn) {
+  std::string dir = fs::canonical(testing::scratch_dir("cli-dir")).string();
+  std::string out = testing::scratch_dir("cli-out") + "/rec";
+  Outcome bad_wall = testing::run_tool({testing::crashgate_binary(), "record", "--dir", dir, "--out", out, "--wall", "soon", "--",
+                                        "/bin/true"});
+  EXPECT_EQ(bad_wall.exit_code, 2);
+  EXPECT_THAT(bad_wall.stderr_excerpt.head, HasSubstr("--wall: 'soon' is not a duration"));
+  Outcome ok = testing::run_tool({testing::crashgate_binary(), "record", "--dir", dir, "--out", out, "--", "/bin/sh", "-c",
+                                  "echo one > " + dir + "/f && mv " + dir + "/f " + dir + "/g && sync"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.stderr_excerpt.head;
+  EXPECT_THAT(ok.stderr_excerpt.head, HasSubstr("the command exited 0"));
+  Checked<std::vector<FsCall>> calls = read_fs_calls(out);
+  ASSERT_TRUE(calls) << calls.error();
+  auto has = [&](const std::string& kind, const std::string& path) {
+    return std::any_of(calls->begin(), calls->end(), [&](const FsCall& c) { return c.kind == kind && c.path == path; });
+  };
+  EXPECT_TRUE(has("write", dir + "/f"));
+  EXPECT_TRUE(has("rename", dir + "/f"));
+  EXPECT_TRUE(std::any_of(calls->begin(), calls->end(), [](const FsCall& c) { return c.call == "sync"; }));
+}
+
+}  // namespace
+}  // namespace crashgate
