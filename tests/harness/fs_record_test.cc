@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "crashgate/crash_states.h"
 #include "crashgate/fs_recording.h"
 #include "harness/support/crashers.h"
 #include "harness/support/report_fixtures.h"
@@ -213,6 +214,124 @@ TEST(FsRecord, TheCommandLineSaysWhatWentWrongAndRecordsAProgramOfItsOwn) {
   EXPECT_TRUE(has("write", dir + "/f"));
   EXPECT_TRUE(has("rename", dir + "/f"));
   EXPECT_TRUE(std::any_of(calls->begin(), calls->end(), [](const FsCall& c) { return c.call == "sync"; }));
+}
+
+// The states a power cut may leave, from the probe's recording: what the
+// fsyncs, the directory's fsync and the msync made durable stays in every
+// state; what they did not is kept or lost as each state says.
+TEST(CrashStates, WhatWasSyncedSurvivesEveryStateAndWhatWasNotIsKeptOrLostAsTheStateSays) {
+  Recorded r = record_probe("states");
+  ASSERT_EQ(r.summary.exit_code, 0);
+  Checked<Recording> rec = load_recording(r.out);
+  ASSERT_TRUE(rec) << rec.error();
+  std::string a = r.dir + "/a", b = r.dir + "/b";
+  auto seq_of = [&](const std::string& call, const std::string& path) {
+    for (const auto& c : rec->calls)
+      if (c.call == call && c.path == path) return c.seq;
+    ADD_FAILURE() << "no " << call << " of " << path << ":\n" << listing(r);
+    return std::uint64_t{0};
+  };
+  std::uint64_t rename = 0;
+  for (const auto& c : rec->calls)
+    if (c.kind == "rename") rename = c.seq;
+  ASSERT_GT(rename, 0u);
+  auto states_at = [&](std::uint64_t point) { return crash_states(*rec, {PersistenceModel::posix, {point}}); };
+  auto find = [&](const std::vector<CrashState>& states, const std::string& kind) -> const CrashState* {
+    for (const auto& s : states)
+      if (s.kind == kind) return &s;
+    return nullptr;
+  };
+  auto write_out = [&](const CrashState& s, const std::string& name) {
+    std::string into = testing::scratch_dir("states-" + name) + "/state";
+    CheckedDone d = materialize_crash_state(*rec, s, into);
+    EXPECT_TRUE(d) << d.error();
+    return into;
+  };
+
+  // Right after the rename, before the directory's fsync: the creation of a and
+  // its rename are pending; a's bytes were fsynced.
+  std::vector<CrashState> at_rename = states_at(rename);
+  const CrashState* none = find(at_rename, "none");
+  const CrashState* all = find(at_rename, "all");
+  ASSERT_TRUE(none && all);
+  EXPECT_EQ(none->pending.size(), 2u) << "the create and the rename";
+  std::string lost = write_out(*none, "none");
+  EXPECT_FALSE(fs::exists(lost + "/a")) << "a's name never reached the disk";
+  EXPECT_FALSE(fs::exists(lost + "/b"));
+  EXPECT_EQ(testing::read_file(lost + "/before.txt"), "there before\n");
+  std::string kept = write_out(*all, "all");
+  EXPECT_FALSE(fs::exists(kept + "/a"));
+  ASSERT_TRUE(fs::exists(kept + "/b"));
+  std::string b_bytes = testing::read_file(kept + "/b");
+  ASSERT_EQ(b_bytes.size(), 105u);
+  EXPECT_EQ(b_bytes.substr(0, 5), "hello");
+  EXPECT_EQ(b_bytes.substr(100), "world");
+  bool dropped_rename = false;
+  for (const auto& s : at_rename)
+    if (s.kind == "drop" && std::find(s.kept.begin(), s.kept.end(), rename) == s.kept.end()) {
+      dropped_rename = true;
+      std::string only_created = write_out(s, "drop-rename");
+      EXPECT_EQ(testing::read_file(only_created + "/a").substr(100), "world") << "created and synced, the rename lost";
+      EXPECT_FALSE(fs::exists(only_created + "/b"));
+    }
+  EXPECT_TRUE(dropped_rename);
+
+  // Right after the msync: the page it synced is in every state; the cut to
+  // 8192 bytes was never fsynced, so in "none" the file ends at the synced page.
+  std::uint64_t msync = seq_of("msync", b);
+  std::vector<CrashState> at_msync = states_at(msync);
+  const CrashState* none_ms = find(at_msync, "none");
+  ASSERT_TRUE(none_ms);
+  std::string synced = write_out(*none_ms, "msync-none");
+  std::string page = testing::read_file(synced + "/b");
+  ASSERT_EQ(page.size(), 8192u);
+  EXPECT_EQ(page.substr(4106, 5), "page1");
+  EXPECT_EQ(page.substr(5, 5), std::string(5, '\0')) << "page 0's store came after the msync";
+
+  // At the end, the fdatasync of b has made the page stored before the munmap durable.
+  std::vector<CrashState> at_end = states_at(rec->calls.back().seq);
+  const CrashState* none_end = find(at_end, "none");
+  ASSERT_TRUE(none_end);
+  std::string end = write_out(*none_end, "end-none");
+  EXPECT_EQ(testing::read_file(end + "/b").substr(0, 10), "hellopage0");
+  EXPECT_FALSE(fs::exists(end + "/c")) << "unlinked";
+
+  // Every state at every point, each of a known kind; and the writes torn are writes.
+  std::vector<CrashState> every = crash_states(*rec, {});
+  EXPECT_GT(every.size(), rec->calls.size());
+  for (const auto& s : every) {
+    EXPECT_THAT(s.kind, ::testing::AnyOf("none", "all", "prefix", "drop", "torn", "dir-undone"));
+    if (s.torn) {
+      EXPECT_EQ(rec->calls[*s.torn - 1].kind, "write");
+      EXPECT_GT(s.torn_bytes, 0u) << "a tear keeps a sector at least";
+      EXPECT_EQ(s.torn_bytes % 512, 0u);
+      EXPECT_LT(s.torn_bytes, *rec->calls[*s.torn - 1].length);
+    }
+  }
+}
+
+TEST(CrashStates, TheCommandLineRefusesAnUnknownModelAPointPastTheLogAndANonRecording) {
+  Recorded r = record_probe("states-cli");
+  auto run = [](std::vector<std::string> args) {
+    args.insert(args.begin(), {testing::crashgate_binary(), "crash-states"});
+    return testing::run_tool(args);
+  };
+  Outcome model = run({r.out, "--model", "ext3"});
+  EXPECT_EQ(model.exit_code, 2);
+  EXPECT_THAT(model.stderr_excerpt.head, HasSubstr("--model: 'ext3' is not a model (posix, ext4-ordered)"));
+  Outcome point = run({r.out, "--point", "100000"});
+  EXPECT_EQ(point.exit_code, 2);
+  EXPECT_THAT(point.stderr_excerpt.head, HasSubstr("--point 100000: the recording has calls 1 to"));
+  Outcome not_recording = run({r.dir});
+  EXPECT_EQ(not_recording.exit_code, 2);
+  EXPECT_THAT(not_recording.stderr_excerpt.head, HasSubstr("record.json: missing"));
+  Outcome counted = run({r.out, "--model", "ext4-ordered"});
+  EXPECT_EQ(counted.exit_code, 0) << counted.stderr_excerpt.head;
+  EXPECT_THAT(counted.stderr_excerpt.head, ::testing::ContainsRegex("[0-9]+ states at [0-9]+ crash points of [0-9]+ calls \\(ext4-ordered model\\)"));
+  std::string into = testing::scratch_dir("states-cli-into") + "/s";
+  Outcome written = run({r.out, "--materialize", "0", "--into", into});
+  EXPECT_EQ(written.exit_code, 0) << written.stderr_excerpt.head;
+  EXPECT_TRUE(fs::exists(into + "/before.txt"));
 }
 
 }  // namespace

@@ -59,7 +59,7 @@ int crashgate_main(int argc, char** argv) {
       {{"triage"}, [&](CLI::App& app) { add_triage_command(app, exit_code); }},
       {{"footprints"}, [&](CLI::App& app) { add_footprints_command(app, exit_code); }},
       {{"mutate"}, [&](CLI::App& app) { add_mutate_command(app, exit_code); }},
-      {{"record"}, [&](CLI::App& app) { add_record_command(app, exit_code); }},
+      {{"record", "crash-states"}, [&](CLI::App& app) { add_record_command(app, exit_code); }},
   };
   const CommandGroup* named = nullptr;
   if (argc > 1)

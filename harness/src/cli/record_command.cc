@@ -1,12 +1,15 @@
 #include "cli/record_command.h"
 
 #include <iostream>
+#include <map>
+#include <set>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "cli/interrupt.h"
 #include "crashgate/cli.h"
+#include "crashgate/crash_states.h"
 #include "crashgate/fs_recording.h"
 #include "crashgate/limits.h"
 #include "crashgate/runner.h"
@@ -77,6 +80,67 @@ int run_record(const RecordCliOptions& o) {
   return s->cancelled ? kExitInterrupted : 0;
 }
 
+struct CrashStatesCliOptions {
+  std::string recording;
+  std::string model = "posix";
+  std::vector<std::uint64_t> points;
+  bool list = false;
+  std::optional<std::size_t> materialize;
+  std::string into;
+};
+
+int run_crash_states(const CrashStatesCliOptions& o) {
+  std::optional<PersistenceModel> model = parse_persistence_model(o.model);
+  if (!model) {
+    std::cerr << fmt::format("crashgate crash-states: --model: '{}' is not a model (posix, ext4-ordered)\n", o.model);
+    return kExitUsage;
+  }
+  if (o.materialize.has_value() != !o.into.empty()) {
+    std::cerr << "crashgate crash-states: --materialize K and --into DIR go together\n";
+    return kExitUsage;
+  }
+  Checked<Recording> recording = load_recording(o.recording);
+  if (!recording) {
+    std::cerr << "crashgate crash-states: " << recording.error() << "\n";
+    return kExitUsage;
+  }
+  for (auto p : o.points)
+    if (p == 0 || p > recording->calls.size()) {
+      std::cerr << fmt::format("crashgate crash-states: --point {}: the recording has calls 1 to {}\n", p, recording->calls.size());
+      return kExitUsage;
+    }
+  std::vector<CrashState> states = crash_states(*recording, {*model, o.points});
+  if (o.materialize) {
+    if (*o.materialize >= states.size()) {
+      std::cerr << fmt::format("crashgate crash-states: --materialize {}: there are {} states (0 to {})\n", *o.materialize,
+                               states.size(), states.empty() ? 0 : states.size() - 1);
+      return kExitUsage;
+    }
+    if (CheckedDone d = materialize_crash_state(*recording, states[*o.materialize], o.into); !d) {
+      std::cerr << "crashgate crash-states: " << d.error() << "\n";
+      return kExitHarnessError;
+    }
+    std::cerr << fmt::format("crashgate crash-states: state {} ({}) written to {}\n", *o.materialize, states[*o.materialize].describe(),
+                             o.into);
+    return 0;
+  }
+  std::map<std::string, std::size_t> by_kind;
+  std::set<std::uint64_t> points;
+  for (std::size_t i = 0; i < states.size(); ++i) {
+    ++by_kind[states[i].kind];
+    points.insert(states[i].point);
+    if (o.list) {
+      const FsCall& at = recording->calls[states[i].point - 1];
+      std::cout << fmt::format("{}\t{} ({} {})\n", i, states[i].describe(), at.call, at.path);
+    }
+  }
+  std::string kinds;
+  for (const auto& [kind, n] : by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, n);
+  std::cerr << fmt::format("crashgate crash-states: {} states at {} crash points of {} calls ({} model): {}\n", states.size(),
+                           points.size(), recording->calls.size(), to_string(*model), kinds.empty() ? "none" : kinds);
+  return 0;
+}
+
 }  // namespace
 
 void add_record_command(CLI::App& app, int& exit_code) {
@@ -88,6 +152,21 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("command", options->command, "The command and its arguments (after --)")->required();
   cmd->footer(calls_footer());
   cmd->callback([options, &exit_code] { exit_code = run_record(*options); });
+
+  auto states = std::make_shared<CrashStatesCliOptions>();
+  auto* cs = app.add_subcommand("crash-states", "The states a power cut may leave, from a `crashgate record` recording");
+  cs->add_option("recording", states->recording, "The recording directory (crashgate record --out)")->required();
+  cs->add_option("--model", states->model, "What persists: posix (only what fsync, fdatasync, msync, sync promise) or "
+                                           "ext4-ordered (posix, and a file's data before its rename or unlink) (default posix)");
+  cs->add_option("--point", states->points, "Only crash points right after these calls (their seq); repeatable (default: every call)");
+  cs->add_flag("--list", states->list, "Print each state: its number, crash point and what it keeps or loses");
+  cs->add_option("--materialize", states->materialize, "Write state K's files (with --into)");
+  cs->add_option("--into", states->into, "The directory to write the state into (new or empty)");
+  cs->footer("Kinds of state at each crash point: none (every pending operation lost), all (every one kept), prefix, drop "
+             "(all but one), torn (a write cut at a 512-byte boundary after its first half), dir-undone (pending directory "
+             "operations undone).\nExit status: 0 listed or written; 2 usage (an unknown model, a point or state not in the "
+             "recording, not a recording); 3 the state could not be written.\n");
+  cs->callback([states, &exit_code] { exit_code = run_crash_states(*states); });
 }
 
 }  // namespace crashgate
