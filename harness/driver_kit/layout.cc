@@ -39,6 +39,16 @@ const LayoutField* LayoutFile::field(std::string_view name) const {
   return nullptr;
 }
 
+std::optional<std::uint64_t> term_number(const std::optional<std::string>& arg) {
+  if (!arg || arg->empty() || arg->size() > 19) return std::nullopt;
+  std::uint64_t n = 0;
+  for (char c : *arg) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  return n;
+}
+
 Checked<std::uint64_t> evaluate_offset(const LayoutFile& file, const std::string& path, std::string_view expr,
                                        const ExtraTerm& extra) {
   return evaluate_offset_expression(expr, [&](const OffsetTerm& term) -> Checked<std::uint64_t> {

@@ -111,6 +111,9 @@ struct LayoutFile {
 using ExtraTerm = std::function<std::optional<std::uint64_t>(const std::string& name, const std::optional<std::string>& arg)>;
 Checked<std::uint64_t> evaluate_offset(const LayoutFile& file, const std::string& path, std::string_view expr,
                                        const ExtraTerm& extra = {});
+// An engine term's argument as a decimal number (slot(N), upper(K)), or
+// nothing when it is absent or not one.
+std::optional<std::uint64_t> term_number(const std::optional<std::string>& arg);
 
 // The little-endian value of one layout field of a file on disk: a failure
 // when the layout has no such field or the file is too short to hold it.

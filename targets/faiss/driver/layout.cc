@@ -111,16 +111,6 @@ const kit::LayoutFile* layout_of(std::string_view file) {
 
 namespace {
 
-std::optional<std::uint64_t> number_arg(const std::optional<std::string>& arg) {
-  if (!arg || arg->empty() || arg->size() > 19) return std::nullopt;
-  std::uint64_t n = 0;
-  for (char c : *arg) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return n;
-}
-
 // The little-endian value of `width` bytes at `at`, when the file holds them.
 std::optional<std::uint64_t> value_at(const std::string& bytes, std::uint64_t at, std::uint64_t width) {
   if (at > bytes.size() || bytes.size() - at < width) return std::nullopt;
@@ -167,7 +157,7 @@ kit::ExtraTerm walk_terms(const std::string& path) {
       if (!node || !level || *level == 0 || *level >= 0x80000000u) return std::nullopt;
       return neighbours_at(bytes, w, *node, *level);
     }
-    std::optional<std::uint64_t> k = number_arg(arg);
+    std::optional<std::uint64_t> k = kit::term_number(arg);
     const WalkField* levels = w.find("hnsw.levels.data");
     if (!k || !levels) return std::nullopt;
     // levels[i] is node i's level count: 2 or more puts it above level 0.

@@ -77,16 +77,6 @@ std::optional<std::uint64_t> read_le_at(std::ifstream& in, std::uint64_t offset,
   return v;
 }
 
-std::optional<std::uint64_t> parse_term_number(const std::optional<std::string>& arg) {
-  if (!arg || arg->empty() || arg->size() > 19) return std::nullopt;
-  std::uint64_t n = 0;
-  for (char c : *arg) {
-    if (c < '0' || c > '9') return std::nullopt;
-    n = n * 10 + static_cast<std::uint64_t>(c - '0');
-  }
-  return n;
-}
-
 }  // namespace
 
 std::vector<kit::LayoutFile> hnswlib_layout() {
@@ -147,7 +137,7 @@ kit::ExtraTerm extra_terms(const std::string& path) {
       }
       return at + 4 + (*maxlevel - 1) * (4 + *max_m * 4);
     }
-    std::optional<std::uint64_t> n = parse_term_number(arg);
+    std::optional<std::uint64_t> n = kit::term_number(arg);
     if (!n) return std::nullopt;
     if (name == "vector" || name == "label") {
       std::optional<std::uint64_t> within = read_le_at(in, name == "vector" ? 40 : 32, 8);
