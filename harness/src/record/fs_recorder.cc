@@ -334,6 +334,9 @@ void Recorder::on_exit(pid_t tid) {
     case FsKind::truncate:
       if (ok && c.length) pages_.truncated(c.path, *c.length);
       break;
+    case FsKind::rename:
+      if (ok) pages_.renamed(c.path, c.path2);
+      break;
     case FsKind::map:
       if (ok) {
         c.addr = static_cast<std::uint64_t>(result);

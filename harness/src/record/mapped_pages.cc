@@ -124,6 +124,15 @@ void MappedPages::truncated(const std::string& path, std::uint64_t size) {
   }
 }
 
+void MappedPages::renamed(const std::string& from, const std::string& to) {
+  for (auto& m : mappings_)
+    if (m.path == from) m.path = to;
+  auto it = hashes_.find(from);
+  if (it == hashes_.end()) return;
+  hashes_[to] = std::move(it->second);
+  hashes_.erase(from);
+}
+
 void MappedPages::collect(const Mapping& m, std::uint64_t from, std::uint64_t to, std::vector<DirtyPage>& out) {
   std::optional<std::uint64_t> size = size_(m.path);
   if (!size) return;

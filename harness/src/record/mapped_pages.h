@@ -45,6 +45,8 @@ class MappedPages {
   // A recorded write or truncation: the pages it touched now hold what it left.
   void written(const std::string& path, std::uint64_t offset, std::uint64_t length);
   void truncated(const std::string& path, std::uint64_t size);
+  // A rename: the file's mappings and what is known of its pages go with it.
+  void renamed(const std::string& from, const std::string& to);
 
   // The pages that changed since the recording last saw them, each once, and
   // from then on known as they are now.

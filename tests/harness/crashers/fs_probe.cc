@@ -9,6 +9,7 @@
 //   c      "ab" + "cd" in one writev, then unlinked
 //   d      a directory made and removed
 //   e      opened O_APPEND by a second thread, "x" written twice
+//   f      mapped, "moved" stored at 7, renamed to g while mapped, fsynced
 //   b      fdatasynced at the end
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -81,6 +82,19 @@ int main(int argc, char** argv) {
     close(efd);
   });
   appender.join();
+
+  // f: mapped, stored into, renamed to g while mapped, then fsynced under its new name.
+  std::string f = dir + "/f", g = dir + "/g";
+  fd = open(f.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  check(fd >= 0, "open f");
+  check(ftruncate(fd, 4096) == 0, "ftruncate f");
+  auto* fmap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  check(fmap != MAP_FAILED, "mmap f");
+  std::memcpy(fmap + 7, "moved", 5);
+  check(rename(f.c_str(), g.c_str()) == 0, "rename f g");
+  check(fsync(fd) == 0, "fsync g");
+  check(munmap(fmap, 4096) == 0, "munmap g");
+  close(fd);
 
   fd = open(b.c_str(), O_RDWR);
   check(fd >= 0, "open b again");
