@@ -221,6 +221,49 @@ TEST(FsRecord, TheCommandLineSaysWhatWentWrongAndRecordsAProgramOfItsOwn) {
   EXPECT_TRUE(std::any_of(calls->begin(), calls->end(), [](const FsCall& c) { return c.call == "sync"; }));
 }
 
+// A driver recorded with --events: its step events are in the log where they
+// happened, so each point of the log says which steps had returned. The
+// vstore driver's sync returns after the fdatasyncs that make it durable.
+TEST(FsRecord, ADriversEventsAreLoggedWhereTheyHappened) {
+  std::string dir = fs::canonical(testing::scratch_dir("events-dir")).string();
+  std::string out = testing::scratch_dir("events-out") + "/rec";
+  nlohmann::json cell{{"protocol", 1}, {"cell", "record-events/vstore/release"}, {"scenario", "record-events"}, {"target", "vstore"},
+                      {"build", "release"}, {"seed", 7}, {"params", nlohmann::json::object()}, {"check_invariants", false},
+                      {"work_dir", dir},
+                      {"steps", {{{"index", 0}, {"op", "create"}, {"dim", 4}, {"vectors", 20}},
+                                 {{"index", 1}, {"op", "add"}, {"vectors", 5}},
+                                 {{"index", 2}, {"op", "sync"}}}}};
+  std::string cell_file = testing::scratch_dir("events-cell") + "/cell.json";
+  testing::write_file(cell_file, cell.dump());
+  Outcome o = testing::run_tool({testing::crashgate_binary(), "record", "--events", "--dir", dir, "--out", out, "--",
+                                 CRASHGATE_VSTORE_DRIVER, "--cell", cell_file});
+  ASSERT_EQ(o.exit_code, 0) << o.stderr_excerpt.head;
+  EXPECT_THAT(o.stderr_excerpt.head, HasSubstr("the command exited 0"));
+  Checked<std::vector<FsCall>> calls = read_fs_calls(out);
+  ASSERT_TRUE(calls) << calls.error();
+  std::string data = testing::read_file(out + "/data.bin");
+  int sync_start = -1, sync_end = -1, last_datasync = -1;
+  for (int i = 0; i < static_cast<int>(calls->size()); ++i) {
+    const FsCall& c = (*calls)[i];
+    if (c.call == "fdatasync" || c.call == "fsync") last_datasync = i;
+    if (c.call != "event") continue;
+    ASSERT_TRUE(c.data_at && c.length);
+    nlohmann::json e = nlohmann::json::parse(data.substr(*c.data_at, *c.length), nullptr, false);
+    ASSERT_TRUE(e.is_object()) << data.substr(*c.data_at, *c.length);
+    if (e.value("index", -1) == 2 && e["event"] == "step-start") sync_start = i;
+    if (e.value("index", -1) == 2 && e["event"] == "step-end") {
+      sync_end = i;
+      EXPECT_EQ(e["status"], "ok");
+      EXPECT_LT(last_datasync, i);
+    }
+  }
+  ASSERT_GE(sync_start, 0) << "the sync step's start is logged";
+  ASSERT_GE(sync_end, 0) << "the sync step's end is logged";
+  EXPECT_GT(last_datasync, sync_start) << "the sync step fsyncs the store between its start and its end";
+  nlohmann::json meta = nlohmann::json::parse(testing::read_file(out + "/record.json"));
+  EXPECT_GE(meta["events"].get<int>(), 6) << "hello, three step-starts and step-ends, done";
+}
+
 // The states a power cut may leave, from the probe's recording: what the
 // fsyncs, the directory's fsync and the msync made durable stays in every
 // state; what they did not is kept or lost as each state says.

@@ -33,7 +33,7 @@ struct FsCall {
   std::uint64_t seq = 0;          // 1, 2, ... in the order calls completed
   int pid = 0;                    // the process (thread group)
   int tid = 0;
-  std::string call;               // the system call ("pwrite64", "renameat2"), or "mapped-write"
+  std::string call;               // the system call ("pwrite64", "renameat2"), "mapped-write" or "event"
   std::string kind;               // what it does (fs_syscalls.h): write, rename, persist, ...
   std::string path;               // absolute; for fd calls the fd's file
   std::string path2;              // rename's and link's new name
@@ -52,11 +52,17 @@ struct RecordOptions {
   std::string out;                // the recording directory (created; must not exist or be empty)
   std::chrono::milliseconds wall{std::chrono::minutes(10)};
   const Cancellation* cancel = nullptr;
+  // A crashgate driver's event pipe: the command gets this fd (on /dev/null)
+  // and CRASHGATE_EVENT_FD, and each write to it is logged in place as a call
+  // named "event" whose bytes are the event line: which steps had returned
+  // (a sync's acknowledgement) at each point of the log. -1: none.
+  int events_fd = -1;
 };
 
 struct RecordSummary {
   std::uint64_t calls = 0;          // recorded calls, mapped writes included
   std::uint64_t mapped_writes = 0;
+  std::uint64_t events = 0;         // driver event lines logged (RecordOptions::events_fd)
   std::uint64_t data_bytes = 0;     // bytes in data.bin
   std::uint64_t stops = 0;          // seccomp stops: every traced call, on any file
   double seconds = 0;

@@ -23,6 +23,7 @@ struct RecordCliOptions {
   std::string dir;
   std::string out;
   std::string wall = "10m";
+  bool events = false;
   std::vector<std::string> command;
 };
 
@@ -55,6 +56,7 @@ int run_record(const RecordCliOptions& o) {
   options.dir = o.dir;
   options.out = o.out.empty() ? "crashgate-record-" + utc_now("%Y%m%dT%H%M%SZ") : o.out;
   options.wall = *wall;
+  if (o.events) options.events_fd = 3;
   if (std::filesystem::exists(options.out, ec) && !(std::filesystem::is_directory(options.out, ec) && std::filesystem::is_empty(options.out, ec))) {
     std::cerr << fmt::format("crashgate record: --out {}: exists and is not empty (a recording goes into a new directory)\n", options.out);
     return kExitUsage;
@@ -73,9 +75,9 @@ int run_record(const RecordCliOptions& o) {
                       : s->signal     ? fmt::format("was killed by signal {}", *s->signal)
                                       : "ended";
   std::cerr << fmt::format(
-      "crashgate record: {} calls on files under {} ({} of them writes through shared mappings, found by comparing pages), "
-      "{} bytes written, {} traced stops, in {:.2f} s ({:.0f} calls/s); the command {} -> {}\n",
-      s->calls, o.dir, s->mapped_writes, s->data_bytes, s->stops, s->seconds, s->seconds > 0 ? double(s->stops) / s->seconds : 0.0,
+      "crashgate record: {} calls on files under {} ({} of them writes through shared mappings, found by comparing pages; {} "
+      "driver events), {} bytes written, {} traced stops, in {:.2f} s ({:.0f} stops/s); the command {} -> {}\n",
+      s->calls, o.dir, s->mapped_writes, s->events, s->data_bytes, s->stops, s->seconds, s->seconds > 0 ? double(s->stops) / s->seconds : 0.0,
       ended, options.out);
   return s->cancelled ? kExitInterrupted : 0;
 }
@@ -149,6 +151,9 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dir", options->dir, "The directory whose files to record (snapshotted first into OUT/initial)")->required();
   cmd->add_option("--out", options->out, "The recording directory, new or empty (default: ./crashgate-record-<UTC time>)");
   cmd->add_option("--wall", options->wall, "Kill the command after this long (default 10m)");
+  cmd->add_flag("--events", options->events,
+                "The command is a crashgate driver: give it fd 3 and CRASHGATE_EVENT_FD=3, and log each event it writes there "
+                "in place (calls named event: which steps had returned at each point)");
   cmd->add_option("command", options->command, "The command and its arguments (after --)")->required();
   cmd->footer(calls_footer());
   cmd->callback([options, &exit_code] { exit_code = run_record(*options); });

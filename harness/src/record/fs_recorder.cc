@@ -40,6 +40,8 @@
 
 namespace fs = std::filesystem;
 
+extern char** environ;
+
 namespace crashgate {
 namespace {
 
@@ -282,7 +284,14 @@ void Recorder::on_seccomp(pid_t tid) {
   // without MDB_WRITEMAP) is kept out, and its pages are never compared.
   if (sc->kind == FsKind::map) p.relevant = p.relevant && (a[3] & MAP_SHARED) && !(a[3] & MAP_ANONYMOUS) && (a[2] & PROT_WRITE);
   if (sc->kind == FsKind::open) p.relevant = true;  // judged at its exit, by the file it opened
-  if (sc->kind == FsKind::write && p.relevant) {
+  bool event = sc->kind == FsKind::write && o_.events_fd >= 0 && sc->fd >= 0 && static_cast<int>(a[sc->fd]) == o_.events_fd;
+  if (event) {
+    p.relevant = true;
+    c.call = "event";
+    c.kind = "event";
+    c.path.clear();
+  }
+  if (sc->kind == FsKind::write && p.relevant && !event) {
     if (sc->offset < 0 || static_cast<std::int64_t>(a[sc->offset]) == -1) {
       auto [pos, append] = fd_position(tid, static_cast<long>(a[sc->fd]));
       c.offset = append ? file_size(c.path).value_or(pos) : pos;
@@ -299,6 +308,7 @@ void Recorder::on_seccomp(pid_t tid) {
       p.data = read_memory(tid, a[sc->buf], a[sc->count]);
     }
   }
+  if (event) p.data = read_memory(tid, a[sc->buf], std::min<std::uint64_t>(a[sc->count], 64 * 1024));
   // Persistence points: the mapped pages they make durable were written before the call.
   pid_t pid = c.pid;
   if (sc->kind == FsKind::map_sync) emit_dirty(pages_.dirty_in(pid, a[0], a[1]), tid, "msync");
@@ -329,7 +339,13 @@ void Recorder::on_exit(pid_t tid) {
     case FsKind::write:
       c.length = ok ? static_cast<std::uint64_t>(result) : 0;
       p.data.resize(std::min<std::size_t>(p.data.size(), static_cast<std::size_t>(*c.length)));
-      if (ok && pages_.maps(c.path)) pages_.written(c.path, *c.offset, *c.length);
+      c.length = p.data.size();
+      if (c.call == "event") {
+        c.offset.reset();
+        ++summary_.events;
+      } else if (ok && pages_.maps(c.path)) {
+        pages_.written(c.path, *c.offset, *c.length);
+      }
       break;
     case FsKind::truncate:
       if (ok && c.length) pages_.truncated(c.path, *c.length);
@@ -363,6 +379,14 @@ Checked<RecordSummary> Recorder::run() {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The environment the command runs with (built before fork: the child only execs).
+  std::vector<std::string> env_text;
+  for (char** e = environ; *e; ++e)
+    if (std::string_view(*e).rfind("CRASHGATE_EVENT_FD=", 0) != 0) env_text.emplace_back(*e);
+  if (o_.events_fd >= 0) env_text.push_back(fmt::format("CRASHGATE_EVENT_FD={}", o_.events_fd));
+  std::vector<char*> envp;
+  for (auto& e : env_text) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) return failure(fmt::format("pipe: {}", std::strerror(errno)));
   auto start = std::chrono::steady_clock::now();
@@ -371,13 +395,20 @@ Checked<RecordSummary> Recorder::run() {
   if (child == 0) {
     ::close(report[0]);
     ::setpgid(0, 0);
+    if (o_.events_fd >= 0) {
+      int null_fd = ::open("/dev/null", O_WRONLY);
+      if (null_fd >= 0 && null_fd != o_.events_fd) {
+        ::dup2(null_fd, o_.events_fd);
+        ::close(null_fd);
+      }
+    }
     int stage_err[2] = {0, 0};
     if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) stage_err[0] = 1;
     if (!stage_err[0]) ::raise(SIGSTOP);
     if (!stage_err[0] && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) stage_err[0] = 2;
     if (!stage_err[0] && ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0) stage_err[0] = 3;
     if (!stage_err[0]) {
-      ::execvp(argv[0], argv.data());
+      ::execvpe(argv[0], argv.data(), envp.data());
       stage_err[0] = 4;
     }
     stage_err[1] = errno;
@@ -506,6 +537,7 @@ Checked<RecordSummary> record_fs_calls(const RecordOptions& o) {
                    {"dir", dir},
                    {"calls", summary->calls},
                    {"mapped_writes", summary->mapped_writes},
+                   {"events", summary->events},
                    {"data_bytes", summary->data_bytes},
                    {"stops", summary->stops},
                    {"seconds", summary->seconds},
