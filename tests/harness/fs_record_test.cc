@@ -376,6 +376,11 @@ TEST(CrashStates, TheCommandLineRefusesAnUnknownModelAPointPastTheLogAndANonReco
   Outcome counted = run({r.out, "--model", "ext4-ordered"});
   EXPECT_EQ(counted.exit_code, 0) << counted.stderr_excerpt.head;
   EXPECT_THAT(counted.stderr_excerpt.head, ::testing::ContainsRegex("[0-9]+ states at [0-9]+ crash points of [0-9]+ calls \\(ext4-ordered model\\)"));
+  Outcome sampled = run({r.out, "--sample", "3", "--seed", "5", "--list"});
+  Outcome again = run({r.out, "--sample", "3", "--seed", "5", "--list"});
+  EXPECT_EQ(sampled.exit_code, 0) << sampled.stderr_excerpt.head;
+  EXPECT_THAT(sampled.stderr_excerpt.head, HasSubstr(" at 3 crash points of "));
+  EXPECT_EQ(sampled.stdout_excerpt.text(), again.stdout_excerpt.text()) << "the same seed, the same states";
   std::string into = testing::scratch_dir("states-cli-into") + "/s";
   Outcome written = run({r.out, "--materialize", "0", "--into", into});
   EXPECT_EQ(written.exit_code, 0) << written.stderr_excerpt.head;

@@ -1,7 +1,10 @@
 #include "cli/record_command.h"
 
 #include <iostream>
+#include <algorithm>
 #include <map>
+#include <numeric>
+#include <random>
 #include <set>
 #include <memory>
 
@@ -86,6 +89,8 @@ struct CrashStatesCliOptions {
   std::string recording;
   std::string model = "posix";
   std::vector<std::uint64_t> points;
+  std::size_t sample = 0;
+  std::uint64_t seed = 1;
   bool list = false;
   std::optional<std::size_t> materialize;
   std::string into;
@@ -111,7 +116,18 @@ int run_crash_states(const CrashStatesCliOptions& o) {
       std::cerr << fmt::format("crashgate crash-states: --point {}: the recording has calls 1 to {}\n", p, recording->calls.size());
       return kExitUsage;
     }
-  std::vector<CrashState> states = crash_states(*recording, {*model, o.points});
+  std::vector<std::uint64_t> points = o.points;
+  if (o.sample > 0 && points.empty()) {
+    // A seeded sample of crash points, the same for the same seed and recording.
+    std::vector<std::uint64_t> all(recording->calls.size());
+    std::iota(all.begin(), all.end(), std::uint64_t{1});
+    std::mt19937_64 rng(o.seed);
+    std::shuffle(all.begin(), all.end(), rng);
+    all.resize(std::min(all.size(), o.sample));
+    std::sort(all.begin(), all.end());
+    points = all;
+  }
+  std::vector<CrashState> states = crash_states(*recording, {*model, points});
   if (o.materialize) {
     if (*o.materialize >= states.size()) {
       std::cerr << fmt::format("crashgate crash-states: --materialize {}: there are {} states (0 to {})\n", *o.materialize,
@@ -127,10 +143,10 @@ int run_crash_states(const CrashStatesCliOptions& o) {
     return 0;
   }
   std::map<std::string, std::size_t> by_kind;
-  std::set<std::uint64_t> points;
+  std::set<std::uint64_t> crash_points;
   for (std::size_t i = 0; i < states.size(); ++i) {
     ++by_kind[states[i].kind];
-    points.insert(states[i].point);
+    crash_points.insert(states[i].point);
     if (o.list) {
       const FsCall& at = recording->calls[states[i].point - 1];
       std::cout << fmt::format("{}\t{} ({} {})\n", i, states[i].describe(), at.call, at.path);
@@ -139,7 +155,7 @@ int run_crash_states(const CrashStatesCliOptions& o) {
   std::string kinds;
   for (const auto& [kind, n] : by_kind) kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, n);
   std::cerr << fmt::format("crashgate crash-states: {} states at {} crash points of {} calls ({} model): {}\n", states.size(),
-                           points.size(), recording->calls.size(), to_string(*model), kinds.empty() ? "none" : kinds);
+                           crash_points.size(), recording->calls.size(), to_string(*model), kinds.empty() ? "none" : kinds);
   return 0;
 }
 
@@ -164,6 +180,8 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cs->add_option("--model", states->model, "What persists: posix (only what fsync, fdatasync, msync, sync promise) or "
                                            "ext4-ordered (posix, and a file's data before its rename or unlink) (default posix)");
   cs->add_option("--point", states->points, "Only crash points right after these calls (their seq); repeatable (default: every call)");
+  cs->add_option("--sample", states->sample, "Only this many crash points, chosen by --seed (default: every call; ignored with --point)");
+  cs->add_option("--seed", states->seed, "The seed of --sample (default 1)");
   cs->add_flag("--list", states->list, "Print each state: its number, crash point and what it keeps or loses");
   cs->add_option("--materialize", states->materialize, "Write state K's files (with --into)");
   cs->add_option("--into", states->into, "The directory to write the state into (new or empty)");
