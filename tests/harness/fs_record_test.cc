@@ -16,6 +16,7 @@
 #include "crashgate/crash_states.h"
 #include "crashgate/fs_recording.h"
 #include "harness/support/crashers.h"
+#include "observe/stack_unwind.h"
 #include "harness/support/report_fixtures.h"
 
 namespace crashgate {
@@ -94,6 +95,14 @@ TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
   ASSERT_GE(pw, 0);
   EXPECT_EQ(r.calls[pw].offset, 100u);
   EXPECT_EQ(data_of(r, r.calls[pw]), "world");
+  // Each kept call names the source line that made it: fs_probe is built with -g.
+  // Each kept call has its stack, module and offset, symbolized when shown: fs_probe is built with -g.
+  ASSERT_FALSE(r.calls[pw].stack.empty());
+  OfflineSymbolizer symbols;
+  std::vector<std::string> described;
+  for (std::size_t i = 0; i < r.calls[pw].stack.size(); ++i) described.push_back(symbols.describe(r.calls[pw].stack[i], i == 0));
+  EXPECT_THAT(described, ::testing::Contains(::testing::AllOf(HasSubstr("main "), HasSubstr("fs_probe.cc:"))))
+      << ::testing::PrintToString(r.calls[pw].stack) << "\n" << ::testing::PrintToString(described);
   int sync_a = at(pw, "fsync", a);
   int ren = find_call(r.calls, sync_a, [&](const FsCall& f) { return f.kind == "rename"; });
   ASSERT_GE(ren, 0) << listing(r);
@@ -114,6 +123,7 @@ TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
   EXPECT_EQ(r.calls[dirty1].offset, 4096u) << "the page stored into before the msync";
   EXPECT_EQ(r.calls[dirty1].found_at, "msync");
   EXPECT_EQ(data_of(r, r.calls[dirty1]).substr(10, 5), "page1");
+  EXPECT_THAT(r.calls[dirty1].stack, ::testing::Contains(HasSubstr("fs_probe+0x"))) << "the msync that found it";
   int ms = at(dirty1, "msync", b);
   EXPECT_EQ(ms, dirty1 + 1) << "the page is logged right before the msync that makes it durable:\n" << listing(r);
   int dirty0 = at(ms, "mapped-write", b);

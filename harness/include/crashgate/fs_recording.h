@@ -44,6 +44,10 @@ struct FsCall {
   std::int64_t result = 0;        // the return value; -errno when it failed
   std::string found_at;           // mapped-write: msync, fsync, fdatasync, munmap, exit
   std::optional<std::uint64_t> data_at;  // where its bytes start in data.bin (writes that carried data)
+  // The calling thread's stack at the call, innermost first, each frame "MODULE+0xOFFSET"
+  // (the module's path; symbolized when reported). A mapped-write has the stack of the
+  // call that found it.
+  std::vector<std::string> stack;
 };
 
 struct RecordOptions {
@@ -57,6 +61,7 @@ struct RecordOptions {
   // named "event" whose bytes are the event line: which steps had returned
   // (a sync's acknowledgement) at each point of the log. -1: none.
   int events_fd = -1;
+  int stack_frames = 8;  // frames kept of each call's stack; 0: none taken
 };
 
 struct RecordSummary {

@@ -17,6 +17,7 @@
 #include "crashgate/limits.h"
 #include "crashgate/runner.h"
 #include "crashgate/utc_time.h"
+#include "observe/stack_unwind.h"
 #include "record/fs_syscalls.h"
 
 namespace crashgate {
@@ -27,6 +28,7 @@ struct RecordCliOptions {
   std::string out;
   std::string wall = "10m";
   bool events = false;
+  bool no_stacks = false;
   std::vector<std::string> command;
 };
 
@@ -60,6 +62,7 @@ int run_record(const RecordCliOptions& o) {
   options.out = o.out.empty() ? "crashgate-record-" + utc_now("%Y%m%dT%H%M%SZ") : o.out;
   options.wall = *wall;
   if (o.events) options.events_fd = 3;
+  if (o.no_stacks) options.stack_frames = 0;
   if (std::filesystem::exists(options.out, ec) && !(std::filesystem::is_directory(options.out, ec) && std::filesystem::is_empty(options.out, ec))) {
     std::cerr << fmt::format("crashgate record: --out {}: exists and is not empty (a recording goes into a new directory)\n", options.out);
     return kExitUsage;
@@ -95,6 +98,13 @@ struct CrashStatesCliOptions {
   std::optional<std::size_t> materialize;
   std::string into;
 };
+
+// Where in the program a call was made: its first frame outside the C library, symbolized.
+std::string caller_of(const FsCall& call, OfflineSymbolizer& symbols) {
+  for (std::size_t i = 0; i < call.stack.size(); ++i)
+    if (call.stack[i].find("/libc.so") == std::string::npos) return " from " + symbols.describe(call.stack[i], i == 0);
+  return "";
+}
 
 int run_crash_states(const CrashStatesCliOptions& o) {
   std::optional<PersistenceModel> model = parse_persistence_model(o.model);
@@ -142,6 +152,7 @@ int run_crash_states(const CrashStatesCliOptions& o) {
                              o.into);
     return 0;
   }
+  OfflineSymbolizer symbols;
   std::map<std::string, std::size_t> by_kind;
   std::set<std::uint64_t> crash_points;
   for (std::size_t i = 0; i < states.size(); ++i) {
@@ -149,7 +160,7 @@ int run_crash_states(const CrashStatesCliOptions& o) {
     crash_points.insert(states[i].point);
     if (o.list) {
       const FsCall& at = recording->calls[states[i].point - 1];
-      std::cout << fmt::format("{}\t{} ({} {})\n", i, states[i].describe(), at.call, at.path);
+      std::cout << fmt::format("{}\t{} ({} {}{})\n", i, states[i].describe(), at.call, at.path, caller_of(at, symbols));
     }
   }
   std::string kinds;
@@ -167,6 +178,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--dir", options->dir, "The directory whose files to record (snapshotted first into OUT/initial)")->required();
   cmd->add_option("--out", options->out, "The recording directory, new or empty (default: ./crashgate-record-<UTC time>)");
   cmd->add_option("--wall", options->wall, "Kill the command after this long (default 10m)");
+  cmd->add_flag("--no-stacks", options->no_stacks, "Keep no stack of each call (taking them costs an unwind a kept call)");
   cmd->add_flag("--events", options->events,
                 "The command is a crashgate driver: give it fd 3 and CRASHGATE_EVENT_FD=3, and log each event it writes there "
                 "in place (calls named event: which steps had returned at each point)");

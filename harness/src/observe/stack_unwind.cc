@@ -1,5 +1,7 @@
 #include "observe/stack_unwind.h"
 
+#include <fmt/format.h>
+
 #include <cxxabi.h>
 #include <elf.h>
 #include <elfutils/libdw.h>
@@ -129,14 +131,26 @@ struct FrameWalk {
   Dwfl* dwfl;
   Thread* thread;
   int max_frames;
+  bool symbolize = true;  // false: module and offset only (no symbol or line lookups)
 };
+
+Frame module_frame(Dwfl* dwfl, std::uint64_t pc, bool activation) {
+  Frame frame;
+  frame.pc = pc;
+  if (Dwfl_Module* module = dwfl_addrmodule(dwfl, activation ? pc : pc - 1)) {
+    Dwarf_Addr low = 0;
+    if (const char* name = dwfl_module_info(module, nullptr, &low, nullptr, nullptr, nullptr, nullptr, nullptr)) frame.module = name;
+    frame.module_offset = pc - low;
+  }
+  return frame;
+}
 
 int on_frame(Dwfl_Frame* state, void* arg) {
   auto* walk = static_cast<FrameWalk*>(arg);
   Dwarf_Addr pc = 0;
   bool activation = false;
   if (!dwfl_frame_pc(state, &pc, &activation)) return DWARF_CB_ABORT;
-  walk->thread->frames.push_back(symbolize(walk->dwfl, pc, activation));
+  walk->thread->frames.push_back(walk->symbolize ? symbolize(walk->dwfl, pc, activation) : module_frame(walk->dwfl, pc, activation));
   return static_cast<int>(walk->thread->frames.size()) >= walk->max_frames ? DWARF_CB_ABORT : DWARF_CB_OK;
 }
 
@@ -185,6 +199,91 @@ std::optional<Registers> read_registers(pid_t tid) {
 #else
   return std::nullopt;
 #endif
+}
+
+ThreadUnwinder::~ThreadUnwinder() { refresh(); }
+
+namespace {
+char* g_offline_debuginfo_path = nullptr;
+const Dwfl_Callbacks kOfflineCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &g_offline_debuginfo_path,
+};
+}  // namespace
+
+OfflineSymbolizer::~OfflineSymbolizer() {
+  for (auto& [path, dwfl] : modules_)
+    if (dwfl) dwfl_end(dwfl);
+}
+
+std::string OfflineSymbolizer::describe(const std::string& text, bool innermost) {
+  std::string key = text + (innermost ? "!" : "");
+  if (auto it = described_.find(key); it != described_.end()) return it->second;
+  std::string& out = described_[key] = text;
+  auto plus = text.rfind("+0x");
+  if (plus == std::string::npos || plus == 0) return out;
+  std::string path = text.substr(0, plus);
+  std::uint64_t offset = std::strtoull(text.c_str() + plus + 3, nullptr, 16);
+  auto [it, added] = modules_.try_emplace(path, nullptr);
+  if (added) {
+    Dwfl* dwfl = dwfl_begin(&kOfflineCallbacks);
+    if (dwfl) {
+      dwfl_report_begin(dwfl);
+      bool reported = dwfl_report_offline(dwfl, path.c_str(), path.c_str(), -1) != nullptr;
+      dwfl_report_end(dwfl, nullptr, nullptr);
+      if (!reported) {
+        dwfl_end(dwfl);
+        dwfl = nullptr;
+      }
+    }
+    it->second = dwfl;
+  }
+  Dwfl* dwfl = it->second;
+  if (!dwfl) return out;
+  Dwfl_Module* module = nullptr;
+  auto first = [](Dwfl_Module* m, void**, const char*, Dwarf_Addr, void* arg) -> int {
+    *static_cast<Dwfl_Module**>(arg) = m;
+    return DWARF_CB_ABORT;
+  };
+  dwfl_getmodules(dwfl, first, &module, 0);
+  if (!module) return out;
+  Dwarf_Addr low = 0;
+  dwfl_module_info(module, nullptr, &low, nullptr, nullptr, nullptr, nullptr, nullptr);
+  Frame f = symbolize(dwfl, low + offset, innermost);
+  if (f.function.empty()) return out;
+  out = f.file.empty() ? fmt::format("{} ({})", f.function, text) : fmt::format("{} {}:{}", f.function, f.file, f.line);
+  return out;
+}
+
+void ThreadUnwinder::refresh() {
+  if (dwfl_) dwfl_end(dwfl_);
+  dwfl_ = nullptr;
+}
+
+Thread ThreadUnwinder::unwind(pid_t tid, int max_frames, bool symbolize_frames) {
+  Thread thread;
+  thread.tid = tid;
+  if (!dwfl_) {
+    dwfl_ = dwfl_begin(&kProcCallbacks);
+    if (!dwfl_) {
+      thread.error = std::string("libdwfl: ") + dwfl_errmsg(-1);
+      return thread;
+    }
+    dwfl_report_begin(dwfl_);
+    int report = dwfl_linux_proc_report(dwfl_, pid_);
+    dwfl_report_end(dwfl_, nullptr, nullptr);
+    // The caller has the thread ptrace-stopped; libdwfl must not attach itself.
+    if (report != 0 || dwfl_linux_proc_attach(dwfl_, pid_, true) != 0) {
+      thread.error = "libdwfl could not read or attach to process " + std::to_string(pid_);
+      refresh();
+      return thread;
+    }
+  }
+  FrameWalk frames{dwfl_, &thread, max_frames, symbolize_frames};
+  if (dwfl_getthread_frames(dwfl_, tid, on_frame, &frames) != 0 && thread.frames.empty()) thread.error = dwfl_errmsg(-1);
+  return thread;
 }
 
 ProcessStacks unwind_process(pid_t pid, pid_t crashing_tid, int max_frames) {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +41,43 @@ Frame symbolize(Dwfl* dwfl, std::uint64_t pc, bool activation);
 void unwind_frames(Dwfl* dwfl, Dwfl_Thread* dwfl_thread, Thread& thread, int max_frames);
 
 std::string thread_name(pid_t pid, pid_t tid);  // /proc/PID/task/TID/comm
+
+// Unwinds single ptrace-stopped threads of one process, many times: the
+// process's modules are read once, and again after refresh() (an exec, or
+// new code mapped). For the recorder, which takes a stack at each kept call.
+class ThreadUnwinder {
+ public:
+  explicit ThreadUnwinder(pid_t pid) : pid_(pid) {}
+  ~ThreadUnwinder();
+  ThreadUnwinder(const ThreadUnwinder&) = delete;
+  ThreadUnwinder& operator=(const ThreadUnwinder&) = delete;
+  // The thread's frames, innermost first (at most max_frames); error set when none.
+  // symbolize_frames false: each frame's module and offset only, which is far cheaper.
+  Thread unwind(pid_t tid, int max_frames, bool symbolize_frames = true);
+  void refresh();
+
+ private:
+  pid_t pid_;
+  Dwfl* dwfl_ = nullptr;
+};
 std::string demangle(const char* symbol);
+
+// Symbolizes frames recorded as "MODULE+0xOFFSET" (ThreadUnwinder without
+// symbols) after the process is gone, from the module files on disk.
+class OfflineSymbolizer {
+ public:
+  OfflineSymbolizer() = default;
+  ~OfflineSymbolizer();
+  OfflineSymbolizer(const OfflineSymbolizer&) = delete;
+  OfflineSymbolizer& operator=(const OfflineSymbolizer&) = delete;
+  // "function file:line" as far as the module's symbols and debug information
+  // say; the frame text itself when they say nothing. `innermost`: the frame's
+  // address is where the thread was stopped, not a return address.
+  std::string describe(const std::string& frame, bool innermost);
+
+ private:
+  std::map<std::string, Dwfl*> modules_;
+  std::map<std::string, std::string> described_;
+};
 
 }  // namespace crashgate

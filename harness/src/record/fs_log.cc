@@ -20,6 +20,7 @@ std::string fs_call_line(const FsCall& c) {
   if (c.flags) j["flags"] = c.flags;
   if (!c.found_at.empty()) j["found_at"] = c.found_at;
   if (c.data_at) j["data_at"] = *c.data_at;
+  if (!c.stack.empty()) j["stack"] = c.stack;
   return j.dump();
 }
 
@@ -53,6 +54,7 @@ Checked<std::vector<FsCall>> read_fs_calls(const std::string& recording_dir) {
       if (j.contains("flags")) c.flags = j["flags"].get<std::int64_t>();
       if (j.contains("found_at")) c.found_at = j["found_at"].get<std::string>();
       if (j.contains("data_at")) c.data_at = j["data_at"].get<std::uint64_t>();
+      if (j.contains("stack")) c.stack = j["stack"].get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
       return where(std::string("a field is missing or of the wrong type: ") + e.what());
     }

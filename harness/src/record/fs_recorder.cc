@@ -36,6 +36,7 @@
 #include "crashgate/runner.h"
 #include "record/fs_log.h"
 #include "record/fs_syscalls.h"
+#include "observe/stack_unwind.h"
 #include "record/mapped_pages.h"
 
 namespace fs = std::filesystem;
@@ -190,6 +191,7 @@ class Recorder {
   void on_exit(pid_t tid);
   void emit(FsCall call, const std::string& data);
   void emit_dirty(std::vector<DirtyPage> pages, pid_t tid, const std::string& found_at);
+  std::vector<std::string> stack_of(pid_t tid);
   pid_t tgid(pid_t tid) {
     auto it = tgids_.find(tid);
     if (it != tgids_.end()) return it->second;
@@ -204,8 +206,23 @@ class Recorder {
   std::map<pid_t, Pending> pending_;
   std::map<pid_t, pid_t> tgids_;
   std::set<pid_t> seen_;
+  std::map<pid_t, std::unique_ptr<ThreadUnwinder>> unwinders_;  // by process
   RecordSummary summary_;
 };
+
+std::vector<std::string> Recorder::stack_of(pid_t tid) {
+  std::vector<std::string> out;
+  if (o_.stack_frames <= 0) return out;
+  pid_t pid = tgid(tid);
+  auto& unwinder = unwinders_[pid];
+  if (!unwinder) unwinder = std::make_unique<ThreadUnwinder>(pid);
+  // Module and offset only: symbolizing every call's frames would cost more than the call;
+  // a report symbolizes the few stacks it shows (OfflineSymbolizer).
+  Thread t = unwinder->unwind(tid, o_.stack_frames, false);
+  for (const auto& f : t.frames)
+    out.push_back(f.module.empty() ? fmt::format("{:#x}", f.pc) : fmt::format("{}+{:#x}", f.module, f.module_offset));
+  return out;
+}
 
 CheckedDone Recorder::open_outputs() {
   calls_.open(o_.out + "/calls.jsonl", std::ios::binary | std::ios::trunc);
@@ -225,6 +242,7 @@ void Recorder::emit(FsCall call, const std::string& data) {
 }
 
 void Recorder::emit_dirty(std::vector<DirtyPage> pages, pid_t tid, const std::string& found_at) {
+  std::vector<std::string> stack = pages.empty() ? std::vector<std::string>{} : stack_of(tid);
   for (auto& p : pages) {
     FsCall c;
     c.pid = p.pid;
@@ -236,6 +254,7 @@ void Recorder::emit_dirty(std::vector<DirtyPage> pages, pid_t tid, const std::st
     c.length = p.bytes.size();
     c.result = static_cast<std::int64_t>(p.bytes.size());
     c.found_at = found_at;
+    c.stack = stack;
     ++summary_.mapped_writes;
     emit(std::move(c), p.bytes);
   }
@@ -309,6 +328,10 @@ void Recorder::on_seccomp(pid_t tid) {
     }
   }
   if (event) p.data = read_memory(tid, a[sc->buf], std::min<std::uint64_t>(a[sc->count], 64 * 1024));
+  // New code mapped (a dlopen, an exec's loader): the unwinder reads the modules again.
+  if (sc->kind == FsKind::map && (a[2] & PROT_EXEC))
+    if (auto u = unwinders_.find(c.pid); u != unwinders_.end()) u->second->refresh();
+  if (p.relevant && !event && (sc->kind != FsKind::open || under(dir_, c.path))) c.stack = stack_of(tid);
   // Persistence points: the mapped pages they make durable were written before the call.
   pid_t pid = c.pid;
   if (sc->kind == FsKind::map_sync) emit_dirty(pages_.dirty_in(pid, a[0], a[1]), tid, "msync");
@@ -460,7 +483,10 @@ Checked<RecordSummary> Recorder::run() {
         if (WIFEXITED(status)) summary_.exit_code = WEXITSTATUS(status);
         if (WIFSIGNALED(status)) summary_.signal = WTERMSIG(status);
       }
-      if (tgid(tid) == tid) pages_.forget_process(tid);
+      if (tgid(tid) == tid) {
+        pages_.forget_process(tid);
+        unwinders_.erase(tid);
+      }
       continue;
     }
     if (!WIFSTOPPED(status)) continue;
@@ -479,6 +505,7 @@ Checked<RecordSummary> Recorder::run() {
       pid_t group = tgid(tid);
       emit_dirty(pages_.dirty_of_process(group), tid, "exec");
       pages_.forget_process(group);
+      unwinders_.erase(group);
       ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
     } else if (sig == SIGTRAP && event != 0) {
       ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // clone, fork, vfork: the new tracee stops on its own
