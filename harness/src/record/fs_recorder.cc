@@ -407,6 +407,15 @@ Checked<RecordSummary> Recorder::run() {
   for (char** e = environ; *e; ++e)
     if (std::string_view(*e).rfind("CRASHGATE_EVENT_FD=", 0) != 0) env_text.emplace_back(*e);
   if (o_.events_fd >= 0) env_text.push_back(fmt::format("CRASHGATE_EVENT_FD={}", o_.events_fd));
+  // LeakSanitizer checks at exit by ptrace-attaching to every thread, which a traced
+  // process cannot allow: an ASan-built command runs without the leak check.
+  bool asan_options = false;
+  for (auto& e : env_text)
+    if (e.rfind("ASAN_OPTIONS=", 0) == 0) {
+      e += ":detect_leaks=0";
+      asan_options = true;
+    }
+  if (!asan_options) env_text.push_back("ASAN_OPTIONS=detect_leaks=0");
   std::vector<char*> envp;
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
