@@ -33,6 +33,16 @@ std::vector<Attribute> numbered_attributes(uint32_t n) {
   return attrs;
 }
 
+// A store of 4 dimensions without an index: these tests are about the files.
+std::unique_ptr<Store> small_store(const std::string& dir) {
+  CreateOptions o;
+  o.dim = 4;
+  o.index.enabled = false;
+  Result<std::unique_ptr<Store>> created = Store::create(dir, o);
+  EXPECT_TRUE(created.ok()) << created.status().to_string();
+  return created.ok() ? std::move(created).value() : nullptr;
+}
+
 TEST(FormatBounds, ARecordWithTheMostAttributesAllowedDecodesAndOneMoreIsRefused) {
   std::vector<Attribute> most = numbered_attributes(kMaxAttributes);
   ASSERT_TRUE(check_attributes(most).ok());
@@ -51,12 +61,8 @@ TEST(FormatBounds, ARecordWithTheMostAttributesAllowedDecodesAndOneMoreIsRefused
 
 TEST(FormatBounds, AStoreKeepsAndReturnsARecordWithTheMostAttributesAllowed) {
   ScratchDir d;
-  CreateOptions o;
-  o.dim = 4;
-  o.index.enabled = false;
-  auto created = Store::create(d / "s", o);
-  ASSERT_TRUE(created.ok()) << created.status().to_string();
-  std::unique_ptr<Store> s = std::move(created).value();
+  std::unique_ptr<Store> s = small_store(d / "s");
+  ASSERT_TRUE(s);
   Record r = make_records(7, 1, 4).front();
   r.attributes = numbered_attributes(kMaxAttributes);
   ASSERT_TRUE(s->add({r}).ok());
@@ -89,14 +95,11 @@ TEST(FormatBounds, AKeyLengthOneBytePastTheBlobIsNeverReadPastIt) {
 // what its count says) but which lists more pending removals than slots.
 TEST(FormatBounds, AManifestListingMorePendingRemovalsThanSlotsIsRefusedNamingTheField) {
   ScratchDir d;
-  CreateOptions o;
-  o.dim = 4;
-  o.index.enabled = false;
   {
-    auto s = Store::create(d / "s", o);
-    ASSERT_TRUE(s.ok()) << s.status().to_string();
-    ASSERT_TRUE((*s)->add(make_records(0, 2, 4)).ok());
-    ASSERT_TRUE((*s)->close().ok());
+    std::unique_ptr<Store> s = small_store(d / "s");
+    ASSERT_TRUE(s);
+    ASSERT_TRUE(s->add(make_records(0, 2, 4)).ok());
+    ASSERT_TRUE(s->close().ok());
   }
   Env* env = default_env();
   Result<internal::Manifest> m = internal::read_manifest(env, d / "s");
