@@ -16,11 +16,13 @@
 // Models:
 //   posix         only what fsync/fdatasync (of the file, or of the directory
 //                 for its entries), msync (of a mapped page), sync and syncfs
-//                 promise
+//                 promise, and a write through an O_DSYNC or O_SYNC fd on return
 //   ext4-ordered  posix, and a file's data reaches the disk before a rename
 //                 or an unlink of it does (ext4's data=ordered with
 //                 auto_da_alloc: the replace-by-rename idiom keeps the new
-//                 contents whenever the rename is durable)
+//                 contents whenever the rename is durable); and the fsync of a
+//                 new file makes its directory entry durable too (the journal
+//                 commit it forces holds the create)
 #pragma once
 
 #include <cstdint>

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crashgate/checked.h"
@@ -40,7 +41,7 @@ struct FsCall {
   std::optional<std::uint64_t> offset;  // file offset of a write, fallocate, sync_file_range, mapping
   std::optional<std::uint64_t> length;  // bytes written, new size, range length
   std::optional<std::uint64_t> addr;    // mmap, munmap, msync, mremap: the address
-  std::int64_t flags = 0;         // the call's flags argument, where it has one
+  std::int64_t flags = 0;         // the call's flags argument, where it has one; a write's: its fd's open flags (O_DSYNC: durable on return)
   std::int64_t result = 0;        // the return value; -errno when it failed
   std::string found_at;           // mapped-write: msync, fsync, fdatasync, munmap, exit
   std::optional<std::uint64_t> data_at;  // where its bytes start in data.bin (writes that carried data)
@@ -62,6 +63,7 @@ struct RecordOptions {
   // (a sync's acknowledgement) at each point of the log. -1: none.
   int events_fd = -1;
   int stack_frames = 8;  // frames kept of each call's stack; 0: none taken
+  std::vector<std::pair<std::string, std::string>> env;  // set for the command, over crashgate's own
 };
 
 struct RecordSummary {

@@ -107,6 +107,9 @@ std::vector<Effect> effects_of(const std::vector<FsCall>& calls, const std::set<
 // For each call, the seq of the first persistence point that makes it durable (kNever: none).
 std::vector<std::uint64_t> durable_at(const std::vector<FsCall>& calls, const std::vector<Effect>& effects, PersistenceModel model) {
   std::vector<std::uint64_t> at(calls.size(), kNever);
+  // A write through an O_DSYNC (or O_SYNC) fd is durable when it returns.
+  for (std::size_t i = 0; i < calls.size(); ++i)
+    if (calls[i].kind == "write" && calls[i].call != "mapped-write" && calls[i].result >= 0 && (calls[i].flags & O_DSYNC)) at[i] = calls[i].seq;
   for (std::size_t j = 0; j < calls.size(); ++j) {
     const FsCall& p = calls[j];
     if (p.result < 0) continue;
@@ -117,6 +120,8 @@ std::vector<std::uint64_t> durable_at(const std::vector<FsCall>& calls, const st
       const Effect& e = effects[i];
       if (e.kind == Effect::nothing) continue;
       bool covered = global;
+      // ext4 commits a new file's directory entry with the journal transaction its fsync forces.
+      if (model == PersistenceModel::ext4_ordered && file_sync && e.kind == Effect::create_file && e.id == effects[j].id) covered = true;
       if (file_sync && is_content(e) && e.id == effects[j].id) covered = true;
       if (file_sync && is_dirop(e) && (e.dir == effects[j].id || e.dir2 == effects[j].id)) covered = true;
       // A page stored through a mapping is durable at the msync that found it.

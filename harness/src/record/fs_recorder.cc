@@ -127,21 +127,21 @@ pid_t tgid_of(pid_t tid) {
   return tid;
 }
 
-// The file position and O_APPEND of a tracee's fd (/proc/PID/fdinfo).
-std::pair<std::uint64_t, bool> fd_position(pid_t tid, long fd) {
+// The file position and open flags (O_APPEND, O_DSYNC, ...) of a tracee's fd (/proc/PID/fdinfo).
+std::pair<std::uint64_t, long> fd_position(pid_t tid, long fd) {
   std::ifstream in(fmt::format("/proc/{}/fdinfo/{}", tid, fd));
   std::string key;
   std::uint64_t pos = 0;
-  bool append = false;
+  long flags = 0;
   while (in >> key) {
     if (key == "pos:") in >> pos;
     if (key == "flags:") {
       std::string octal;
       in >> octal;
-      append = (std::stoul(octal, nullptr, 8) & O_APPEND) != 0;
+      flags = static_cast<long>(std::stoul(octal, nullptr, 8));
     }
   }
-  return {pos, append};
+  return {pos, flags};
 }
 
 std::optional<std::uint64_t> file_size(const std::string& path) {
@@ -311,10 +311,11 @@ void Recorder::on_seccomp(pid_t tid) {
     c.path.clear();
   }
   if (sc->kind == FsKind::write && p.relevant && !event) {
-    if (sc->offset < 0 || static_cast<std::int64_t>(a[sc->offset]) == -1) {
-      auto [pos, append] = fd_position(tid, static_cast<long>(a[sc->fd]));
-      c.offset = append ? file_size(c.path).value_or(pos) : pos;
-    }
+    // A write's flags are its fd's: O_DSYNC or O_SYNC makes it durable on return.
+    auto [pos, flags] = fd_position(tid, static_cast<long>(a[sc->fd]));
+    c.flags = flags;
+    if (sc->offset < 0 || static_cast<std::int64_t>(a[sc->offset]) == -1)
+      c.offset = (flags & O_APPEND) ? file_size(c.path).value_or(pos) : pos;
     if (sc->vectored) {
       std::uint64_t n = std::min<std::uint64_t>(a[sc->count], 1024);
       std::string iov = read_memory(tid, a[sc->buf], n * sizeof(iovec));
@@ -404,8 +405,15 @@ Checked<RecordSummary> Recorder::run() {
   argv.push_back(nullptr);
   // The environment the command runs with (built before fork: the child only execs).
   std::vector<std::string> env_text;
+  auto overridden = [&](std::string_view entry) {
+    if (entry.rfind("CRASHGATE_EVENT_FD=", 0) == 0) return true;
+    for (const auto& [name, value] : o_.env)
+      if (entry.size() > name.size() && entry.rfind(name, 0) == 0 && entry[name.size()] == '=') return true;
+    return false;
+  };
   for (char** e = environ; *e; ++e)
-    if (std::string_view(*e).rfind("CRASHGATE_EVENT_FD=", 0) != 0) env_text.emplace_back(*e);
+    if (!overridden(*e)) env_text.emplace_back(*e);
+  for (const auto& [name, value] : o_.env) env_text.push_back(name + "=" + value);
   if (o_.events_fd >= 0) env_text.push_back(fmt::format("CRASHGATE_EVENT_FD={}", o_.events_fd));
   // LeakSanitizer checks at exit by ptrace-attaching to every thread, which a traced
   // process cannot allow: an ASan-built command runs without the leak check.
