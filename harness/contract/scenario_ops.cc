@@ -105,6 +105,10 @@ constexpr KeySpec kSecondProcess[] = {
     {.name = "action", .type = T::enumeration, .required = true, .meaning = "what the second process does"},
     {.name = "args", .type = T::table, .meaning = "the action's arguments"},
 };
+constexpr KeySpec kVerify[] = {
+    {.name = "acknowledged", .type = T::table,
+     .meaning = "after a crash: the records it must keep, may keep and must not bring back (crashgate crash-check sets it)"},
+};
 constexpr KeySpec kSleep[] = {
     {.name = "duration", .type = T::duration, .required = true, .max = 3'600'000, .meaning = "how long"},
 };
@@ -126,7 +130,7 @@ constexpr OpSpec kOps[] = {
     {"sync", {}, true, "flush everything to disk"},
     {"reopen", {}, false, "close and open the store again"},
     {"get", kGet, true, "read the records with these ids (any error ends the step)"},
-    {"verify", {}, true, "every record added and not removed is there and exact; nothing torn; count agrees"},
+    {"verify", kVerify, true, "every record added and not removed is there and exact; nothing torn; count agrees"},
     {"truncate", kTruncate, false, "truncate a store file to an offset expression"},
     {"corrupt", kCorrupt, false, "overwrite `bytes` bytes of a store file at an offset expression"},
     {"replace", kReplace, false, "replace a store file by something else (a directory, an empty file, a fifo, ...)"},

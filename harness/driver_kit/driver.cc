@@ -168,6 +168,12 @@ Driver& Driver::invariants(Handler check) {
   return *this;
 }
 
+Driver& Driver::record_model(std::function<RecordModel()> snapshot, std::function<bool(std::string_view op)> durable_after) {
+  model_snapshot_ = std::move(snapshot);
+  durable_after_ = std::move(durable_after);
+  return *this;
+}
+
 Driver& Driver::on_start(std::function<Checked<Done>(const json&, Context&)> start) {
   start_ = std::move(start);
   return *this;
@@ -263,6 +269,8 @@ struct CellRun {
   const Handler* invariants = nullptr;
   InvariantWindow window;
   const std::function<StepResult(Context&)>* finish = nullptr;
+  const std::function<RecordModel()>* model = nullptr;  // set when the model's events are asked for
+  const std::function<bool(std::string_view)>* durable_after = nullptr;
   std::vector<Args> steps;
   Context context;
   int exit_code = kExitAllStepsOk;
@@ -317,6 +325,11 @@ void run_steps(CellRun& run) {
     if (r.descendant_signal != 0) exit_for_descendant(r);
     double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     events.step_end(step.index(), r, ms);
+    if (r.is_ok && run.model) {
+      bool durable = *run.durable_after && (*run.durable_after)(step.op().name);
+      events.emit({{"event", "records"}, {"step", step.index()}, {"op", step.op().name}, {"durable", durable},
+                   {"model", model_to_json((*run.model)())}});
+    }
     // Go on only while each step ended as its `expect` allows (crashgate judges the same way).
     std::string expect = step.has("expect") ? step.string("expect") : "";
     StepJudgement judged = judge_step(expect, r.is_ok, r.code, r.message);
@@ -405,6 +418,11 @@ int Driver::run_cell(const std::string& path) {
   run.open_store = &open_store_;
   run.invariants = &invariants_;
   run.finish = &finish_;
+  if (const char* asked = std::getenv("CRASHGATE_MODEL_EVENTS"); asked && std::string_view(asked) == "1") {
+    if (!model_snapshot_) return cannot_run("CRASHGATE_MODEL_EVENTS=1, but this driver reports no record model (Driver::record_model)");
+    run.model = &model_snapshot_;
+    run.durable_after = &durable_after_;
+  }
   run.steps = std::move(*steps);
   run.context.work_dir = cell.value("work_dir", ".");
   run.context.seed = cell.contains("seed") && cell["seed"].is_number_unsigned() ? cell["seed"].get<std::uint64_t>() : 1;

@@ -35,6 +35,8 @@ void Records::reset(std::uint32_t dim) {
   dim_ = dim;
   live_.clear();
   removed_.clear();
+  maybe_.clear();
+  after_crash_ = false;
   next_id_ = 0;
   known_ = true;
   unsure_ = false;
@@ -116,7 +118,10 @@ std::uint32_t Records::dim() const {
 std::optional<RecordData> Records::expected(std::uint64_t id) const {
   std::lock_guard lock(mu_);
   auto it = live_.find(id);
-  if (it == live_.end()) return std::nullopt;
+  if (it == live_.end()) {
+    it = maybe_.find(id);  // after a crash, a record written since the acknowledgement
+    if (it == maybe_.end()) return std::nullopt;
+  }
   return record_for(id, dim_, it->second);
 }
 
@@ -140,22 +145,69 @@ long first_difference(const std::vector<float>& a, const std::vector<float>& b) 
 
 }  // namespace
 
+RecordModel Records::snapshot(std::string metric) const {
+  std::lock_guard lock(mu_);
+  RecordModel m;
+  m.dim = dim_;
+  m.metric = std::move(metric);
+  m.live = live_;
+  m.removed = removed_;
+  return m;
+}
+
+StepResult Records::expect(const nlohmann::json& acknowledged) {
+  Checked<CrashExpectation> e = expectation_from_json(acknowledged);
+  if (!e) return StepResult::error("invalid-argument", "verify: acknowledged: " + e.error());
+  std::lock_guard lock(mu_);
+  if (e->dim != 0 && dim_ != 0 && e->dim != dim_)
+    return StepResult::error("invalid-argument", fmt::format("verify: acknowledged records of dimension {}, but the store's is {}", e->dim, dim_));
+  if (e->dim != 0) dim_ = e->dim;
+  live_ = e->must;
+  maybe_ = e->maybe;
+  removed_ = e->gone;
+  next_id_ = 0;
+  for (const auto* ids : {&live_, &maybe_})
+    if (!ids->empty()) next_id_ = std::max(next_id_, ids->rbegin()->first + 1);
+  known_ = true;
+  unsure_ = true;  // the maybe records leave answers open
+  after_crash_ = true;
+  return StepResult::ok();
+}
+
 StepResult Records::verify(const Lookup& lookup, std::optional<std::uint64_t> count) const {
-  std::map<std::uint64_t, std::uint64_t> live;
+  std::map<std::uint64_t, std::uint64_t> live, maybe;
   std::set<std::uint64_t> removed;
   std::uint32_t dim;
-  bool known;
+  bool known, after_crash;
   {
     std::lock_guard lock(mu_);
+    after_crash = after_crash_;
     live = live_;
+    maybe = maybe_;
     removed = removed_;
     dim = dim_;
     known = known_;
   }
+  std::size_t maybe_there = 0;
+  for (const auto& [id, seed] : maybe) {
+    std::optional<Found> found;
+    if (StepResult r = lookup(id, found); !r.is_ok) return r;
+    if (!found) continue;
+    ++maybe_there;
+    RecordData want = record_for(id, dim, seed);
+    if (long at = first_difference(found->vector, want.vector); at >= 0)
+      return StepResult::error("wrong-result", fmt::format("verify: id {} (written since the last acknowledged sync) is there but torn: "
+                                                           "{}", id, found->vector.size() != want.vector.size()
+                                                                    ? fmt::format("{} values, not {}", found->vector.size(), want.vector.size())
+                                                                    : fmt::format("value {} is {}, not {}", at, found->vector[at], want.vector[at])));
+  }
   for (const auto& [id, seed] : live) {
     std::optional<Found> found;
     if (StepResult r = lookup(id, found); !r.is_ok) return r;
-    if (!found) return StepResult::error("wrong-result", fmt::format("verify: id {} was added and not removed, and is missing", id));
+    if (!found)
+      return StepResult::error("wrong-result", after_crash
+                                                   ? fmt::format("verify: id {} was acknowledged durable before the crash, and is missing", id)
+                                                   : fmt::format("verify: id {} was added and not removed, and is missing", id));
     const Found& f = *found;
     RecordData want = record_for(id, dim, seed);
     if (long at = first_difference(f.vector, want.vector); at >= 0)
@@ -171,11 +223,15 @@ StepResult Records::verify(const Lookup& lookup, std::optional<std::uint64_t> co
   for (std::uint64_t id : removed) {
     std::optional<Found> found;
     if (StepResult r = lookup(id, found); !r.is_ok) return r;
-    if (found) return StepResult::error("wrong-result", fmt::format("verify: id {} was removed and is still there", id));
+    if (found)
+      return StepResult::error("wrong-result", after_crash ? fmt::format("verify: id {} was removed durably before the crash, and is back", id)
+                                                           : fmt::format("verify: id {} was removed and is still there", id));
   }
-  if (count && known && *count != live.size())
+  if (count && known && *count != live.size() + maybe_there)
     return StepResult::error("wrong-result",
-                             fmt::format("verify: the store counts {} records; {} were added and not removed", *count, live.size()));
+                             maybe.empty() ? fmt::format("verify: the store counts {} records; {} were added and not removed", *count, live.size())
+                                           : fmt::format("verify: the store counts {} records; it holds {} acknowledged and {} of those "
+                                                         "written since, and nothing else may be there", *count, live.size(), maybe_there));
   return StepResult::ok();
 }
 

@@ -33,6 +33,7 @@
 
 #include "crashgate/checked.h"
 #include "crashgate/scenario_ops.h"
+#include "crashgate/record_model.h"
 
 namespace crashgate::kit {
 
@@ -191,6 +192,12 @@ class Driver {
   // check_invariants and the model knows the store (reports/driver-protocol.md,
   // cell.json); its error becomes that step's. Without one, such a cell is refused.
   Driver& invariants(Handler check);
+  // The record model, for crash-state checks (record_model.h): when the
+  // environment has CRASHGATE_MODEL_EVENTS=1 (crashgate crash-check's recorded
+  // run), a `records` event follows every step that ended ok, marked durable
+  // when `durable_after(op)` says that op's return means the engine has made
+  // the model durable (a sync; every write of an engine that syncs each commit).
+  Driver& record_model(std::function<RecordModel()> snapshot, std::function<bool(std::string_view op)> durable_after);
   // Called before the first step, in the worker thread (set up engine switches, ...); an error is exit 2.
   Driver& on_start(std::function<Checked<Done>(const nlohmann::json& cell, Context&)> start);
 
@@ -222,8 +229,14 @@ class Driver {
   std::function<StepResult(Context&)> finish_;
   Handler invariants_;
   std::function<Checked<Done>(const nlohmann::json&, Context&)> start_;
+  std::function<RecordModel()> model_snapshot_;
+  std::function<bool(std::string_view)> durable_after_;
   std::vector<std::string> declaration_errors_;
 };
+
+// What an application that means a save to last does once an engine's save
+// returned: fsync the file, then its directory (for its name). An io error names the call and the path.
+StepResult sync_to_disk(const std::string& file);
 
 // Driver exit statuses (driver_protocol.h says the same for the runner).
 inline constexpr int kExitAllStepsOk = 0;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "crashgate/driver_kit.h"
+#include "crashgate/record_model.h"
 
 namespace crashgate::kit {
 
@@ -74,7 +75,8 @@ class Records {
   std::size_t size() const;
   bool holds(std::uint64_t id) const;
   std::uint32_t dim() const;
-  // The record `id` must be (its vector from the seed it was added with); nullopt when not live.
+  // The record `id` must be (its vector from the seed it was added with); nullopt when not live
+  // (nor, after expect(), one the crash may have kept).
   std::optional<RecordData> expected(std::uint64_t id) const;
   // Every `every`-th live id, in order (for `read what = get`).
   std::vector<std::uint64_t> sample(std::size_t every) const;
@@ -85,11 +87,21 @@ class Records {
   // the id and what differs; a lookup's own error ends the check as it is.
   StepResult verify(const Lookup& lookup, std::optional<std::uint64_t> count) const;
 
+  // The model as a `records` event carries it (record_model.h); `metric` is the driver's.
+  RecordModel snapshot(std::string metric = "") const;
+  // A `verify` step's `acknowledged` key (after a crash, the store imported):
+  // from here the model is what the crash must have kept, and the records it
+  // may have kept are checked exact when there; count lies between the two.
+  // The failure is an invalid-argument naming the key's problem.
+  StepResult expect(const nlohmann::json& acknowledged);
+
  private:
   mutable std::mutex mu_;
   std::uint32_t dim_ = 0;
   std::map<std::uint64_t, std::uint64_t> live_;  // id -> the seed of its vector
   std::set<std::uint64_t> removed_;
+  std::map<std::uint64_t, std::uint64_t> maybe_;  // after expect(): there or not; exact when there
+  bool after_crash_ = false;                       // expect() set the model
   std::uint64_t next_id_ = 0;
   bool known_ = true;
   bool unsure_ = false;
