@@ -107,6 +107,9 @@ int main(int argc, char** argv) {
       .values("spawn-workload", "workload", {"search", "add", "mixed", "mixed-unlocked"})
       .values("second-process", "action", {"killed-during-save"});
   driver.layout(faiss_layout());
+  // create, sync and reopen end in write_index (then fsync): the model is durable there.
+  driver.record_model([&] { return session->model(); },
+                      [](std::string_view op) { return op == "create" || op == "sync" || op == "reopen"; });
   driver.second_process(run_second_process);
   return driver.main(argc, argv);
 }

@@ -78,7 +78,9 @@ class Session {
   StepResult search(const Args& step);
   StepResult verify(const Args& step);
   StepResult read(const Args& step);
-  StepResult sync();
+  StepResult sync();  // write_index, then fsync of the file and the store's directory
+  // The record model, for crash-state checks (kit::Driver::record_model).
+  RecordModel model() const;
   StepResult reopen();
   StepResult sleep(const Args& step);
   // Loads the index if it is closed (after reopen, truncate, corrupt or replace).

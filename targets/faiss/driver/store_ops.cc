@@ -340,7 +340,10 @@ StepResult Session::search(const Args& step) {
   return o;
 }
 
-StepResult Session::verify(const Args&) {
+StepResult Session::verify(const Args& step) {
+  // After a crash, `acknowledged` is the model (crashgate crash-check).
+  if (step.op().name == "verify" && step.has("acknowledged"))
+    if (StepResult r = records_.expect(step.table("acknowledged")); !r.is_ok) return r;
   std::shared_lock lock(index_mu_);
   kit::Lookup look = [&](std::uint64_t id, std::optional<kit::Found>& found) { return lookup(id, found); };
   StepResult o = records_.verify(look, static_cast<std::uint64_t>(index_->ntotal));
@@ -463,9 +466,14 @@ StepResult Session::save(std::string_view doing) {
     faiss::write_index(index_.get(), index_path().c_str());
     return StepResult::ok();
   });
-  if (o.is_ok) dirty_ = false;
+  if (!o.is_ok) return o;
+  // write_index never fsyncs: a save meant to last is the application's fsync away.
+  if (StepResult synced = kit::sync_to_disk(index_path()); !synced.is_ok) return synced;
+  dirty_ = false;
   return o;
 }
+
+RecordModel Session::model() const { return records_.snapshot(std::string(type_name(type_)) + "-l2"); }
 
 StepResult Session::ensure_open() {
   std::unique_lock lock(index_mu_);

@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
       .values("spawn-workload", "workload", {"serialized", "add", "search", "remove", "mixed", "resize"})
       .values("second-process", "action", {"killed-during-save"});
   driver.layout(hnswlib_layout());
+  // create, sync and reopen end in a save (then fsync): the model is durable there.
+  driver.record_model([&] { return session->model(); },
+                      [](std::string_view op) { return op == "create" || op == "sync" || op == "reopen"; });
   driver.second_process(run_second_process);
   return driver.main(argc, argv);
 }

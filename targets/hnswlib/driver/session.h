@@ -58,8 +58,10 @@ class Session {
   StepResult search(const Args& step);
   StepResult verify(const Args& step);
   StepResult read(const Args& step);
-  StepResult sync();
+  StepResult sync();  // saveIndex, then fsync of index.bin and the store's directory
   StepResult reopen();
+  // The record model, for crash-state checks (kit::Driver::record_model).
+  RecordModel model() const;
   StepResult sleep(const Args& step);
   // Loads the index if it is closed (after create, reopen, damage or a second process).
   StepResult ensure_open();

@@ -265,9 +265,12 @@ StepResult Session::run_searches(std::uint64_t queries, std::uint64_t k, std::ui
   return r;
 }
 
-StepResult Session::verify(const Args&) {
+StepResult Session::verify(const Args& step) {
   // The kit's verdicts: every live record there and exact (its vector as the
   // metric stores it), every removed one gone, the live count the model's.
+  // After a crash, `acknowledged` is the model (crashgate crash-check).
+  if (step.op().name == "verify" && step.has("acknowledged"))
+    if (StepResult r = records_.expect(step.table("acknowledged")); !r.is_ok) return r;
   std::lock_guard lock(call_mu_);
   kit::Lookup lookup = [&](std::uint64_t id, std::optional<kit::Found>& found) {
     std::optional<std::vector<float>> v;
@@ -356,11 +359,15 @@ StepResult Session::save_index() {
   if (ec || size != want)
     return StepResult::error("io", fmt::format("saveIndex returned, but {} is {} (the index is {} bytes): hnswlib reports no write error",
                                                kIndexFile, ec ? ec.message() : fmt::format("{} bytes", size), want));
+  // hnswlib never fsyncs: a save meant to last is the application's fsync away.
+  if (StepResult r = kit::sync_to_disk(index_path()); !r.is_ok) return r;
   dirty_ = false;
   return StepResult::ok();
 }
 
 StepResult Session::sync() { return save_index(); }
+
+RecordModel Session::model() const { return records_.snapshot(metric_names()[static_cast<std::size_t>(metric_)]); }
 
 StepResult Session::reopen() {
   if (StepResult r = close_index(); !r.is_ok) return r;

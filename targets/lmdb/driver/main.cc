@@ -69,5 +69,10 @@ int main(int argc, char** argv) {
       .values("second-process", "action", {"truncate-data", "rewrite-data", "read-loop", "killed-at-commit"});
   driver.second_process(run_second_process);
   driver.layout(lmdb_layout());
+  // The env's default flags: mdb_txn_commit returns once the commit is synced,
+  // so every step that wrote ended durable.
+  driver.record_model([&] { return session->model(); }, [](std::string_view op) {
+    return op == "create" || op == "add" || op == "remove" || op == "delete" || op == "sync";
+  });
   return driver.main(argc, argv);
 }

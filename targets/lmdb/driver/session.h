@@ -50,6 +50,8 @@ class Session {
 
   // The records (store_ops.cc).
   StepResult create(const Args& step);
+  // The record model, for crash-state checks (kit::Driver::record_model).
+  RecordModel model() const;
   // A copy of `from`'s env becomes the store, closed (import.cc).
   StepResult import_store(const Args& step);
   StepResult add(const Args& step);

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
       .values("spawn-workload", "workload", workload_kind_names())
       .values("second-process", "action", {"read-loop", "count", "open-writer", "crash-writes", "phased-writes"});
   driver.layout(store_layout());
+  // create ends in Store::sync, and sync is one: the model is durable there.
+  driver.record_model([&] { return session->model(); }, [](std::string_view op) { return op == "create" || op == "sync"; });
   driver.listing("failpoints", print_failpoints).listing("regressions", print_regressions).listing("entry-points", print_entry_points);
   driver.second_process(run_second_process);
   return driver.main(argc, argv);

@@ -155,6 +155,8 @@ StepResult Session::create(const Args& step) {
     removed_.clear();
     seeds_.clear();
     metadata_.clear();
+    maybe_.clear();
+    after_crash_ = false;
   }
   next_id_ = 0;
   std::vector<uint64_t> ids(step.u64("vectors", 0));
@@ -192,6 +194,8 @@ StepResult Session::import_store(const Args& step) {
     std::lock_guard lock(model_mu_);
     live_.clear();
     removed_.clear();
+    maybe_.clear();
+    after_crash_ = false;
     imported_ = true;
   }
   next_id_ = 0;
@@ -316,18 +320,53 @@ StepResult Session::get(const Args& step) {
   return StepResult::ok();
 }
 
-StepResult Session::verify(const Args&) {
+StepResult Session::expect_after_crash(const nlohmann::json& acknowledged) {
+  Checked<CrashExpectation> e = expectation_from_json(acknowledged);
+  if (!e) return StepResult::error("invalid-argument", "verify: acknowledged: " + e.error());
+  if (e->dim != 0 && dim_ != 0 && e->dim != dim_)
+    return StepResult::error("invalid-argument", fmt::format("verify: acknowledged records of dimension {}, but the store's is {}", e->dim, dim_));
+  std::lock_guard lock(model_mu_);
+  live_.clear();
+  seeds_.clear();
+  for (const auto& [id, seed] : e->must) {
+    live_.insert(id);
+    if (seed != seed_) seeds_[id] = seed;
+  }
+  removed_ = e->gone;
+  maybe_ = e->maybe;
+  imported_ = false;
+  unsure_ = true;  // the records the crash may have kept leave answers open
+  after_crash_ = true;
+  return StepResult::ok();
+}
+
+RecordModel Session::model() {
+  std::lock_guard lock(model_mu_);
+  RecordModel m;
+  m.dim = dim_;
+  for (uint64_t id : live_) m.live[id] = seed_of(id);
+  m.removed = removed_;
+  return m;
+}
+
+StepResult Session::verify(const Args& step) {
   // Every record the driver knows to be live is there and exact; every record
   // there at all is exactly what was added (none torn, none foreign); count()
   // agrees with what a scan finds. After an import the records the files
   // brought are the model's unknowns: they must scan and count, not match.
+  // After a crash, `acknowledged` is the model (crashgate crash-check).
+  if (step.op().name == "verify" && step.has("acknowledged"))
+    if (StepResult r = expect_after_crash(step.table("acknowledged")); !r.is_ok) return r;
   std::set<uint64_t> live, removed;
-  bool imported = false;
+  std::map<uint64_t, uint64_t> maybe;
+  bool imported = false, after_crash = false;
   {
     std::lock_guard lock(model_mu_);
     live = live_;
     removed = removed_;
     imported = imported_;
+    maybe = maybe_;
+    after_crash = after_crash_;
   }
   uint64_t scanned = 0;
   std::string bad;
@@ -339,6 +378,13 @@ StepResult Session::verify(const Args&) {
     }
     if (imported && !live.count(r.id())) return true;
     std::vector<float> v(r.vector().begin(), r.vector().end());
+    if (after_crash && !live.count(r.id())) {
+      auto m = maybe.find(r.id());
+      if (m == maybe.end()) bad = fmt::format("record {} is there, and no step before the crash wrote it", r.id());
+      else if (v != record_for(r.id(), dim_, m->second).vector)
+        bad = fmt::format("record {} (written since the last acknowledged sync) is there but torn", r.id());
+      return bad.empty();
+    }
     uint64_t seed = seed_;
     {
       std::lock_guard lock(model_mu_);

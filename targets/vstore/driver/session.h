@@ -74,6 +74,8 @@ class Session {
   StepResult second_process(const Args& step);
   StepResult sleep(const Args& step);
   StepResult sync();
+  // The record model, for crash-state checks (kit::Driver::record_model).
+  RecordModel model();
   StepResult compact();
   StepResult reopen();
   StepResult fsck();
@@ -135,12 +137,18 @@ class Session {
   uint32_t dim_ = 0;
   std::unique_ptr<vstore::Store> store_;
 
+  // verify's `acknowledged`: the model becomes what the crash must have kept.
+  StepResult expect_after_crash(const nlohmann::json& acknowledged);
+
   std::mutex model_mu_;
   std::set<uint64_t> live_;     // ids added and not removed
   std::set<uint64_t> removed_;  // ids whose removal is durable: they must never come back
   // The store was imported: records not in live_ are the files' own, whose data the model does not know.
   bool imported_ = false;
   bool unsure_ = false;  // see model_exact()
+  // After a crash (verify's `acknowledged`): the records the crash may or may not have kept, with their seeds.
+  std::map<uint64_t, uint64_t> maybe_;
+  bool after_crash_ = false;
   // Ids added with another seed than the cell's, and the metadata each was added with (under model_mu_).
   std::map<uint64_t, uint64_t> seeds_;
   using Attributes = std::vector<std::pair<std::string, std::string>>;
