@@ -64,6 +64,12 @@ struct ParamSource {
 bool is_param_source_condition(std::string_view word);
 std::string param_source_conditions();  // "syscall, logic, write-path, read-only"
 
+// `[crash_states]`: what `crashgate crash-check` does with the scenario's cells.
+struct CrashStateSpec {
+  std::string model = "posix";  // crash_states.h: posix, ext4-ordered
+  std::uint64_t sample = 0;     // crash points checked, chosen by the cell's seed; 0: every call
+};
+
 struct Scenario {
   std::string path;
   std::string name;
@@ -86,6 +92,7 @@ struct Scenario {
   Expectation expect;
   // The driver runs the engine's own consistency check after every step (its kit's `invariants` handler).
   bool check_invariants = false;
+  std::optional<CrashStateSpec> crash_states;
 };
 
 // One runnable combination: scenario x target x build x one value per param.
@@ -102,6 +109,7 @@ struct Cell {
   std::string regression;
   std::vector<std::string> matrix_switches;
   bool check_invariants = false;  // the scenario's, or `crashgate run --check-invariants`
+  std::optional<CrashStateSpec> crash_states;  // the scenario's [crash_states]
 };
 
 struct ScenarioError {

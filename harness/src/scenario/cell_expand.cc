@@ -159,6 +159,7 @@ std::vector<Cell> expand_cells(const Scenario& s, std::uint64_t seed) {
         cell.expect = s.expect;
         cell.regression = s.regression;
         cell.check_invariants = s.check_invariants;
+        cell.crash_states = s.crash_states;
         cell.matrix_switches = s.matrix_switches;
         for (const auto& step : s.steps) cell.steps.push_back(typed_step(step, combo));
         cells.push_back(std::move(cell));

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "crashgate/builds.h"
+#include "crashgate/crash_states.h"
 #include "crashgate/outcome.h"
 #include "crashgate/outcome_kind.h"
 #include "crashgate/scenario.h"
@@ -18,7 +19,7 @@ namespace crashgate {
 namespace {
 
 constexpr std::string_view kTopLevelKeys =
-    "name summary origin regression matrix_switches check_invariants targets builds params limits step expect";
+    "name summary origin regression matrix_switches check_invariants crash_states targets builds params limits step expect";
 constexpr std::string_view kExpectKeys = "outcome code signal check step message";
 
 SourcePosition position(const toml::node& node) {
@@ -108,6 +109,7 @@ class Parser {
         fail(position_of(root, "builds"), fmt::format("unknown build '{}' (expected one of: {})", build, build_names()));
     read_params(root, s);
     read_limits(root, s);
+    read_crash_states(root, s);
     read_steps(root, s);
     read_expect(root, s);
     // Every value against its key's type, for every param value: nothing runs with a value it would misread.
@@ -237,6 +239,35 @@ class Parser {
       fail(at, fmt::format("param '{}': file and field are for from = \"layout\"", param));
     s.params.emplace_back(param, std::vector<std::string>{source.placeholder()});
     s.param_sources.push_back(std::move(source));
+  }
+
+  // [crash_states]: `crashgate crash-check` records the cell and checks recovery from the states
+  // `model` allows at `sample` crash points (0: every call).
+  void read_crash_states(const toml::table& root, Scenario& s) {
+    const auto* node = root.get("crash_states");
+    if (!node) return;
+    const auto* table = node->as_table();
+    if (!table) {
+      fail(position(*node), "'crash_states' must be a table ([crash_states])");
+      return;
+    }
+    CrashStateSpec spec;
+    for (const auto& [key, value] : *table) {
+      if (key.str() == "model") {
+        auto text = value.value_exact<std::string>();
+        if (!text || !parse_persistence_model(*text))
+          fail(position(value), fmt::format("crash_states.model: {} is not a persistence model (posix, ext4-ordered)",
+                                            text ? "'" + *text + "'" : std::string("a non-string")));
+        else spec.model = *text;
+      } else if (key.str() == "sample") {
+        auto n = value.value_exact<std::int64_t>();
+        if (!n || *n < 0) fail(position(value), "crash_states.sample must be a count of crash points (0: every call)");
+        else spec.sample = static_cast<std::uint64_t>(*n);
+      } else {
+        fail(position(value), fmt::format("crash_states: unknown key '{}' (expected model, sample)", key.str()));
+      }
+    }
+    s.crash_states = spec;
   }
 
   void read_limits(const toml::table& root, Scenario& s) {
