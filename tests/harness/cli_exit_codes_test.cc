@@ -13,7 +13,7 @@ namespace crashgate {
 namespace {
 
 const std::vector<std::vector<std::string>> kCommands = {
-    {"exec"}, {"run"}, {"list"}, {"show"}, {"repro"}, {"check"}, {"gate"}, {"baseline", "update"}, {"merge"}, {"matrix"}, {"report"}, {"fuzz"}, {"coverage"}, {"footprints"}, {"record"}, {"crash-states"}};
+    {"exec"}, {"run"}, {"list"}, {"show"}, {"repro"}, {"check"}, {"gate"}, {"baseline", "update"}, {"merge"}, {"matrix"}, {"report"}, {"fuzz"}, {"coverage"}, {"footprints"}, {"record"}, {"crash-states"}, {"crash-check"}};
 
 TEST(CliExitCodes, EveryCommandsHelpEndsWithItsExitStatuses) {
   for (auto args : kCommands) {

@@ -16,6 +16,7 @@
 #include "cli/fuzz_command.h"
 #include "cli/mutate_command.h"
 #include "cli/record_command.h"
+#include "cli/crash_check_command.h"
 #include "cli/run_commands.h"
 #include "cli/triage_command.h"
 #include "cli/vocabulary_commands.h"
@@ -60,6 +61,7 @@ int crashgate_main(int argc, char** argv) {
       {{"footprints"}, [&](CLI::App& app) { add_footprints_command(app, exit_code); }},
       {{"mutate"}, [&](CLI::App& app) { add_mutate_command(app, exit_code); }},
       {{"record", "crash-states"}, [&](CLI::App& app) { add_record_command(app, exit_code); }},
+      {{"crash-check"}, [&](CLI::App& app) { add_crash_check_command(app, exit_code); }},
   };
   const CommandGroup* named = nullptr;
   if (argc > 1)

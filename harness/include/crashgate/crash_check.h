@@ -1,0 +1,43 @@
+// `crashgate crash-check`: a scenario cell's run recorded (crashgate record,
+// with the driver's record model in its events), the states a power cut may
+// leave at its crash points (crash_states.h), and for each state a recovery
+// cell: the state's store imported into a fresh work directory, then `verify`
+// against what the crash must have kept (record_model.h). The recovery cells
+// run and are judged as any cell is, so results.json, the reports, the known
+// issues and `crashgate repro` all apply to them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crashgate/checked.h"
+#include "crashgate/crash_states.h"
+#include "crashgate/record_model.h"
+#include "crashgate/scenario.h"
+
+namespace crashgate {
+
+// The driver's `records` events in a recording, in log order. An event line
+// that is not a records event is skipped; a records event that does not parse
+// is an error naming its seq.
+Checked<std::vector<ModelEvent>> model_events(const Recording& recording);
+
+// The crash points to check: every call when `sample` is 0 or covers them
+// all, else `sample` of them chosen by `seed` (the same for the same seed), in order.
+std::vector<std::uint64_t> sample_crash_points(std::size_t calls, std::uint64_t sample, std::uint64_t seed);
+
+// The cell that checks recovery from one state whose files are in
+// `state_dir` (materialize_crash_state's target; the store is its `store`):
+// step 0 imports the store, step 1 verifies it against `expected`. It must end
+// ok; before anything was acknowledged an error (nothing there to open) is
+// allowed too, a crash or a sanitizer report never. Its id is the recorded
+// cell's with "@state-N".
+Cell recovery_cell(const Cell& recorded, std::size_t state_number, const CrashExpectation& expected,
+                   const std::string& state_dir);
+
+// Where in the program a call was made: its first frame outside the C
+// library, as recorded (module+offset); "" when no stack was kept.
+std::string call_site(const FsCall& call);
+
+}  // namespace crashgate

@@ -1,0 +1,305 @@
+// Crash-state recovery checks (crash_check.h, record_model.h): the record
+// model a driver reports, what a crash at one point must leave of it, the
+// kit's verify against that, the durability rules the recording's flags
+// bring, and `crashgate crash-check` on engines we did not write.
+#include <fcntl.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "crashgate/crash_check.h"
+#include "crashgate/driver_records.h"
+#include "crashgate/record_model.h"
+#include "crashgate/scenario.h"
+#include "harness/support/crashers.h"
+#include "harness/support/run_fixtures.h"
+
+namespace crashgate {
+namespace {
+
+using json = nlohmann::json;
+
+RecordModel model_of(std::uint64_t first, std::uint64_t last, std::set<std::uint64_t> removed = {}, std::uint64_t seed = 7) {
+  RecordModel m;
+  m.dim = 8;
+  for (std::uint64_t id = first; id <= last; ++id)
+    if (!removed.count(id)) m.live[id] = seed;
+  m.removed = std::move(removed);
+  return m;
+}
+
+TEST(RecordModel, TravelsAsRunsOfIdsAndComesBackTheSame) {
+  RecordModel m = model_of(0, 99, {10, 11, 50});
+  m.live[500] = 3;
+  m.metric = "l2";
+  json j = model_to_json(m);
+  EXPECT_EQ(j["live"].size(), 4u) << j.dump();  // 0-9, 12-49, 51-99 (seed 7), 500 (seed 3)
+  EXPECT_EQ(j["removed"], json::parse("[[10, 11], [50, 50]]"));
+  Checked<RecordModel> back = model_from_json(j);
+  ASSERT_TRUE(back) << back.error();
+  EXPECT_EQ(back->live, m.live);
+  EXPECT_EQ(back->removed, m.removed);
+  EXPECT_EQ(back->dim, 8u);
+  EXPECT_EQ(back->metric, "l2");
+}
+
+TEST(RecordModel, ABadRunIsRefusedNamingWhere) {
+  Checked<RecordModel> reversed = model_from_json(json::parse(R"({"dim": 4, "live": [[0, 3, 1], [9, 5, 1]]})"));
+  ASSERT_FALSE(reversed);
+  EXPECT_NE(reversed.error().find("live[1]"), std::string::npos) << reversed.error();
+  Checked<RecordModel> short_run = model_from_json(json::parse(R"({"removed": [[1]]})"));
+  ASSERT_FALSE(short_run);
+  EXPECT_NE(short_run.error().find("removed[0]"), std::string::npos) << short_run.error();
+  Checked<CrashExpectation> both = expectation_from_json(json::parse(R"({"must": [[1, 2, 0]], "gone": [[2, 2]]})"));
+  ASSERT_FALSE(both);
+  EXPECT_NE(both.error().find("id 2"), std::string::npos) << both.error();
+}
+
+// Events at log positions 10 (durable: 0..9), 20 (not: 0..14 but 3 removed),
+// 30 (durable: the same), 40 (not: 0..19 but 3).
+std::vector<ModelEvent> four_events() {
+  return {{10, true, model_of(0, 9)}, {20, false, model_of(0, 14, {3})}, {30, true, model_of(0, 14, {3})},
+          {40, false, model_of(0, 19, {3})}};
+}
+
+TEST(CrashExpectation, BetweenSyncsTheAcknowledgedMustStayAndWhatChangedSinceMay) {
+  CrashExpectation e = expectation_at(four_events(), 25);
+  EXPECT_TRUE(e.acknowledged);
+  EXPECT_EQ(e.dim, 8u);
+  // 3 was removed after the first sync: it may be there or not; 10..14 were added since.
+  EXPECT_EQ(e.must.size(), 9u);
+  EXPECT_FALSE(e.must.count(3));
+  std::set<std::uint64_t> maybe;
+  for (const auto& [id, seed] : e.maybe) maybe.insert(id);
+  EXPECT_EQ(maybe, (std::set<std::uint64_t>{3, 10, 11, 12, 13, 14}));
+  EXPECT_TRUE(e.gone.empty());
+}
+
+TEST(CrashExpectation, AfterTheSecondSyncItsRemovalIsDurableAndLaterAddsAreInFlight) {
+  CrashExpectation e = expectation_at(four_events(), 35);
+  EXPECT_EQ(e.must.size(), 14u);
+  EXPECT_EQ(e.gone, (std::set<std::uint64_t>{3}));
+  EXPECT_EQ(e.maybe.size(), 5u);  // 15..19: the step running at the crash
+  EXPECT_TRUE(e.maybe.count(15) && e.maybe.count(19));
+}
+
+TEST(CrashExpectation, BeforeAnythingWasAcknowledgedNothingIsPromised) {
+  CrashExpectation e = expectation_at(four_events(), 5);
+  EXPECT_FALSE(e.acknowledged);
+  EXPECT_TRUE(e.must.empty());
+  EXPECT_TRUE(e.gone.empty());
+  EXPECT_EQ(e.maybe.size(), 10u);
+  Cell recorded;
+  recorded.id = "s/t/release";
+  Cell c = recovery_cell(recorded, 4, e, "/tmp/state");
+  EXPECT_EQ(c.id, "s/t/release@state-4");
+  ASSERT_EQ(c.steps.size(), 2u);
+  EXPECT_EQ(c.steps[0].op, "import");
+  EXPECT_EQ(c.steps[0].args["from"], "/tmp/state/store");
+  EXPECT_EQ(c.steps[1].op, "verify");
+  EXPECT_EQ(c.expect.outcome, (OutcomeKinds{OutcomeKind::ok, OutcomeKind::error}));  // no store yet is no broken promise
+  Cell promised = recovery_cell(recorded, 5, expectation_at(four_events(), 12), "/tmp/state");
+  EXPECT_EQ(promised.expect.outcome, OutcomeKinds{OutcomeKind::ok});
+}
+
+// The kit's verify against an expectation, over a store held in a map.
+struct FakeStore {
+  std::map<std::uint64_t, std::vector<float>> records;
+  kit::Lookup lookup() {
+    return [this](std::uint64_t id, std::optional<kit::Found>& found) {
+      found.reset();
+      if (auto it = records.find(id); it != records.end()) found = kit::Found{it->second, std::nullopt};
+      return kit::StepResult::ok();
+    };
+  }
+};
+
+TEST(KitRecords, VerifyAfterACrashWantsTheAcknowledgedExactAndAcceptsInFlightOnesEitherWay) {
+  CrashExpectation e = expectation_at(four_events(), 35);  // must 0..14 but 3; gone 3; maybe 15..19
+  FakeStore store;
+  for (const auto& [id, seed] : e.must) store.records[id] = kit::record_for(id, 8, seed).vector;
+  store.records[16] = kit::record_for(16, 8, 7).vector;  // one in-flight record made it
+  kit::Records records;
+  records.imported(8);
+  ASSERT_TRUE(records.expect(expectation_to_json(e)).is_ok);
+  kit::StepResult ok = records.verify(store.lookup(), store.records.size());
+  EXPECT_TRUE(ok.is_ok) << ok.message;
+
+  FakeStore torn = store;
+  torn.records[16][2] += 1.0f;
+  kit::StepResult r = records.verify(torn.lookup(), torn.records.size());
+  EXPECT_FALSE(r.is_ok);
+  EXPECT_NE(r.message.find("id 16"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find("torn"), std::string::npos) << r.message;
+
+  FakeStore lost = store;
+  lost.records.erase(7);
+  r = records.verify(lost.lookup(), lost.records.size());
+  EXPECT_FALSE(r.is_ok);
+  EXPECT_NE(r.message.find("id 7 was acknowledged durable before the crash"), std::string::npos) << r.message;
+
+  FakeStore back = store;
+  back.records[3] = kit::record_for(3, 8, 7).vector;
+  r = records.verify(back.lookup(), back.records.size());
+  EXPECT_FALSE(r.is_ok);
+  EXPECT_NE(r.message.find("id 3 was removed durably"), std::string::npos) << r.message;
+
+  // A record nobody wrote shows as a count the model cannot explain.
+  r = records.verify(store.lookup(), store.records.size() + 1);
+  EXPECT_FALSE(r.is_ok);
+  EXPECT_NE(r.message.find("counts"), std::string::npos) << r.message;
+
+  kit::Records wrong_dim;
+  wrong_dim.imported(4);
+  kit::StepResult refused = wrong_dim.expect(expectation_to_json(e));
+  EXPECT_FALSE(refused.is_ok);
+  EXPECT_EQ(refused.code, "invalid-argument");
+}
+
+Recording two_files_recording() {
+  Recording r;
+  r.dir = "/d";
+  r.initial = {"/d"};
+  auto call = [&](std::string name, std::string kind, std::string path, std::int64_t flags = 0) {
+    FsCall c;
+    c.seq = r.calls.size() + 1;
+    c.call = std::move(name);
+    c.kind = std::move(kind);
+    c.path = std::move(path);
+    c.flags = flags;
+    r.calls.push_back(c);
+  };
+  call("openat", "open", "/d/meta", O_CREAT | O_WRONLY);           // 1: a new file
+  call("pwrite64", "write", "/d/meta", O_WRONLY | O_DSYNC);         // 2: through an O_DSYNC fd
+  r.calls.back().offset = 0;
+  r.calls.back().length = 4;
+  call("pwrite64", "write", "/d/meta", O_WRONLY);                   // 3: a plain write
+  r.calls.back().offset = 4;
+  r.calls.back().length = 4;
+  call("fsync", "persist", "/d/meta");                              // 4
+  call("close", "close", "/d/meta");                                // 5
+  return r;
+}
+
+TEST(CrashStates, AWriteThroughAnODsyncFdIsDurableOnReturn) {
+  std::vector<CrashState> at3 = crash_states(two_files_recording(), {PersistenceModel::posix, {3}});
+  ASSERT_FALSE(at3.empty());
+  // Pending at 3: the create (#1, its directory never fsynced) and the plain write (#3); not #2.
+  EXPECT_EQ(at3.front().pending, (std::vector<std::uint64_t>{1, 3}));
+}
+
+TEST(CrashStates, UnderExt4OrderedAFileFsyncMakesItsCreationDurable) {
+  std::vector<CrashState> posix = crash_states(two_files_recording(), {PersistenceModel::posix, {5}});
+  std::vector<CrashState> ext4 = crash_states(two_files_recording(), {PersistenceModel::ext4_ordered, {5}});
+  ASSERT_FALSE(posix.empty());
+  ASSERT_FALSE(ext4.empty());
+  EXPECT_EQ(posix.front().pending, std::vector<std::uint64_t>{1});  // posix: only a directory fsync keeps the name
+  EXPECT_TRUE(ext4.front().pending.empty());
+}
+
+TEST(ScenarioCrashStates, TheModelAndSampleAreReadAndABadModelIsRefusedWhereItIsWritten) {
+  const char* base = "name = \"s\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n";
+  ScenarioParse good = parse_scenario(std::string(base) + "[crash_states]\nmodel = \"ext4-ordered\"\nsample = 12\n", "good.toml");
+  ASSERT_TRUE(good.scenario) << (good.errors.empty() ? "" : good.errors.front().text());
+  ASSERT_TRUE(good.scenario->crash_states);
+  EXPECT_EQ(good.scenario->crash_states->model, "ext4-ordered");
+  EXPECT_EQ(good.scenario->crash_states->sample, 12u);
+  EXPECT_EQ(expand_cells(*good.scenario).front().crash_states->sample, 12u);
+
+  ScenarioParse bad = parse_scenario(std::string(base) + "[crash_states]\nmodel = \"ext5\"\n", "bad.toml");
+  ASSERT_FALSE(bad.scenario);
+  ASSERT_EQ(bad.errors.size(), 1u);
+  EXPECT_EQ(bad.errors[0].text(), "bad.toml:8:9: crash_states.model: 'ext5' is not a persistence model (posix, ext4-ordered)");
+  ScenarioParse unknown = parse_scenario(std::string(base) + "[crash_states]\npoints = 3\n", "unknown.toml");
+  ASSERT_FALSE(unknown.scenario);
+  EXPECT_NE(unknown.errors.at(0).text().find("unknown key 'points'"), std::string::npos);
+}
+
+// The build root of this build's drivers: BUILD_ROOT/<build>/bin/crashgate-driver-<target>.
+std::string build_root_of(const std::string& driver) {
+  return std::filesystem::path(driver).parent_path().parent_path().parent_path().string();
+}
+
+std::string one_scenario(const std::string& name, const std::string& target, const std::string& model, const std::string& steps) {
+  std::string dir = testing::scratch_dir("crash-check-" + name);
+  std::string path = dir + "/" + name + ".toml";
+  testing::write_file(path, "name = \"" + name + "\"\ntargets = [\"" + target + "\"]\nbuilds = [\"" + testing::this_build() +
+                                "\"]\n[crash_states]\nmodel = \"" + model + "\"\n" + steps + "[expect]\noutcome = \"ok\"\n");
+  return path;
+}
+
+json crash_check_json(const std::string& out) {
+  std::string run;
+  for (const auto& e : std::filesystem::directory_iterator(out)) run = e.path().string();
+  std::ifstream in(run + "/crash-check.json");
+  return json::parse(in, nullptr, false);
+}
+
+TEST(CrashCheckCommand, HnswlibSaveOverAnEarlierSaveLosesItAndIsReportedByCallSiteAndKind) {
+#ifndef CRASHGATE_HNSWLIB_DRIVER
+  GTEST_SKIP() << "no hnswlib driver in this build";
+#else
+  std::string scenario = one_scenario("hnswlib-resave", "hnswlib", "posix",
+                                      "[[step]]\nop = \"create\"\ndim = 8\nvectors = 60\n[[step]]\nop = \"add\"\nvectors = 20\n"
+                                      "[[step]]\nop = \"sync\"\n");
+  std::string out = testing::scratch_dir("crash-check-hnswlib-out");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                                      build_root_of(CRASHGATE_HNSWLIB_DRIVER), "--out", out, "-j", "2", "--known-issues",
+                                      testing::scratch_dir("no-known") + "/none.toml"},
+                                     {std::chrono::seconds(600), {}});
+  // No known-issues file there: a usage error names it.
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
+  EXPECT_NE(testing::output_of(o).find("--known-issues"), std::string::npos);
+
+  o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                              build_root_of(CRASHGATE_HNSWLIB_DRIVER), "--out", out, "-j", "2"},
+                             {std::chrono::seconds(600), {}});
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
+  json report = crash_check_json(out);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_GT(report["states_checked"].get<int>(), 10);
+  ASSERT_FALSE(report["vulnerabilities"].empty()) << report.dump(2);
+  // saveIndex rewrites index.bin in place: some state of the second save tears or drops its write and loses the first save.
+  bool torn_or_dropped = false;
+  for (const auto& v : report["vulnerabilities"]) {
+    if (v["kind"] == "torn" || v["kind"] == "drop") torn_or_dropped = true;
+    EXPECT_NE(v["repro"].get<std::string>().find("crashgate repro"), std::string::npos);
+    EXPECT_FALSE(v["call_site"].get<std::string>().empty()) << v.dump();
+  }
+  EXPECT_TRUE(torn_or_dropped) << report.dump(2);
+#endif
+}
+
+TEST(CrashCheckCommand, LmdbSyncedCommitsRecoverFromEveryExt4OrderedState) {
+#ifndef CRASHGATE_LMDB_DRIVER
+  GTEST_SKIP() << "no LMDB driver in this build";
+#else
+  std::string scenario = one_scenario("lmdb-commits", "lmdb", "ext4-ordered",
+                                      "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\n[[step]]\nop = \"add\"\nvectors = 20\n"
+                                      "[[step]]\nop = \"remove\"\ncount = 10\n");
+  std::string out = testing::scratch_dir("crash-check-lmdb-out");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                                      build_root_of(CRASHGATE_LMDB_DRIVER), "--out", out, "-j", "2"},
+                                     {std::chrono::seconds(600), {}});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  json report = crash_check_json(out);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_GT(report["states_checked"].get<int>(), 10);
+  EXPECT_TRUE(report["vulnerabilities"].empty()) << report.dump(2);
+  EXPECT_GT(report["recorded"][0]["records_events"].get<int>(), 2);
+#endif
+}
+
+TEST(CrashCheckCommand, AnUnknownModelIsAUsageError) {
+  std::string scenario = one_scenario("any", "vstore", "posix", "[[step]]\nop = \"sync\"\n");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--model", "zfs"});
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
+  EXPECT_NE(testing::output_of(o).find("'zfs' is not a persistence model"), std::string::npos) << testing::output_of(o);
+}
+
+}  // namespace
+}  // namespace crashgate
