@@ -193,7 +193,10 @@ OPS = (
     _op("get", True, "read the records with these ids (any error ends the step)", (
         _key("ids", U64_LIST, required=True, meaning="the ids to read"),
     )),
-    _op("verify", True, "every record added and not removed is there and exact; nothing torn; count agrees", ()),
+    _op("verify", True, "every record added and not removed is there and exact; nothing torn; count agrees", (
+        _key("acknowledged", TABLE,
+             meaning="after a crash: the records it must keep, may keep and must not bring back (crashgate crash-check sets it)"),
+    )),
     _op("truncate", False, "truncate a store file to an offset expression", (
         _key("file", ENUM, required=True, meaning="which of the engine's files"),
         _key("to", OFFSET, required=True, meaning="the new length"),
