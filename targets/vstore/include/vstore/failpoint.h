@@ -73,6 +73,8 @@ namespace vstore {
     "rename of the grown id index over the old one")                                               \
   X(compact_after_copy, "compact.after_copy", false, true,                                         \
     "the new generation is written, its manifest not yet committed")                               \
+  X(compact_fsync_dir, "compact.fsync_dir", true, true,                                            \
+    "fsync of DIR: the new generation's names durable before the MANIFEST that names them")      \
   X(compact_after_commit, "compact.after_commit", false, true,                                     \
     "the new generation is committed, the old files not yet unlinked")                             \
   X(compact_unlink, "compact.unlink", true, true, "unlink of the old generation's files")               \

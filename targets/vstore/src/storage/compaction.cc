@@ -141,6 +141,9 @@ Status StoreImpl::compact_into_new_generation() {
     next.graph_bytes = graph->node_bytes(writer.count());
   }
   VSTORE_RETURN_IF_ERROR(failpoint_status(FailSite::compact_after_copy));
+  // The new generation's files were created in DIR: their names must be durable before the
+  // MANIFEST rename that names them is (a power cut may otherwise keep the rename and lose them).
+  VSTORE_RETURN_IF_ERROR(env_->sync_dir(dir_, FailSite::compact_fsync_dir));
 
   next.slot_count = writer.count();
   next.live_count = writer.count();
