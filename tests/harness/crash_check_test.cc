@@ -294,6 +294,42 @@ TEST(CrashCheckCommand, LmdbSyncedCommitsRecoverFromEveryExt4OrderedState) {
 #endif
 }
 
+// The detection matrix's ack-before-sync (sync acknowledges before the data
+// is fdatasynced) is caught through the recording too: some state keeps the
+// committed MANIFEST and loses the data it names, and recovery finds
+// acknowledged records missing or the store corrupt. The same cells without
+// the switch recover from every state.
+TEST(CrashCheckCommand, AckBeforeSyncIsCaughtAsLostAcknowledgedRecords) {
+#if !VSTORE_HAS_REGRESSIONS
+  GTEST_SKIP() << "this build has no regression switches compiled in";
+#else
+  std::string scenario = one_scenario("vstore-acked", "vstore", "posix",
+                                      "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\n[[step]]\nop = \"add\"\nvectors = 20\n"
+                                      "[[step]]\nop = \"sync\"\n");
+  std::string root = build_root_of(CRASHGATE_VSTORE_DRIVER);
+  std::string plain_out = testing::scratch_dir("crash-check-vstore-plain");
+  Outcome plain = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root", root, "--out",
+                                          plain_out, "-j", "2"},
+                                         {std::chrono::seconds(900), {}});
+  EXPECT_EQ(plain.exit_code, 0) << testing::output_of(plain);
+  EXPECT_TRUE(crash_check_json(plain_out)["vulnerabilities"].empty()) << crash_check_json(plain_out).dump(2);
+
+  std::string out = testing::scratch_dir("crash-check-vstore-ack");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root", root, "--out", out,
+                                      "-j", "2", "--regression", "ack-before-sync"},
+                                     {std::chrono::seconds(900), {}});
+  EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
+  json report = crash_check_json(out);
+  ASSERT_FALSE(report["vulnerabilities"].empty()) << report.dump(2);
+  bool lost_or_corrupt = false;
+  for (const auto& v : report["vulnerabilities"]) {
+    std::string outcome = v["outcome"];
+    if (outcome.find("wrong-result") != std::string::npos || outcome.find("corrupt") != std::string::npos) lost_or_corrupt = true;
+  }
+  EXPECT_TRUE(lost_or_corrupt) << report.dump(2);
+#endif
+}
+
 TEST(CrashCheckCommand, AnUnknownModelIsAUsageError) {
   std::string scenario = one_scenario("any", "vstore", "posix", "[[step]]\nop = \"sync\"\n");
   Outcome o = testing::run_crashgate({"crash-check", scenario, "--model", "zfs"});

@@ -21,6 +21,7 @@
 
 #include "cli/interrupt.h"
 #include "cli/run_progress.h"
+#include "crashgate/builds.h"
 #include "crashgate/cli.h"
 #include "crashgate/crash_check.h"
 #include "crashgate/driver_location.h"
@@ -30,6 +31,7 @@
 #include "crashgate/results_merge.h"
 #include "crashgate/run_directory.h"
 #include "crashgate/run_matrix.h"
+#include "crashgate/run_regression.h"
 #include "crashgate/triage.h"
 #include "crashgate/utc_time.h"
 #include "observe/stack_unwind.h"
@@ -51,6 +53,7 @@ struct CrashCheckOptions {
   std::string build_root;
   std::string out;
   std::string known_issues;
+  std::string regression;          // switched on in every recorded cell (debug, asan, tsan builds)
 };
 
 // The state's files and what recovery must find, as one text: two states
@@ -101,15 +104,30 @@ int run_crash_check(const CrashCheckOptions& o) {
   }
   std::uint64_t sample = o.sample ? *o.sample : scenario.crash_states ? scenario.crash_states->sample : 0;
   std::vector<Cell> cells;
+  // The scenario's cells of its first build, run with --build's drivers (crash-check of a
+  // release scenario in the debug build, to switch a regression on, is the same cells).
+  if (!is_build(o.build)) {
+    std::cerr << fmt::format("crashgate crash-check: --build: unknown build '{}' (expected one of: {})\n", o.build, build_names());
+    return kExitUsage;
+  }
   for (Cell& c : expand_cells(scenario, o.seed)) {
     if (!o.target.empty() && c.target != o.target) continue;
-    if (c.build != o.build) continue;
+    if (c.build != scenario.builds.front()) continue;
+    std::string from = "/" + c.target + "/" + c.build, to = "/" + c.target + "/" + o.build;
+    if (auto at = c.id.find(from); at != std::string::npos) c.id.replace(at, from.size(), to);
+    c.build = o.build;
     if (fnmatch(o.cell.c_str(), c.id.c_str(), 0) != 0) continue;
     cells.push_back(std::move(c));
   }
+  if (!o.regression.empty()) {
+    if (auto why = regression_ids_error(o.regression)) {
+      std::cerr << "crashgate crash-check: --regression " << *why << "\n";
+      return kExitUsage;
+    }
+  }
   if (cells.empty()) {
-    std::cerr << fmt::format("crashgate crash-check: {}: no cell of build {}{} matches '{}' (crashgate list --scenario shows them)\n",
-                             o.scenario, o.build, o.target.empty() ? "" : " and target " + o.target, o.cell);
+    std::cerr << fmt::format("crashgate crash-check: {}: no cell{} matches '{}' (crashgate list {} shows them)\n", o.scenario,
+                             o.target.empty() ? "" : " of target " + o.target, o.cell, o.scenario);
     return kExitUsage;
   }
   std::optional<KnownIssues> known;
@@ -123,6 +141,14 @@ int run_crash_check(const CrashCheckOptions& o) {
     known = std::move(*loaded);
   }
   std::string build_root = fs::absolute(o.build_root.empty() ? default_build_root() : o.build_root).lexically_normal().string();
+  if (!o.regression.empty()) {
+    if (!build_has_regressions(build_root, o.build)) {
+      std::cerr << fmt::format("crashgate crash-check: --regression {}: the {} build under {} has no regression switches compiled in "
+                               "(debug, asan and tsan have them)\n", o.regression, o.build, build_root);
+      return kExitUsage;
+    }
+    for (Cell& c : cells) add_regressions(c, o.regression);
+  }
   std::string reports = fs::absolute(o.out.empty() ? build_root + "/reports/crash-check" : o.out).lexically_normal().string();
   auto run_dir = create_run_directory(reports);
   if (!run_dir) {
@@ -338,7 +364,7 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("scenario", o->scenario, "The scenario file (its [crash_states] table names the model and the sample)")->required();
   cmd->add_option("--cell", o->cell, "Only cells whose id matches this glob (default: all of the build)");
   cmd->add_option("--target", o->target, "Only this target's cells");
-  cmd->add_option("--build", o->build, "The build whose cells and drivers run (default release)");
+  cmd->add_option("--build", o->build, "The build whose drivers run the scenario's cells (default release)");
   cmd->add_option("--model", o->model, "posix or ext4-ordered (default: the scenario's [crash_states] model, else posix)");
   cmd->add_option("--sample", o->sample, "Crash points a cell, chosen by the cell's seed (default: the scenario's; 0: every call)");
   cmd->add_option("--seed", o->seed, "The run's seed, mixed into every cell's (default 1)");
@@ -346,6 +372,8 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--build-root", o->build_root, "Where the builds are (default: $CRASHGATE_BUILD_ROOT or ./build)");
   cmd->add_option("--out", o->out, "The reports directory: the run goes into OUT/<run id> (default BUILD_ROOT/reports/crash-check)");
   cmd->add_option("--known-issues", o->known_issues, "Known issues (default reports/known-issues.toml when present)");
+  cmd->add_option("--regression", o->regression,
+                  "Switch these historical bugs on in the recorded cells (comma-separated; a build with the switches: debug, asan, tsan)");
   cmd->footer(
       "Each selected cell runs once under `crashgate record` with CRASHGATE_MODEL_EVENTS=1, so its driver writes its record model "
       "after every step, marked durable after the steps that sync. At each crash point the model's states (crashgate crash-states) are "
