@@ -297,19 +297,18 @@ TEST(CrashCheckCommand, LmdbSyncedCommitsRecoverFromEveryExt4OrderedState) {
 // The detection matrix's ack-before-sync (sync acknowledges before the data
 // is fdatasynced) is caught through the recording too: some state keeps the
 // committed MANIFEST and loses the data it names, and recovery finds
-// acknowledged records missing or the store corrupt. The same cells without
-// the switch recover from every state.
+// acknowledged records missing or the store corrupt. The same cell without
+// the switch recovers from the states of a sample of its crash points.
 TEST(CrashCheckCommand, AckBeforeSyncIsCaughtAsLostAcknowledgedRecords) {
 #if !VSTORE_HAS_REGRESSIONS
   GTEST_SKIP() << "this build has no regression switches compiled in";
 #else
-  std::string scenario = one_scenario("vstore-acked", "vstore", "posix",
-                                      "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\n[[step]]\nop = \"add\"\nvectors = 20\n"
-                                      "[[step]]\nop = \"sync\"\n");
+  // create ends in a sync: about 250 distinct states, every point after its MANIFEST commit a loss.
+  std::string scenario = one_scenario("vstore-acked", "vstore", "posix", "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\n");
   std::string root = build_root_of(CRASHGATE_VSTORE_DRIVER);
   std::string plain_out = testing::scratch_dir("crash-check-vstore-plain");
   Outcome plain = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root", root, "--out",
-                                          plain_out, "-j", "2"},
+                                          plain_out, "-j", "2", "--sample", "12"},
                                          {std::chrono::seconds(900), {}});
   EXPECT_EQ(plain.exit_code, 0) << testing::output_of(plain);
   EXPECT_TRUE(crash_check_json(plain_out)["vulnerabilities"].empty()) << crash_check_json(plain_out).dump(2);
