@@ -217,6 +217,16 @@ TEST(ScenarioCrashStates, TheModelAndSampleAreReadAndABadModelIsRefusedWhereItIs
   ScenarioParse unknown = parse_scenario(std::string(base) + "[crash_states]\npoints = 3\n", "unknown.toml");
   ASSERT_FALSE(unknown.scenario);
   EXPECT_NE(unknown.errors.at(0).text().find("unknown key 'points'"), std::string::npos);
+  ScenarioParse phase = parse_scenario(std::string(base) + "[crash_states]\nsteps = [0, 0]\n", "phase.toml");
+  ASSERT_TRUE(phase.scenario) << (phase.errors.empty() ? "" : phase.errors.front().text());
+  EXPECT_EQ(phase.scenario->crash_states->steps, std::make_pair(0, 0));
+  ScenarioParse past = parse_scenario(std::string(base) + "[crash_states]\nsteps = [0, 3]\n", "past.toml");
+  ASSERT_FALSE(past.scenario);
+  EXPECT_NE(past.errors.at(0).text().find("crash_states.steps: the scenario has steps 0 to 0, not 3"), std::string::npos)
+      << past.errors.at(0).text();
+  ScenarioParse backwards = parse_scenario(std::string(base) + "[crash_states]\nsteps = [1, 0]\n", "backwards.toml");
+  ASSERT_FALSE(backwards.scenario);
+  EXPECT_NE(backwards.errors.at(0).text().find("must be [first, last]"), std::string::npos);
 }
 
 // The build root of this build's drivers: BUILD_ROOT/<build>/bin/crashgate-driver-<target>.
@@ -224,11 +234,12 @@ std::string build_root_of(const std::string& driver) {
   return std::filesystem::path(driver).parent_path().parent_path().parent_path().string();
 }
 
-std::string one_scenario(const std::string& name, const std::string& target, const std::string& model, const std::string& steps) {
+std::string one_scenario(const std::string& name, const std::string& target, const std::string& model, const std::string& steps,
+                         const std::string& more = "") {
   std::string dir = testing::scratch_dir("crash-check-" + name);
   std::string path = dir + "/" + name + ".toml";
   testing::write_file(path, "name = \"" + name + "\"\ntargets = [\"" + target + "\"]\nbuilds = [\"" + testing::this_build() +
-                                "\"]\n[crash_states]\nmodel = \"" + model + "\"\n" + steps + "[expect]\noutcome = \"ok\"\n");
+                                "\"]\n[crash_states]\nmodel = \"" + model + "\"\n" + more + steps + "[expect]\noutcome = \"ok\"\n");
   return path;
 }
 
@@ -245,7 +256,7 @@ TEST(CrashCheckCommand, HnswlibSaveOverAnEarlierSaveLosesItAndIsReportedByCallSi
 #else
   std::string scenario = one_scenario("hnswlib-resave", "hnswlib", "posix",
                                       "[[step]]\nop = \"create\"\ndim = 8\nvectors = 60\n[[step]]\nop = \"add\"\nvectors = 20\n"
-                                      "[[step]]\nop = \"sync\"\n");
+                                      "[[step]]\nop = \"sync\"\n", "steps = [2, 2]\n");
   std::string out = testing::scratch_dir("crash-check-hnswlib-out");
   Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
                                       build_root_of(CRASHGATE_HNSWLIB_DRIVER), "--out", out, "-j", "2", "--known-issues",
@@ -261,7 +272,9 @@ TEST(CrashCheckCommand, HnswlibSaveOverAnEarlierSaveLosesItAndIsReportedByCallSi
   EXPECT_EQ(o.exit_code, 1) << testing::output_of(o);
   json report = crash_check_json(out);
   ASSERT_TRUE(report.is_object());
-  EXPECT_GT(report["states_checked"].get<int>(), 10);
+  EXPECT_GT(report["states_checked"].get<int>(), 3);
+  // Only the second save's calls are crash points (steps = [2, 2]).
+  EXPECT_LT(report["recorded"][0]["crash_points"].get<int>(), report["recorded"][0]["calls"].get<int>() / 2) << report.dump(2);
   ASSERT_FALSE(report["vulnerabilities"].empty()) << report.dump(2);
   // saveIndex rewrites index.bin in place: some state of the second save tears or drops its write and loses the first save.
   bool torn_or_dropped = false;

@@ -23,9 +23,16 @@ namespace crashgate {
 // is an error naming its seq.
 Checked<std::vector<ModelEvent>> model_events(const Recording& recording);
 
-// The crash points to check: every call when `sample` is 0 or covers them
-// all, else `sample` of them chosen by `seed` (the same for the same seed), in order.
-std::vector<std::uint64_t> sample_crash_points(std::size_t calls, std::uint64_t sample, std::uint64_t seed);
+// The calls a phase of the cell made: from the step-start event of step
+// `first` through the step-end event of step `last` (the log's end when that
+// step never ended), as [first seq, last seq]. A failure when step `first`
+// never started (the run ended before it: there is no crash point to check).
+Checked<std::pair<std::uint64_t, std::uint64_t>> phase_calls(const Recording& recording, int first, int last);
+
+// The crash points to check among the calls first..last (seqs): all of them
+// when `sample` is 0 or covers them, else `sample` chosen by `seed` (the same
+// for the same seed), in order.
+std::vector<std::uint64_t> sample_crash_points(std::uint64_t first, std::uint64_t last, std::uint64_t sample, std::uint64_t seed);
 
 // The cell that checks recovery from one state whose files are in
 // `state_dir` (materialize_crash_state's target; the store is its `store`):

@@ -68,6 +68,7 @@ std::string param_source_conditions();  // "syscall, logic, write-path, read-onl
 struct CrashStateSpec {
   std::string model = "posix";  // crash_states.h: posix, ext4-ordered
   std::uint64_t sample = 0;     // crash points checked, chosen by the cell's seed; 0: every call
+  std::optional<std::pair<int, int>> steps;  // [first, last]: only these steps' calls are crash points
 };
 
 struct Scenario {

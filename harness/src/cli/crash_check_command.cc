@@ -84,7 +84,7 @@ struct StateInfo {
 struct Recorded {
   Cell cell;
   std::string recording;
-  std::uint64_t calls = 0, events = 0, states = 0, unique = 0;
+  std::uint64_t calls = 0, events = 0, points = 0, states = 0, unique = 0;
   double seconds = 0;
   std::string error;  // why its states were not checked
 };
@@ -229,7 +229,20 @@ int run_crash_check(const CrashCheckOptions& o) {
       continue;
     }
     r.events = events->size();
-    std::vector<CrashState> states = crash_states(*rec, {*model, sample_crash_points(rec->calls.size(), sample, cells[i].seed)});
+    std::pair<std::uint64_t, std::uint64_t> phase{1, rec->calls.size()};
+    if (scenario.crash_states && scenario.crash_states->steps) {
+      auto p = phase_calls(*rec, scenario.crash_states->steps->first, scenario.crash_states->steps->second);
+      if (!p) {
+        r.error = p.error();
+        std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
+        recorded.push_back(std::move(r));
+        continue;
+      }
+      phase = *p;
+    }
+    std::vector<std::uint64_t> points = sample_crash_points(phase.first, phase.second, sample, cells[i].seed);
+    r.points = points.size();
+    std::vector<CrashState> states = crash_states(*rec, {*model, points});
     r.states = states.size();
     std::set<std::string> seen;
     for (std::size_t k = 0; k < states.size() && !cancellation.cancelled(); ++k) {
@@ -269,7 +282,7 @@ int run_crash_check(const CrashCheckOptions& o) {
       infos.push_back(std::move(info));
     }
     std::cout << fmt::format("  {} calls recorded in {:.2f} s, {} records events; {} states at {} crash points, {} distinct\n", r.calls,
-                             r.seconds, r.events, r.states, sample ? std::min<std::uint64_t>(sample, r.calls) : r.calls, r.unique);
+                             r.seconds, r.events, r.states, r.points, r.unique);
     recorded.push_back(std::move(r));
   }
 
@@ -323,7 +336,7 @@ int run_crash_check(const CrashCheckOptions& o) {
   nlohmann::json rec_json = nlohmann::json::array();
   for (const auto& r : recorded)
     rec_json.push_back({{"cell", r.cell.id}, {"recording", display_path(r.recording)}, {"calls", r.calls}, {"record_seconds", r.seconds},
-                        {"records_events", r.events}, {"states", r.states}, {"distinct_states", r.unique}, {"error", r.error}});
+                        {"records_events", r.events}, {"crash_points", r.points}, {"states", r.states}, {"distinct_states", r.unique}, {"error", r.error}});
   report["recorded"] = rec_json;
   report["states_checked"] = results.cells.size();
   report["check_seconds"] = check_seconds;

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 #include <fstream>
-#include <numeric>
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -33,10 +33,32 @@ Checked<std::vector<ModelEvent>> model_events(const Recording& recording) {
   return out;
 }
 
-std::vector<std::uint64_t> sample_crash_points(std::size_t calls, std::uint64_t sample, std::uint64_t seed) {
-  std::vector<std::uint64_t> all(calls);
-  std::iota(all.begin(), all.end(), std::uint64_t{1});
-  if (sample == 0 || sample >= calls) return all;
+Checked<std::pair<std::uint64_t, std::uint64_t>> phase_calls(const Recording& recording, int first, int last) {
+  std::optional<std::uint64_t> from, to;
+  std::ifstream data(recording.path + "/data.bin", std::ios::binary);
+  for (const FsCall& c : recording.calls) {
+    if (c.call != "event" || !c.data_at || !c.length) continue;
+    std::string line(*c.length, '\0');
+    data.clear();
+    data.seekg(static_cast<std::streamoff>(*c.data_at));
+    data.read(line.data(), static_cast<std::streamsize>(line.size()));
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("index") || !j["index"].is_number_integer()) continue;
+    std::string event = j.value("event", "");
+    int index = j["index"].get<int>();
+    if (event == "step-start" && index == first && !from) from = c.seq;
+    if (event == "step-end" && index == last && from && !to) to = c.seq;
+  }
+  if (!from)
+    return failure(fmt::format("{}: step {} never started (the recorded run ended before it), so no call of steps {} to {} is a crash point",
+                               recording.path, first, first, last));
+  return std::make_pair(*from, to.value_or(recording.calls.size()));
+}
+
+std::vector<std::uint64_t> sample_crash_points(std::uint64_t first, std::uint64_t last, std::uint64_t sample, std::uint64_t seed) {
+  std::vector<std::uint64_t> all;
+  for (std::uint64_t seq = first; seq <= last && first > 0; ++seq) all.push_back(seq);
+  if (sample == 0 || sample >= all.size()) return all;
   std::mt19937_64 rng(seed);
   std::shuffle(all.begin(), all.end(), rng);
   all.resize(sample);

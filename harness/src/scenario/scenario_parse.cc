@@ -112,6 +112,9 @@ class Parser {
     read_crash_states(root, s);
     read_steps(root, s);
     read_expect(root, s);
+    if (s.crash_states && s.crash_states->steps && static_cast<std::size_t>(s.crash_states->steps->second) >= s.steps.size())
+      fail(position_of(root, "crash_states"), fmt::format("crash_states.steps: the scenario has steps 0 to {}, not {}",
+                                                          s.steps.empty() ? 0 : s.steps.size() - 1, s.crash_states->steps->second));
     // Every value against its key's type, for every param value: nothing runs with a value it would misread.
     for (auto& error : check_cell_values(s)) errors_.push_back(std::move(error));
     if (errors_.empty()) result.scenario = std::move(s);
@@ -242,7 +245,7 @@ class Parser {
   }
 
   // [crash_states]: `crashgate crash-check` records the cell and checks recovery from the states
-  // `model` allows at `sample` crash points (0: every call).
+  // `model` allows at `sample` crash points (0: every call) of the steps `steps` names (default all).
   void read_crash_states(const toml::table& root, Scenario& s) {
     const auto* node = root.get("crash_states");
     if (!node) return;
@@ -263,8 +266,18 @@ class Parser {
         auto n = value.value_exact<std::int64_t>();
         if (!n || *n < 0) fail(position(value), "crash_states.sample must be a count of crash points (0: every call)");
         else spec.sample = static_cast<std::uint64_t>(*n);
+      } else if (key.str() == "steps") {
+        // [first, last]: only the calls those steps make are crash points (a phase of the cell).
+        const auto* list = value.as_array();
+        std::vector<std::int64_t> bounds;
+        if (list)
+          for (const auto& v : *list)
+            if (auto n = v.value_exact<std::int64_t>()) bounds.push_back(*n);
+        if (!list || list->size() != 2 || bounds.size() != 2 || bounds[0] < 0 || bounds[1] < bounds[0])
+          fail(position(value), "crash_states.steps must be [first, last]: the step indexes (from 0) of the phase whose calls are crash points");
+        else spec.steps = std::make_pair(static_cast<int>(bounds[0]), static_cast<int>(bounds[1]));
       } else {
-        fail(position(value), fmt::format("crash_states: unknown key '{}' (expected model, sample)", key.str()));
+        fail(position(value), fmt::format("crash_states: unknown key '{}' (expected model, sample, steps)", key.str()));
       }
     }
     s.crash_states = spec;
