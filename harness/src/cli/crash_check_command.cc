@@ -332,18 +332,25 @@ int run_crash_check(const CrashCheckOptions& o) {
     g.kind = infos[i].state.kind;
     g.where = infos[i].site.empty() ? "(no stack)" : symbols.describe(infos[i].site, false);
   }
+  std::size_t checked = 0;
+  for (const auto& c : results.cells) checked += c.verdict != Verdict::not_run;
+  if (results.interrupted)
+    std::cout << fmt::format("crashgate crash-check: interrupted: {} of {} distinct states checked (the rest are not-run)\n", checked,
+                             results.cells.size());
   nlohmann::json report = {{"scenario", o.scenario}, {"model", to_string(*model)}, {"sample", sample}};
   nlohmann::json rec_json = nlohmann::json::array();
   for (const auto& r : recorded)
     rec_json.push_back({{"cell", r.cell.id}, {"recording", display_path(r.recording)}, {"calls", r.calls}, {"record_seconds", r.seconds},
                         {"records_events", r.events}, {"crash_points", r.points}, {"states", r.states}, {"distinct_states", r.unique}, {"error", r.error}});
   report["recorded"] = rec_json;
-  report["states_checked"] = results.cells.size();
+  report["states_checked"] = checked;
+  report["distinct_states"] = results.cells.size();
+  report["interrupted"] = results.interrupted;
   report["check_seconds"] = check_seconds;
   nlohmann::json vulns = nlohmann::json::array();
   std::cout << fmt::format("crashgate crash-check: {} distinct states checked in {:.1f} s ({:.0f} a minute); {} failed recovery, {} "
                            "vulnerabilit{} by (call site, state kind)\n",
-                           results.cells.size(), check_seconds, check_seconds > 0 ? results.cells.size() * 60.0 / check_seconds : 0.0,
+                           checked, check_seconds, check_seconds > 0 ? checked * 60.0 / check_seconds : 0.0,
                            failed, groups.size(), groups.size() == 1 ? "y" : "ies");
   for (const auto& [key, g] : groups) {
     const CellResult& first = results.cells[g.states.front()];
@@ -374,8 +381,8 @@ int run_crash_check(const CrashCheckOptions& o) {
 void add_crash_check_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<CrashCheckOptions>();
   auto* cmd = app.add_subcommand("crash-check", "Record a scenario's cells and check recovery from every state a power cut may leave");
-  cmd->add_option("scenario", o->scenario, "The scenario file (its [crash_states] table names the model and the sample)")->required();
-  cmd->add_option("--cell", o->cell, "Only cells whose id matches this glob (default: all of the build)");
+  cmd->add_option("scenario", o->scenario, "The scenario file (its [crash_states] table names the model, the sample and the phase)")->required();
+  cmd->add_option("--cell", o->cell, "Only cells whose id matches this glob (default: all)");
   cmd->add_option("--target", o->target, "Only this target's cells");
   cmd->add_option("--build", o->build, "The build whose drivers run the scenario's cells (default release)");
   cmd->add_option("--model", o->model, "posix or ext4-ordered (default: the scenario's [crash_states] model, else posix)");
@@ -393,7 +400,7 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
       "written out; states that leave the same files and promise the same records are checked once. Each becomes a recovery cell "
       "(ID@state-N): `import` of the state's store, then `verify` with what the crash must have kept (acknowledged), may have kept "
       "(exact when there) and must not bring back. A recovery that crashes, reports corrupt or loses an acknowledged record is a "
-      "vulnerability, grouped by the crash point's call site and the kind of state.\n"
+      "vulnerability, grouped by the call site of the operation the state drops, tears or loses first and the kind of state.\n"
       "Writes OUT/<run id>/results.json and the reports (as `crashgate run` does; `crashgate repro ID@state-N --run DIR` reruns one "
       "state), crash-check.json (per recorded cell: calls, states, distinct states; the vulnerabilities), recorded/ and states/.\n"
       "Exit status: 0 every state recovered; 1 a state failed; 2 usage (a scenario that does not parse, an unknown model, no cell "
