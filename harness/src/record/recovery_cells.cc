@@ -11,8 +11,17 @@
 
 namespace crashgate {
 
-Checked<std::vector<ModelEvent>> model_events(const Recording& recording) {
-  std::vector<ModelEvent> out;
+namespace {
+
+struct LoggedEvent {
+  std::uint64_t seq = 0;
+  nlohmann::json event;  // a JSON object
+};
+
+// The driver events logged in a recording (calls named event), each parsed; a
+// line that is not a JSON object is left out. The failure: data.bin lacks an event's bytes.
+Checked<std::vector<LoggedEvent>> event_lines(const Recording& recording) {
+  std::vector<LoggedEvent> out;
   std::ifstream data(recording.path + "/data.bin", std::ios::binary);
   for (const FsCall& c : recording.calls) {
     if (c.call != "event" || !c.data_at || !c.length) continue;
@@ -23,31 +32,38 @@ Checked<std::vector<ModelEvent>> model_events(const Recording& recording) {
     if (static_cast<std::uint64_t>(data.gcount()) != *c.length)
       return failure(fmt::format("{}/data.bin: event #{}'s {} bytes are not all there", recording.path, c.seq, *c.length));
     nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || j.value("event", "") != "records") continue;
+    if (!j.is_discarded() && j.is_object()) out.push_back({c.seq, std::move(j)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Checked<std::vector<ModelEvent>> model_events(const Recording& recording) {
+  Checked<std::vector<LoggedEvent>> lines = event_lines(recording);
+  if (!lines) return failure(lines.error());
+  std::vector<ModelEvent> out;
+  for (const auto& [seq, j] : *lines) {
+    if (j.value("event", "") != "records") continue;
     if (!j.contains("durable") || !j["durable"].is_boolean() || !j.contains("model"))
-      return failure(fmt::format("{}: event #{}: a records event without durable and model", recording.path, c.seq));
+      return failure(fmt::format("{}: event #{}: a records event without durable and model", recording.path, seq));
     Checked<RecordModel> m = model_from_json(j["model"]);
-    if (!m) return failure(fmt::format("{}: event #{}: model: {}", recording.path, c.seq, m.error()));
-    out.push_back({c.seq, j["durable"].get<bool>(), std::move(*m)});
+    if (!m) return failure(fmt::format("{}: event #{}: model: {}", recording.path, seq, m.error()));
+    out.push_back({seq, j["durable"].get<bool>(), std::move(*m)});
   }
   return out;
 }
 
 Checked<std::pair<std::uint64_t, std::uint64_t>> phase_calls(const Recording& recording, int first, int last) {
+  Checked<std::vector<LoggedEvent>> lines = event_lines(recording);
+  if (!lines) return failure(lines.error());
   std::optional<std::uint64_t> from, to;
-  std::ifstream data(recording.path + "/data.bin", std::ios::binary);
-  for (const FsCall& c : recording.calls) {
-    if (c.call != "event" || !c.data_at || !c.length) continue;
-    std::string line(*c.length, '\0');
-    data.clear();
-    data.seekg(static_cast<std::streamoff>(*c.data_at));
-    data.read(line.data(), static_cast<std::streamsize>(line.size()));
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("index") || !j["index"].is_number_integer()) continue;
+  for (const auto& [seq, j] : *lines) {
+    if (!j.contains("index") || !j["index"].is_number_integer()) continue;
     std::string event = j.value("event", "");
     int index = j["index"].get<int>();
-    if (event == "step-start" && index == first && !from) from = c.seq;
-    if (event == "step-end" && index == last && from && !to) to = c.seq;
+    if (event == "step-start" && index == first && !from) from = seq;
+    if (event == "step-end" && index == last && from && !to) to = seq;
   }
   if (!from)
     return failure(fmt::format("{}: step {} never started (the recorded run ended before it), so no call of steps {} to {} is a crash point",
