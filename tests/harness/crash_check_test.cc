@@ -284,6 +284,14 @@ TEST(CrashCheckCommand, HnswlibSaveOverAnEarlierSaveLosesItAndIsReportedByCallSi
     EXPECT_FALSE(v["call_site"].get<std::string>().empty()) << v.dump();
   }
   EXPECT_TRUE(torn_or_dropped) << report.dump(2);
+  // The states that recovered are gone from disk; failed ones stay for repro, at most 5 a vulnerability.
+  std::string run;
+  for (const auto& e : std::filesystem::directory_iterator(out)) run = e.path().string();
+  std::size_t kept = 0;
+  for (const auto& e : std::filesystem::directory_iterator(run + "/states")) kept += e.is_directory();
+  EXPECT_GT(kept, 0u);
+  EXPECT_LE(kept, 5 * report["vulnerabilities"].size());
+  EXPECT_LT(kept, report["states_checked"].get<std::size_t>());
 #endif
 }
 

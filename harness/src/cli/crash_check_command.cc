@@ -164,8 +164,54 @@ int run_crash_check(const CrashCheckOptions& o) {
   InterruptGuard guard(cancellation);
   auto started = std::chrono::steady_clock::now();
   std::vector<Recorded> recorded;
-  std::vector<PlannedCell> planned;
-  std::vector<StateInfo> infos;
+  std::vector<StateInfo> infos;  // one a checked state, as results.cells
+  RunResults results;
+  results.run_id = run_dir->id;
+  results.run_dir = run_dir->path;
+  results.seed = o.seed;
+  results.command_line = {"crashgate", "crash-check", o.scenario};
+  results.build_root = build_root;
+  results.jobs = o.jobs ? o.jobs : default_jobs();
+  results.started_at = utc_now();
+  double check_seconds = 0;
+  std::size_t batches = 0;
+  // The states are written out and checked a batch at a time, and a state that
+  // recovered is deleted at once: a store of a few MiB has thousands of states.
+  // A failed one stays (its repro imports it).
+  std::vector<PlannedCell> batch;
+  constexpr std::size_t kBatch = 200;
+  // Failed states kept on disk (for repro) a vulnerability: a bad rule can fail thousands of states.
+  constexpr std::size_t kKeptFailures = 5;
+  std::map<std::pair<std::string, std::string>, std::size_t> kept_failures;
+  auto run_batch = [&] {
+    if (batch.empty() || cancellation.cancelled()) return;
+    RunPlan plan;
+    plan.cells = std::move(batch);
+    batch.clear();
+    plan.build_root = build_root;
+    plan.run_dir = fmt::format("{}/batches/{}", run_dir->path, batches++);
+    plan.jobs = results.jobs;
+    plan.repro_program = "crashgate";
+    plan.repro_run_dir = display_path(run_dir->path);
+    bool live = is_terminal(stdout);
+    RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, plan.cells.size());
+    auto checking = std::chrono::steady_clock::now();
+    std::vector<CellResult> done = run_matrix(plan, RunContext{&cancellation, known ? &*known : nullptr},
+                                              [&](std::size_t, const CellResult& cell, const Attempt& attempt) {
+                                                progress.attempt_done(cell, attempt);
+                                              });
+    progress.finish();
+    check_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - checking).count();
+    for (CellResult& c : done) {
+      const StateInfo& info = infos[results.cells.size()];
+      bool keep = c.verdict != Verdict::pass && kept_failures[{info.site, info.state.kind}]++ < kKeptFailures;
+      if (!keep && !c.cell.steps.empty()) {
+        std::error_code ec;
+        fs::remove_all(fs::path(c.cell.steps.front().args.value("from", "")).parent_path(), ec);
+      }
+      results.cells.push_back(std::move(c));
+    }
+  };
   for (std::size_t i = 0; i < cells.size() && !cancellation.cancelled(); ++i) {
     Recorded r;
     r.cell = cells[i];
@@ -278,37 +324,16 @@ int run_crash_check(const CrashCheckOptions& o) {
       p.scenario_file = o.scenario;
       p.summary = fmt::format("{} ({}); {}", st.describe(), info.call, e.describe());
       p.origin = "crash-check";
-      planned.push_back(std::move(p));
+      batch.push_back(std::move(p));
       infos.push_back(std::move(info));
+      if (batch.size() == kBatch) run_batch();
     }
+    run_batch();
     std::cout << fmt::format("  {} calls recorded in {:.2f} s, {} records events; {} states at {} crash points, {} distinct\n", r.calls,
                              r.seconds, r.events, r.states, r.points, r.unique);
     recorded.push_back(std::move(r));
   }
 
-  RunPlan plan;
-  plan.cells = planned;
-  plan.build_root = build_root;
-  plan.run_dir = run_dir->path;
-  plan.jobs = o.jobs ? o.jobs : default_jobs();
-  plan.repro_program = "crashgate";
-  plan.repro_run_dir = display_path(run_dir->path);
-  RunResults results;
-  results.run_id = run_dir->id;
-  results.run_dir = run_dir->path;
-  results.seed = o.seed;
-  results.command_line = {"crashgate", "crash-check", o.scenario};
-  results.build_root = build_root;
-  results.jobs = plan.jobs;
-  results.started_at = utc_now();
-  bool live = is_terminal(stdout);
-  RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, plan.cells.size());
-  auto checking = std::chrono::steady_clock::now();
-  if (!cancellation.cancelled())
-    results.cells = run_matrix(plan, RunContext{&cancellation, known ? &*known : nullptr},
-                               [&](std::size_t, const CellResult& cell, const Attempt& attempt) { progress.attempt_done(cell, attempt); });
-  progress.finish();
-  double check_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - checking).count();
   results.interrupted = cancellation.cancelled();
   results.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   results.exit_code = run_exit_code(results);
@@ -344,7 +369,9 @@ int run_crash_check(const CrashCheckOptions& o) {
                         {"records_events", r.events}, {"crash_points", r.points}, {"states", r.states}, {"distinct_states", r.unique}, {"error", r.error}});
   report["recorded"] = rec_json;
   report["states_checked"] = checked;
-  report["distinct_states"] = results.cells.size();
+  std::uint64_t distinct = 0;
+  for (const auto& r : recorded) distinct += r.unique;
+  report["distinct_states"] = distinct;
   report["interrupted"] = results.interrupted;
   report["check_seconds"] = check_seconds;
   nlohmann::json vulns = nlohmann::json::array();
@@ -402,7 +429,8 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
       "(exact when there) and must not bring back. A recovery that crashes, reports corrupt or loses an acknowledged record is a "
       "vulnerability, grouped by the call site of the operation the state drops, tears or loses first and the kind of state.\n"
       "Writes OUT/<run id>/results.json and the reports (as `crashgate run` does; `crashgate repro ID@state-N --run DIR` reruns one "
-      "state), crash-check.json (per recorded cell: calls, states, distinct states; the vulnerabilities), recorded/ and states/.\n"
+      "state), crash-check.json (per recorded cell: calls, states, distinct states; the vulnerabilities), recorded/ and states/ "
+      "(the states are written and checked 200 at a time; one that recovered is deleted, and 5 failed ones a vulnerability are kept).\n"
       "Exit status: 0 every state recovered; 1 a state failed; 2 usage (a scenario that does not parse, an unknown model, no cell "
       "matches); 3 a cell could not be recorded (its run failed, its driver reports no model) and none failed; 130 interrupted.\n");
   cmd->callback([o, &exit_code] { exit_code = run_crash_check(*o); });
