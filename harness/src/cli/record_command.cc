@@ -12,6 +12,7 @@
 
 #include "cli/interrupt.h"
 #include "crashgate/cli.h"
+#include "crashgate/crash_check.h"
 #include "crashgate/crash_states.h"
 #include "crashgate/fs_recording.h"
 #include "crashgate/limits.h"
@@ -101,9 +102,8 @@ struct CrashStatesCliOptions {
 
 // Where in the program a call was made: its first frame outside the C library, symbolized.
 std::string caller_of(const FsCall& call, OfflineSymbolizer& symbols) {
-  for (std::size_t i = 0; i < call.stack.size(); ++i)
-    if (call.stack[i].find("/libc.so") == std::string::npos) return " from " + symbols.describe(call.stack[i], i == 0);
-  return "";
+  std::string site = call_site(call);
+  return site.empty() ? "" : " from " + symbols.describe(site, site == call.stack.front());
 }
 
 int run_crash_states(const CrashStatesCliOptions& o) {
