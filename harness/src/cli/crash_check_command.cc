@@ -219,6 +219,7 @@ int run_crash_check(const CrashCheckOptions& o) {
     std::string driver = driver_path(build_root, cells[i].build, cells[i].target);
     if (auto missing = missing_driver_message(driver, cells[i].build, cells[i].target)) {
       r.error = *missing;
+      std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
       recorded.push_back(std::move(r));
       continue;
     }
@@ -226,6 +227,7 @@ int run_crash_check(const CrashCheckOptions& o) {
     auto spec = attempt_spec(cells[i], driver, work);
     if (!spec) {
       r.error = spec.error();
+      std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
       recorded.push_back(std::move(r));
       continue;
     }
