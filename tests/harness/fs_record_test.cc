@@ -158,8 +158,32 @@ TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
   ASSERT_GE(moved, 0);
   EXPECT_EQ(r.calls[moved].found_at, "fsync");
   EXPECT_EQ(data_of(r, r.calls[moved]).substr(7, 5), "moved");
-  EXPECT_EQ(r.summary.mapped_writes, 3u) << "each changed page once:\n" << listing(r);
-  EXPECT_GT(at(moved, "fdatasync", b), moved);
+  int synced_b = at(moved, "fdatasync", b);
+  EXPECT_GT(synced_b, moved);
+
+  // h replaced by a rename while mapped: what was stored before is h's, logged
+  // before the rename; the store after it is into a file with no name, and is not
+  // logged (it once came out as a write of the new h, giving it the old one's pages).
+  std::string file_h = r.dir + "/h";
+  int h_old = at(synced_b, "mapped-write", file_h);
+  ASSERT_GE(h_old, 0);
+  EXPECT_EQ(r.calls[h_old].found_at, "rename");
+  EXPECT_EQ(data_of(r, r.calls[h_old]).substr(3, 3), "old");
+  int h_ren = find_call(r.calls, h_old, [&](const FsCall& f) { return f.kind == "rename" && f.path2 == file_h; });
+  EXPECT_EQ(h_ren, h_old + 1) << listing(r);
+  // i unlinked while mapped: the same, and the new i is only what was written to it.
+  std::string file_i = r.dir + "/i";
+  int i_old = at(h_ren, "mapped-write", file_i);
+  ASSERT_GE(i_old, 0);
+  EXPECT_EQ(r.calls[i_old].found_at, "unlink");
+  EXPECT_EQ(data_of(r, r.calls[i_old]).substr(0, 4), "gone");
+  int i_unl = find_call(r.calls, i_old, [&](const FsCall& f) { return f.kind == "unlink" && f.path == file_i; });
+  EXPECT_EQ(i_unl, i_old + 1) << listing(r);
+  EXPECT_EQ(find_call(r.calls, h_ren, [&](const FsCall& f) { return f.call == "mapped-write" && f.path == file_h; }), -1)
+      << "no page of the replaced h is logged after the rename:\n" << listing(r);
+  EXPECT_EQ(find_call(r.calls, i_unl, [&](const FsCall& f) { return f.call == "mapped-write"; }), -1)
+      << "no page of the unlinked i is logged after the unlink:\n" << listing(r);
+  EXPECT_EQ(r.summary.mapped_writes, 5u) << "each changed page once:\n" << listing(r);
 
   // Only the directory's files: the probe's stdout write is not there, nor any other path.
   for (const auto& call : r.calls) {

@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
+#include <stdio.h>  // RENAME_EXCHANGE
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -338,6 +339,11 @@ void Recorder::on_seccomp(pid_t tid) {
   if (sc->kind == FsKind::map_sync) emit_dirty(pages_.dirty_in(pid, a[0], a[1]), tid, "msync");
   if (sc->kind == FsKind::unmap) emit_dirty(pages_.dirty_in(pid, a[0], a[1]), tid, "munmap");
   if ((sc->nr == SYS_fsync || sc->nr == SYS_fdatasync) && pages_.maps(c.path)) emit_dirty(pages_.dirty_of_file(c.path), tid, c.call);
+  // A file about to lose its name (unlinked, or replaced by a rename onto it):
+  // what was stored into its mappings so far was written to it under that name.
+  std::string losing = sc->kind == FsKind::rename ? c.path2 : sc->kind == FsKind::unlink ? c.path : std::string();
+  if (sc->kind == FsKind::rename && (c.flags & RENAME_EXCHANGE)) losing.clear();
+  if (!losing.empty() && pages_.maps(losing)) emit_dirty(pages_.dirty_of_file(losing), tid, c.call);
   pending_[tid] = std::move(p);
   ::ptrace(PTRACE_SYSCALL, tid, nullptr, nullptr);
 }
@@ -375,7 +381,14 @@ void Recorder::on_exit(pid_t tid) {
       if (ok && c.length) pages_.truncated(c.path, *c.length);
       break;
     case FsKind::rename:
-      if (ok) pages_.renamed(c.path, c.path2);
+      if (ok && c.path != c.path2) {
+        // The file it replaced, if any, has no name now (RENAME_EXCHANGE keeps both: not modelled).
+        if (!(c.flags & RENAME_EXCHANGE)) pages_.detach(c.path2);
+        pages_.renamed(c.path, c.path2);
+      }
+      break;
+    case FsKind::unlink:
+      if (ok) pages_.detach(c.path);
       break;
     case FsKind::map:
       if (ok) {

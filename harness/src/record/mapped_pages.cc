@@ -133,7 +133,14 @@ void MappedPages::renamed(const std::string& from, const std::string& to) {
   hashes_.erase(from);
 }
 
+void MappedPages::detach(const std::string& path) {
+  for (auto& m : mappings_)
+    if (m.path == path) m.path.clear();
+  hashes_.erase(path);
+}
+
 void MappedPages::collect(const Mapping& m, std::uint64_t from, std::uint64_t to, std::vector<DirtyPage>& out) {
+  if (m.path.empty()) return;  // detached: its file has no name
   std::optional<std::uint64_t> size = size_(m.path);
   if (!size) return;
   auto& known = hashes_[m.path];
@@ -180,7 +187,7 @@ bool MappedPages::maps(const std::string& path) const {
 
 std::optional<std::string> MappedPages::path_at(int pid, std::uint64_t addr, std::uint64_t length) const {
   for (const auto& m : mappings_)
-    if (m.pid == pid && m.addr < addr + length && addr < m.addr + m.length) return m.path;
+    if (m.pid == pid && !m.path.empty() && m.addr < addr + length && addr < m.addr + m.length) return m.path;
   return std::nullopt;
 }
 

@@ -20,7 +20,7 @@ inline constexpr std::uint64_t kPageSize = 4096;
 struct Mapping {
   int pid = 0;
   std::uint64_t addr = 0, length = 0, file_offset = 0;  // page-aligned, as mmap requires
-  std::string path;
+  std::string path;  // "" once the file has no name (detach)
 };
 
 struct DirtyPage {
@@ -47,6 +47,11 @@ class MappedPages {
   void truncated(const std::string& path, std::uint64_t size);
   // A rename: the file's mappings and what is known of its pages go with it.
   void renamed(const std::string& from, const std::string& to);
+  // The file at `path` lost its name (unlinked, or replaced by a rename onto
+  // it): its mappings stay until unmapped, but a store into them reaches no
+  // file the recording names, so they are never compared or reported again.
+  // The caller takes their changes first (dirty_of_file), while the name is theirs.
+  void detach(const std::string& path);
 
   // The pages that changed since the recording last saw them, each once, and
   // from then on known as they are now.

@@ -10,7 +10,11 @@
 //   d      a directory made and removed
 //   e      opened O_APPEND by a second thread, "x" written twice
 //   f      mapped, "moved" stored at 7, renamed to g while mapped, fsynced
-//   b      fdatasynced at the end
+//   b      fdatasynced
+//   h      mapped, "old" stored at 3; h.new written and renamed over h while
+//          the old mapping is live; "stale" stored into that mapping, unmapped
+//   i      mapped, "gone" stored at 0, unlinked; a new i written; the old
+//          mapping stored into and unmapped
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -99,6 +103,42 @@ int main(int argc, char** argv) {
   fd = open(b.c_str(), O_RDWR);
   check(fd >= 0, "open b again");
   check(fdatasync(fd) == 0, "fdatasync b");
+  close(fd);
+
+  // h: replaced by a rename while mapped. The old file keeps its mapping but
+  // loses its name: a store into it after the rename reaches no named file.
+  std::string h = dir + "/h", h_new = dir + "/h.new";
+  fd = open(h.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  check(fd >= 0, "open h");
+  check(ftruncate(fd, 4096) == 0, "ftruncate h");
+  auto* hmap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  check(hmap != MAP_FAILED, "mmap h");
+  std::memcpy(hmap + 3, "old", 3);
+  int nfd = open(h_new.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  check(nfd >= 0, "open h.new");
+  check(pwrite(nfd, "new", 3, 0) == 3, "pwrite h.new");
+  check(fsync(nfd) == 0, "fsync h.new");
+  close(nfd);
+  check(rename(h_new.c_str(), h.c_str()) == 0, "rename h.new h");
+  std::memcpy(hmap + 3, "stale", 5);
+  check(munmap(hmap, 4096) == 0, "munmap old h");
+  close(fd);
+
+  // i: unlinked while mapped, and a new file made under its name.
+  std::string i = dir + "/i";
+  fd = open(i.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  check(fd >= 0, "open i");
+  check(ftruncate(fd, 4096) == 0, "ftruncate i");
+  auto* imap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  check(imap != MAP_FAILED, "mmap i");
+  std::memcpy(imap, "gone", 4);
+  check(unlink(i.c_str()) == 0, "unlink i");
+  nfd = open(i.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  check(nfd >= 0, "open new i");
+  check(write(nfd, "fresh", 5) == 5, "write new i");
+  close(nfd);
+  std::memcpy(imap, "stale", 5);
+  check(munmap(imap, 4096) == 0, "munmap old i");
   close(fd);
   std::printf("fs_probe done\n");
   return 0;
