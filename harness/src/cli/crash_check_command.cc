@@ -24,6 +24,7 @@
 #include "crashgate/builds.h"
 #include "crashgate/cli.h"
 #include "crashgate/crash_check.h"
+#include "crashgate/crash_check_run.h"
 #include "crashgate/driver_location.h"
 #include "crashgate/driver_protocol.h"
 #include "crashgate/limits.h"
@@ -54,39 +55,6 @@ struct CrashCheckOptions {
   std::string out;
   std::string known_issues;
   std::string regression;          // switched on in every recorded cell (debug, asan, tsan builds)
-};
-
-// The state's files and what recovery must find, as one text: two states
-// that leave the same files and promise the same records check the same thing.
-std::string state_fingerprint(const std::string& dir, const CrashExpectation& e) {
-  std::string text = expectation_to_json(e).dump();
-  std::error_code ec;
-  std::set<std::string> paths;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
-    paths.insert(it->path().string());
-  for (const auto& p : paths) {
-    text += "\n" + p.substr(dir.size()) + (fs::is_directory(p, ec) ? "/" : "");
-    if (fs::is_regular_file(p, ec)) {
-      std::ifstream in(p, std::ios::binary);
-      text += "\n" + std::string(std::istreambuf_iterator<char>(in), {});
-    }
-  }
-  return std::to_string(std::hash<std::string>{}(text)) + ":" + std::to_string(text.size());
-}
-
-struct StateInfo {
-  std::size_t recorded = 0;  // which recorded cell
-  CrashState state;
-  std::string site;          // the crash point's call site (module+offset)
-  std::string call;          // the operation it drops, tears or loses first: "#12 pwrite64 store/vectors-0.bin"
-};
-
-struct Recorded {
-  Cell cell;
-  std::string recording;
-  std::uint64_t calls = 0, events = 0, points = 0, states = 0, unique = 0;
-  double seconds = 0;
-  std::string error;  // why its states were not checked
 };
 
 int run_crash_check(const CrashCheckOptions& o) {
@@ -163,8 +131,6 @@ int run_crash_check(const CrashCheckOptions& o) {
   Cancellation cancellation;
   InterruptGuard guard(cancellation);
   auto started = std::chrono::steady_clock::now();
-  std::vector<Recorded> recorded;
-  std::vector<StateInfo> infos;  // one a checked state, as results.cells
   RunResults results;
   results.run_id = run_dir->id;
   results.run_dir = run_dir->path;
@@ -173,168 +139,37 @@ int run_crash_check(const CrashCheckOptions& o) {
   results.build_root = build_root;
   results.jobs = o.jobs ? o.jobs : default_jobs();
   results.started_at = utc_now();
-  double check_seconds = 0;
-  std::size_t batches = 0;
-  // The states are written out and checked a batch at a time, and a state that
-  // recovered is deleted at once: a store of a few MiB has thousands of states.
-  // A failed one stays (its repro imports it).
-  std::vector<PlannedCell> batch;
-  constexpr std::size_t kBatch = 200;
-  // Failed states kept on disk (for repro) a vulnerability: a bad rule can fail thousands of states.
-  constexpr std::size_t kKeptFailures = 5;
-  std::map<std::pair<std::string, std::string>, std::size_t> kept_failures;
-  auto run_batch = [&] {
-    if (batch.empty() || cancellation.cancelled()) return;
-    RunPlan plan;
-    plan.cells = std::move(batch);
-    batch.clear();
-    plan.build_root = build_root;
-    plan.run_dir = fmt::format("{}/batches/{}", run_dir->path, batches++);
-    plan.jobs = results.jobs;
-    plan.repro_program = "crashgate";
-    plan.repro_run_dir = display_path(run_dir->path);
-    bool live = is_terminal(stdout);
-    RunProgress progress(stdout, live, live ? terminal_width(stdout) : 80, plan.cells.size());
-    auto checking = std::chrono::steady_clock::now();
-    std::vector<CellResult> done = run_matrix(plan, RunContext{&cancellation, known ? &*known : nullptr},
-                                              [&](std::size_t, const CellResult& cell, const Attempt& attempt) {
-                                                progress.attempt_done(cell, attempt);
-                                              });
-    progress.finish();
-    check_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - checking).count();
-    for (CellResult& c : done) {
-      const StateInfo& info = infos[results.cells.size()];
-      bool keep = c.verdict != Verdict::pass && kept_failures[{info.site, info.state.kind}]++ < kKeptFailures;
-      if (!keep && !c.cell.steps.empty()) {
-        std::error_code ec;
-        fs::remove_all(fs::path(c.cell.steps.front().args.value("from", "")).parent_path(), ec);
-      }
-      results.cells.push_back(std::move(c));
-    }
-  };
-  for (std::size_t i = 0; i < cells.size() && !cancellation.cancelled(); ++i) {
-    Recorded r;
-    r.cell = cells[i];
-    r.recording = fmt::format("{}/recorded/{}/recording", run_dir->path, i);
-    std::string driver = driver_path(build_root, cells[i].build, cells[i].target);
-    if (auto missing = missing_driver_message(driver, cells[i].build, cells[i].target)) {
-      r.error = *missing;
-      std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
-      recorded.push_back(std::move(r));
-      continue;
-    }
-    std::string work = fmt::format("{}/recorded/{}/work", run_dir->path, i);
-    auto spec = attempt_spec(cells[i], driver, work);
-    if (!spec) {
-      r.error = spec.error();
-      std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
-      recorded.push_back(std::move(r));
-      continue;
-    }
-    // The store's directory is the application's to make durable before the engine
-    // runs: made here, so its own entry is in the initial state, not a pending mkdir.
-    std::error_code ec;
-    fs::create_directories(work + "/store", ec);
-    if (ec) {
-      r.error = fmt::format("{}/store: {}", work, ec.message());
-      recorded.push_back(std::move(r));
-      continue;
-    }
-    RecordOptions ro;
-    ro.argv = spec->argv;
-    ro.dir = work;
-    ro.out = r.recording;
-    ro.wall = cells[i].limits.wall * 20;  // recording costs a few times the run; a hang still ends
-    ro.cancel = &cancellation;
-    ro.events_fd = kDriverEventFd;
-    ro.env = spec->env;
-    ro.env.emplace_back("CRASHGATE_MODEL_EVENTS", "1");
-    if (cells[i].limits.worker_stack) ro.env.emplace_back("CRASHGATE_WORKER_STACK", std::to_string(*cells[i].limits.worker_stack));
-    std::cout << fmt::format("recording {} ...\n", cells[i].id);
+
+  CrashCheckSetup setup;
+  setup.cells = cells;
+  setup.model = *model;
+  setup.sample = sample;
+  if (scenario.crash_states) setup.steps = scenario.crash_states->steps;
+  setup.scenario_file = o.scenario;
+  setup.build_root = build_root;
+  setup.run_dir = run_dir->path;
+  setup.repro_run_dir = display_path(run_dir->path);
+  setup.jobs = results.jobs;
+  setup.context = RunContext{&cancellation, known ? &*known : nullptr};
+  bool live = is_terminal(stdout);
+  std::unique_ptr<RunProgress> progress;
+  setup.batch_started = [&](std::size_t n) { progress = std::make_unique<RunProgress>(stdout, live, live ? terminal_width(stdout) : 80, n); };
+  setup.attempt_done = [&](std::size_t, const CellResult& cell, const Attempt& attempt) { progress->attempt_done(cell, attempt); };
+  setup.batch_finished = [&] { progress->finish(); };
+  setup.note = [](const std::string& line) {
+    std::cout << line << "\n";
     std::cout.flush();
-    Checked<RecordSummary> s = record_fs_calls(ro);
-    if (!s) {
-      r.error = "recording: " + s.error();
-    } else if (s->cancelled) {
-      r.error = "interrupted while recording";
-    } else if (!s->exit_code || *s->exit_code != 0) {
-      r.error = fmt::format("the recorded run {} (`crashgate run` this cell: its steps must pass before its crash states mean anything)",
-                            s->timed_out ? "ran out of time" : s->signal ? fmt::format("was killed by signal {}", *s->signal)
-                                                                          : fmt::format("exited {}", s->exit_code.value_or(-1)));
-    } else {
-      r.calls = s->calls;
-      r.seconds = s->seconds;
-    }
-    Checked<Recording> rec = r.error.empty() ? load_recording(r.recording) : Checked<Recording>(failure(""));
-    Checked<std::vector<ModelEvent>> events = rec ? model_events(*rec) : Checked<std::vector<ModelEvent>>(failure(""));
-    if (r.error.empty() && !rec) r.error = rec.error();
-    if (r.error.empty() && !events) r.error = events.error();
-    if (r.error.empty() && events->empty())
-      r.error = fmt::format("the driver wrote no records events: {} reports no record model (kit::Driver::record_model)", cells[i].target);
-    if (!r.error.empty()) {
-      std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
-      recorded.push_back(std::move(r));
-      continue;
-    }
-    r.events = events->size();
-    std::pair<std::uint64_t, std::uint64_t> phase{1, rec->calls.size()};
-    if (scenario.crash_states && scenario.crash_states->steps) {
-      auto p = phase_calls(*rec, scenario.crash_states->steps->first, scenario.crash_states->steps->second);
-      if (!p) {
-        r.error = p.error();
-        std::cerr << fmt::format("crashgate crash-check: {}: {}\n", cells[i].id, r.error);
-        recorded.push_back(std::move(r));
-        continue;
-      }
-      phase = *p;
-    }
-    std::vector<std::uint64_t> points = sample_crash_points(phase.first, phase.second, sample, cells[i].seed);
-    r.points = points.size();
-    std::vector<CrashState> states = crash_states(*rec, {*model, points});
-    r.states = states.size();
-    std::set<std::string> seen;
-    for (std::size_t k = 0; k < states.size() && !cancellation.cancelled(); ++k) {
-      const CrashState& st = states[k];
-      std::string dir = fmt::format("{}/states/{}-{}", run_dir->path, i, k);
-      CrashExpectation e = expectation_at(*events, st.point);
-      if (CheckedDone d = materialize_crash_state(*rec, st, dir); !d) {
-        std::cerr << fmt::format("crashgate crash-check: {}: state {}: {}\n", cells[i].id, k, d.error());
-        return kExitHarnessError;
-      }
-      if (!seen.insert(state_fingerprint(dir, e)).second) {
-        std::error_code ec;
-        fs::remove_all(dir, ec);
-        continue;
-      }
-      ++r.unique;
-      // The operation the state is about: the one dropped or torn, the first one lost; for `all`, the crash point's.
-      std::uint64_t about = st.point;
-      if (st.torn) {
-        about = *st.torn;
-      } else {
-        for (auto p : st.pending)
-          if (std::find(st.kept.begin(), st.kept.end(), p) == st.kept.end()) {
-            about = p;
-            break;
-          }
-      }
-      const FsCall& at = rec->calls[about - 1];
-      std::string shown = at.path.rfind(work + "/", 0) == 0 ? at.path.substr(work.size() + 1) : at.path;
-      StateInfo info{i, st, call_site(at), fmt::format("#{} {} {}", about, at.call, shown)};
-      PlannedCell p;
-      p.cell = recovery_cell(cells[i], k, e, dir);
-      p.scenario_file = o.scenario;
-      p.summary = fmt::format("{} ({}); {}", st.describe(), info.call, e.describe());
-      p.origin = "crash-check";
-      batch.push_back(std::move(p));
-      infos.push_back(std::move(info));
-      if (batch.size() == kBatch) run_batch();
-    }
-    run_batch();
-    std::cout << fmt::format("  {} calls recorded in {:.2f} s, {} records events; {} states at {} crash points, {} distinct\n", r.calls,
-                             r.seconds, r.events, r.states, r.points, r.unique);
-    recorded.push_back(std::move(r));
+  };
+  setup.problem = [](const std::string& line) { std::cerr << "crashgate crash-check: " << line << "\n"; };
+  CrashCheckRun run = check_crash_states(setup);
+  if (!run.fatal.empty()) {
+    std::cerr << "crashgate crash-check: " << run.fatal << "\n";
+    return kExitHarnessError;
   }
+  results.cells = std::move(run.results);
+  const std::vector<CrashCheckedCell>& recorded = run.recorded;
+  const std::vector<CheckedState>& infos = run.states;
+  double check_seconds = run.check_seconds;
 
   results.interrupted = cancellation.cancelled();
   results.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
