@@ -227,6 +227,9 @@ TEST(ScenarioCrashStates, TheModelAndSampleAreReadAndABadModelIsRefusedWhereItIs
   ScenarioParse backwards = parse_scenario(std::string(base) + "[crash_states]\nsteps = [1, 0]\n", "backwards.toml");
   ASSERT_FALSE(backwards.scenario);
   EXPECT_NE(backwards.errors.at(0).text().find("must be [first, last]"), std::string::npos);
+  ScenarioParse switches = parse_scenario(std::string(base) + "[crash_states]\nmatrix_switches = [\"ack-before-sync\"]\n", "sw.toml");
+  ASSERT_TRUE(switches.scenario) << (switches.errors.empty() ? "" : switches.errors.front().text());
+  EXPECT_EQ(expand_cells(*switches.scenario).front().crash_states->matrix_switches, std::vector<std::string>{"ack-before-sync"});
 }
 
 // The build root of this build's drivers: BUILD_ROOT/<build>/bin/crashgate-driver-<target>.
@@ -348,6 +351,48 @@ TEST(CrashCheckCommand, AckBeforeSyncIsCaughtAsLostAcknowledgedRecords) {
     if (outcome.find("wrong-result") != std::string::npos || outcome.find("corrupt") != std::string::npos) lost_or_corrupt = true;
   }
   EXPECT_TRUE(lost_or_corrupt) << report.dump(2);
+#endif
+}
+
+// The detection matrix checks ack-before-sync through crash states too: the
+// scenario's [crash_states] names the switch, and a cell "+ack-before-sync@crash-states"
+// records the run with it on and catches it as lost acknowledged records.
+TEST(CrashCheckMatrix, AckBeforeSyncIsCaughtThroughCrashStatesAndAnUnknownSwitchNameIsRefused) {
+#if !VSTORE_HAS_REGRESSIONS
+  GTEST_SKIP() << "this build has no regression switches compiled in";
+#else
+  std::string steps = "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\n[[step]]\nop = \"add\"\nvectors = 10\n[[step]]\nop = \"sync\"\n";
+  std::string scenario = one_scenario("vstore-matrix", "vstore", "posix", steps, "matrix_switches = [\"ack-before-sync\"]\n");
+  std::string root = build_root_of(CRASHGATE_VSTORE_DRIVER);
+  std::string out = testing::scratch_dir("crash-check-matrix-out");
+  Outcome o = testing::run_crashgate({"matrix", scenario, "--build", testing::this_build(), "--build-root", root, "--out", out,
+                                      "--plain-build", testing::this_build(), "--regression", "ack-before-sync", "--crash-points", "8",
+                                      "-j", "2"},
+                                     {std::chrono::seconds(600), {}});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  std::string run;
+  for (const auto& e : std::filesystem::directory_iterator(out)) run = e.path().string();
+  std::ifstream in(run + "/matrix.json");
+  ASSERT_TRUE(in) << testing::output_of(o);
+  json m = json::parse(in);
+  ASSERT_EQ(m["regressions"].size(), 1u);
+  bool through_states = false;
+  for (const auto& c : m["regressions"][0]["caught_by"]) {
+    std::string cell = c["cell"];
+    if (cell.ends_with("+ack-before-sync@crash-states")) {
+      through_states = true;
+      EXPECT_EQ(c["kind"], "error") << c.dump();
+    }
+  }
+  EXPECT_TRUE(through_states) << m.dump(2);
+  EXPECT_THAT(testing::output_of(o), ::testing::HasSubstr("1 checked at 8 crash points"));
+
+  // A switch name that is not the target's: said, with the scenario, before anything runs.
+  std::string typo = one_scenario("vstore-matrix-typo", "vstore", "posix", steps, "matrix_switches = [\"ack-before-synk\"]\n");
+  Outcome bad = testing::run_crashgate({"matrix", typo, "--build", testing::this_build(), "--build-root", root, "--out", out,
+                                        "--plain-build", testing::this_build()});
+  EXPECT_EQ(bad.exit_code, 2) << testing::output_of(bad);
+  EXPECT_THAT(testing::output_of(bad), ::testing::HasSubstr("matrix_switches names 'ack-before-synk', which is no regression switch of vstore"));
 #endif
 }
 

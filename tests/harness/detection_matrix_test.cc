@@ -119,6 +119,24 @@ TEST(MatrixPlan, InjectedCellsRunThePlainBuildAndTheSanitizerTheBugShowsUnder) {
     if (m.role == MatrixRole::injected) EXPECT_THAT(m.planned.cell.id, HasSubstr("/vstore/" + m.planned.cell.build + "["));
 }
 
+TEST(MatrixPlan, ACrashStatesScenarioChecksTheSwitchesItNamesThroughItsCrashStatesToo) {
+  std::vector<PlannedCell> catalog = sample_catalog();
+  for (int i = 0; i < 2; ++i) {
+    PlannedCell p = planned("power-cut", "release", i);
+    p.cell.crash_states = CrashStateSpec{};
+    p.cell.crash_states->matrix_switches = {"sig"};
+    catalog.push_back(p);
+  }
+  std::vector<MatrixCell> plan = plan_detection_matrix(catalog, kSwitches, {});
+  std::vector<std::string> checked;
+  for (const MatrixCell& m : plan)
+    if (m.role == MatrixRole::crash_states) checked.push_back(m.planned.cell.id);
+  EXPECT_THAT(checked, ::testing::ElementsAre("power-cut/vstore/debug[i=0]+sig@crash-states", "power-cut/vstore/debug[i=1]+sig@crash-states"));
+  // The plain injected cells stay, for every switch.
+  EXPECT_THAT(injected_ids(plan, "sig"), ::testing::Contains("power-cut/vstore/debug[i=1]+sig"));
+  EXPECT_THAT(injected_ids(plan, "race"), ::testing::Contains("power-cut/vstore/debug[i=1]+race"));
+}
+
 TEST(MatrixPlan, ASwitchIsInjectedOnlyIntoCellsOfTheTargetThatHasIt) {
   std::vector<PlannedCell> catalog = sample_catalog();
   // A scenario for every engine (targets = ["*"]): the same cells for vstore and lmdb.

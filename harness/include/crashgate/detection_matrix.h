@@ -46,12 +46,17 @@ enum class MatrixRole {
   hardened,  // a catalog cell with no switch on: must meet its expectation
   injected,  // a hardened scenario's cell run with a switch on: catches it when it fails the way the bug shows
   replay,    // a scenario written to reproduce one switch's bug (its `regression`): catches it when it passes
+  // A crash-states scenario's cell recorded with a switch on, and recovery
+  // checked from the states a power cut may leave at sampled crash points
+  // (crash_check_run.h): catches it when a state's recovery fails the way the bug shows.
+  crash_states,
 };
 std::string_view to_string(MatrixRole role);
 
 struct MatrixOptions {
   std::string plain_build = "debug";  // a build without sanitizers with the switches compiled in
   unsigned sample = 0;                // at most this many injected cells per scenario, build and switch (0: all)
+  std::uint64_t crash_points = 10;    // crash points a crash_states cell is checked at (0: every call of its phase)
 };
 
 struct MatrixCell {
@@ -62,6 +67,9 @@ struct MatrixCell {
 // Builds the plan from the catalog's cells. Injected cells for switch R run a
 // hardened scenario under the plain build, and under each sanitizer build the
 // scenario names whose kind is among R's alternatives; their ids end "+R".
+// A scenario whose [crash_states] lists R in its matrix_switches also gets
+// each of its plain-build injected cells for R as a crash_states cell, id
+// "...+R@crash-states".
 // When `reaches` is given, R is injected only into the cells it says can reach
 // R's code (before the sample is drawn).
 using SwitchReach = std::function<bool(const PlannedCell& cell, const RegressionSwitch& r)>;

@@ -69,6 +69,9 @@ struct CrashStateSpec {
   std::string model = "posix";  // crash_states.h: posix, ext4-ordered
   std::uint64_t sample = 0;     // crash points checked, chosen by the cell's seed; 0: every call
   std::optional<std::pair<int, int>> steps;  // [first, last]: only these steps' calls are crash points
+  // The switches crashgate matrix also checks through these crash states (a
+  // crash_states cell each); the plain injected cells take every switch as before.
+  std::vector<std::string> matrix_switches;
 };
 
 struct Scenario {

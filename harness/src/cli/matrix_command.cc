@@ -2,6 +2,7 @@
 // regression switch; matrix.json, matrix.md, and reports/detection-matrix.md
 // and .json with --update (detection_matrix.h).
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include "cli/selection_options.h"
 #include "crashgate/change_selection.h"
 #include "crashgate/cli.h"
+#include "crashgate/crash_check_run.h"
 #include "crashgate/detection_matrix.h"
 #include "crashgate/driver_listing.h"
 #include "crashgate/driver_location.h"
@@ -48,6 +50,78 @@ struct MatrixCommandOptions {
   bool plan_only = false;  // --plan: print the cells, run none
   std::vector<std::string> command_line;
 };
+
+// A crash_states matrix cell: the cell recorded with its switch on, recovery
+// checked from the states at `crash_points` sampled crash points, summed up as
+// one result: failed with the first failed state's outcome (the kind the judge
+// compares with the switch's), or passed when every state recovered.
+CellResult check_crash_states_cell(const PlannedCell& planned, const MatrixOptions& options, const std::string& build_root,
+                                   const std::string& dir, unsigned jobs, const Cancellation& cancellation) {
+  CellResult result;
+  result.cell = planned.cell;
+  result.scenario_file = planned.scenario_file;
+  result.summary = planned.summary;
+  result.origin = planned.origin;
+  result.repro = fmt::format("crashgate crash-check {} --cell '{}' --build {} --regression {} --sample {}", display_path(planned.scenario_file),
+                             planned.cell.id.substr(0, planned.cell.id.rfind('+')), planned.cell.build, planned.cell.regression,
+                             options.crash_points);
+  CrashCheckSetup setup;
+  setup.cells = {planned.cell};
+  setup.cells.front().id = planned.cell.id.substr(0, planned.cell.id.rfind("@crash-states"));
+  setup.model = parse_persistence_model(planned.cell.crash_states->model).value_or(PersistenceModel::posix);
+  setup.sample = options.crash_points;
+  setup.steps = planned.cell.crash_states->steps;
+  setup.scenario_file = planned.scenario_file;
+  setup.build_root = build_root;
+  setup.run_dir = dir;
+  setup.repro_run_dir = display_path(dir);
+  setup.jobs = jobs;
+  setup.context = RunContext{&cancellation, nullptr};
+  std::string problem;
+  setup.problem = [&](const std::string& line) { problem = line; };
+  auto started = std::chrono::steady_clock::now();
+  CrashCheckRun run = check_crash_states(setup);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  if (!run.fatal.empty() || !problem.empty()) {
+    // The plain injected cell beside it says how a run that cannot be recorded ends.
+    result.verdict = Verdict::not_run;
+    result.summary = "crash states not checked: " + (run.fatal.empty() ? problem : run.fatal);
+    return result;
+  }
+  std::size_t failed = 0, checked = 0;
+  const CellResult* first = nullptr;
+  std::size_t first_state = 0;
+  for (std::size_t i = 0; i < run.results.size(); ++i) {
+    const CellResult& c = run.results[i];
+    if (c.verdict == Verdict::not_run) continue;
+    ++checked;
+    if (c.verdict != Verdict::pass && !c.attempts.empty() && ++failed == 1) {
+      first = &c;
+      first_state = i;
+    }
+  }
+  if (checked == 0) {
+    result.verdict = Verdict::not_run;
+    return result;
+  }
+  Attempt a;
+  if (first) {
+    a = first->attempts.front();
+    a.outcome.notes.push_back(fmt::format("{} of {} crash states fail recovery; first: {} ({})", failed, checked,
+                                          run.states[first_state].state.describe(), first->repro));
+    result.summary = fmt::format("{} of {} crash states fail recovery", failed, checked);
+  } else {
+    a.verdict = Verdict::pass;
+    a.outcome.kind = OutcomeKind::ok;
+    a.outcome.detail = fmt::format("all {} crash states recovered", checked);
+    result.summary = a.outcome.detail;
+  }
+  a.outcome.duration_ms = ms;
+  a.work_dir = dir;
+  result.verdict = a.verdict;
+  result.attempts.push_back(std::move(a));
+  return result;
+}
 
 void keep_only_cell_json(const std::string& dir) {
   std::error_code ec;
@@ -281,6 +355,25 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
   auto switches = load_switches(o, build_root, *cells);
   if (!switches) return kExitUsage;
+  // A scenario's switch lists name switches of its target: a typo would quietly drop a check.
+  {
+    std::set<std::string> named, unknown;
+    std::set<std::string> targets_asked;
+    for (const RegressionSwitch& r : *switches) {
+      named.insert(r.target + "/" + r.id);
+      targets_asked.insert(r.target);
+    }
+    for (const PlannedCell& p : *cells) {
+      if (!targets_asked.count(p.cell.target) || !o.regressions.empty()) continue;  // its driver was not asked, or --regression narrowed
+      std::vector<std::string> listed = p.cell.matrix_switches;
+      if (p.cell.crash_states) listed.insert(listed.end(), p.cell.crash_states->matrix_switches.begin(), p.cell.crash_states->matrix_switches.end());
+      for (const std::string& id : listed)
+        if (!named.count(p.cell.target + "/" + id) && unknown.insert(p.scenario_file + ": " + id).second)
+          std::cerr << fmt::format("crashgate matrix: {}: matrix_switches names '{}', which is no regression switch of {} "
+                                   "(its driver's --list regressions)\n", display_path(p.scenario_file), id, p.cell.target);
+    }
+    if (!unknown.empty()) return kExitUsage;
+  }
   std::optional<SwitchReach> reach;  // --changed: a switch only where its code runs
   if (changed && !keep_changed_switches(o, *cells, *switches, reach)) return kExitUsage;
 
@@ -333,7 +426,12 @@ int matrix_command(const MatrixCommandOptions& o) {
   }
   RunPlan run_plan;
   std::vector<MatrixRole> roles;
+  std::vector<PlannedCell> crash_checked;  // checked after the others, one crash-check each
   for (MatrixCell& m : plan) {
+    if (m.role == MatrixRole::crash_states) {
+      crash_checked.push_back(m.planned);
+      continue;
+    }
     run_plan.cells.push_back(m.planned);
     roles.push_back(m.role);
   }
@@ -345,12 +443,13 @@ int matrix_command(const MatrixCommandOptions& o) {
   run_plan.repro_run_dir = display_path(run_dir->path);
 
   size_t injected = std::count(roles.begin(), roles.end(), MatrixRole::injected);
-  std::cout << fmt::format("crashgate matrix {}: {} switches; {} cells ({} hardened{}, {} injected, {} replays), seed {}, -j {}; "
-                           "writing {}\n",
-                           run_dir->id, switches->size(), run_plan.cells.size() + reused.size(),
+  std::cout << fmt::format("crashgate matrix {}: {} switches; {} cells ({} hardened{}, {} injected, {} replays, {} checked at {} crash "
+                           "points), seed {}, -j {}; writing {}\n",
+                           run_dir->id, switches->size(), run_plan.cells.size() + reused.size() + crash_checked.size(),
                            std::count(roles.begin(), roles.end(), MatrixRole::hardened) + reused.size(),
                            earlier ? fmt::format(", {} judged from {}", reused.size(), earlier_name) : "", injected,
-                           std::count(roles.begin(), roles.end(), MatrixRole::replay), o.seed, run_plan.jobs,
+                           std::count(roles.begin(), roles.end(), MatrixRole::replay), crash_checked.size(),
+                           o.matrix.crash_points ? std::to_string(o.matrix.crash_points) : "every", o.seed, run_plan.jobs,
                            display_path(run_dir->path));
   std::cout.flush();
   bool live = is_terminal(stdout);
@@ -366,8 +465,16 @@ int matrix_command(const MatrixCommandOptions& o) {
       if (roles[i] != MatrixRole::hardened && !o.keep_work_dirs && !attempt.work_dir.empty()) keep_only_cell_json(attempt.work_dir);
       progress.attempt_done(cell, attempt);
     });
+    progress.finish();
+    // The crash-states cells: each a crash-check of its own, in RUN/crash-states/<n>.
+    for (std::size_t i = 0; i < crash_checked.size() && !cancellation.cancelled(); ++i) {
+      CellResult c = check_crash_states_cell(crash_checked[i], o.matrix, build_root, fmt::format("{}/crash-states/{}", run_dir->path, i),
+                                             run_plan.jobs, cancellation);
+      std::cout << fmt::format("{:<13} {}  {}\n", to_string(c.verdict), c.cell.id, c.summary);
+      results.cells.push_back(std::move(c));
+      roles.push_back(MatrixRole::crash_states);
+    }
   }
-  progress.finish();
   results.run_id = run_dir->id;
   results.run_dir = run_dir->path;
   results.seed = o.seed;
@@ -460,6 +567,8 @@ void add_matrix_command(CLI::App& app, int& exit_code, std::vector<std::string> 
   cmd->add_option("--plain-build", o->matrix.plain_build, "The build without sanitizers that has the switches (default debug)");
   cmd->add_option("--sample", o->matrix.sample,
                   "At most N injected cells per scenario, build and switch, spread over its params (default 0: all)");
+  cmd->add_option("--crash-points", o->matrix.crash_points,
+                  "Crash points a crash-states scenario's cell is checked at with each switch on (default 10; 0: every call)");
   cmd->add_option("-j,--jobs", o->jobs, "Cells at a time (default: the number of CPUs)")->check(positive_count());
   cmd->add_option("--seed", o->seed, "The run's seed (default 1)");
   cmd->add_option("--build-root", o->build_root, "Where drivers are (as for run)")->type_name("DIR");

@@ -58,7 +58,7 @@ DetectionMatrix judge_detection_matrix(const RunResults& results, const std::vec
       continue;
     }
     bool shows = outcome_shows_as(o, line.info.shows_as);
-    if (roles[i] == MatrixRole::injected) {
+    if (roles[i] == MatrixRole::injected || roles[i] == MatrixRole::crash_states) {
       if (met) continue;  // the bug made no difference here
       (shows ? line.caught_by : line.other_failures).push_back(catch_of(c));
     } else {  // replay: written to end the way the bug does

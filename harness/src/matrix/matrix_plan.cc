@@ -81,6 +81,14 @@ std::vector<MatrixCell> plan_detection_matrix(const std::vector<PlannedCell>& ca
           p.cell.id = with_build(p.cell, build) + "+" + r.id;
           p.cell.build = build;
           p.cell.regression = r.id;
+          const auto* states = p.cell.crash_states ? &p.cell.crash_states->matrix_switches : nullptr;
+          if (build == options.plain_build && states && std::find(states->begin(), states->end(), r.id) != states->end()) {
+            PlannedCell checked = p;
+            checked.cell.id += "@crash-states";
+            plan.push_back({p, MatrixRole::injected});
+            plan.push_back({std::move(checked), MatrixRole::crash_states});
+            continue;
+          }
           plan.push_back({std::move(p), MatrixRole::injected});
         }
       }

@@ -88,6 +88,7 @@ std::string_view to_string(MatrixRole role) {
     case MatrixRole::hardened: return "hardened";
     case MatrixRole::injected: return "injected";
     case MatrixRole::replay: return "replay";
+    case MatrixRole::crash_states: return "crash-states";
   }
   return "?";
 }

@@ -276,8 +276,10 @@ class Parser {
         if (!list || list->size() != 2 || bounds.size() != 2 || bounds[0] < 0 || bounds[1] < bounds[0])
           fail(position(value), "crash_states.steps must be [first, last]: the step indexes (from 0) of the phase whose calls are crash points");
         else spec.steps = std::make_pair(static_cast<int>(bounds[0]), static_cast<int>(bounds[1]));
+      } else if (key.str() == "matrix_switches") {
+        spec.matrix_switches = string_list(*table, "matrix_switches", false);
       } else {
-        fail(position(value), fmt::format("crash_states: unknown key '{}' (expected model, sample, steps)", key.str()));
+        fail(position(value), fmt::format("crash_states: unknown key '{}' (expected model, sample, steps, matrix_switches)", key.str()));
       }
     }
     s.crash_states = spec;
