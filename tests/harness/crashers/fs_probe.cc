@@ -36,6 +36,16 @@ void check(bool ok, const char* what) {
   }
 }
 
+// A new 4 KiB file at `path`, mapped shared and writable; its fd in `fd`.
+char* map_new_page(const std::string& path, int& fd) {
+  fd = open(path.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  check(fd >= 0, "open");
+  check(ftruncate(fd, 4096) == 0, "ftruncate");
+  auto* map = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+  check(map != MAP_FAILED, "mmap");
+  return map;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -89,11 +99,7 @@ int main(int argc, char** argv) {
 
   // f: mapped, stored into, renamed to g while mapped, then fsynced under its new name.
   std::string f = dir + "/f", g = dir + "/g";
-  fd = open(f.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
-  check(fd >= 0, "open f");
-  check(ftruncate(fd, 4096) == 0, "ftruncate f");
-  auto* fmap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-  check(fmap != MAP_FAILED, "mmap f");
+  char* fmap = map_new_page(f, fd);
   std::memcpy(fmap + 7, "moved", 5);
   check(rename(f.c_str(), g.c_str()) == 0, "rename f g");
   check(fsync(fd) == 0, "fsync g");
@@ -108,11 +114,7 @@ int main(int argc, char** argv) {
   // h: replaced by a rename while mapped. The old file keeps its mapping but
   // loses its name: a store into it after the rename reaches no named file.
   std::string h = dir + "/h", h_new = dir + "/h.new";
-  fd = open(h.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
-  check(fd >= 0, "open h");
-  check(ftruncate(fd, 4096) == 0, "ftruncate h");
-  auto* hmap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-  check(hmap != MAP_FAILED, "mmap h");
+  char* hmap = map_new_page(h, fd);
   std::memcpy(hmap + 3, "old", 3);
   int nfd = open(h_new.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   check(nfd >= 0, "open h.new");
@@ -126,11 +128,7 @@ int main(int argc, char** argv) {
 
   // i: unlinked while mapped, and a new file made under its name.
   std::string i = dir + "/i";
-  fd = open(i.c_str(), O_CREAT | O_RDWR | O_TRUNC, 0644);
-  check(fd >= 0, "open i");
-  check(ftruncate(fd, 4096) == 0, "ftruncate i");
-  auto* imap = static_cast<char*>(mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
-  check(imap != MAP_FAILED, "mmap i");
+  char* imap = map_new_page(i, fd);
   std::memcpy(imap, "gone", 4);
   check(unlink(i.c_str()) == 0, "unlink i");
   nfd = open(i.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
