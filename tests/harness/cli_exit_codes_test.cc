@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -38,6 +41,18 @@ TEST(CliExitCodes, TheReadmeTableHasARowForEveryCommand) {
     std::string name = args.size() == 2 ? args[0] + " " + args[1] : args[0];
     EXPECT_THAT(section, ::testing::ContainsRegex("\n\\| [^\n]*`" + name + "`")) << name;
   }
+}
+
+// A scenario piped in (`... | crashgate list /dev/stdin`) has no canonical
+// path; crashgate once aborted on it with an uncaught filesystem_error.
+TEST(CliExitCodes, AScenarioReadFromAPipeIsListedInsteadOfAborting) {
+  std::string dir = testing::scratch_dir("cli-pipe");
+  testing::write_file(dir + "/piped.toml", "name = \"piped\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"create\"\n[expect]\noutcome = \"ok\"\n");
+  std::string command = "cat '" + dir + "/piped.toml' | '" + testing::crashgate_binary() + "' list /dev/stdin > '" + dir + "/out' 2>&1";
+  int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << command;
+  EXPECT_EQ(WEXITSTATUS(status), 0) << testing::read_file(dir + "/out");
+  EXPECT_THAT(testing::read_file(dir + "/out"), ::testing::HasSubstr("piped/vstore/"));
 }
 
 }  // namespace

@@ -93,6 +93,11 @@ int crashgate_main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     app->exit(e);
     return kExitUsage;
+  } catch (const std::exception& e) {
+    // Nothing a user gives crashgate should end here; when something does, say
+    // so as crashgate's own failure instead of aborting.
+    std::cerr << "crashgate: internal error (a bug in crashgate; please report it with the command line): " << e.what() << "\n";
+    return kExitHarnessError;
   }
   return exit_code;
 }

@@ -63,7 +63,10 @@ ScenarioCatalog load_catalog(const std::vector<std::string>& paths) {
   std::set<std::string> seen_files;
   std::map<std::string, std::string> file_of_name;
   for (const auto& file : files) {
-    if (!seen_files.insert(fs::weakly_canonical(file).string()).second) continue;  // named twice on the command line
+    // Named twice on the command line? (A path with no canonical form, a pipe's /dev/stdin, is its own.)
+    std::error_code ec;
+    fs::path real = fs::weakly_canonical(file, ec);
+    if (!seen_files.insert(ec ? file : real.string()).second) continue;
     auto parsed = load_scenario(file);
     catalog.errors.insert(catalog.errors.end(), parsed.errors.begin(), parsed.errors.end());
     if (!parsed.scenario) continue;
