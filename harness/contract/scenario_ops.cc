@@ -32,6 +32,9 @@ constexpr KeySpec kCreate[] = {
     {.name = "hnsw", .type = T::boolean, .meaning = "false: no index"},
     {.name = "m", .type = T::u64, .min = 2, .max = 1024, .meaning = "HNSW links per node"},
     {.name = "ef_construction", .type = T::u64, .min = 1, .max = 1 << 20, .meaning = "HNSW build beam width"},
+    {.name = "variant", .type = T::enumeration,
+     .meaning = "how the engine is set up for the store, e.g. LMDB's writemap (MDB_WRITEMAP); default: default",
+     .default_values = "default"},
 };
 // What the imported files do not say; a driver that reads dim or metric from them checks a given key against them.
 constexpr KeySpec kImport[] = {

@@ -186,7 +186,7 @@ std::vector<std::string> Driver::self_check() const {
     const OpSpec* spec = find_op(op);
     if (!spec) continue;
     for (const auto& key : spec->keys)
-      if (key.engine_values() && !values_.count(fmt::format("{}.{}", op, key.name)))
+      if (key.engine_values() && key.default_values.empty() && !values_.count(fmt::format("{}.{}", op, key.name)))
         problems.push_back(fmt::format("op '{}' takes {}, whose values are the engine's, but the driver lists none (Driver::values)", op, key.name));
   }
   for (const auto& [key, accepted] : values_) {
@@ -218,13 +218,23 @@ const LayoutFile* Driver::layout_file(std::string_view file) const {
   return nullptr;
 }
 
+std::optional<std::vector<std::string>> Driver::accepted_values(std::string_view op, const KeySpec& key) const {
+  if (auto it = values_.find(fmt::format("{}.{}", op, key.name)); it != values_.end()) return it->second;
+  if (key.engine_values() && !key.default_values.empty()) {
+    std::vector<std::string> defaults;
+    for (auto v : op_keys(key.default_values)) defaults.emplace_back(v);
+    return defaults;
+  }
+  return std::nullopt;
+}
+
 std::vector<json> Driver::ops_listing() const {
   std::vector<json> out;
   for (const auto& op : scenario_ops()) {
     if (!handlers_.count(op.name)) continue;
     json values = json::object();
     for (const auto& key : op.keys)
-      if (auto it = values_.find(fmt::format("{}.{}", op.name, key.name)); it != values_.end()) values[std::string(key.name)] = it->second;
+      if (auto accepted = accepted_values(op.name, key)) values[std::string(key.name)] = *accepted;
     out.push_back({{"op", op.name}, {"needs_store", op.needs_store}, {"values", values}});
   }
   return out;
@@ -405,9 +415,9 @@ int Driver::run_cell(const std::string& path) {
       return cannot_run(fmt::format("{}: step {}: this driver does not support op '{}' (--list ops says what it does)", path,
                                     step.index(), step.op().name));
     for (const auto& key : step.op().keys) {
-      auto accepted = values_.find(fmt::format("{}.{}", step.op().name, key.name));
-      if (accepted == values_.end() || !step.has(key.name)) continue;
-      auto typed = typed_value(key, step.values()[std::string(key.name)], &accepted->second, ValueForm::canonical);
+      auto accepted = accepted_values(step.op().name, key);
+      if (!accepted || !step.has(key.name)) continue;
+      auto typed = typed_value(key, step.values()[std::string(key.name)], &*accepted, ValueForm::canonical);
       if (!typed) return cannot_run(fmt::format("{}: step {} ({}): {}", path, step.index(), step.op().name, typed.error()));
     }
   }

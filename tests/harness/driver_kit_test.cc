@@ -43,6 +43,24 @@ TEST(DriverKitSelfCheck, AnOpWhoseEngineValuesAreNotListedIsADeclarationError) {
   EXPECT_TRUE(d.self_check().empty());
 }
 
+// create's variant has default values: a driver that lists none takes only
+// "default" (and --list ops says so); one that lists its own takes those.
+TEST(DriverKitSelfCheck, AKeyWithDefaultValuesNeedsNoListAndTakesOnlyTheDefaultWithout) {
+  auto create_values = [](const Driver& d) {
+    for (const json& op : d.ops_listing())
+      if (op["op"] == "create") return op["values"];
+    return json();
+  };
+  Driver plain("t");
+  plain.on("create", nothing).values("create", "metric", {"l2"});
+  EXPECT_TRUE(plain.self_check().empty()) << ::testing::PrintToString(plain.self_check());
+  EXPECT_EQ(create_values(plain)["variant"], json::array({"default"}));
+  Driver lmdb_like("t");
+  lmdb_like.on("create", nothing).values("create", "metric", {"none"}).values("create", "variant", {"default", "writemap"});
+  EXPECT_TRUE(lmdb_like.self_check().empty());
+  EXPECT_EQ(create_values(lmdb_like)["variant"], json::array({"default", "writemap"}));
+}
+
 TEST(DriverKitSelfCheck, ValuesForAKeyThatIsNotTheEnginesAreADeclarationError) {
   Driver d("t");
   d.on("delete", nothing).values("delete", "shape", {"or"});

@@ -152,6 +152,19 @@ class OpTableTest(unittest.TestCase):
         self.assertTrue(kit.find_op("sleep").key("duration").required)
         self.assertIsNone(kit.find_op("frobnicate"))
 
+    def test_a_key_with_default_values_takes_them_when_the_driver_lists_none(self):
+        plain = kit.Driver("plain")
+        plain.on("create", lambda a, ctx: None)
+        plain.values("create", "metric", ["l2"])
+        self.assertEqual(plain.self_check(), [])
+        self.assertEqual(plain.accepted_values("create", "variant"), ["default"])
+        self.assertEqual(plain.ops_listing()[0]["values"]["variant"], ["default"])
+        own = kit.Driver("own")
+        own.on("create", lambda a, ctx: None)
+        own.values("create", "metric", ["none"]).values("create", "variant", ["default", "writemap"])
+        self.assertEqual(own.accepted_values("create", "variant"), ["default", "writemap"])
+        self.assertIsNone(own.accepted_values("create", "dim"))
+
 
 class TypedValueTest(unittest.TestCase):
     def key(self, op, name):
@@ -775,7 +788,7 @@ class ListingTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r)
         lines = [json.loads(line) for line in r.stdout.splitlines()]
         self.assertEqual(lines, [
-            {"op": "create", "needs_store": False, "values": {"metric": ["flat"]}},
+            {"op": "create", "needs_store": False, "values": {"metric": ["flat"], "variant": ["default"]}},
             {"op": "count", "needs_store": True, "values": {}},
             {"op": "reopen", "needs_store": False, "values": {}},
             {"op": "truncate", "needs_store": False, "values": {"file": ["data"]}},

@@ -53,7 +53,7 @@ class TablesTest(unittest.TestCase):
                          ["create", "import", "add", "search", "remove", "count", "sync", "reopen", "get", "verify", "truncate",
                           "corrupt", "read", "sleep"])
         by_op = {line["op"]: line for line in lines}
-        self.assertEqual(by_op["create"]["values"], {"metric": ["l2", "ip", "cosine"]})
+        self.assertEqual(by_op["create"]["values"], {"metric": ["l2", "ip", "cosine"], "variant": ["default"]})
         self.assertEqual(by_op["import"]["values"], {"metric": ["l2", "ip", "cosine"]})
         self.assertEqual(by_op["truncate"]["values"], {"file": ["index"]})
         self.assertEqual(by_op["corrupt"]["values"], {"file": ["index"]})

@@ -91,6 +91,8 @@ class Key:
     min: int = 0
     max: int = NO_MAX
     meaning: str = ""
+    # Engine values only: what a driver that lists none takes.
+    default_values: tuple = ()
 
     @property
     def engine_values(self) -> bool:
@@ -102,6 +104,8 @@ class Key:
         if self.type == ENUM:
             if self.engine_values:
                 out["engine_values"] = True
+                if self.default_values:
+                    out["default_values"] = list(self.default_values)
             else:
                 out["values"] = list(self.values)
         if self.min != 0:
@@ -130,8 +134,8 @@ class Op:
                 "keys": [k.as_json() for k in self.keys + COMMON_KEYS]}
 
 
-def _key(name, type_, required=False, values=(), min=0, max=NO_MAX, meaning=""):  # noqa: A002 (the table's words)
-    return Key(name, type_, required, tuple(values), min, max, meaning)
+def _key(name, type_, required=False, values=(), min=0, max=NO_MAX, meaning="", default_values=()):  # noqa: A002 (the table's words)
+    return Key(name, type_, required, tuple(values), min, max, meaning, tuple(default_values))
 
 
 def _op(name, needs_store, summary, keys):
@@ -154,6 +158,8 @@ OPS = (
         _key("hnsw", BOOL, meaning="false: no index"),
         _key("m", U64, min=2, max=1024, meaning="HNSW links per node"),
         _key("ef_construction", U64, min=1, max=1 << 20, meaning="HNSW build beam width"),
+        _key("variant", ENUM, meaning="how the engine is set up for the store, e.g. LMDB's writemap (MDB_WRITEMAP); default: default",
+             default_values=("default",)),
     )),
     _op("import", False, "make a copy of `from`'s files the store, closed: the next store op opens it; the record model is empty", (
         _key("from", PATH, required=True, meaning="the directory whose regular files become the store (only read)"),
@@ -1639,7 +1645,7 @@ class Driver:
             if spec is None:
                 continue
             for key in spec.keys:
-                if key.engine_values and (op, key.name) not in self._values:
+                if key.engine_values and not key.default_values and (op, key.name) not in self._values:
                     problems.append(f"op '{op}' takes {key.name}, whose values are the engine's, but the driver lists none "
                                     f"(Driver.values)")
         for (op, key), accepted in self._values.items():
@@ -1671,8 +1677,15 @@ class Driver:
         return None
 
     def accepted_values(self, op: str, key: str) -> Optional[list]:
+        """The values the driver takes for an engine key: its own list, else the key's defaults."""
         v = self._values.get((op, key))
-        return None if v is None else list(v)
+        if v is not None:
+            return list(v)
+        spec = find_op(op)
+        k = spec.key(key) if spec else None
+        if k is not None and k.engine_values and k.default_values:
+            return list(k.default_values)
+        return None
 
     def ops_listing(self) -> list:
         """The `--list ops` lines: one object per op this driver handles, in the table's order."""
@@ -1680,7 +1693,8 @@ class Driver:
         for op in OPS:
             if op.name not in self._handlers:
                 continue
-            values = {k.name: self._values[(op.name, k.name)] for k in op.keys if (op.name, k.name) in self._values}
+            values = {k.name: self.accepted_values(op.name, k.name) for k in op.keys
+                      if self.accepted_values(op.name, k.name) is not None}
             out.append({"op": op.name, "needs_store": op.needs_store, "values": values})
         return out
 
@@ -1769,7 +1783,7 @@ class Driver:
                 raise CellError(f"{path}: step {step.index}: this driver does not support op '{step.op.name}' "
                                 "(--list ops says what it does)")
             for key in step.op.keys:
-                accepted = self._values.get((step.op.name, key.name))
+                accepted = self.accepted_values(step.op.name, key.name)
                 if accepted is None or not step.has(key.name):
                     continue
                 try:

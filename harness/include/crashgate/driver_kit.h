@@ -216,6 +216,9 @@ class Driver {
 
  private:
   int run_cell(const std::string& path);
+  // The values the driver takes for an engine key of `op`: its own list, else
+  // the key's default values; nullopt for a key that is not the engine's.
+  std::optional<std::vector<std::string>> accepted_values(std::string_view op, const KeySpec& key) const;
   int list(const std::string& what);
   std::string name_;
   std::string version_;

@@ -56,6 +56,10 @@ struct KeySpec {
   std::uint64_t min = 0;
   std::uint64_t max = kNoMax;
   std::string_view meaning = {};
+  // Engine values only: what a driver that lists none takes (space-separated),
+  // so a key most engines have one value for needs no line in every driver.
+  // Empty: every driver that handles the op must list its values.
+  std::string_view default_values = {};
   bool engine_values() const { return type == ValueType::enumeration && values.empty(); }
 };
 

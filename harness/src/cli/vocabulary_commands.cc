@@ -29,8 +29,16 @@ nlohmann::json key_json(const KeySpec& key) {
   if (key.type == ValueType::enumeration) {
     nlohmann::json values = nlohmann::json::array();
     for (auto v : op_keys(key.values)) values.push_back(v);
-    if (key.engine_values()) k["engine_values"] = true;
-    else k["values"] = values;
+    if (key.engine_values()) {
+      k["engine_values"] = true;
+      if (!key.default_values.empty()) {
+        nlohmann::json defaults = nlohmann::json::array();
+        for (auto v : op_keys(key.default_values)) defaults.push_back(v);
+        k["default_values"] = defaults;
+      }
+    } else {
+      k["values"] = values;
+    }
   }
   if (key.min != 0) k["min"] = key.min;
   if (key.max != kNoMax) k["max"] = key.max;

@@ -286,7 +286,7 @@ class Checker {
           if (!strings) problems.push_back(fmt::format("{}.{}: values must be a non-empty list of non-empty strings", name, key));
         }
       for (const auto& k : spec->keys)
-        if (k.engine_values() && op.values.is_object() && !op.values.contains(std::string(k.name)))
+        if (k.engine_values() && k.default_values.empty() && op.values.is_object() && !op.values.contains(std::string(k.name)))
           problems.push_back(fmt::format("{}: lists no values for '{}', whose values are the engine's", name, k.name));
       if (!ops_.emplace(name, op).second) problems.push_back(fmt::format("'{}' is listed twice", name));
     }

@@ -37,12 +37,18 @@ std::optional<CannotRun> cannot_run(const TargetOps& target, const std::string& 
       if (!key.engine_values()) continue;
       auto value = step.args.find(std::string(key.name));
       if (value == step.args.end() || !value->is_string()) continue;
-      auto accepted = op->second.find(std::string(key.name));
-      if (accepted == op->second.end()) continue;
-      if (std::find(accepted->second.begin(), accepted->second.end(), value->get<std::string>()) == accepted->second.end())
+      auto listed = op->second.find(std::string(key.name));
+      // A driver that lists no values for a key with default values takes those (a hand-written one may not list them).
+      std::vector<std::string> accepted;
+      if (listed != op->second.end())
+        accepted = listed->second;
+      else
+        for (auto v : op_keys(key.default_values)) accepted.emplace_back(v);
+      if (accepted.empty()) continue;
+      if (std::find(accepted.begin(), accepted.end(), value->get<std::string>()) == accepted.end())
         return CannotRun{&step, std::string(key.name),
                          fmt::format("'{}' = \"{}\" is not among target {}'s values ({})", key.name, value->get<std::string>(),
-                                     target_name, join(accepted->second))};
+                                     target_name, join(accepted))};
     }
   }
   return std::nullopt;
