@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <xxhash.h>
 
 #include "crashgate/crash_check.h"
 #include "crashgate/driver_location.h"
@@ -25,20 +26,31 @@ namespace {
 
 // The state's files and what recovery must find, as one text: two states
 // that leave the same files and promise the same records check the same thing.
+// Hashed as it is read (XXH3, 128 bits): a state's files can be an engine's whole map.
 std::string state_fingerprint(const std::string& dir, const CrashExpectation& e) {
-  std::string text = expectation_to_json(e).dump();
+  XXH3_state_t* state = XXH3_createState();
+  XXH3_128bits_reset(state);
+  auto add = [&](const std::string& text) { XXH3_128bits_update(state, text.data(), text.size()); };
+  add(expectation_to_json(e).dump());
   std::error_code ec;
   std::set<std::string> paths;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
     paths.insert(it->path().string());
+  std::vector<char> buffer(1 << 16);
   for (const auto& p : paths) {
-    text += "\n" + p.substr(dir.size()) + (fs::is_directory(p, ec) ? "/" : "");
-    if (fs::is_regular_file(p, ec)) {
-      std::ifstream in(p, std::ios::binary);
-      text += "\n" + std::string(std::istreambuf_iterator<char>(in), {});
+    add("\n" + p.substr(dir.size()) + (fs::is_directory(p, ec) ? "/" : ""));
+    if (!fs::is_regular_file(p, ec)) continue;
+    std::ifstream in(p, std::ios::binary);
+    std::uint64_t size = 0;
+    while (in.read(buffer.data(), static_cast<std::streamsize>(buffer.size())) || in.gcount() > 0) {
+      XXH3_128bits_update(state, buffer.data(), static_cast<std::size_t>(in.gcount()));
+      size += static_cast<std::uint64_t>(in.gcount());
     }
+    add("\n" + std::to_string(size));  // where one file's bytes end and the next name begins
   }
-  return std::to_string(std::hash<std::string>{}(text)) + ":" + std::to_string(text.size());
+  XXH128_hash_t h = XXH3_128bits_digest(state);
+  XXH3_freeState(state);
+  return fmt::format("{:016x}{:016x}", h.high64, h.low64);
 }
 
 bool cancelled(const CrashCheckSetup& s) { return s.context.cancellation && s.context.cancellation->cancelled(); }

@@ -6,6 +6,11 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <algorithm>
 #include <filesystem>
@@ -27,6 +32,27 @@ constexpr std::uint64_t kNever = std::numeric_limits<std::uint64_t>::max();
 constexpr std::uint64_t kSector = 512;
 
 std::string parent_of(const std::string& path) { return fs::path(path).parent_path().string(); }
+
+// Writes `bytes` as the file `path`, leaving a hole where a whole 4 KiB block is
+// zeros: an mmap engine's file is mostly the unwritten part of its map (LMDB's
+// data.mdb with MDB_WRITEMAP is the map's size), and each state writes it anew.
+CheckedDone write_sparse(const std::string& path, const std::string& bytes) {
+  constexpr std::size_t kBlock = 4096;
+  static const std::string zeros(kBlock, '\0');
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return failure(fmt::format("{}: cannot be written: {}", path, std::strerror(errno)));
+  bool ok = true;
+  for (std::size_t at = 0; ok && at < bytes.size(); at += kBlock) {
+    std::size_t n = std::min(kBlock, bytes.size() - at);
+    if (n == kBlock && std::memcmp(bytes.data() + at, zeros.data(), kBlock) == 0) continue;
+    ok = ::pwrite(fd, bytes.data() + at, n, static_cast<off_t>(at)) == static_cast<ssize_t>(n);
+  }
+  ok = ok && ::ftruncate(fd, static_cast<off_t>(bytes.size())) == 0;
+  int err = errno;
+  ::close(fd);
+  if (!ok) return failure(fmt::format("{}: cannot be written: {}", path, std::strerror(err)));
+  return done();
+}
 
 // What one call does to the state, once the namespace pass has resolved it.
 struct Effect {
@@ -115,17 +141,22 @@ std::vector<std::uint64_t> durable_at(const std::vector<FsCall>& calls, const st
     if (p.result < 0) continue;
     bool global = p.call == "sync" || p.call == "syncfs";
     bool file_sync = p.call == "fsync" || p.call == "fdatasync";
+    // msync(MS_SYNC) writes the range back and waits, as fdatasync does for it;
+    // MS_ASYNC promises nothing (Linux only marks the pages dirty, as they are).
+    bool map_sync = p.call == "msync" && (p.flags & MS_SYNC);
     for (std::size_t i = 0; i < j; ++i) {
       if (at[i] != kNever) continue;
       const Effect& e = effects[i];
       if (e.kind == Effect::nothing) continue;
       bool covered = global;
       // ext4 commits a new file's directory entry with the journal transaction its fsync forces.
-      if (model == PersistenceModel::ext4_ordered && file_sync && e.kind == Effect::create_file && e.id == effects[j].id) covered = true;
+      // msync(MS_SYNC) goes through the same fsync path (vfs_fsync_range), journal commit included.
+      if (model == PersistenceModel::ext4_ordered && (file_sync || map_sync) && e.kind == Effect::create_file && e.id == effects[j].id)
+        covered = true;
       if (file_sync && is_content(e) && e.id == effects[j].id) covered = true;
       if (file_sync && is_dirop(e) && (e.dir == effects[j].id || e.dir2 == effects[j].id)) covered = true;
       // A page stored through a mapping is durable at the msync that found it.
-      if (p.call == "msync" && calls[i].call == "mapped-write" && calls[i].found_at == "msync" && calls[i].path == p.path)
+      if (map_sync && calls[i].call == "mapped-write" && calls[i].found_at == "msync" && calls[i].path == p.path)
         covered = true;
       if (covered) at[i] = calls[j].seq;
     }
@@ -333,10 +364,7 @@ CheckedDone materialize_crash_state(const Recording& recording, const CrashState
     if (dirs.count(id)) {
       fs::create_directories(out, ec);
     } else {
-      std::ofstream f(out, std::ios::binary | std::ios::trunc);
-      const std::string& b = bytes[id];
-      f.write(b.data(), static_cast<std::streamsize>(b.size()));
-      if (!f) return failure(fmt::format("{}: cannot be written", out));
+      if (CheckedDone written = write_sparse(out, bytes[id]); !written) return written;
     }
   }
   return done();
