@@ -3,6 +3,7 @@
 // kit's verify against that, the durability rules the recording's flags
 // bring, and `crashgate crash-check` on engines we did not write.
 #include <fcntl.h>
+#include <sys/mman.h>
 
 #include <gtest/gtest.h>
 
@@ -201,6 +202,44 @@ TEST(CrashStates, UnderExt4OrderedAFileFsyncMakesItsCreationDurable) {
   EXPECT_TRUE(ext4.front().pending.empty());
 }
 
+// A new file written through a shared mapping and msynced (LMDB with MDB_WRITEMAP):
+// MS_SYNC makes the pages it found durable, and under ext4-ordered the file's
+// creation too; MS_ASYNC makes nothing durable.
+Recording mapped_file_recording(std::int64_t msync_flags) {
+  Recording r;
+  r.dir = "/d";
+  r.initial = {"/d"};
+  auto call = [&](std::string name, std::string kind, std::int64_t flags = 0) {
+    FsCall c;
+    c.seq = r.calls.size() + 1;
+    c.call = std::move(name);
+    c.kind = std::move(kind);
+    c.path = "/d/data";
+    c.flags = flags;
+    r.calls.push_back(c);
+  };
+  call("openat", "open", O_CREAT | O_RDWR);  // 1
+  call("mapped-write", "write");             // 2: a page found at the msync
+  r.calls.back().offset = 0;
+  r.calls.back().length = 4096;
+  r.calls.back().found_at = "msync";
+  call("msync", "map-sync", msync_flags);    // 3
+  call("close", "close");                    // 4
+  return r;
+}
+
+TEST(CrashStates, MsyncWithMsSyncMakesItsPagesDurableAndUnderExt4TheFilesCreationMsAsyncNothing) {
+  std::vector<CrashState> synced = crash_states(mapped_file_recording(MS_SYNC), {PersistenceModel::posix, {4}});
+  ASSERT_FALSE(synced.empty());
+  EXPECT_EQ(synced.front().pending, std::vector<std::uint64_t>{1}) << "posix: the page is durable, the name is not";
+  std::vector<CrashState> ext4 = crash_states(mapped_file_recording(MS_SYNC), {PersistenceModel::ext4_ordered, {4}});
+  ASSERT_FALSE(ext4.empty());
+  EXPECT_TRUE(ext4.front().pending.empty()) << "ext4-ordered: the msync's journal commit holds the create";
+  std::vector<CrashState> async = crash_states(mapped_file_recording(MS_ASYNC), {PersistenceModel::ext4_ordered, {4}});
+  ASSERT_FALSE(async.empty());
+  EXPECT_EQ(async.front().pending, (std::vector<std::uint64_t>{1, 2})) << "MS_ASYNC waits for nothing";
+}
+
 TEST(ScenarioCrashStates, TheModelAndSampleAreReadAndABadModelIsRefusedWhereItIsWritten) {
   const char* base = "name = \"s\"\ntargets = [\"vstore\"]\n[[step]]\nop = \"sync\"\n[expect]\noutcome = \"ok\"\n";
   ScenarioParse good = parse_scenario(std::string(base) + "[crash_states]\nmodel = \"ext4-ordered\"\nsample = 12\n", "good.toml");
@@ -315,6 +354,36 @@ TEST(CrashCheckCommand, LmdbSyncedCommitsRecoverFromEveryExt4OrderedState) {
   EXPECT_GT(report["states_checked"].get<int>(), 10);
   EXPECT_TRUE(report["vulnerabilities"].empty()) << report.dump(2);
   EXPECT_GT(report["recorded"][0]["records_events"].get<int>(), 2);
+#endif
+}
+
+// With MDB_WRITEMAP (variant = "writemap") LMDB stores its pages and meta page
+// through a shared mapping and msyncs them at commit: no write call carries
+// them, the recorder finds them by page comparison at each msync, and every
+// ext4-ordered state recovers the acknowledged records.
+TEST(CrashCheckCommand, LmdbWritemapCommitsAreFoundInTheMappingAndRecoverFromEveryExt4OrderedState) {
+#ifndef CRASHGATE_LMDB_DRIVER
+  GTEST_SKIP() << "no LMDB driver in this build";
+#else
+  std::string scenario = one_scenario("lmdb-writemap", "lmdb", "ext4-ordered",
+                                      "[[step]]\nop = \"create\"\ndim = 8\nvectors = 40\nvariant = \"writemap\"\n[[step]]\nop = \"add\"\n"
+                                      "vectors = 20\n[[step]]\nop = \"remove\"\ncount = 10\n");
+  std::string out = testing::scratch_dir("crash-check-lmdb-writemap-out");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                                      build_root_of(CRASHGATE_LMDB_DRIVER), "--out", out, "-j", "2"},
+                                     {std::chrono::seconds(600), {}});
+  EXPECT_EQ(o.exit_code, 0) << testing::output_of(o);
+  json report = crash_check_json(out);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_GT(report["states_checked"].get<int>(), 10);
+  EXPECT_TRUE(report["vulnerabilities"].empty()) << report.dump(2);
+  std::ifstream meta(report["recorded"][0]["recording"].get<std::string>() + "/record.json");
+  json recording = json::parse(meta, nullptr, false);
+  EXPECT_GT(recording.value("mapped_writes", 0), 3) << recording.dump(2);
+  std::ifstream calls(report["recorded"][0]["recording"].get<std::string>() + "/calls.jsonl");
+  int found_at_msync = 0;
+  for (std::string line; std::getline(calls, line);) found_at_msync += json::parse(line).value("found_at", "") == "msync";
+  EXPECT_GT(found_at_msync, 3) << "the commits' pages are found at their msync";
 #endif
 }
 

@@ -62,7 +62,7 @@ StepResult Session::open_env(bool creating, std::uint64_t mapsize) {
       mdb_env_close(env);
       return mdb_error(rc, fmt::format("mdb_env_set_mapsize({})", mapsize));
     }
-  if (int rc = mdb_env_open(env, store_dir_.c_str(), 0, 0644); rc != 0) {
+  if (int rc = mdb_env_open(env, store_dir_.c_str(), env_flags_, 0644); rc != 0) {
     mdb_env_close(env);  // what mdb_env_open's documentation asks after a failure
     return mdb_error(rc, "mdb_env_open");
   }

@@ -24,6 +24,7 @@ StepResult Session::import_store(const Args& step) {
   close_env();
   if (step.has("store")) store_dir_ = work_dir_ + "/" + step.string("store");
   if (StepResult o = kit::import_store_files(from, store_dir_); !o.is_ok) return o;
+  env_flags_ = 0;
   import_dim_ = ImportDim{step.has("dim") ? std::optional<std::uint64_t>(step.u64("dim", 0)) : std::nullopt};
   records_.imported(static_cast<std::uint32_t>(step.u64("dim", 64)));
   {

@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
       .on("sleep", kit::member(session, &Session::sleep));
   const std::vector<std::string> files = {"data", "lock"};
   driver.values("create", "metric", {"none"})
+      .values("create", "variant", {"default", "writemap"})
       .values("import", "metric", {"none"})
       .values("truncate", "file", files)
       .values("corrupt", "file", files)

@@ -140,6 +140,10 @@ class Session {
   std::mt19937_64 rng_;
   kit::Records records_;  // ids added and not removed, with their seeds; the dimension
   bool created_ = false;
+  // The env flags every open of the store uses: create's variant (writemap:
+  // MDB_WRITEMAP, LMDB writing its pages through a shared writable mapping and
+  // msyncing them at commit); an imported store opens with none.
+  unsigned env_flags_ = 0;
   // Set by an import until the env is opened: the step's `dim`, when it gave one, for the first record to agree with.
   struct ImportDim {
     std::optional<std::uint64_t> given;

@@ -75,6 +75,7 @@ StepResult Session::create(const Args& step) {
   std::filesystem::create_directories(store_dir_, ec);
   if (ec) return mdb_error(ec.value(), "create: the env's directory");
   std::uint64_t mapsize = first_map_size(vectors, dim);
+  env_flags_ = step.has("variant") && step.string("variant") == "writemap" ? MDB_WRITEMAP : 0;
   if (StepResult o = open_env(true, mapsize); !o.is_ok) return o;
   records_.reset(dim);
   import_dim_.reset();
@@ -87,7 +88,8 @@ StepResult Session::create(const Args& step) {
   for (std::uint64_t i = 0; i < vectors; ++i) ids[i] = i;
   if (StepResult o = add_records(ids, step.u64("seed", seed_)); !o.is_ok) return o;
   if (int rc = mdb_env_sync(env_, 1); rc != 0) return mdb_error(rc, "create: mdb_env_sync");
-  context_.log(fmt::format("created an env of {} records of {} dimensions, a map of {} bytes", vectors, dim, mapsize));
+  context_.log(fmt::format("created an env of {} records of {} dimensions, a map of {} bytes{}", vectors, dim, mapsize,
+                           env_flags_ & MDB_WRITEMAP ? ", MDB_WRITEMAP" : ""));
   return StepResult::ok();
 }
 
