@@ -43,8 +43,10 @@ std::vector<std::uint64_t> sample_crash_points(std::uint64_t first, std::uint64_
 Cell recovery_cell(const Cell& recorded, std::size_t state_number, const CrashExpectation& expected,
                    const std::string& state_dir);
 
-// Where in the program a call was made: its first frame outside the C
-// library, as recorded (module+offset); "" when no stack was kept.
+// Where in the program a call was made, as recorded (module+offset): its
+// first frame outside the language runtimes (the C and C++ libraries, the
+// loader, Python's interpreter), else its first outside the C library; ""
+// when no stack was kept.
 std::string call_site(const FsCall& call);
 
 }  // namespace crashgate

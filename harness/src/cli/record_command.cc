@@ -100,7 +100,7 @@ struct CrashStatesCliOptions {
   std::string into;
 };
 
-// Where in the program a call was made: its first frame outside the C library, symbolized.
+// Where in the program a call was made (call_site: its first frame outside the language runtimes), symbolized.
 std::string caller_of(const FsCall& call, OfflineSymbolizer& symbols) {
   std::string site = call_site(call);
   return site.empty() ? "" : " from " + symbols.describe(site, site == call.stack.front());

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <optional>
 #include <random>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -110,10 +111,38 @@ Cell recovery_cell(const Cell& recorded, std::size_t state_number, const CrashEx
   return cell;
 }
 
+namespace {
+
+// The language runtimes a call passes through on its way to the kernel: the C
+// and C++ libraries, the loader, and a Python driver's interpreter. Their
+// frames say how a call was made, not which code of the engine made it.
+constexpr std::string_view kRuntimeModules[] = {"libc.so", "libc-", "libstdc++.so", "libgcc_s.so", "libm.so", "libpthread.so",
+                                                "ld-linux", "libpython3", "python3"};
+
+std::string_view module_name(std::string_view frame) {
+  std::string_view module = frame.substr(0, frame.rfind('+'));
+  std::size_t slash = module.rfind('/');
+  return slash == std::string_view::npos ? module : module.substr(slash + 1);
+}
+
+bool runtime_frame(std::string_view frame) {
+  std::string_view module = module_name(frame);
+  for (std::string_view runtime : kRuntimeModules)
+    if (module.substr(0, runtime.size()) == runtime) return true;
+  return false;
+}
+
+}  // namespace
+
 std::string call_site(const FsCall& call) {
   for (const auto& frame : call.stack)
-    if (frame.find("/libc.so") == std::string::npos && frame.find("/libc-") == std::string::npos) return frame;
-  return "";
+    if (!runtime_frame(frame)) return frame;
+  // Every frame kept is a runtime's (a Python driver's own os.fsync): the first outside the C library.
+  for (const auto& frame : call.stack) {
+    std::string_view module = module_name(frame);
+    if (module.substr(0, 7) != "libc.so" && module.substr(0, 5) != "libc-") return frame;
+  }
+  return call.stack.empty() ? "" : call.stack.front();
 }
 
 }  // namespace crashgate
