@@ -529,6 +529,123 @@ class RecordsTest(unittest.TestCase):
         self.assertFalse(m.may_hold(7))
 
 
+class RecordModelTest(unittest.TestCase):
+    """The record model crash-check reads (record_model.h: the C++ kit's
+    RecordModel and CrashExpectation tests hold the same forms), and verify
+    after a crash against what the crash must have kept."""
+
+    def test_the_model_travels_as_runs_of_ids(self):
+        m = kit.Records()
+        m.reset(4)
+        m.added([0, 1, 2, 3], 5)
+        m.added([4, 5], 6)
+        m.added([9], 6)
+        m.removed([1, 2, 9])
+        self.assertEqual(m.model("l2"), {"dim": 4, "metric": "l2", "live": [[0, 0, 5], [3, 3, 5], [4, 5, 6]],
+                                         "removed": [[1, 2], [9, 9]]})
+        self.assertEqual(kit.model_to_json(8, {}, []), {"dim": 8, "live": [], "removed": []})
+
+    def test_a_bad_acknowledged_table_is_refused_naming_the_key(self):
+        good = {"dim": 4, "acknowledged": True, "must": [[0, 2, 5]], "maybe": [[3, 3, 5]], "gone": [[7, 8]]}
+        e = kit.expectation_from_json(good)
+        self.assertEqual((e.dim, e.acknowledged, e.must, e.maybe, e.gone), (4, True, {0: 5, 1: 5, 2: 5}, {3: 5}, {7, 8}))
+        for bad, why in (([], "not a JSON object"),
+                         (dict(good, dim=-1), "dim: -1 is not a dimension"),
+                         (dict(good, metric=3), "metric: 3 is not a string"),
+                         (dict(good, acknowledged="yes"), "acknowledged: not true or false"),
+                         (dict(good, must={}), "must: not a list of runs"),
+                         (dict(good, maybe=[[3, 3]]), "maybe[0]: [3,3] is not [first, last, seed] of unsigned numbers"),
+                         (dict(good, gone=[[9, 8]]), "gone[0]: 9 .. 8 is not a run of ids"),
+                         (dict(good, gone=[[0, 10 ** 9]]), "gone[0]: 0 .. 1000000000 is not a run of ids"),
+                         (dict(good, maybe=[[1, 1, 5]]), "id 1 is in must and in maybe or gone"),
+                         (dict(good, must=[], gone=[[3, 3]]), "id 3 is in gone and in maybe")):
+            with self.assertRaises(ValueError) as raised:
+                kit.expectation_from_json(bad)
+            self.assertEqual(str(raised.exception), why)
+        m = kit.Records()
+        m.reset(8)
+        with self.assertRaises(kit.StepError) as raised:
+            m.expect(good)
+        self.assertEqual((raised.exception.code, raised.exception.message),
+                         ("invalid-argument", "verify: acknowledged records of dimension 4, but the store's is 8"))
+        with self.assertRaises(kit.StepError) as raised:
+            m.expect(dict(good, must="x"))
+        self.assertEqual(raised.exception.message, "verify: acknowledged: must: not a list of runs")
+
+    def after_crash(self):
+        m = kit.Records()
+        m.imported(4)  # a recovery cell imports the state's store, then verifies with `acknowledged`
+        m.expect({"dim": 4, "acknowledged": True, "must": [[0, 1, 5]], "maybe": [[2, 3, 6]], "gone": [[9, 9]]})
+        store = {i: kit.record_vector(i, 4, 5) for i in (0, 1)}
+        return m, store
+
+    def verdict(self, m, store, count=None):
+        try:
+            m.verify(store.get, count)
+        except kit.StepError as e:
+            return e.code + ": " + e.message
+        return "ok"
+
+    def test_after_a_crash_the_acknowledged_must_be_exact_and_in_flight_ones_may_be_there_whole(self):
+        m, store = self.after_crash()
+        self.assertTrue(m.known() and m.after_crash())
+        self.assertEqual(m.next_id(), 4)
+        self.assertEqual(self.verdict(m, store, 2), "ok")  # nothing written since the sync survived
+        store[3] = kit.record_vector(3, 4, 6)
+        self.assertEqual(self.verdict(m, store, 3), "ok")  # one did, whole; the count takes it in
+        self.assertEqual(self.verdict(m, store, 4), "wrong-result: verify: the store counts 4 records; it holds 2 acknowledged "
+                                                    "and 1 of those written since, and nothing else may be there")
+        store[2] = kit.record_vector(2, 4, 6)[:2] + [9.0, 9.0]
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 2 (written since the last acknowledged sync) is there "
+                                                 "but torn: value 2 is 9.0, not " + str(kit.record_vector(2, 4, 6)[2]))
+        m, store = self.after_crash()
+        del store[1]
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 1 was acknowledged durable before the crash, and is missing")
+        m, store = self.after_crash()
+        store[9] = kit.record_vector(9, 4, 5)
+        self.assertEqual(self.verdict(m, store), "wrong-result: verify: id 9 was removed durably before the crash, and is back")
+        m.reset(4)
+        self.assertFalse(m.after_crash())
+        self.assertEqual(m.maybe(), {})
+
+    def test_sync_to_disk_fsyncs_the_file_and_its_directory_and_names_what_failed(self):
+        d = tempfile.mkdtemp(prefix="crashgate-kit-sync-")
+        self.addCleanup(shutil.rmtree, d, True)
+        path = os.path.join(d, "index.bin")
+        with open(path, "wb") as f:
+            f.write(b"x")
+        synced = []
+        real_fsync = os.fsync
+        with mock.patch("os.fsync", lambda fd: synced.append(os.readlink(f"/proc/self/fd/{fd}")) or real_fsync(fd)):
+            kit.sync_to_disk(path)
+        self.assertEqual(synced, [path, d])
+        with self.assertRaises(kit.StepError) as raised:
+            kit.sync_to_disk(os.path.join(d, "missing.bin"))
+        self.assertEqual(raised.exception.code, "io")
+        self.assertIn(f"open {d}/missing.bin to fsync it: No such file or directory", raised.exception.message)
+
+    def test_records_events_follow_every_ok_step_only_when_asked(self):
+        steps = [{"op": "create", "vectors": 3}, {"op": "count", "equals": 3}, {"op": "reopen"},
+                 {"op": "count", "equals": 4}]
+        r = run_toy(self, steps)
+        self.assertEqual(r.returncode, 1, r)
+        self.assertNotIn("records", r.names())
+        r = run_toy(self, steps, {"CRASHGATE_MODEL_EVENTS": "1"})
+        self.assertEqual(r.returncode, 1, r)
+        records = [e for e in r.events if e["event"] == "records"]
+        model = {"dim": 4, "metric": "flat", "live": [[0, 2, 1]], "removed": []}
+        self.assertEqual(records, [{"event": "records", "step": 0, "op": "create", "durable": False, "model": model},
+                                   {"event": "records", "step": 1, "op": "count", "durable": False, "model": model},
+                                   {"event": "records", "step": 2, "op": "reopen", "durable": True, "model": model}])
+        # Each after its step's end, and none after the step that failed.
+        names = r.names()
+        self.assertEqual(names[names.index("records") - 1], "step-end")
+        r = run_toy(self, steps, {"CRASHGATE_MODEL_EVENTS": "1", "TOY_MODEL": "none"})
+        self.assertEqual(r.returncode, kit.EXIT_CANNOT_RUN, r)
+        self.assertIn("CRASHGATE_MODEL_EVENTS=1, but this driver reports no record model (Driver.record_model)", r.stderr)
+        self.assertEqual(r.events, [])
+
+
 class ImportTest(unittest.TestCase):
     """The import op's kit half: the copy, the header fields, the keys the files also say."""
 

@@ -116,6 +116,10 @@ def make_driver() -> kit.Driver:
 
     driver.values("create", "metric", ["flat"]).values("read", "what", READS).values("truncate", "file", ["data"])
     driver.layout(LAYOUT)
+    if os.environ.get("TOY_MODEL") != "none":
+        # The toy's records are ids 0..n-1 of seed 1; a reopen is its sync.
+        driver.record_model(lambda: kit.model_to_json(4, {i: 1 for i in range(state["records"])}, [], "flat"),
+                            lambda op: op == "reopen")
     return driver
 
 

@@ -751,10 +751,113 @@ def record_vector(record_id: int, dim: int, seed: int) -> list:
     return [struct.unpack("f", struct.pack("f", v / 1000.0))[0] for v in thousandths]
 
 
+# ---------------------------------------------------------------------------
+# The record model as crash-check reads it (record_model.h says the same for C++):
+# runs of consecutive ids, so a store of a million records is a few numbers.
+
+RUN_LIMIT = 100_000_000  # ids a run may hold: no cell builds a store that big, and a typo must not eat the machine
+
+
+def _seeded_runs(ids: dict) -> list:
+    out = []
+    for i in sorted(ids):
+        seed = ids[i]
+        if out and out[-1][1] + 1 == i and out[-1][2] == seed:
+            out[-1][1] = i
+        else:
+            out.append([i, i, seed])
+    return out
+
+
+def _plain_runs(ids: Iterable[int]) -> list:
+    out = []
+    for i in sorted(ids):
+        if out and out[-1][1] + 1 == i:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def model_to_json(dim: int, live: dict, removed: Iterable[int], metric: str = "") -> dict:
+    """{"dim", "metric", "live": [[first, last, seed], ...], "removed": [[first, last], ...]}"""
+    out = {"dim": dim, "live": _seeded_runs(live), "removed": _plain_runs(removed)}
+    if metric:
+        out["metric"] = metric
+    return out
+
+
+def _is_u64(v) -> bool:
+    return _is_int(v) and 0 <= v <= U64_MAX
+
+
+def _read_runs(j: dict, key: str, seeded: bool) -> dict:
+    """id -> seed (0 when not seeded) of the runs under `key`; ValueError names the run that is wrong."""
+    out = {}
+    runs = j.get(key, [])
+    if not isinstance(runs, list):
+        raise ValueError(f"{key}: not a list of runs")
+    want = 3 if seeded else 2
+    for n, r in enumerate(runs):
+        if not (isinstance(r, list) and len(r) == want and all(_is_u64(v) for v in r)):
+            raise ValueError(f"{key}[{n}]: {_dump(r)} is not [first, last{', seed' if seeded else ''}] of unsigned numbers")
+        first, last = r[0], r[1]
+        if last < first or last - first >= RUN_LIMIT:
+            raise ValueError(f"{key}[{n}]: {first} .. {last} is not a run of ids")
+        seed = r[2] if seeded else 0
+        for i in range(first, last + 1):
+            out[i] = seed
+    return out
+
+
+@dataclass
+class CrashExpectation:
+    """What recovery must find after a crash (the `acknowledged` table verify
+    takes): `must` there and exact, `maybe` there or not but exact when there,
+    `gone` never back. Ids map to the seed of their vector."""
+    dim: int = 0
+    metric: str = ""
+    acknowledged: bool = False
+    must: dict = dataclass_field(default_factory=dict)
+    maybe: dict = dataclass_field(default_factory=dict)
+    gone: set = dataclass_field(default_factory=set)
+
+
+def expectation_from_json(j) -> CrashExpectation:
+    """The `acknowledged` table; ValueError names the key that is wrong."""
+    if not isinstance(j, dict):
+        raise ValueError("not a JSON object")
+    e = CrashExpectation()
+    if "dim" in j:
+        if not _is_int(j["dim"]) or not 0 <= j["dim"] <= 1 << 20:
+            raise ValueError(f"dim: {_dump(j['dim'])} is not a dimension")
+        e.dim = j["dim"]
+    if "metric" in j:
+        if not isinstance(j["metric"], str):
+            raise ValueError(f"metric: {_dump(j['metric'])} is not a string")
+        e.metric = j["metric"]
+    if "acknowledged" in j:
+        if not isinstance(j["acknowledged"], bool):
+            raise ValueError("acknowledged: not true or false")
+        e.acknowledged = j["acknowledged"]
+    e.must = _read_runs(j, "must", True)
+    e.maybe = _read_runs(j, "maybe", True)
+    e.gone = set(_read_runs(j, "gone", False))
+    for i in e.must:
+        if i in e.maybe or i in e.gone:
+            raise ValueError(f"id {i} is in must and in maybe or gone")
+    for i in e.gone:
+        if i in e.maybe:
+            raise ValueError(f"id {i} is in gone and in maybe")
+    return e
+
+
 class Records:
     """The model of what must be in the store: the ids added and not removed
     since it was created, each with the seed its vector came from, and the ids
-    removed. Safe to use from several threads."""
+    removed; after a crash (`expect`), also the ids written since the last
+    acknowledged sync, which may or may not have survived. Safe to use from
+    several threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -764,11 +867,13 @@ class Records:
         self._next_id = 0
         self._known = True
         self._unsure = False
+        self._maybe = {}       # after a crash: id -> seed of a record that may have survived
+        self._after_crash = False
 
     def reset(self, dim: int) -> None:
         with self._lock:
             self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, True
-            self._unsure = False
+            self._unsure, self._maybe, self._after_crash = False, {}, False
 
     def unsure(self) -> None:
         """From here on the model may not match the store record for record
@@ -788,7 +893,40 @@ class Records:
         was added since."""
         with self._lock:
             self.dim, self._live, self._removed, self._next_id, self._known = dim, {}, set(), 0, False
-            self._unsure = False
+            self._unsure, self._maybe, self._after_crash = False, {}, False
+
+    def model(self, metric: str = "") -> dict:
+        """The model as a `records` event carries it (model_to_json); `metric` is the driver's."""
+        with self._lock:
+            return model_to_json(self.dim, self._live, self._removed, metric)
+
+    def expect(self, acknowledged) -> None:
+        """After a crash: the model becomes what verify's `acknowledged` table
+        says recovery must find (crashgate crash-check works it out from the
+        records events of the recorded run). A malformed table, or one of
+        another dimension than the store's, is an invalid-argument StepError."""
+        try:
+            e = expectation_from_json(acknowledged)
+        except ValueError as err:
+            raise StepError("invalid-argument", f"verify: acknowledged: {err}") from None
+        with self._lock:
+            if e.dim and self.dim and e.dim != self.dim:
+                raise StepError("invalid-argument",
+                                f"verify: acknowledged records of dimension {e.dim}, but the store's is {self.dim}")
+            if e.dim:
+                self.dim = e.dim
+            self._live, self._maybe, self._removed = dict(e.must), dict(e.maybe), set(e.gone)
+            self._next_id = max([0] + [i + 1 for i in list(self._live) + list(self._maybe)])
+            self._known, self._unsure, self._after_crash = True, True, True  # the maybe records leave answers open
+
+    def maybe(self) -> dict:
+        """id -> seed of the records that may or may not have survived the crash (empty before one)."""
+        with self._lock:
+            return dict(sorted(self._maybe.items()))
+
+    def after_crash(self) -> bool:
+        with self._lock:
+            return self._after_crash
 
     def known(self) -> bool:
         """False after an import: the store may hold records the model never saw."""
@@ -841,15 +979,35 @@ class Records:
     def verify(self, lookup: Callable[[int], Optional[list]], count: Optional[int] = None) -> None:
         """Every live record is there and exact (its vector bit for bit), every
         removed one is gone, and `count`, when the engine has one and the model
-        knows the whole store (not after an import), agrees.
+        knows the whole store (not after an import), agrees. After a crash
+        (`expect`), a record written since the last acknowledged sync may be
+        missing but is exact when there, and `count` takes it in.
         `lookup(id)` returns the stored vector (floats) or None when the store
         does not have it; an engine error is its own StepError. The first
         difference raises a wrong-result StepError naming the id."""
-        live, removed, known = self.live(), self.removed_ids(), self.known()
+        live, removed, known, maybe, after_crash = self.live(), self.removed_ids(), self.known(), self.maybe(), self.after_crash()
+
+        def differs(i: int, got: list, seed: int) -> Optional[str]:
+            want = record_vector(i, self.dim, seed)
+            if len(got) != len(want):
+                return f"{len(got)} values, not {len(want)}"
+            at = next((n for n, (g, w) in enumerate(zip(got, want)) if g != w), None)
+            return None if at is None else f"value {at} is {got[at]}, not {want[at]}"
+
+        maybe_there = 0
+        for i, seed in maybe.items():
+            got = lookup(i)
+            if got is None:
+                continue
+            maybe_there += 1
+            wrong = differs(i, got, seed)
+            if wrong:
+                raise StepError("wrong-result", f"verify: id {i} (written since the last acknowledged sync) is there but torn: {wrong}")
         for i, seed in live.items():
             got = lookup(i)
             if got is None:
-                raise StepError("wrong-result", f"verify: id {i} was added and not removed, and is missing")
+                raise StepError("wrong-result", f"verify: id {i} was acknowledged durable before the crash, and is missing"
+                                if after_crash else f"verify: id {i} was added and not removed, and is missing")
             want = record_vector(i, self.dim, seed)
             if len(got) != len(want):
                 raise StepError("wrong-result", f"verify: id {i} has {len(got)} values, not {len(want)}")
@@ -858,10 +1016,13 @@ class Records:
                     raise StepError("wrong-result", f"verify: id {i} differs at value {at}: {g} instead of {w}")
         for i in removed:
             if lookup(i) is not None:
-                raise StepError("wrong-result", f"verify: id {i} was removed and is still there")
-        if count is not None and known and count != len(live):
+                raise StepError("wrong-result", f"verify: id {i} was removed durably before the crash, and is back"
+                                if after_crash else f"verify: id {i} was removed and is still there")
+        if count is not None and known and count != len(live) + maybe_there:
             raise StepError("wrong-result",
-                            f"verify: the store counts {count} records; {len(live)} were added and not removed")
+                            f"verify: the store counts {count} records; {len(live)} were added and not removed" if not maybe else
+                            f"verify: the store counts {count} records; it holds {len(live)} acknowledged and {maybe_there} "
+                            "of those written since, and nothing else may be there")
 
 
 # ---------------------------------------------------------------------------
@@ -1058,6 +1219,25 @@ def oracle_searches(metric: Optional[str], model_exact: bool, live: int, dim: in
 # directory of an engine's files becomes the cell's store. The driver then
 # sets what its `create` sets from the files, leaves the store closed, and its
 # next store op opens it as it opens one it made: damage shows in that step.
+
+def sync_to_disk(path: str) -> None:
+    """An application's half of a durable save: fsync the file, then its
+    directory (so a new name lasts too). An engine that never fsyncs (hnswlib's
+    saveIndex, FAISS's write_index) needs this after each save meant to last;
+    a failure is an io StepError naming the path."""
+    directory = os.path.dirname(path) or "."
+    for target, flags in ((path, os.O_RDONLY), (directory, os.O_RDONLY | os.O_DIRECTORY)):
+        try:
+            fd = os.open(target, flags | os.O_CLOEXEC)
+        except OSError as e:
+            raise StepError("io", f"open {target} to fsync it: {e.strerror}") from None
+        try:
+            os.fsync(fd)
+        except OSError as e:
+            raise StepError("io", f"fsync {target}: {e.strerror}") from None
+        finally:
+            os.close(fd)
+
 
 def import_store_files(from_dir: str, store_dir: str) -> None:
     """Copies every regular file of `from_dir` (symlinks to regular files
@@ -1531,6 +1711,7 @@ class _Run:
         self.finished = False
         self.failure: Optional[str] = None
         self.wrong_stack: Optional[str] = None
+        self.model_events = False  # CRASHGATE_MODEL_EVENTS=1: a records event after every ok step
 
 
 class Driver:
@@ -1548,6 +1729,8 @@ class Driver:
         self._finish: Optional[Callable[[Context], Optional[StepResult]]] = None
         self._invariants: Optional[Callable[[Args, Context], Optional[StepResult]]] = None
         self._start: Optional[Callable[[dict, Context], Any]] = None
+        self._model_snapshot: Optional[Callable[[], dict]] = None
+        self._durable_after: Optional[Callable[[str], bool]] = None
         self._declaration_errors: list = []
 
     # -- declarations ------------------------------------------------------
@@ -1625,6 +1808,17 @@ class Driver:
         (raised or returned) becomes that step's. Without one, such a cell is refused."""
         self._invariants = fn
         return fn
+
+    def record_model(self, snapshot: Callable[[], dict], durable_after: Callable[[str], bool]) -> "Driver":
+        """For crashgate crash-check: when the run is recorded
+        (CRASHGATE_MODEL_EVENTS=1), after every step that ended ok the kit writes
+        a `records` event with snapshot() (Records.model(): the ids live and
+        removed) and whether durable_after(op) says that op's return means the
+        engine has made the model durable (a sync, or every write of an engine
+        that syncs each commit). Without one, such a run is refused (exit 2)."""
+        self._model_snapshot = snapshot
+        self._durable_after = durable_after
+        return self
 
     def on_start(self, fn: Callable[[dict, Context], Any]):
         """fn(cell, ctx) runs before the first step (before hello): set up the
@@ -1814,6 +2008,9 @@ class Driver:
             steps = self.check_cell(cell, path)
         except CellError as e:
             return self._cannot_run(str(e))
+        model_events = os.environ.get("CRASHGATE_MODEL_EVENTS") == "1"
+        if model_events and self._model_snapshot is None:
+            return self._cannot_run("CRASHGATE_MODEL_EVENTS=1, but this driver reports no record model (Driver.record_model)")
         events = Events()
         context = Context(self, cell, events)
         if self._start is not None:
@@ -1829,6 +2026,7 @@ class Driver:
             return self._probe(probe, context)
         # The steps run on one worker thread with the cell's stack (a 2 MiB tokio worker in the field).
         run = _Run(self, steps, context)
+        run.model_events = model_events
         try:
             worker = start_thread(context.worker_stack, lambda: self._run_steps(run))
         except ThreadStartError as e:
@@ -1921,6 +2119,9 @@ class Driver:
                 _exit_for_descendant(r)
             ms = (time.monotonic() - start) * 1000.0
             events.step_end(step.index, r, ms)
+            if r.is_ok and run.model_events:
+                events.emit({"event": "records", "step": step.index, "op": step.op.name,
+                             "durable": bool(self._durable_after(step.op.name)), "model": self._model_snapshot()})
             # Go on only while each step ended as its `expect` allows (crashgate judges the same way).
             expect = step.string("expect") if step.has("expect") else ""
             judged = judge_step(expect, r.is_ok, r.code, r.message)

@@ -7,7 +7,10 @@ The store is one file, STORE/index.bin (STORE: the work directory's `store/`,
 or `create`'s `store`), written by hnswlib's saveIndex and read back by its
 loadIndex. The index lives in memory between the two: `sync` saves it, and
 closing the store (reopen, or truncate/corrupt, which damage the file from
-outside) saves it first when it changed, as a clean close would. The driver
+outside) saves it first when it changed, as a clean close would. hnswlib never
+fsyncs, so every save is followed by the fsync of index.bin and its directory
+an application must add for a save to last (crashgate crash-check judges the
+states a power cut leaves against what those saves acknowledged). The driver
 keeps a model of the records (live ids with the seed of their vectors, removed
 ids) so that verify and search can judge what comes back.
 
@@ -26,7 +29,7 @@ import time
 
 from crashgate_driver import (
     Args, Context, Driver, LayoutField, LayoutFile, OffsetError, Records, StepError, StepResult, import_store_files,
-    oracle_searches, read_field, settle_import_key,
+    oracle_searches, read_field, settle_import_key, sync_to_disk,
 )
 
 NAME = "pyhnswlib"
@@ -162,6 +165,7 @@ class Session:
             self.index.save_index(self.path)
         except BaseException as e:  # noqa: BLE001
             raise engine_error(e, f"save_index({INDEX_FILE})") from None
+        sync_to_disk(self.path)
         self.dirty = False
 
     def close(self) -> None:
@@ -348,7 +352,22 @@ class Session:
 
     def verify(self, a: Args, ctx: Context):
         # Every live record is there and exact, no removed one came back, and
-        # the index's count agrees with the model.
+        # the index's count agrees with the model. After a crash
+        # (`acknowledged`, set by crashgate crash-check) the live records are
+        # those the last save acknowledged, and one written since may be
+        # missing but is exact when there.
+        if a.has("acknowledged"):
+            self.records.expect(a.table("acknowledged"))
+        after_crash = self.records.after_crash()
+        maybe_there = 0
+        for i, seed in self.records.maybe().items():
+            if not self.has_label(i):
+                continue
+            maybe_there += 1
+            got = np.asarray(self.get_one(i), dtype=np.float32)
+            want = as_stored(record_vectors([i], self.dim, seed), self.metric)
+            if got.shape != want.shape or not np.array_equal(got, want):
+                raise StepError("wrong-result", f"record {i} (written since the last acknowledged save) is there but torn")
         by_seed = {}
         live = self.records.live()
         for i, seed in live.items():
@@ -364,7 +383,8 @@ class Session:
                     if "Label not found" not in str(e):
                         raise engine_error(e, "get_items") from None
                     missing = next(i for i in batch if not self.has_label(i))
-                    raise StepError("wrong-result", f"record {missing} was added and never removed, but is missing") from None
+                    raise StepError("wrong-result", f"record {missing} was acknowledged durable before the crash, and is missing"
+                                    if after_crash else f"record {missing} was added and never removed, but is missing") from None
                 except BaseException as e:  # noqa: BLE001
                     raise engine_error(e, "get_items") from None
                 want = expected[start:start + len(batch)]
@@ -373,14 +393,18 @@ class Session:
                     raise StepError("wrong-result", f"record {batch[row]} comes back different from what was added")
         for i in self.records.removed_ids():
             if self.has_label(i):
-                raise StepError("wrong-result", f"record {i} was removed and is back")
+                raise StepError("wrong-result", f"record {i} was removed durably before the crash, and is back"
+                                if after_crash else f"record {i} was removed and is back")
         if not self.records.known():  # an imported index: the files' own records are unknown to the model
             ctx.log(f"verified the {len(live)} records added since the import")
             return
         n = self.engine_count()
-        if n != len(live):
-            raise StepError("wrong-result", f"the index holds {n} live records, the model {len(live)}")
-        ctx.log(f"verified {len(live)} records")
+        if n != len(live) + maybe_there:
+            raise StepError("wrong-result", f"the index holds {n} live records, the model {len(live)}" if not after_crash else
+                            f"the index holds {n} live records; {len(live)} were acknowledged and {maybe_there} of those "
+                            "written since are there, and nothing else may be")
+        ctx.log(f"verified {len(live)} records" + (f" and {maybe_there} written since the last acknowledged save"
+                                                     if after_crash else ""))
 
     def has_label(self, i: int) -> bool:
         try:
@@ -532,6 +556,9 @@ def make_driver() -> Driver:
     driver.values("corrupt", "file", ["index"])
     driver.values("read", "what", READS)
     driver.layout(LAYOUT)
+    # Every save (create's, sync's, a reopen's close) is fsynced with its directory.
+    driver.record_model(lambda: session().records.model(session().metric),
+                        lambda op: op in ("create", "sync", "reopen"))
     return driver
 
 
