@@ -181,9 +181,23 @@ TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
   EXPECT_EQ(i_unl, i_old + 1) << listing(r);
   EXPECT_EQ(find_call(r.calls, h_ren, [&](const FsCall& f) { return f.call == "mapped-write" && f.path == file_h; }), -1)
       << "no page of the replaced h is logged after the rename:\n" << listing(r);
-  EXPECT_EQ(find_call(r.calls, i_unl, [&](const FsCall& f) { return f.call == "mapped-write"; }), -1)
+  EXPECT_EQ(find_call(r.calls, i_unl, [&](const FsCall& f) { return f.call == "mapped-write" && f.path == file_i; }), -1)
       << "no page of the unlinked i is logged after the unlink:\n" << listing(r);
-  EXPECT_EQ(r.summary.mapped_writes, 5u) << "each changed page once:\n" << listing(r);
+  // j: the forked child's store is found at its own msync of the mapping it
+  // inherited (not later, at the parent's munmap), and is the child's.
+  std::string file_j = r.dir + "/j";
+  int j_child = at(i_unl, "mapped-write", file_j);
+  ASSERT_GE(j_child, 0) << listing(r);
+  EXPECT_EQ(r.calls[j_child].found_at, "msync") << listing(r);
+  EXPECT_EQ(data_of(r, r.calls[j_child]).substr(9, 5), "child");
+  int j_msync = find_call(r.calls, j_child, [&](const FsCall& f) { return f.call == "msync"; });
+  ASSERT_GE(j_msync, 0) << listing(r);
+  EXPECT_EQ(r.calls[j_msync].path, file_j) << listing(r);
+  EXPECT_EQ(r.calls[j_msync].pid, r.calls[j_child].pid);
+  int j_open = find_call(r.calls, i_unl, [&](const FsCall& f) { return f.kind == "open" && f.path == file_j; });
+  ASSERT_GE(j_open, 0);
+  EXPECT_NE(r.calls[j_child].pid, r.calls[j_open].pid) << "the child's, not the parent's";
+  EXPECT_EQ(r.summary.mapped_writes, 6u) << "each changed page once:\n" << listing(r);
 
   // Only the directory's files: the probe's stdout write is not there, nor any other path.
   for (const auto& call : r.calls) {

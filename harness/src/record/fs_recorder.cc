@@ -120,6 +120,14 @@ bool under(const std::string& dir, const std::string& path) {
   return !path.empty() && (path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/'));
 }
 
+pid_t parent_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("PPid:", 0) == 0) return static_cast<pid_t>(std::stol(line.substr(5)));
+  return 0;
+}
+
 pid_t tgid_of(pid_t tid) {
   std::ifstream in(fmt::format("/proc/{}/status", tid));
   std::string line;
@@ -193,6 +201,14 @@ class Recorder {
   void emit(FsCall call, const std::string& data);
   void emit_dirty(std::vector<DirtyPage> pages, pid_t tid, const std::string& found_at);
   std::vector<std::string> stack_of(pid_t tid);
+  // A new process gets its parent's mappings once, at the parent's fork
+  // event or at its own first stop, whichever the tracer sees first: the
+  // parent waits in its event stop until then, so its mappings are as they
+  // were at the fork.
+  void inherit_mappings(pid_t parent, pid_t child) {
+    if (!inherited_.insert(child).second) return;
+    pages_.forked(tgid(parent), child);
+  }
   pid_t tgid(pid_t tid) {
     auto it = tgids_.find(tid);
     if (it != tgids_.end()) return it->second;
@@ -207,6 +223,7 @@ class Recorder {
   std::map<pid_t, Pending> pending_;
   std::map<pid_t, pid_t> tgids_;
   std::set<pid_t> seen_;
+  std::set<pid_t> inherited_;  // new processes that have their parent's mappings
   std::map<pid_t, std::unique_ptr<ThreadUnwinder>> unwinders_;  // by process
   RecordSummary summary_;
 };
@@ -537,10 +554,20 @@ Checked<RecordSummary> Recorder::run() {
       pages_.forget_process(group);
       unwinders_.erase(group);
       ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
+    } else if (sig == SIGTRAP && (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK)) {
+      unsigned long born = 0;
+      if (::ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &born) == 0 && born != 0) {
+        tgids_[static_cast<pid_t>(born)] = static_cast<pid_t>(born);
+        inherit_mappings(tid, static_cast<pid_t>(born));
+      }
+      ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // the child stops on its own
     } else if (sig == SIGTRAP && event != 0) {
-      ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // clone, fork, vfork: the new tracee stops on its own
+      ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // clone (a thread): the new tracee stops on its own
     } else if (sig == SIGSTOP && first_stop) {
-      ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);  // a new thread's or child's first stop
+      // A new thread's or child's first stop; a child seen before its parent's fork event takes the mappings now.
+      if (tgid(tid) == tid)
+        if (pid_t parent = parent_of(tid); parent > 0 && seen_.count(parent)) inherit_mappings(parent, tid);
+      ::ptrace(PTRACE_CONT, tid, nullptr, nullptr);
     } else {
       ::ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(static_cast<long>(sig)));  // the program's own signal
     }

@@ -98,6 +98,16 @@ void MappedPages::forget_process(int pid) {
   std::erase_if(mappings_, [&](const Mapping& m) { return m.pid == pid; });
 }
 
+void MappedPages::forked(int parent, int child) {
+  std::vector<Mapping> inherited;
+  for (const auto& m : mappings_)
+    if (m.pid == parent) {
+      inherited.push_back(m);
+      inherited.back().pid = child;
+    }
+  mappings_.insert(mappings_.end(), inherited.begin(), inherited.end());
+}
+
 void MappedPages::written(const std::string& path, std::uint64_t offset, std::uint64_t length) {
   auto it = hashes_.find(path);
   if (it == hashes_.end() || length == 0) return;

@@ -41,6 +41,9 @@ class MappedPages {
   void unmapped(int pid, std::uint64_t addr, std::uint64_t length);
   void remapped(int pid, std::uint64_t old_addr, std::uint64_t new_addr, std::uint64_t new_length);
   void forget_process(int pid);
+  // A process forked (or vforked): the child has every mapping of the parent
+  // at the fork, and a store or msync through one of them is the child's.
+  void forked(int parent, int child);
 
   // A recorded write or truncation: the pages it touched now hold what it left.
   void written(const std::string& path, std::uint64_t offset, std::uint64_t length);

@@ -15,10 +15,13 @@
 //          the old mapping is live; "stale" stored into that mapping, unmapped
 //   i      mapped, "gone" stored at 0, unlinked; a new i written; the old
 //          mapping stored into and unmapped
+//   j      mapped, then a forked child stores "child" at 9 through the
+//          mapping it inherited, msyncs it and exits; the parent unmaps
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -137,6 +140,19 @@ int main(int argc, char** argv) {
   close(nfd);
   std::memcpy(imap, "stale", 5);
   check(munmap(imap, 4096) == 0, "munmap old i");
+  close(fd);
+  // j: a forked child writes through the mapping it inherited and msyncs it.
+  std::string j = dir + "/j";
+  char* jmap = map_new_page(j, fd);
+  pid_t child = fork();
+  check(child >= 0, "fork");
+  if (child == 0) {
+    std::memcpy(jmap + 9, "child", 5);
+    _exit(msync(jmap, 4096, MS_SYNC) == 0 ? 0 : 3);
+  }
+  int status = 0;
+  check(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's msync of j");
+  check(munmap(jmap, 4096) == 0, "munmap j");
   close(fd);
   std::printf("fs_probe done\n");
   return 0;
