@@ -3,6 +3,8 @@
 // paths, offsets and bytes; a store through a shared mapping becomes a
 // mapped-write found at the msync or munmap after it; calls outside the
 // directory are not kept; and bad input is refused with a clear error.
+#include <stdio.h>  // RENAME_EXCHANGE
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -197,7 +199,21 @@ TEST(FsRecord, EveryCallOnTheDirectoryIsLoggedInOrderWithItsBytes) {
   int j_open = find_call(r.calls, i_unl, [&](const FsCall& f) { return f.kind == "open" && f.path == file_j; });
   ASSERT_GE(j_open, 0);
   EXPECT_NE(r.calls[j_child].pid, r.calls[j_open].pid) << "the child's, not the parent's";
-  EXPECT_EQ(r.summary.mapped_writes, 6u) << "each changed page once:\n" << listing(r);
+  // k1 and k2 exchanged while k1 was mapped: the renameat2 keeps its flag, and
+  // the store through k1's old mapping after it is a write of k2, its file's name now.
+  std::string file_k1 = r.dir + "/k1", file_k2 = r.dir + "/k2";
+  int k_swap = find_call(r.calls, j_child, [&](const FsCall& f) { return f.kind == "rename" && f.path == file_k1; });
+  ASSERT_GE(k_swap, 0) << listing(r);
+  EXPECT_EQ(r.calls[k_swap].call, "renameat2");
+  EXPECT_EQ(r.calls[k_swap].path2, file_k2);
+  EXPECT_TRUE(r.calls[k_swap].flags & RENAME_EXCHANGE);
+  int k_after = at(k_swap, "mapped-write", file_k2);
+  ASSERT_GE(k_after, 0);
+  EXPECT_EQ(r.calls[k_after].found_at, "msync");
+  EXPECT_EQ(data_of(r, r.calls[k_after]).substr(0, 12), std::string("one\0\0\0\0\0swap", 12));
+  EXPECT_EQ(find_call(r.calls, k_swap, [&](const FsCall& f) { return f.call == "mapped-write" && f.path == file_k1; }), -1)
+      << listing(r);
+  EXPECT_EQ(r.summary.mapped_writes, 8u) << "each changed page once:\n" << listing(r);
 
   // Only the directory's files: the probe's stdout write is not there, nor any other path.
   for (const auto& call : r.calls) {
@@ -391,6 +407,26 @@ TEST(CrashStates, WhatWasSyncedSurvivesEveryStateAndWhatWasNotIsKeptOrLostAsTheS
   std::string end = write_out(*none_end, "end-none");
   EXPECT_EQ(testing::read_file(end + "/b").substr(0, 10), "hellopage0");
   EXPECT_FALSE(fs::exists(end + "/c")) << "unlinked";
+
+  // The exchange of k1 and k2 is pending at the last call (no directory fsync
+  // after it); the bytes stored through k1's old mapping and msynced after it
+  // are durable. Losing the exchange leaves those bytes under k1; keeping it,
+  // under k2, and k2's "two" under k1.
+  std::uint64_t exchange = 0;
+  for (const auto& c : rec->calls)
+    if (c.call == "renameat2" && c.path == r.dir + "/k1") exchange = c.seq;
+  ASSERT_GT(exchange, 0u) << listing(r);
+  const CrashState* end_all = find(at_end, "all");
+  ASSERT_TRUE(end_all);
+  const CrashState* end_none = none_end;
+  EXPECT_NE(std::find(end_none->pending.begin(), end_none->pending.end(), exchange), end_none->pending.end()) << "the exchange is pending";
+  std::string swapped_back = write_out(*end_none, "exchange-lost");
+  std::string mapped_bytes("one\0\0\0\0\0swap", 12);
+  EXPECT_EQ(testing::read_file(swapped_back + "/k1").substr(0, 12), mapped_bytes);
+  EXPECT_EQ(testing::read_file(swapped_back + "/k2"), "two");
+  std::string swapped = write_out(*end_all, "exchange-kept");
+  EXPECT_EQ(testing::read_file(swapped + "/k1"), "two");
+  EXPECT_EQ(testing::read_file(swapped + "/k2").substr(0, 12), mapped_bytes);
 
   // Every state at every point, each of a known kind; and the writes torn are writes.
   std::vector<CrashState> every = crash_states(*rec, {});

@@ -6,6 +6,7 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <stdio.h>  // RENAME_EXCHANGE
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -56,11 +57,12 @@ CheckedDone write_sparse(const std::string& path, const std::string& bytes) {
 
 // What one call does to the state, once the namespace pass has resolved it.
 struct Effect {
-  enum Kind { nothing, content, create_file, make_dir, rename, link, remove } kind = nothing;
+  enum Kind { nothing, content, create_file, make_dir, rename, exchange, link, remove } kind = nothing;
   std::uint64_t id = 0;        // the file (content; create; rename's and link's source; remove's target)
   std::string path, path2;     // the names it changes
   std::uint64_t dir = 0;       // the directory whose entry changes (dirops)
   std::uint64_t dir2 = 0;      // rename's and link's second directory
+  std::uint64_t id2 = 0;       // exchange: the file at path2 (it takes path)
 };
 
 bool is_content(const Effect& e) { return e.kind == Effect::content; }
@@ -87,6 +89,11 @@ class Namespace {
     ids_.erase(it);
     ids_[to] = id;
   }
+  void swap(const std::string& a, const std::string& b) {
+    auto ia = ids_.find(a), ib = ids_.find(b);
+    if (ia == ids_.end() || ib == ids_.end()) return move(a, b);  // only one there: the call failed, or it is a rename
+    std::swap(ia->second, ib->second);
+  }
   void alias(const std::string& from, const std::string& to) {
     if (has(from)) ids_[to] = ids_[from];
   }
@@ -112,6 +119,11 @@ std::vector<Effect> effects_of(const std::vector<FsCall>& calls, const std::set<
       }
     } else if (c.kind == "write" || c.kind == "truncate" || c.kind == "allocate") {
       e = {Effect::content, ns.id_of(c.path), c.path, "", 0, 0};
+    } else if (c.kind == "rename" && (c.flags & RENAME_EXCHANGE)) {
+      // renameat2(RENAME_EXCHANGE): both names stay, each on the other's file.
+      e = {Effect::exchange, ns.id_of(c.path), c.path, c.path2, ns.id_of(parent_of(c.path)), ns.id_of(parent_of(c.path2)),
+           ns.id_of(c.path2)};
+      ns.swap(c.path, c.path2);
     } else if (c.kind == "rename") {
       e = {Effect::rename, ns.id_of(c.path), c.path, c.path2, ns.id_of(parent_of(c.path)), ns.id_of(parent_of(c.path2))};
       ns.move(c.path, c.path2);
@@ -165,9 +177,10 @@ std::vector<std::uint64_t> durable_at(const std::vector<FsCall>& calls, const st
     // data=ordered: a file's data written before a rename or unlink of it is on disk once that is.
     for (std::size_t r = 0; r < calls.size(); ++r) {
       const Effect& d = effects[r];
-      if ((d.kind != Effect::rename && d.kind != Effect::remove) || at[r] == kNever) continue;
+      if ((d.kind != Effect::rename && d.kind != Effect::exchange && d.kind != Effect::remove) || at[r] == kNever) continue;
       for (std::size_t i = 0; i < r; ++i)
-        if (is_content(effects[i]) && effects[i].id == d.id) at[i] = std::min(at[i], at[r]);
+        if (is_content(effects[i]) && (effects[i].id == d.id || (d.kind == Effect::exchange && effects[i].id == d.id2)))
+          at[i] = std::min(at[i], at[r]);
     }
   }
   return at;
@@ -345,6 +358,19 @@ CheckedDone materialize_crash_state(const Recording& recording, const CrashState
           names.erase(e.path);
         }
         break;
+      case Effect::exchange: {
+        auto from = names.find(e.path), to = names.find(e.path2);
+        if (from != names.end() && to != names.end()) {
+          std::swap(from->second, to->second);
+        } else if (from != names.end()) {  // path2's name is not in this state: the file takes it, as a rename would
+          names[e.path2] = from->second;
+          names.erase(e.path);
+        } else if (to != names.end()) {
+          names[e.path] = to->second;
+          names.erase(e.path2);
+        }
+        break;
+      }
       case Effect::link:
         if (names.count(e.path)) names[e.path2] = names[e.path];
         break;

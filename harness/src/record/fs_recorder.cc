@@ -399,9 +399,12 @@ void Recorder::on_exit(pid_t tid) {
       break;
     case FsKind::rename:
       if (ok && c.path != c.path2) {
-        // The file it replaced, if any, has no name now (RENAME_EXCHANGE keeps both: not modelled).
-        if (!(c.flags & RENAME_EXCHANGE)) pages_.detach(c.path2);
-        pages_.renamed(c.path, c.path2);
+        if (c.flags & RENAME_EXCHANGE) {
+          pages_.exchanged(c.path, c.path2);  // both keep a name: each other's
+        } else {
+          pages_.detach(c.path2);  // the file it replaced, if any, has no name now
+          pages_.renamed(c.path, c.path2);
+        }
       }
       break;
     case FsKind::unlink:

@@ -143,6 +143,23 @@ void MappedPages::renamed(const std::string& from, const std::string& to) {
   hashes_.erase(from);
 }
 
+void MappedPages::exchanged(const std::string& a, const std::string& b) {
+  for (auto& m : mappings_) {
+    if (m.path == a)
+      m.path = b;
+    else if (m.path == b)
+      m.path = a;
+  }
+  auto ia = hashes_.find(a), ib = hashes_.find(b);
+  std::optional<std::map<std::uint64_t, std::uint64_t>> ha, hb;
+  if (ia != hashes_.end()) ha = std::move(ia->second);
+  if (ib != hashes_.end()) hb = std::move(ib->second);
+  hashes_.erase(a);
+  hashes_.erase(b);
+  if (ha) hashes_[b] = std::move(*ha);
+  if (hb) hashes_[a] = std::move(*hb);
+}
+
 void MappedPages::detach(const std::string& path) {
   for (auto& m : mappings_)
     if (m.path == path) m.path.clear();

@@ -50,6 +50,8 @@ class MappedPages {
   void truncated(const std::string& path, std::uint64_t size);
   // A rename: the file's mappings and what is known of its pages go with it.
   void renamed(const std::string& from, const std::string& to);
+  // renameat2(RENAME_EXCHANGE): the two files trade names, mappings and pages with them.
+  void exchanged(const std::string& a, const std::string& b);
   // The file at `path` lost its name (unlinked, or replaced by a rename onto
   // it): its mappings stay until unmapped, but a store into them reaches no
   // file the recording names, so they are never compared or reported again.

@@ -17,6 +17,10 @@
 //          mapping stored into and unmapped
 //   j      mapped, then a forked child stores "child" at 9 through the
 //          mapping it inherited, msyncs it and exits; the parent unmaps
+//   k1 k2  k1 mapped, "one" stored and msynced; k2 "two", fsynced; the
+//          directory fsynced; renameat2(k1, k2, RENAME_EXCHANGE); "swap"
+//          stored at 8 through k1's old mapping (its file is k2 now) and
+//          msynced; the directory is not fsynced again
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -153,6 +157,25 @@ int main(int argc, char** argv) {
   int status = 0;
   check(waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child's msync of j");
   check(munmap(jmap, 4096) == 0, "munmap j");
+  close(fd);
+  // k1 and k2 trade names while k1 is mapped.
+  std::string k1 = dir + "/k1", k2 = dir + "/k2";
+  char* kmap = map_new_page(k1, fd);
+  std::memcpy(kmap, "one", 3);
+  check(msync(kmap, 4096, MS_SYNC) == 0, "msync k1");
+  check(fsync(fd) == 0, "fsync k1");
+  nfd = open(k2.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  check(nfd >= 0, "open k2");
+  check(write(nfd, "two", 3) == 3, "write k2");
+  check(fsync(nfd) == 0, "fsync k2");
+  close(nfd);
+  dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  check(dfd >= 0 && fsync(dfd) == 0, "fsync dir before the exchange");
+  close(dfd);
+  check(renameat2(AT_FDCWD, k1.c_str(), AT_FDCWD, k2.c_str(), RENAME_EXCHANGE) == 0, "renameat2 k1 k2 RENAME_EXCHANGE");
+  std::memcpy(kmap + 8, "swap", 4);
+  check(msync(kmap, 4096, MS_SYNC) == 0, "msync k2 (k1's old file)");
+  check(munmap(kmap, 4096) == 0, "munmap k2");
   close(fd);
   std::printf("fs_probe done\n");
   return 0;
