@@ -169,6 +169,13 @@ const OpSpec* find_op(std::string_view name) {
 
 std::span<const KeySpec> common_step_keys() { return kCommonKeys; }
 
+std::vector<std::string> KeySpec::driver_defaults() const {
+  std::vector<std::string> out;
+  if (engine_values())
+    for (auto v : op_keys(default_values)) out.emplace_back(v);
+  return out;
+}
+
 std::vector<std::string_view> op_keys(std::string_view text) {
   std::vector<std::string_view> keys;
   while (!text.empty()) {

@@ -220,11 +220,7 @@ const LayoutFile* Driver::layout_file(std::string_view file) const {
 
 std::optional<std::vector<std::string>> Driver::accepted_values(std::string_view op, const KeySpec& key) const {
   if (auto it = values_.find(fmt::format("{}.{}", op, key.name)); it != values_.end()) return it->second;
-  if (key.engine_values() && !key.default_values.empty()) {
-    std::vector<std::string> defaults;
-    for (auto v : op_keys(key.default_values)) defaults.emplace_back(v);
-    return defaults;
-  }
+  if (std::vector<std::string> defaults = key.driver_defaults(); !defaults.empty()) return defaults;
   return std::nullopt;
 }
 

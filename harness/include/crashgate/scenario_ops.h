@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -61,6 +62,9 @@ struct KeySpec {
   // Empty: every driver that handles the op must list its values.
   std::string_view default_values = {};
   bool engine_values() const { return type == ValueType::enumeration && values.empty(); }
+  // The values a driver that lists none for this key takes: default_values
+  // as words (empty when the key has none, or is not an engine-values key).
+  std::vector<std::string> driver_defaults() const;
 };
 
 struct OpSpec {

@@ -31,11 +31,7 @@ nlohmann::json key_json(const KeySpec& key) {
     for (auto v : op_keys(key.values)) values.push_back(v);
     if (key.engine_values()) {
       k["engine_values"] = true;
-      if (!key.default_values.empty()) {
-        nlohmann::json defaults = nlohmann::json::array();
-        for (auto v : op_keys(key.default_values)) defaults.push_back(v);
-        k["default_values"] = defaults;
-      }
+      if (std::vector<std::string> defaults = key.driver_defaults(); !defaults.empty()) k["default_values"] = defaults;
     } else {
       k["values"] = values;
     }

@@ -39,11 +39,7 @@ std::optional<CannotRun> cannot_run(const TargetOps& target, const std::string& 
       if (value == step.args.end() || !value->is_string()) continue;
       auto listed = op->second.find(std::string(key.name));
       // A driver that lists no values for a key with default values takes those (a hand-written one may not list them).
-      std::vector<std::string> accepted;
-      if (listed != op->second.end())
-        accepted = listed->second;
-      else
-        for (auto v : op_keys(key.default_values)) accepted.emplace_back(v);
+      std::vector<std::string> accepted = listed != op->second.end() ? listed->second : key.driver_defaults();
       if (accepted.empty()) continue;
       if (std::find(accepted.begin(), accepted.end(), value->get<std::string>()) == accepted.end())
         return CannotRun{&step, std::string(key.name),
