@@ -492,5 +492,21 @@ TEST(CrashCheckCommand, AnUnknownModelIsAUsageError) {
   EXPECT_NE(testing::output_of(o).find("'zfs' is not a persistence model"), std::string::npos) << testing::output_of(o);
 }
 
+TEST(CrashCheckCommand, AVariantTheTargetsDriverDoesNotListIsRefusedBeforeAnythingIsRecorded) {
+#ifndef CRASHGATE_LMDB_DRIVER
+  GTEST_SKIP() << "no LMDB driver in this build";
+#else
+  std::string scenario = one_scenario("lmdb-typo", "lmdb", "posix", "[[step]]\nop = \"create\"\ndim = 4\nvariant = \"writemapp\"\n");
+  std::string out = testing::scratch_dir("crash-check-variant-out");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                                      build_root_of(CRASHGATE_LMDB_DRIVER), "--out", out});
+  EXPECT_EQ(o.exit_code, 2) << testing::output_of(o);
+  EXPECT_NE(testing::output_of(o).find("'variant' = \"writemapp\" is not among target lmdb's values (default, writemap)"), std::string::npos)
+      << testing::output_of(o);
+  EXPECT_NE(testing::output_of(o).find("nothing was recorded"), std::string::npos) << testing::output_of(o);
+  EXPECT_TRUE(std::filesystem::is_empty(out)) << "no run directory";
+#endif
+}
+
 }  // namespace
 }  // namespace crashgate

@@ -33,6 +33,7 @@
 #include "crashgate/run_directory.h"
 #include "crashgate/run_matrix.h"
 #include "crashgate/run_regression.h"
+#include "crashgate/target_support.h"
 #include "crashgate/triage.h"
 #include "crashgate/utc_time.h"
 #include "observe/stack_unwind.h"
@@ -116,6 +117,22 @@ int run_crash_check(const CrashCheckOptions& o) {
       return kExitUsage;
     }
     for (Cell& c : cells) add_regressions(c, o.regression);
+  }
+  // What `crashgate run` refuses before it runs (an op or an engine value the
+  // target's driver does not list) is refused here before anything is recorded.
+  {
+    ScenarioCatalog one;
+    one.scenarios.push_back(scenario);
+    std::vector<PlannedCell> planned;
+    for (const Cell& c : cells) planned.push_back({c, o.scenario, "", ""});
+    TargetSupport support(build_root);
+    std::vector<ScenarioError> refused = hold_cells_to_targets(one, planned, support, nullptr);
+    for (const auto& error : refused) std::cerr << error.text() << "\n";
+    if (!refused.empty()) {
+      std::cerr << fmt::format("crashgate crash-check: {} error{} in the scenario; nothing was recorded\n", refused.size(),
+                               refused.size() == 1 ? "" : "s");
+      return kExitUsage;
+    }
   }
   std::string reports = fs::absolute(o.out.empty() ? build_root + "/reports/crash-check" : o.out).lexically_normal().string();
   auto run_dir = create_run_directory(reports);
@@ -269,7 +286,7 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
       "state), crash-check.json (per recorded cell: calls, states, distinct states; the vulnerabilities), recorded/ and states/ "
       "(the states are written and checked 200 at a time; one that recovered is deleted, and 5 failed ones a vulnerability are kept).\n"
       "Exit status: 0 every state recovered; 1 a state failed; 2 usage (a scenario that does not parse, an unknown model, no cell "
-      "matches); 3 a cell could not be recorded (its run failed, its driver reports no model) and none failed; 130 interrupted.\n");
+      "matches, an op or value the target's driver does not list); 3 a cell could not be recorded (its run failed, its driver reports no model) and none failed; 130 interrupted.\n");
   cmd->callback([o, &exit_code] { exit_code = run_crash_check(*o); });
 }
 
