@@ -142,45 +142,80 @@ std::vector<Effect> effects_of(const std::vector<FsCall>& calls, const std::set<
   return out;
 }
 
-// For each call, the seq of the first persistence point that makes it durable (kNever: none).
+// For each call, the seq of the first persistence point that makes it durable
+// (kNever: none). One pass: the operations not yet durable wait in lists by
+// what would make them so (their file, their directory, their mapping's path),
+// and a persistence point takes only its own lists.
 std::vector<std::uint64_t> durable_at(const std::vector<FsCall>& calls, const std::vector<Effect>& effects, PersistenceModel model) {
   std::vector<std::uint64_t> at(calls.size(), kNever);
-  // A write through an O_DSYNC (or O_SYNC) fd is durable when it returns.
-  for (std::size_t i = 0; i < calls.size(); ++i)
-    if (calls[i].kind == "write" && calls[i].call != "mapped-write" && calls[i].result >= 0 && (calls[i].flags & O_DSYNC)) at[i] = calls[i].seq;
+  std::vector<std::size_t> waiting;                             // every operation not durable on return
+  std::map<std::uint64_t, std::vector<std::size_t>> by_file;    // content, by the file's id
+  std::map<std::uint64_t, std::vector<std::size_t>> by_dir;     // directory operations, by each directory they change
+  std::map<std::uint64_t, std::vector<std::size_t>> creates;    // file creations, by the new file's id (ext4-ordered)
+  std::map<std::string, std::vector<std::size_t>> msync_pages;  // pages found at an msync, by path
+  auto settle = [&](std::vector<std::size_t>& list, std::uint64_t seq) {
+    for (std::size_t i : list)
+      if (at[i] == kNever) at[i] = seq;
+    list.clear();
+  };
+  auto take = [&](auto& lists, const auto& key, std::uint64_t seq) {
+    if (auto it = lists.find(key); it != lists.end()) settle(it->second, seq);
+  };
   for (std::size_t j = 0; j < calls.size(); ++j) {
     const FsCall& p = calls[j];
-    if (p.result < 0) continue;
-    bool global = p.call == "sync" || p.call == "syncfs";
-    bool file_sync = p.call == "fsync" || p.call == "fdatasync";
-    // msync(MS_SYNC) writes the range back and waits, as fdatasync does for it;
-    // MS_ASYNC promises nothing (Linux only marks the pages dirty, as they are).
-    bool map_sync = p.call == "msync" && (p.flags & MS_SYNC);
-    for (std::size_t i = 0; i < j; ++i) {
-      if (at[i] != kNever) continue;
-      const Effect& e = effects[i];
-      if (e.kind == Effect::nothing) continue;
-      bool covered = global;
+    if (p.result >= 0) {
+      std::uint64_t seq = p.seq;
+      bool global = p.call == "sync" || p.call == "syncfs";
+      bool file_sync = p.call == "fsync" || p.call == "fdatasync";
+      // msync(MS_SYNC) writes the range back and waits, as fdatasync does for it;
+      // MS_ASYNC promises nothing (Linux only marks the pages dirty, as they are).
+      bool map_sync = p.call == "msync" && (p.flags & MS_SYNC);
+      std::uint64_t id = effects[j].id;
+      if (global) settle(waiting, seq);
+      if (file_sync) {
+        take(by_file, id, seq);
+        take(by_dir, id, seq);
+      }
       // ext4 commits a new file's directory entry with the journal transaction its fsync forces.
       // msync(MS_SYNC) goes through the same fsync path (vfs_fsync_range), journal commit included.
-      if (model == PersistenceModel::ext4_ordered && (file_sync || map_sync) && e.kind == Effect::create_file && e.id == effects[j].id)
-        covered = true;
-      if (file_sync && is_content(e) && e.id == effects[j].id) covered = true;
-      if (file_sync && is_dirop(e) && (e.dir == effects[j].id || e.dir2 == effects[j].id)) covered = true;
+      if (model == PersistenceModel::ext4_ordered && (file_sync || map_sync)) take(creates, id, seq);
       // A page stored through a mapping is durable at the msync that found it.
-      if (map_sync && calls[i].call == "mapped-write" && calls[i].found_at == "msync" && calls[i].path == p.path)
-        covered = true;
-      if (covered) at[i] = calls[j].seq;
+      if (map_sync) take(msync_pages, p.path, seq);
     }
+    const Effect& e = effects[j];
+    if (e.kind == Effect::nothing) continue;
+    // A write through an O_DSYNC (or O_SYNC) fd is durable when it returns.
+    if (calls[j].kind == "write" && calls[j].call != "mapped-write" && (calls[j].flags & O_DSYNC)) {
+      at[j] = calls[j].seq;
+      continue;
+    }
+    waiting.push_back(j);
+    if (is_content(e)) by_file[e.id].push_back(j);
+    if (is_dirop(e)) {
+      by_dir[e.dir].push_back(j);
+      if (e.dir2 != e.dir) by_dir[e.dir2].push_back(j);
+    }
+    if (e.kind == Effect::create_file) creates[e.id].push_back(j);
+    if (calls[j].call == "mapped-write" && calls[j].found_at == "msync") msync_pages[calls[j].path].push_back(j);
   }
   if (model == PersistenceModel::ext4_ordered) {
     // data=ordered: a file's data written before a rename or unlink of it is on disk once that is.
+    std::map<std::uint64_t, std::vector<std::size_t>> writes;  // content effects by file id, in log order
+    for (std::size_t i = 0; i < calls.size(); ++i)
+      if (is_content(effects[i])) writes[effects[i].id].push_back(i);
+    auto order_before = [&](std::uint64_t file, std::size_t r) {
+      auto it = writes.find(file);
+      if (it == writes.end()) return;
+      for (std::size_t i : it->second) {
+        if (i >= r) break;
+        at[i] = std::min(at[i], at[r]);
+      }
+    };
     for (std::size_t r = 0; r < calls.size(); ++r) {
       const Effect& d = effects[r];
       if ((d.kind != Effect::rename && d.kind != Effect::exchange && d.kind != Effect::remove) || at[r] == kNever) continue;
-      for (std::size_t i = 0; i < r; ++i)
-        if (is_content(effects[i]) && (effects[i].id == d.id || (d.kind == Effect::exchange && effects[i].id == d.id2)))
-          at[i] = std::min(at[i], at[r]);
+      order_before(d.id, r);
+      if (d.kind == Effect::exchange) order_before(d.id2, r);
     }
   }
   return at;
