@@ -5,7 +5,8 @@
 # interleaved; the medians, their ratio, the recorded calls and traced stops
 # per second, and then the crash states of the last recording (how many, in
 # how long). Engines: vstore (writes through shared mappings: its graph), LMDB,
-# and FAISS and hnswlib when their drivers were built.
+# FAISS and hnswlib when their drivers were built, and hnswlib through the
+# Python driver kit (pyhnswlib: a Python interpreter traced).
 # Usage: tests/bench/record_bench.sh [ROUNDS (default 5)]   (release build first: ci/build release)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -20,7 +21,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2
 now() { date +%s.%N; }
 
 printf '%-8s %12s %12s %7s %8s %10s %12s %10s %14s\n' engine "plain s" "recorded s" ratio calls "calls/s" "stops/s" states "built/min"
-for engine in vstore lmdb faiss hnswlib; do
+for engine in vstore lmdb faiss hnswlib pyhnswlib; do
   [[ -x $bin/crashgate-driver-$engine ]] || { printf '%-8s (no driver built)\n' "$engine"; continue; }
   extra=""
   [[ $engine == faiss ]] && extra='metric = "hnsw-l2"'
