@@ -453,6 +453,15 @@ class ArgsTest(unittest.TestCase):
             self.args("sleep", duration=5).u64("duration", 0)
 
 
+def verify_verdict(m, store, count=None) -> str:
+    """Records.verify against a store held as {id: vector}: "ok", or "CODE: message"."""
+    try:
+        m.verify(store.get, count)
+    except kit.StepError as e:
+        return e.code + ": " + e.message
+    return "ok"
+
+
 class RecordsTest(unittest.TestCase):
     """The records every driver adds (the C++ kit's DriverRecords test holds
     the same values) and the model verify checks against."""
@@ -483,11 +492,7 @@ class RecordsTest(unittest.TestCase):
         return m, store
 
     def verdict(self, m, store, count=None):
-        try:
-            m.verify(store.get, count)
-        except kit.StepError as e:
-            return e.code + ": " + e.message
-        return "ok"
+        return verify_verdict(m, store, count)
 
     def test_verify_passes_on_exactly_the_live_records(self):
         m, store = self.model()
@@ -580,11 +585,7 @@ class RecordModelTest(unittest.TestCase):
         return m, store
 
     def verdict(self, m, store, count=None):
-        try:
-            m.verify(store.get, count)
-        except kit.StepError as e:
-            return e.code + ": " + e.message
-        return "ok"
+        return verify_verdict(m, store, count)
 
     def test_after_a_crash_the_acknowledged_must_be_exact_and_in_flight_ones_may_be_there_whole(self):
         m, store = self.after_crash()
