@@ -508,5 +508,22 @@ TEST(CrashCheckCommand, AVariantTheTargetsDriverDoesNotListIsRefusedBeforeAnythi
 #endif
 }
 
+TEST(CrashCheckCommand, ARecordedRunThatEndsBeforeItsCrashPointsIsNamedAndNothingIsChecked) {
+  // Step 1 fails (no such id), so the driver exits before step 3, the phase whose calls are the crash points.
+  std::string scenario = one_scenario("ends-early", "vstore", "posix",
+                                      "[[step]]\nop = \"create\"\ndim = 4\nvectors = 10\n[[step]]\nop = \"get\"\nids = [999999]\n"
+                                      "[[step]]\nop = \"add\"\nvectors = 5\n[[step]]\nop = \"sync\"\n", "steps = [3, 3]\n");
+  std::string out = testing::scratch_dir("crash-check-ends-early-out");
+  Outcome o = testing::run_crashgate({"crash-check", scenario, "--build", testing::this_build(), "--build-root",
+                                      build_root_of(CRASHGATE_VSTORE_DRIVER), "--out", out});
+  EXPECT_EQ(o.exit_code, 3) << testing::output_of(o);
+  EXPECT_NE(testing::output_of(o).find("ends-early/vstore/" + testing::this_build() + ": the recorded run exited 1"), std::string::npos)
+      << testing::output_of(o);
+  json report = crash_check_json(out);
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["states_checked"], 0);
+  EXPECT_NE(report["recorded"][0]["error"].get<std::string>().find("exited 1"), std::string::npos) << report.dump(2);
+}
+
 }  // namespace
 }  // namespace crashgate
