@@ -169,6 +169,12 @@ TEST(CallSite, IsTheFirstFrameOutsideTheLanguageRuntimesElseOutsideTheCLibrary) 
              "/usr/lib/x86_64-linux-gnu/libgcc_s.so.1+0x10", "/usr/lib/python3/dist-packages/hnswlib.cpython-311-x86_64-linux-gnu.so+0x1ffc9",
              "/usr/bin/python3.11+0x2000"};
   EXPECT_EQ(call_site(c), "/usr/lib/python3/dist-packages/hnswlib.cpython-311-x86_64-linux-gnu.so+0x1ffc9");
+  EXPECT_EQ(caller_of_site(c), "") << "the interpreter under it is a runtime's frame";
+  // vstore's I/O layer and the write it serves: the site is the layer, its caller the engine's write.
+  c.stack = {"/usr/lib/x86_64-linux-gnu/libc.so.6+0xf838f", "/b/crashgate-driver-vstore+0x100", "/usr/lib/x86_64-linux-gnu/libstdc++.so.6+0x10",
+             "/b/crashgate-driver-vstore+0x200", "/b/crashgate-driver-vstore+0x300"};
+  EXPECT_EQ(call_site(c), "/b/crashgate-driver-vstore+0x100");
+  EXPECT_EQ(caller_of_site(c), "/b/crashgate-driver-vstore+0x200");
   // A Python driver's own os.fsync: only the interpreter under libc.
   c.stack = {"/usr/lib/x86_64-linux-gnu/libc.so.6+0x1", "/usr/bin/python3.11+0x2000", "/usr/bin/python3.11+0x3000"};
   EXPECT_EQ(call_site(c), "/usr/bin/python3.11+0x2000");
@@ -342,6 +348,7 @@ TEST(CrashCheckCommand, HnswlibSaveOverAnEarlierSaveLosesItAndIsReportedByCallSi
     // The engine's frame, not the C++ library's stream buffer it writes through.
     EXPECT_NE(v["call_site"].get<std::string>().find("crashgate-driver-hnswlib"), std::string::npos) << v.dump();
     EXPECT_NE(v["source"].get<std::string>().find("hnswlib::"), std::string::npos) << v.dump();
+    EXPECT_FALSE(v["caller"].get<std::string>().empty()) << "saveIndex's caller, the driver: " << v.dump();
   }
   EXPECT_TRUE(torn_or_dropped) << report.dump(2);
   // The states that recovered are gone from disk; failed ones stay for repro, at most 5 a vulnerability.

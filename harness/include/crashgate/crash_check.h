@@ -48,5 +48,9 @@ Cell recovery_cell(const Cell& recorded, std::size_t state_number, const CrashEx
 // loader, Python's interpreter), else its first outside the C library; ""
 // when no stack was kept.
 std::string call_site(const FsCall& call);
+// The frame outside the runtimes that called call_site's ("" when there is
+// none): an engine's I/O layer (vstore's PosixEnv::write_at) says where the
+// bytes went out, its caller which of the engine's writes it was.
+std::string caller_of_site(const FsCall& call);
 
 }  // namespace crashgate

@@ -57,6 +57,7 @@ struct CheckedState {
   std::size_t recorded = 0;  // which recorded cell
   CrashState state;
   std::string site;          // the call site (module+offset) of the operation the state is about
+  std::string caller;        // the frame that called it (caller_of_site), "" when none was kept
   std::string call;          // that operation: "#12 pwrite64 store/vectors-0.bin"
 };
 

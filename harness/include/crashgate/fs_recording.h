@@ -62,7 +62,7 @@ struct RecordOptions {
   // named "event" whose bytes are the event line: which steps had returned
   // (a sync's acknowledgement) at each point of the log. -1: none.
   int events_fd = -1;
-  int stack_frames = 8;  // frames kept of each call's stack; 0: none taken
+  int stack_frames = 16;  // frames kept of each call's stack (16: past a C++ stream's five to the engine and its caller); 0: none taken
   std::vector<std::pair<std::string, std::string>> env;  // set for the command, over crashgate's own
 };
 

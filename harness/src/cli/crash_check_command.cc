@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -194,22 +195,23 @@ int run_crash_check(const CrashCheckOptions& o) {
   for (const auto& r : recorded)
     if (!r.error.empty() && results.exit_code == 0) results.exit_code = kExitHarnessError;
 
-  // Vulnerabilities: failed states, one a (call site, state kind).
+  // Vulnerabilities: failed states, one a (call site and its caller, state kind).
   OfflineSymbolizer symbols;
   struct Group {
     std::vector<std::size_t> states;
-    std::string where, kind;
+    std::string where, from, kind;
   };
-  std::map<std::pair<std::string, std::string>, Group> groups;
+  std::map<std::tuple<std::string, std::string, std::string>, Group> groups;
   std::size_t failed = 0;
   for (std::size_t i = 0; i < results.cells.size(); ++i) {
     const CellResult& c = results.cells[i];
     if (c.verdict == Verdict::pass || c.verdict == Verdict::not_run) continue;
     ++failed;
-    Group& g = groups[{infos[i].site, infos[i].state.kind}];
+    Group& g = groups[{infos[i].site, infos[i].caller, infos[i].state.kind}];
     g.states.push_back(i);
     g.kind = infos[i].state.kind;
     g.where = infos[i].site.empty() ? "(no stack)" : symbols.describe(infos[i].site, false);
+    g.from = infos[i].caller.empty() ? "" : symbols.describe(infos[i].caller, false);
   }
   std::size_t checked = 0;
   for (const auto& c : results.cells) checked += c.verdict != Verdict::not_run;
@@ -230,18 +232,20 @@ int run_crash_check(const CrashCheckOptions& o) {
   report["check_seconds"] = check_seconds;
   nlohmann::json vulns = nlohmann::json::array();
   std::cout << fmt::format("crashgate crash-check: {} distinct states checked in {:.1f} s ({:.0f} a minute); {} failed recovery, {} "
-                           "vulnerabilit{} by (call site, state kind)\n",
+                           "vulnerabilit{} by (call site and its caller, state kind)\n",
                            checked, check_seconds, check_seconds > 0 ? checked * 60.0 / check_seconds : 0.0,
                            failed, groups.size(), groups.size() == 1 ? "y" : "ies");
   for (const auto& [key, g] : groups) {
     const CellResult& first = results.cells[g.states.front()];
     const Outcome& out = first.attempts.empty() ? Outcome{} : first.attempts.front().outcome;
     std::string outcome = first.attempts.empty() ? "not run" : outcome_text(out);
-    std::cout << fmt::format("  {} state{} at {}: {}\n    first: {} -> {}\n    {}\n", g.states.size(), g.states.size() == 1 ? "" : "s",
-                             g.where, g.kind, first.summary, outcome, first.repro);
+    std::cout << fmt::format("  {} state{} at {}: {}\n{}    first: {} -> {}\n    {}\n", g.states.size(), g.states.size() == 1 ? "" : "s",
+                             g.where, g.kind, g.from.empty() ? "" : "    called from " + g.from + "\n", first.summary, outcome,
+                             first.repro);
     nlohmann::json ids = nlohmann::json::array();
     for (auto s : g.states) ids.push_back(results.cells[s].cell.id);
-    vulns.push_back({{"call_site", key.first}, {"source", g.where}, {"kind", g.kind}, {"states", ids}, {"first", first.summary},
+    vulns.push_back({{"call_site", std::get<0>(key)}, {"source", g.where}, {"caller", std::get<1>(key)}, {"called_from", g.from},
+                     {"kind", g.kind}, {"states", ids}, {"first", first.summary},
                      {"outcome", outcome}, {"verdict", to_string(first.verdict)}, {"repro", first.repro}});
   }
   report["vulnerabilities"] = vulns;

@@ -134,7 +134,7 @@ CrashCheckRun check_crash_states(const CrashCheckSetup& s) {
     run.check_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - checking).count();
     for (CellResult& c : done) {
       const CheckedState& info = run.states[run.results.size()];
-      bool keep = c.verdict != Verdict::pass && kept_failures[{info.site, info.state.kind}]++ < kKeptFailedStates;
+      bool keep = c.verdict != Verdict::pass && kept_failures[{info.site + " " + info.caller, info.state.kind}]++ < kKeptFailedStates;
       if (!keep && !c.cell.steps.empty()) {
         std::error_code ec;
         fs::remove_all(fs::path(c.cell.steps.front().args.value("from", "")).parent_path(), ec);
@@ -201,7 +201,7 @@ CrashCheckRun check_crash_states(const CrashCheckSetup& s) {
       }
       const FsCall& at = rec->calls[about - 1];
       std::string shown = at.path.rfind(work + "/", 0) == 0 ? at.path.substr(work.size() + 1) : at.path;
-      CheckedState info{i, st, call_site(at), fmt::format("#{} {} {}", about, at.call, shown)};
+      CheckedState info{i, st, call_site(at), caller_of_site(at), fmt::format("#{} {} {}", about, at.call, shown)};
       PlannedCell p;
       p.cell = recovery_cell(r.cell, k, e, dir);
       p.scenario_file = s.scenario_file;

@@ -134,6 +134,16 @@ bool runtime_frame(std::string_view frame) {
 
 }  // namespace
 
+std::string caller_of_site(const FsCall& call) {
+  bool site_seen = false;
+  for (const auto& frame : call.stack) {
+    if (runtime_frame(frame)) continue;
+    if (site_seen) return frame;
+    site_seen = true;
+  }
+  return "";
+}
+
 std::string call_site(const FsCall& call) {
   for (const auto& frame : call.stack)
     if (!runtime_frame(frame)) return frame;
