@@ -211,5 +211,32 @@ TEST(MutationGatePlan, ReRunsGetWhatTheCellsLeftOfTheBudgetAndNoneWhenItIsSpent)
   EXPECT_EQ(overran.limit, kGateFloor);
 }
 
+TEST(MutationOverrun, TheCellsTheStopCutShortAreLeftOutAndTheFinishedOnesKept) {
+  auto cell = [](std::string id, Verdict verdict, OutcomeKind kind, std::string detail) {
+    CellResult c;
+    c.cell.id = std::move(id);
+    c.verdict = verdict;
+    if (verdict != Verdict::not_run) {
+      Attempt a;
+      a.outcome.kind = kind;
+      a.outcome.detail = std::move(detail);
+      c.attempts.push_back(a);
+    }
+    return c;
+  };
+  RunResults r;
+  r.cells = {cell("passed", Verdict::pass, OutcomeKind::ok, ""),
+             cell("caught", Verdict::fail, OutcomeKind::signal, "SIGSEGV"),
+             cell("never-started", Verdict::not_run, OutcomeKind::harness_error, ""),
+             cell("queued", Verdict::harness_error, OutcomeKind::harness_error, "not run: crashgate was interrupted"),
+             cell("running", Verdict::harness_error, OutcomeKind::harness_error,
+                  "interrupted: crashgate was asked to stop before the command finished"),
+             cell("driver-broke", Verdict::harness_error, OutcomeKind::harness_error, "the driver exited 70")};
+  EXPECT_EQ(drop_unfinished_cells(r), 3u);
+  std::vector<std::string> kept;
+  for (const auto& c : r.cells) kept.push_back(c.cell.id);
+  EXPECT_EQ(kept, (std::vector<std::string>{"passed", "caught", "driver-broke"})) << "a harness error of its own is still judged";
+}
+
 }  // namespace
 }  // namespace crashgate

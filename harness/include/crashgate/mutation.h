@@ -17,6 +17,7 @@
 
 #include "crashgate/checked.h"
 #include "crashgate/mutant.h"
+#include "crashgate/run_results.h"
 
 namespace crashgate {
 
@@ -90,6 +91,11 @@ struct GatePlan {
 };
 inline constexpr std::chrono::milliseconds kGateFloor{std::chrono::seconds(30)};
 GatePlan plan_gate(std::chrono::milliseconds budget, std::chrono::milliseconds spent);
+
+// A run stopped at --mutant-time: the cells the stop cut short (never started,
+// or interrupted while they ran) say nothing of the mutant, and the gate would
+// take each for a new failure; they are removed, and how many is returned.
+std::size_t drop_unfinished_cells(RunResults& results);
 
 // `count` mutants, the same for the same seed and mutants: each rule's
 // mutants shuffled by the seed, then taken a rule at a time in turn, so every

@@ -456,6 +456,23 @@ class Mutator {
       r.detail = fmt::format("crashgate run exited {} ({}); see {}", rc, run.detail, log);
       return;
     }
+    // The gate judges the cells that finished: one the stop cut short is no failure of the mutant's.
+    std::size_t cut_short = 0;
+    if (overran) {
+      auto stopped = load_results(runs + "/latest");
+      if (!stopped) {
+        r.status = MutantStatus::error;
+        r.detail = fmt::format("its cells overran --mutant-time {}: {}", o_.mutant_time, stopped.error());
+        return;
+      }
+      cut_short = drop_unfinished_cells(*stopped);
+      stopped->interrupted = false;
+      if (auto written = write_results(*stopped, fs::path(runs + "/latest").lexically_normal().string()); !written) {
+        r.status = MutantStatus::error;
+        r.detail = fmt::format("its cells overran --mutant-time {}: {}", o_.mutant_time, written.error());
+        return;
+      }
+    }
     // The gate reruns new failures: a hanging mutant's take their wall limit again each. They
     // get what is left of --mutant-time; with none left, or when they overrun it, the gate
     // judges the cells as they came, without reruns.
@@ -484,8 +501,8 @@ class Mutator {
     r.status = g == 1 ? MutantStatus::killed : overran ? MutantStatus::stopped : MutantStatus::survived;
     explain(r, runs + "/latest");
     if (overran)
-      r.detail = fmt::format("its cells overran --mutant-time {}: {} on the {} that finished", o_.mutant_time,
-                             g == 1 ? "the gate blocked" : "the gate passed", r.selected);
+      r.detail = fmt::format("its cells overran --mutant-time {}: {} on the {} that finished ({} cut short, left out)", o_.mutant_time,
+                             g == 1 ? "the gate blocked" : "the gate passed", r.selected, cut_short);
     if (reruns_cut)
       r.detail += fmt::format("{}judged without reruns of its new failures: --mutant-time {} ran out", r.detail.empty() ? "" : "; ",
                               o_.mutant_time);

@@ -52,6 +52,16 @@ std::string MutationScore::headline() const {
   return out;
 }
 
+std::size_t drop_unfinished_cells(RunResults& results) {
+  auto cut_short = [](const CellResult& c) {
+    if (c.verdict == Verdict::not_run || c.attempts.empty()) return true;
+    const Outcome& o = c.attempts.front().outcome;
+    return o.kind == OutcomeKind::harness_error &&
+           (o.detail.rfind("interrupted:", 0) == 0 || o.detail.rfind("not run: crashgate was interrupted", 0) == 0);
+  };
+  return std::erase_if(results.cells, cut_short);
+}
+
 GatePlan plan_gate(std::chrono::milliseconds budget, std::chrono::milliseconds spent) {
   // Judging without reruns reads results.json and decides: seconds, so it gets
   // the floor even when the budget is gone.
