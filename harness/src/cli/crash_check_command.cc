@@ -285,7 +285,7 @@ void add_crash_check_command(CLI::App& app, int& exit_code) {
       "written out; states that leave the same files and promise the same records are checked once. Each becomes a recovery cell "
       "(ID@state-N): `import` of the state's store, then `verify` with what the crash must have kept (acknowledged), may have kept "
       "(exact when there) and must not bring back. A recovery that crashes, reports corrupt or loses an acknowledged record is a "
-      "vulnerability, grouped by the call site of the operation the state drops, tears or loses first and the kind of state.\n"
+      "vulnerability, grouped by the call site of the operation the state drops, tears or loses first (its first frame outside the C, C++ and Python runtimes), the frame that called it, and the kind of state.\n"
       "Writes OUT/<run id>/results.json and the reports (as `crashgate run` does; `crashgate repro ID@state-N --run DIR` reruns one "
       "state), crash-check.json (per recorded cell: calls, states, distinct states; the vulnerabilities), recorded/ and states/ "
       "(the states are written and checked 200 at a time; one that recovered is deleted, and 5 failed ones a vulnerability are kept).\n"
