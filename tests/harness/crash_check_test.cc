@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -181,6 +182,20 @@ TEST(CallSite, IsTheFirstFrameOutsideTheLanguageRuntimesElseOutsideTheCLibrary) 
   // A library whose name only starts like libc's is not the C library.
   c.stack = {"/usr/lib/x86_64-linux-gnu/libc.so.6+0x1", "/usr/lib/x86_64-linux-gnu/libcrypto.so.3+0x40"};
   EXPECT_EQ(call_site(c), "/usr/lib/x86_64-linux-gnu/libcrypto.so.3+0x40");
+}
+
+TEST(CallSite, ASanitizersInterceptorInTheProgramItselfIsPassedByItsName) {
+  // An ASan build links __interceptor_writev into the driver: the same module as the engine.
+  std::vector<std::string> stack = {"/b/driver+0x10", "/b/driver+0x20", "/b/driver+0x30"};
+  std::map<std::string, std::string> names = {{"/b/driver+0x10", "__interceptor_writev (/b/driver+0x10)"},
+                                              {"/b/driver+0x20", "hnswlib::HierarchicalNSW<float>::saveIndex hnswalg.h:614"},
+                                              {"/b/driver+0x30", "Engine::save engine.cc:40"}};
+  auto describe = [&](const std::string& f) { return names[f]; };
+  EXPECT_EQ(site_and_caller(stack, describe), (std::pair<std::string, std::string>{"/b/driver+0x20", "/b/driver+0x30"}));
+  // Only runtimes and interceptors: the first frame outside the C library, as call_site says.
+  names["/b/driver+0x20"] = "__tsan_write4";
+  names["/b/driver+0x30"] = "__sanitizer::internal_memcpy";
+  EXPECT_EQ(site_and_caller(stack, describe), (std::pair<std::string, std::string>{"/b/driver+0x10", ""}));
 }
 
 Recording two_files_recording() {

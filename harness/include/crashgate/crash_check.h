@@ -8,7 +8,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crashgate/checked.h"
@@ -52,5 +54,12 @@ std::string call_site(const FsCall& call);
 // none): an engine's I/O layer (vstore's PosixEnv::write_at) says where the
 // bytes went out, its caller which of the engine's writes it was.
 std::string caller_of_site(const FsCall& call);
+
+// call_site and caller_of_site of a stack, also past a sanitizer's
+// interceptors (ASan and TSan link theirs into the program itself, so only
+// the function's name tells them apart): `describe` names a frame's function
+// (OfflineSymbolizer::describe).
+std::pair<std::string, std::string> site_and_caller(const std::vector<std::string>& stack,
+                                                    const std::function<std::string(const std::string&)>& describe);
 
 }  // namespace crashgate

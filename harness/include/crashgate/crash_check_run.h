@@ -58,6 +58,7 @@ struct CheckedState {
   CrashState state;
   std::string site;          // the call site (module+offset) of the operation the state is about
   std::string caller;        // the frame that called it (caller_of_site), "" when none was kept
+  std::vector<std::string> stack;  // the operation's stack as recorded (site_and_caller reads it symbolized)
   std::string call;          // that operation: "#12 pwrite64 store/vectors-0.bin"
 };
 

@@ -207,11 +207,13 @@ int run_crash_check(const CrashCheckOptions& o) {
     const CellResult& c = results.cells[i];
     if (c.verdict == Verdict::pass || c.verdict == Verdict::not_run) continue;
     ++failed;
-    Group& g = groups[{infos[i].site, infos[i].caller, infos[i].state.kind}];
+    // Past the runtimes and a sanitizer build's interceptors, which only their names tell apart.
+    auto [site, caller] = site_and_caller(infos[i].stack, [&](const std::string& f) { return symbols.describe(f, false); });
+    Group& g = groups[{site, caller, infos[i].state.kind}];
     g.states.push_back(i);
     g.kind = infos[i].state.kind;
-    g.where = infos[i].site.empty() ? "(no stack)" : symbols.describe(infos[i].site, false);
-    g.from = infos[i].caller.empty() ? "" : symbols.describe(infos[i].caller, false);
+    g.where = site.empty() ? "(no stack)" : symbols.describe(site, false);
+    g.from = caller.empty() ? "" : symbols.describe(caller, false);
   }
   std::size_t checked = 0;
   for (const auto& c : results.cells) checked += c.verdict != Verdict::not_run;

@@ -201,7 +201,7 @@ CrashCheckRun check_crash_states(const CrashCheckSetup& s) {
       }
       const FsCall& at = rec->calls[about - 1];
       std::string shown = at.path.rfind(work + "/", 0) == 0 ? at.path.substr(work.size() + 1) : at.path;
-      CheckedState info{i, st, call_site(at), caller_of_site(at), fmt::format("#{} {} {}", about, at.call, shown)};
+      CheckedState info{i, st, call_site(at), caller_of_site(at), at.stack, fmt::format("#{} {} {}", about, at.call, shown)};
       PlannedCell p;
       p.cell = recovery_cell(r.cell, k, e, dir);
       p.scenario_file = s.scenario_file;

@@ -132,7 +132,27 @@ bool runtime_frame(std::string_view frame) {
   return false;
 }
 
+// A sanitizer's interceptor of the call, by its function's name.
+bool interceptor(std::string_view described) {
+  for (std::string_view prefix : {"__interceptor_", "___interceptor_", "__interception::", "__sanitizer", "__asan", "__tsan", "__ubsan", "__lsan"})
+    if (described.substr(0, prefix.size()) == prefix) return true;
+  return false;
+}
+
 }  // namespace
+
+std::pair<std::string, std::string> site_and_caller(const std::vector<std::string>& stack,
+                                                    const std::function<std::string(const std::string&)>& describe) {
+  std::vector<std::string> program;
+  for (const auto& frame : stack)
+    if (!runtime_frame(frame) && !interceptor(describe(frame))) program.push_back(frame);
+  if (program.empty()) {
+    FsCall only;
+    only.stack = stack;
+    return {call_site(only), ""};
+  }
+  return {program[0], program.size() > 1 ? program[1] : ""};
+}
 
 std::string caller_of_site(const FsCall& call) {
   bool site_seen = false;
