@@ -58,7 +58,7 @@ std::string caller_of_site(const FsCall& call);
 // call_site and caller_of_site of a stack, also past a sanitizer's
 // interceptors (ASan and TSan link theirs into the program itself, so only
 // the function's name tells them apart): `describe` names a frame's function
-// (OfflineSymbolizer::describe).
+// (OfflineSymbolizer::describe); without one, only the modules are read.
 std::pair<std::string, std::string> site_and_caller(const std::vector<std::string>& stack,
                                                     const std::function<std::string(const std::string&)>& describe);
 

@@ -143,36 +143,23 @@ bool interceptor(std::string_view described) {
 
 std::pair<std::string, std::string> site_and_caller(const std::vector<std::string>& stack,
                                                     const std::function<std::string(const std::string&)>& describe) {
-  std::vector<std::string> program;
-  for (const auto& frame : stack)
-    if (!runtime_frame(frame) && !interceptor(describe(frame))) program.push_back(frame);
-  if (program.empty()) {
-    FsCall only;
-    only.stack = stack;
-    return {call_site(only), ""};
+  std::vector<std::string> program;  // the site, then its caller
+  for (const auto& frame : stack) {
+    if (runtime_frame(frame) || (describe && interceptor(describe(frame)))) continue;
+    program.push_back(frame);
+    if (program.size() == 2) return {program[0], program[1]};
   }
-  return {program[0], program.size() > 1 ? program[1] : ""};
-}
-
-std::string caller_of_site(const FsCall& call) {
-  bool site_seen = false;
-  for (const auto& frame : call.stack) {
-    if (runtime_frame(frame)) continue;
-    if (site_seen) return frame;
-    site_seen = true;
-  }
-  return "";
-}
-
-std::string call_site(const FsCall& call) {
-  for (const auto& frame : call.stack)
-    if (!runtime_frame(frame)) return frame;
+  if (!program.empty()) return {program[0], ""};
   // Every frame kept is a runtime's (a Python driver's own os.fsync): the first outside the C library.
-  for (const auto& frame : call.stack) {
+  for (const auto& frame : stack) {
     std::string_view module = module_name(frame);
-    if (module.substr(0, 7) != "libc.so" && module.substr(0, 5) != "libc-") return frame;
+    if (module.substr(0, 7) != "libc.so" && module.substr(0, 5) != "libc-") return {frame, ""};
   }
-  return call.stack.empty() ? "" : call.stack.front();
+  return {stack.empty() ? "" : stack.front(), ""};
 }
+
+std::string call_site(const FsCall& call) { return site_and_caller(call.stack, {}).first; }
+
+std::string caller_of_site(const FsCall& call) { return site_and_caller(call.stack, {}).second; }
 
 }  // namespace crashgate
